@@ -4,7 +4,7 @@
     ├── KeyFileError              a key file on this machine cannot be used
     ├── FormatError               bytes that do not parse as what they claim to be
     │   ├── EnvelopeFormatError   the envelope's layout is wrong (header, sizes, trailing data)
-    │   └── RecordFormatError     a signed record (directory entry, revocation, receipt) is malformed
+    │   └── RecordFormatError     a signed record (directory entry, revocation, receipt) is bad
     ├── VerificationError         it parses, but a signature, a tag or a binding does not hold
     │   ├── EnvelopeVerificationError
     │   └── RecordVerificationError
@@ -32,7 +32,9 @@ MESSAGES: dict[str, str] = {
     "envelope_empty": "Meddelandet är tomt.",
     "envelope_truncated": "Meddelandet är ofullständigt (avkortat).",
     "envelope_bad_magic": "Det här är inte ett krypterat meddelande i hubbens format.",
-    "envelope_unsupported_version": "Meddelandet har en version som den här programvaran inte stöder.",
+    "envelope_unsupported_version": (
+        "Meddelandet har en version som den här programvaran inte stöder."
+    ),
     "envelope_header_too_large": "Meddelandets huvud är orimligt stort.",
     "envelope_header_malformed": "Meddelandets huvud är felaktigt uppbyggt.",
     "envelope_trailing_data": "Meddelandet innehåller extra data efter slutet.",
@@ -61,7 +63,9 @@ MESSAGES: dict[str, str] = {
     "record_wrong_network": "En signerad post hör till ett annat nätverk.",
     "record_wrong_kind": "En signerad post är av fel slag.",
     "directory_conflict": "Katalogen innehåller motstridiga poster.",
-    "receipt_signer_not_recipient": "Kvittensen är inte undertecknad av en mottagare av meddelandet.",
+    "receipt_signer_not_recipient": (
+        "Kvittensen är inte undertecknad av en mottagare av meddelandet."
+    ),
     "receipt_mismatch": "Kvittensen gäller ett annat meddelande.",
 }
 

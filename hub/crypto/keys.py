@@ -29,7 +29,7 @@ def b64(data: bytes) -> str:
 def unb64(text: object, size: int | None = None) -> bytes:
     """Strict standard base64 (padding required, no whitespace); ValueError otherwise."""
     if not isinstance(text, str):
-        raise ValueError("not a string")
+        raise ValueError("not a string")  # noqa: TRY004 - callers treat every bad field alike
     try:
         data = base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError) as exc:
@@ -52,7 +52,8 @@ def fingerprint_of(public_material: bytes) -> str:
     """
     digest = p.blake2b(public_material, size=40, person=_FINGERPRINT_PERSON)
     groups = (
-        int.from_bytes(digest[i * 5 : i * 5 + 5], "big") % 100_000 for i in range(FINGERPRINT_GROUPS)
+        int.from_bytes(digest[i * 5 : i * 5 + 5], "big") % 100_000
+        for i in range(FINGERPRINT_GROUPS)
     )
     return " ".join(f"{g:05d}" for g in groups)
 

@@ -17,7 +17,7 @@ import nacl.bindings as _b
 import nacl.exceptions
 import nacl.pwhash
 import nacl.utils
-from nacl._sodium import ffi as _ffi
+from nacl._sodium import ffi as _ffi  # type: ignore[import-not-found]  # compiled cffi module
 from nacl._sodium import lib as _lib
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def random_bytes(n: int) -> bytes:
 
 def deterministic_bytes(n: int, seed: bytes) -> bytes:
     """libsodium's ChaCha20-based expansion of a 32-byte seed: for test vectors only."""
-    return _b.randombytes_buf_deterministic(n, seed)  # type: ignore[no-any-return]
+    return _b.randombytes_buf_deterministic(n, seed)
 
 
 # --- hashing -----------------------------------------------------------------------------
@@ -58,7 +58,7 @@ def blake2b(data: bytes, *, size: int = 32, key: bytes = b"", person: bytes = b"
     """BLAKE2b (libsodium's generichash) with a personalisation string for domain separation."""
     if len(person) > 16:
         raise ValueError("BLAKE2b personalisation is at most 16 bytes")
-    return _b.crypto_generichash_blake2b_salt_personal(  # type: ignore[no-any-return]
+    return _b.crypto_generichash_blake2b_salt_personal(
         data, digest_size=size, key=key, person=person.ljust(16, b"\0")
     )
 
@@ -75,7 +75,7 @@ def sha256() -> hashlib._Hash:
 
 
 def sha256_oneshot_libsodium(data: bytes) -> bytes:
-    return _b.crypto_hash_sha256(data)  # type: ignore[no-any-return]
+    return _b.crypto_hash_sha256(data)
 
 
 # --- Ed25519 -----------------------------------------------------------------------------
@@ -84,14 +84,14 @@ def sha256_oneshot_libsodium(data: bytes) -> bytes:
 def ed25519_public_from_seed(seed: bytes) -> bytes:
     _check_len(seed, ED25519_SEED_BYTES, "Ed25519 seed")
     public, _secret = _b.crypto_sign_seed_keypair(seed)
-    return public  # type: ignore[no-any-return]
+    return public
 
 
 def ed25519_sign(seed: bytes, message: bytes) -> bytes:
     _check_len(seed, ED25519_SEED_BYTES, "Ed25519 seed")
     _public, secret = _b.crypto_sign_seed_keypair(seed)
     signed = _b.crypto_sign(message, secret)
-    return signed[:ED25519_SIGNATURE_BYTES]  # type: ignore[no-any-return]
+    return signed[:ED25519_SIGNATURE_BYTES]
 
 
 def ed25519_verify(public: bytes, message: bytes, signature: bytes) -> None:
@@ -110,7 +110,7 @@ def ed25519_verify(public: bytes, message: bytes, signature: bytes) -> None:
 
 def x25519_public_from_secret(secret: bytes) -> bytes:
     _check_len(secret, X25519_BYTES, "X25519 secret")
-    return _b.crypto_scalarmult_base(secret)  # type: ignore[no-any-return]
+    return _b.crypto_scalarmult_base(secret)
 
 
 def x25519_shared(secret: bytes, public: bytes) -> bytes:
@@ -133,9 +133,7 @@ def x25519_shared(secret: bytes, public: bytes) -> bytes:
 def aead_encrypt(key: bytes, nonce: bytes, plaintext: bytes, ad: bytes) -> bytes:
     _check_len(key, KEY_BYTES, "AEAD key")
     _check_len(nonce, AEAD_NONCE_BYTES, "AEAD nonce")
-    return _b.crypto_aead_xchacha20poly1305_ietf_encrypt(  # type: ignore[no-any-return]
-        plaintext, ad, nonce, key
-    )
+    return _b.crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, ad, nonce, key)
 
 
 def aead_decrypt(key: bytes, nonce: bytes, ciphertext: bytes, ad: bytes) -> bytes:
@@ -144,9 +142,7 @@ def aead_decrypt(key: bytes, nonce: bytes, ciphertext: bytes, ad: bytes) -> byte
     if len(ciphertext) < AEAD_TAG_BYTES:
         raise AuthenticationFailed
     try:
-        return _b.crypto_aead_xchacha20poly1305_ietf_decrypt(  # type: ignore[no-any-return]
-            ciphertext, ad, nonce, key
-        )
+        return _b.crypto_aead_xchacha20poly1305_ietf_decrypt(ciphertext, ad, nonce, key)
     except nacl.exceptions.CryptoError as exc:
         raise AuthenticationFailed from exc
 
@@ -165,7 +161,7 @@ def argon2id(passphrase: bytes, salt: bytes, *, opslimit: int, memlimit: int) ->
         raise ValueError("Argon2id opslimit out of range")
     if not (ARGON2ID_MEMLIMIT_MIN <= memlimit <= ARGON2ID_MEMLIMIT_MAX):
         raise ValueError("Argon2id memlimit out of range")
-    return nacl.pwhash.argon2id.kdf(  # type: ignore[no-any-return]
+    return nacl.pwhash.argon2id.kdf(
         KEY_BYTES, passphrase, salt, opslimit=opslimit, memlimit=memlimit
     )
 
@@ -189,7 +185,9 @@ class StreamEncryptor:
         self._state = _b.crypto_secretstream_xchacha20poly1305_state()
         _b.crypto_secretstream_xchacha20poly1305_init_pull(self._state, header, key)
 
-    def push_into(self, out: bytearray | memoryview, plaintext: bytes | memoryview, tag: int) -> int:
+    def push_into(
+        self, out: bytearray | memoryview, plaintext: bytes | memoryview, tag: int
+    ) -> int:
         """Encrypt `plaintext` into the front of `out`; return the ciphertext length."""
         n = len(plaintext) + STREAM_OVERHEAD
         if len(out) < n:
@@ -217,7 +215,9 @@ class StreamDecryptor:
         _b.crypto_secretstream_xchacha20poly1305_init_pull(self._state, header, key)
         self._tag = _ffi.new("unsigned char *")
 
-    def pull_into(self, out: bytearray | memoryview, ciphertext: bytes | memoryview) -> tuple[int, int]:
+    def pull_into(
+        self, out: bytearray | memoryview, ciphertext: bytes | memoryview
+    ) -> tuple[int, int]:
         """Decrypt and authenticate one chunk into `out`; return (plaintext length, tag)."""
         if len(ciphertext) < STREAM_OVERHEAD:
             raise AuthenticationFailed

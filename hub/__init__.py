@@ -1,0 +1,1 @@
+"""Secure document-exchange and messaging hub for municipalities (see README.md)."""

@@ -1,0 +1,1 @@
+"""The cryptographic core: pure code, no I/O beyond streams it is handed."""
