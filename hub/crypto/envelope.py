@@ -147,7 +147,10 @@ class _PlaintextSource:
         self._current = -1
         self._left_in_current = 0
 
-    def readinto(self, buf: memoryview) -> int:
+    def read(self, size: int = -1, /) -> bytes:
+        raise NotImplementedError  # the sealer only ever calls readinto
+
+    def readinto(self, buf: memoryview, /) -> int:
         filled = 0
         while filled < len(buf):
             view = buf[filled:]
@@ -191,15 +194,44 @@ def seal(  # noqa: PLR0913 - every argument is part of what is signed
     rng: p.Rng = p.random_bytes,
 ) -> Sealed:
     """Encrypt `document` and `attachments` to every recipient and sign the whole envelope."""
+    infos = [content.AttachmentInfo(a.name, a.media_type, a.size) for a in attachments]
+    prefix = content.encode_manifest(document, infos)
+    payload_length = content.padded_length(content.content_length(prefix, infos))
+    return seal_raw(
+        out,
+        sender=sender,
+        recipients=recipients,
+        kind=kind,
+        case_id=case_id,
+        plaintext=_PlaintextSource(prefix, attachments, payload_length),
+        payload_length=payload_length,
+        created_at=created_at,
+        message_id=message_id,
+        rng=rng,
+    )
+
+
+def seal_raw(  # noqa: PLR0913 - as seal()
+    out: Writable,
+    *,
+    sender: PrivateIdentity,
+    recipients: Sequence[PublicIdentity],
+    kind: MessageKind,
+    case_id: bytes,
+    plaintext: Readable,
+    payload_length: int,
+    created_at: int,
+    message_id: bytes | None = None,
+    rng: p.Rng = p.random_bytes,
+) -> Sealed:
+    """Seal `payload_length` bytes of `plaintext` exactly as given. seal() builds a valid
+    plaintext (docs/protocol.md §4.3); this lower step lets the vector generator build invalid
+    ones, signed, to prove that readers refuse them."""
     unique = {r.key_id: r for r in recipients}
     if not unique:
         raise ValueError("at least one recipient")
     if len(case_id) != 16:
         raise ValueError("case id must be 16 bytes")
-    infos = [content.AttachmentInfo(a.name, a.media_type, a.size) for a in attachments]
-    prefix = content.encode_manifest(document, infos)
-    payload_length = content.padded_length(content.content_length(prefix, infos))
-
     message_id = rng(16) if message_id is None else message_id
     file_key = rng(p.KEY_BYTES)
     stream_header = rng(p.STREAM_HEADER_BYTES)
@@ -220,7 +252,6 @@ def seal(  # noqa: PLR0913 - every argument is part of what is signed
     digest.update(encoded_header)
     out.write(encoded_header)
 
-    source = _PlaintextSource(prefix, attachments, payload_length)
     encryptor = p.StreamEncryptor(_payload_key(file_key, message_id), stream_header)
     total_chunks = chunk_count(payload_length)
 
@@ -229,25 +260,28 @@ def seal(  # noqa: PLR0913 - every argument is part of what is signed
         out.write(slot.cipher[:cipher_used])
 
     with _Pipeline(hash_and_write) as pipeline:
-        done = 0
+        done, left = 0, payload_length
         while done < total_chunks:
             slot = pipeline.next_slot()
             count = min(SEGMENT_CHUNKS, total_chunks - done)
-            filled = source.readinto(slot.plain[: min(count * CHUNK_SIZE, payload_length)])
+            want = min(count * CHUNK_SIZE, left)
+            filled = _readinto_exactly(plaintext, slot.plain[:want])
+            if filled < want:
+                raise ValueError("the plaintext ended before the stated length")
             used = 0
             for off in range(0, count * CHUNK_SIZE, CHUNK_SIZE):
                 done += 1
                 tag = p.STREAM_TAG_FINAL if done == total_chunks else p.STREAM_TAG_MESSAGE
                 piece = slot.plain[off : min(off + CHUNK_SIZE, filled)]
                 used += encryptor.push_into(slot.cipher[used:], piece, tag)
-            payload_length -= filled
+            left -= filled
             pipeline.submit(slot, used, filled)
-    if source.readinto(memoryview(bytearray(1))):
-        raise AssertionError("plaintext longer than the header states")
+    if plaintext.readinto(memoryview(bytearray(1))):
+        raise ValueError("the plaintext is longer than the stated length")
 
     signed_digest = digest.digest()
     out.write(sender.sign(envelope_digest_message(signed_digest)))
-    length = header.size + _ciphertext_len(header.payload_length) + SIGNATURE_SIZE
+    length = header.size + _ciphertext_len(payload_length) + SIGNATURE_SIZE
     return Sealed(header, signed_digest, length)
 
 
