@@ -29,7 +29,7 @@ def b64(data: bytes) -> str:
 def unb64(text: object, size: int | None = None) -> bytes:
     """Strict standard base64 (padding required, no whitespace); ValueError otherwise."""
     if not isinstance(text, str):
-        raise ValueError("not a string")  # noqa: TRY004 - callers treat every bad field alike
+        raise ValueError("not a string")
     try:
         data = base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError) as exc:
