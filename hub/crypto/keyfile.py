@@ -1,6 +1,6 @@
 """Keys at rest: one private key sealed under a passphrase in a small JSON file.
 
-docs/protocol.md ("Key files") is the specification; this module follows its checks in order.
+docs/protocol.md §3 ("Keys at rest") is the specification; this module follows its checks in order.
 
     wrap_key   = Argon2id(UTF-8(NFC(passphrase)), salt, opslimit, memlimit)          32 bytes
     ciphertext = XChaCha20-Poly1305-IETF(wrap_key, nonce, secret,
@@ -86,8 +86,8 @@ def dumps_keyfile(
     memlimit: int = DEFAULT_MEMLIMIT,
     rng: p.Rng = p.random_bytes,
 ) -> str:
-    """Seal `key` under `passphrase`; return the key file's text (UTF-8 JSON, one line per
-    member). `rng` supplies the salt, then the nonce."""
+    """Seal `key` under `passphrase`; return the key file's text (JSON, indented, ending in a
+    newline; write it as UTF-8). `rng` supplies the salt, then the nonce."""
     password = _passphrase_bytes(passphrase)
     kind, public, secret = _describe(key)
     salt = rng(p.ARGON2ID_SALT_BYTES)
@@ -103,7 +103,7 @@ def dumps_keyfile(
     ciphertext = p.aead_encrypt(wrap_key, nonce, secret, _associated_data(header))
     body = {**header, "ciphertext": b64(ciphertext)}
     document = {**body, "checksum": _checksum(body)}
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 def loads_keyfile(text: str | bytes, passphrase: str) -> PrivateKey:
@@ -114,14 +114,14 @@ def loads_keyfile(text: str | bytes, passphrase: str) -> PrivateKey:
     passphrase does not open it). ValueError for an empty passphrase.
     """
     password = _passphrase_bytes(passphrase)
-    sealed = _check(_parse(text))  # checks 1-10: no secret involved yet
-    # 11. Unlock. The checksum held, so a failure here is the passphrase (or a deliberate edit).
+    sealed = _check(_parse(text))  # checks 1-11: no secret involved yet
+    # 12. Unlock. The checksum held, so a failure here is the passphrase (or a deliberate edit).
     wrap_key = p.argon2id(password, sealed.salt, opslimit=sealed.opslimit, memlimit=sealed.memlimit)
     try:
         secret = p.aead_decrypt(wrap_key, sealed.nonce, sealed.ciphertext, sealed.associated_data)
     except p.AuthenticationFailed:
         raise KeyFileError("keyfile_wrong_passphrase") from None
-    # 12. The key inside is the key the file names.
+    # 13. The key inside is the key the file names.
     key = _key_from_secret(sealed.kind, secret)
     if _describe(key)[1] != sealed.public:
         _corrupt("public keys do not match the private key")
@@ -143,20 +143,20 @@ class _Sealed:
 
 
 def _check(document: dict[str, object]) -> _Sealed:
-    """Checks 2-10 of the specification, in its order."""
-    # 2. The version first: what the other members mean, the checksum included, depends on it.
+    """Checks 3-11 of the specification, in its order."""
+    # 3. The version first: what the other members mean, the checksum included, depends on it.
     if not isinstance(document.get("format"), str):
         _corrupt("no format")
     if document["format"] != FORMAT:
         raise KeyFileError("keyfile_unsupported", "format")
 
-    # 3. The checksum: past here every difference from a valid file was written on purpose.
+    # 4. The checksum: past here every difference from a valid file was written on purpose.
     checksum = document.get("checksum")
     body = {name: value for name, value in document.items() if name != "checksum"}
     if not isinstance(checksum, str) or _checksum(body) != checksum:
         _corrupt("checksum")
 
-    # 4. Members and their types.
+    # 5. Members and their types (nonce and ciphertext: in 10).
     kind, kdf, public = document.get("kind"), document.get("kdf"), document.get("public")
     if not (
         set(document) == _MEMBERS
@@ -167,12 +167,12 @@ def _check(document: dict[str, object]) -> _Sealed:
     ):
         _corrupt("members")
 
-    # 5-8. What this version reads.
+    # 6-9. What this version reads.
     if kind not in _SECRET_BYTES:
         raise KeyFileError("keyfile_unsupported", "kind")
     opslimit, memlimit = _argon2id_limits(kdf)
 
-    # 9. Sizes and encodings, before the expensive KDF runs.
+    # 10. Sizes and encodings, before the expensive KDF runs.
     try:
         salt = unb64(kdf["salt"], p.ARGON2ID_SALT_BYTES)
         nonce = unb64(document["nonce"], p.AEAD_NONCE_BYTES)
@@ -180,7 +180,7 @@ def _check(document: dict[str, object]) -> _Sealed:
     except ValueError:
         _corrupt("encoding or length")
 
-    # 10. The public part is in its one valid form (consistent key id and fingerprint).
+    # 11. The public part is in its one valid form (consistent key id and fingerprint).
     if public != _parse_public(kind, public):
         _corrupt("public")
 
@@ -191,7 +191,7 @@ def _check(document: dict[str, object]) -> _Sealed:
 
 
 def _argon2id_limits(kdf: dict[str, object]) -> tuple[int, int]:
-    """Checks 6-8: the KDF is Argon2id, well formed, with limits this version will run."""
+    """Checks 7-9: the KDF is Argon2id, well formed, with limits this version will run."""
     if kdf["name"] != KDF_NAME:
         raise KeyFileError("keyfile_unsupported", "kdf")
     opslimit, memlimit = kdf.get("opslimit"), kdf.get("memlimit")
@@ -262,16 +262,15 @@ def _write_private(path: Path, data: bytes, *, overwrite: bool) -> None:
         if overwrite:
             temp.replace(path)
         else:
-            _link_without_overwrite(temp, path)
-            temp.unlink()
+            _move_without_overwrite(temp, path)
         _fsync_directory(directory)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
 
 
-def _link_without_overwrite(temp: Path, path: Path) -> None:
-    """Put `temp` at `path` unless something is there; link(2) checks and acts in one step."""
+def _move_without_overwrite(temp: Path, path: Path) -> None:
+    """Move `temp` to `path` unless something is there; link(2) checks and acts in one step."""
     try:
         path.hardlink_to(temp)
     except FileExistsError:
@@ -281,7 +280,8 @@ def _link_without_overwrite(temp: Path, path: Path) -> None:
         if _lexists(path):
             raise KeyFileError("keyfile_exists", str(path)) from None
         temp.replace(path)
-        return
+    else:
+        temp.unlink()
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -356,15 +356,14 @@ def _checksum(body: dict[str, object]) -> str:
 
 
 def _parse(text: str | bytes) -> dict[str, object]:
-    """Strict I-JSON (RFC 7493): UTF-8, no duplicate names, no fractions, lone surrogates,
-    NaN or integers beyond 2^53 - 1; and the top level is an object."""
-    if len(text) > MAX_KEYFILE_BYTES:
-        _corrupt("too large")
+    """Checks 1-2: at most MAX_KEYFILE_BYTES; strict I-JSON (RFC 7493: UTF-8, no duplicate
+    names, no fractions, NaN, lone surrogates or integers beyond 2^53 - 1); an object."""
     try:
-        if isinstance(text, bytes):
-            text = text.decode("utf-8")
+        data = text.encode("utf-8") if isinstance(text, str) else text  # a str: its UTF-8
+        if len(data) > MAX_KEYFILE_BYTES:
+            _corrupt("too large")
         document = json.loads(
-            text,
+            data.decode("utf-8"),
             object_pairs_hook=_object_without_duplicates,
             parse_float=_refuse_number,
             parse_int=_safe_int,
@@ -374,7 +373,7 @@ def _parse(text: str | bytes) -> dict[str, object]:
             _corrupt("not an object")
         _canonical(document)  # a lone surrogate cannot be encoded: refused here
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeError are ValueErrors
-        _corrupt("not JSON")
+        _corrupt("not JSON")  # no detail from the parser: it may quote the file
     return document
 
 
