@@ -23,6 +23,8 @@ from hub.crypto import content
 from hub.crypto.envelope import (
     AttachmentSource,
     PinnedSender,
+    _wrap,
+    envelope_digest_message,
     open_envelope,
     seal,
     seal_raw,
@@ -93,6 +95,23 @@ def _seal_plaintext(label: str, ids: dict[str, PrivateIdentity], plaintext: byte
         rng=SeededRng(f"envelope/seal/{label}"),
     )
     return out.getvalue()
+
+
+def _resign(data: bytes, sender: PrivateIdentity) -> bytes:
+    """Sign altered bytes again, as a malicious sender (not the hub) could."""
+    digest = hashlib.sha256(data[:-64]).digest()
+    return data[:-64] + sender.sign(envelope_digest_message(digest))
+
+
+def _two_file_keys(ids: dict[str, PrivateIdentity]) -> bytes:
+    """A sender who gives Carol another file key than Bob, to show them different plaintexts."""
+    data = bytearray(_seal("twokeys", ids, to=["bob", "carol"], document={"till": "alla"}))
+    message_id = bytes(data[OFF_MESSAGE_ID : OFF_MESSAGE_ID + 16])
+    other_key = SeededRng("envelope/twokeys/other")(32)
+    stanza = _wrap(other_key, message_id, ids["carol"].public, SeededRng("envelope/twokeys/eph"))
+    at = FIXED_SIZE + STANZA_SIZE
+    data[at : at + STANZA_SIZE] = stanza.key_id + stanza.ephemeral_public + stanza.wrapped_key
+    return _resign(bytes(data), ids["alice"])
 
 
 def build_large(ids: dict[str, PrivateIdentity] | None = None) -> bytes:
@@ -211,6 +230,7 @@ def generate() -> dict[str, Any]:
             ids,
             _pad(_manifest({}, [{"name": "x", "media_type": "text/plain", "size": 10**6}])),
         ),
+        "two_file_keys": _two_file_keys(ids),
     }
     large = build_large(ids)
 
