@@ -55,6 +55,9 @@ MESSAGES: dict[str, str] = {
     "sender_key_mismatch": "Meddelandet är inte undertecknat av den avsändare du angav.",
     "sender_key_expired": "Avsändarens nyckel var inte giltig när meddelandet skapades.",
     "sender_key_revoked": "Avsändarens nyckel är återkallad.",
+    "recipient_no_valid_key": (
+        "En mottagande kommun har ingen giltig nyckel i katalogen; inget kan krypteras till den."
+    ),
     # signed records: directory entries, revocations, receipts
     "record_malformed": "En signerad post är felaktigt uppbyggd.",
     "record_not_canonical": "En signerad post är inte kodad på det enda tillåtna sättet.",
@@ -154,4 +157,4 @@ class RecordVerificationError(VerificationError):
 
 
 class AuthorityError(HubError):
-    codes = _codes("sender_key_", "envelope_not_recipient")
+    codes = _codes("sender_key_", "envelope_not_recipient", "recipient_no_valid_key")

@@ -49,6 +49,12 @@ def _envelope(v: dict[str, Any]) -> bytes:
     return data
 
 
+def _sender_keys(v: dict[str, Any]):
+    if v.get("sender_keys") == "directory":
+        return gen_envelope.load_directory(_file()["directory"])
+    return PinnedSender(_identity(v.get("sender", "alice")).public)
+
+
 def _open(v: dict[str, Any], workdir: Path):
     kwargs = {}
     if "max_payload_length" in v:
@@ -56,7 +62,7 @@ def _open(v: dict[str, Any], workdir: Path):
     return open_envelope(
         io.BytesIO(_envelope(v)),
         recipient=_identity(v["recipient"]),
-        sender_keys=PinnedSender(_identity(v.get("sender", "alice")).public),
+        sender_keys=_sender_keys(v),
         workdir=workdir,
         now=v["now"],
         seen={bytes.fromhex(s) for s in v.get("seen", [])},

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from hub.crypto.envelope import PinnedSender
 from hub.crypto.scan import EnvelopeScanner
 from hub.errors import HubError
-from tests.test_envelope_vectors import VECTORS, _envelope, _identity
+from tests.test_envelope_vectors import VECTORS, _envelope, _sender_keys
 
 # A reader may refuse these for reasons the hub cannot see (it holds no key) or does not check
 # in the scanner (its own clock and replay table live in the server).
@@ -21,19 +20,19 @@ RECIPIENT_ONLY = {
 }
 
 
-def _scan(data: bytes, sender: str, piece: int = 1000, max_payload_length: int | None = None):
+def _scan(data: bytes, v, piece: int = 1000, max_payload_length: int | None = None):
     scanner = EnvelopeScanner(
         **({"max_payload_length": max_payload_length} if max_payload_length else {})
     )
     for i in range(0, len(data), piece):
         scanner.feed(data[i : i + piece])
-    return scanner.finish(PinnedSender(_identity(sender).public))
+    return scanner.finish(_sender_keys(v))
 
 
 @pytest.mark.parametrize("v", [v for v in VECTORS if v["expect"] == "ok"], ids=lambda v: v["name"])
 def test_hub_accepts_every_valid_envelope_with_the_digest_the_reader_sees(v):
     """A valid envelope passes the hub's check, fed in pieces, with the same digest the recipient computes."""
-    scanned = _scan(_envelope(v), "alice", piece=7919)
+    scanned = _scan(_envelope(v), v, piece=7919)
     assert scanned.digest.hex() == v["result"]["digest"]
     assert scanned.length == len(_envelope(v))
 
@@ -44,7 +43,7 @@ def test_hub_lets_nothing_altered_after_signing_through(v):
     if v["expect"] in RECIPIENT_ONLY:
         return  # the hub may or may not see it; the recipient's check is what counts
     with pytest.raises(HubError) as caught:
-        _scan(_envelope(v), v["sender"], max_payload_length=v.get("max_payload_length"))
+        _scan(_envelope(v), v, max_payload_length=v.get("max_payload_length"))
     if v["expect"] in {"envelope_empty", "envelope_bad_magic", "envelope_trailing_data"}:
         assert caught.value.code == v["expect"]
 

@@ -16,12 +16,14 @@ from typing import Any
 from hub.crypto.directory import (
     ENTRY_KIND,
     REVOCATION_KIND,
+    Directory,
     Role,
     make_entry,
     make_revocation,
 )
 from hub.crypto.keys import PrivateIdentity, SigningKey, b64
 from hub.crypto.records import sign_record, signed_message, signer_id
+from hub.errors import HubError
 from tests.vectors._rng import SeededRng
 
 GENERATOR = "tests/vectors/gen_directory.py"
@@ -450,7 +452,7 @@ def generate() -> dict[str, Any]:
             vector["expect_serial"] = serial
         return vector
 
-    return {
+    data = {
         "generator": GENERATOR,
         "description": (
             "A directory of one network signed by its administrator, queries on it, and broken "
@@ -520,6 +522,44 @@ def generate() -> dict[str, Any]:
         ],
         "invalid": _invalid_cases(admin, other_admin, ids),
     }
+    _check_expectations(data)
+    return data
+
+
+def _outcome(call: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return call(*args, **kwargs)
+    except HubError as exc:
+        return exc.code
+
+
+def _check_expectations(data: dict[str, Any]) -> None:
+    """Refuse to write a file whose hand-written expectations this implementation does not meet."""
+    admin, network = base64.b64decode(data["admin_public"]), data["network"]
+    directory = Directory.load(admin, network, data["entries"], data["revocations"])
+    failures = []
+    for q in data["valid_keys"]:
+        found = directory.valid_keys(q["municipality"], q["at"], role=Role(q["role"]))
+        if [e.key_id.hex() for e in found] != q["expect_key_ids"]:
+            failures.append(f"valid_keys {q['municipality']} at {q['at']}")
+    for q in data["recipients_for"]:
+        got = _outcome(directory.recipients_for, q["municipalities"], q["at"])
+        if not isinstance(got, str):
+            got = [i.key_id.hex() for i in got]
+        if got != q.get("expect", q.get("expect_key_ids")):
+            failures.append(f"recipients_for {q['name']}")
+    for v in data["check_signer"]:
+        got = _outcome(directory.check_signer, bytes.fromhex(v["key_id"]), v["at"])
+        if not isinstance(got, str):
+            got = "ok" if got.serial == v.get("expect_serial") else f"serial {got.serial}"
+        if got != v["expect"]:
+            failures.append(f"check_signer {v['name']} at {v['at']}: {got}")
+    for case in data["invalid"]:
+        got = _outcome(Directory.load, admin, network, case["entries"], case["revocations"])
+        if got != case["expect"]:
+            failures.append(f"invalid {case['name']}: {got}")
+    if failures:
+        raise SystemExit("vectors do not hold:\n" + "\n".join(failures))
 
 
 def render() -> str:

@@ -12,10 +12,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hub.crypto.directory import Role, make_entry, make_revocation
+from hub.crypto.directory import Directory, Role, make_entry, make_revocation
 from hub.crypto.keys import PrivateIdentity, SigningKey, b64
-from hub.crypto.receipts import RECEIPT_KIND, make_receipt
+from hub.crypto.receipts import RECEIPT_KIND, make_receipt, verify_receipt
 from hub.crypto.records import sign_record
+from hub.errors import HubError
 from tests.vectors._rng import SeededRng
 from tests.vectors.gen_directory import sign_raw
 
@@ -121,7 +122,7 @@ def generate() -> dict[str, Any]:
     flipped[0] ^= 0x80
     canonical = json.dumps(body("bertil"), sort_keys=True, separators=(",", ":")).encode()
 
-    return {
+    data = {
         "generator": GENERATOR,
         "description": (
             "Receipts for one message under a small directory; verify_receipt must accept the "
@@ -275,6 +276,38 @@ def generate() -> dict[str, Any]:
             ),
         ],
     }
+    _check_expectations(data)
+    return data
+
+
+def _check_expectations(data: dict[str, Any]) -> None:
+    """Refuse to write a file whose hand-written expectations this implementation does not meet."""
+    directory = Directory.load(
+        base64.b64decode(data["admin_public"]),
+        data["network"],
+        data["entries"],
+        data["revocations"],
+    )
+    failures = []
+    for v in data["valid"] + data["invalid"]:
+        message = v.get("message", data["message"])
+        try:
+            receipt = verify_receipt(
+                v["receipt"],
+                directory=directory,
+                message_id=bytes.fromhex(message["message_id"]),
+                envelope_digest=bytes.fromhex(message["envelope_digest"]),
+                recipient_key_ids={bytes.fromhex(k) for k in message["recipient_key_ids"]},
+            )
+        except HubError as exc:
+            got = exc.code
+        else:
+            expected = (v.get("expect_event"), v.get("expect_time"), v.get("expect_municipality"))
+            got = "ok" if (receipt.event, receipt.time, receipt.municipality) == expected else "?"
+        if got != v["expect"]:
+            failures.append(f"{v['name']}: {got}")
+    if failures:
+        raise SystemExit("vectors do not hold:\n" + "\n".join(failures))
 
 
 def render() -> str:
