@@ -1,9 +1,10 @@
 # Sourced by the scripts: make .venv (once) and install the project with what the task needs.
-# Usage: . scripts/_venv.sh [extra]   e.g. "dev"
+# Usage: VENV_EXTRA=dev . scripts/_venv.sh   (a sourced file sees its caller's arguments, so the
+# extra comes in a variable, not as $1)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
-extra="${1:-}"
+extra="${VENV_EXTRA:-}"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
