@@ -183,3 +183,21 @@ def test_any_truncation_is_refused(tmp_path, length):
     """Cutting an envelope short at any point makes it fail to open."""
     with pytest.raises(HubError):
         _open(SMALL[:length], tmp_path).close()
+
+
+def test_manifest_nested_too_deeply_is_refused_not_a_crash(tmp_path):
+    """A signed manifest nested a hundred thousand levels deep is refused with a code, not a crash."""
+    from hub.crypto import content
+    from hub.crypto.envelope import seal_raw
+
+    body = b'{"v":1,"document":' + b"[" * 100_000 + b"]" * 100_000 + b',"attachments":[]}'
+    plain = len(body).to_bytes(4, "big") + body
+    plain += bytes(content.padded_length(len(plain)) - len(plain))
+    out = io.BytesIO()
+    seal_raw(out, sender=ALICE, recipients=[BOB.public], kind=MessageKind.MESSAGE,
+             case_id=bytes(16), plaintext=io.BytesIO(plain), payload_length=len(plain),
+             created_at=NOW)
+    with pytest.raises(HubError) as caught:
+        _open(out.getvalue(), tmp_path)
+    assert caught.value.code == "envelope_content_malformed"
+    assert list(tmp_path.iterdir()) == []

@@ -6,12 +6,12 @@ names, media types and sizes), the attachments' bytes, and zero padding (docs/pr
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Final
 
+from hub.crypto import strictjson
 from hub.errors import EnvelopeVerificationError
 
 MANIFEST_VERSION: Final = 1
@@ -70,8 +70,7 @@ def encode_manifest(document: dict[str, Any], attachments: list[AttachmentInfo])
             {"name": a.name, "media_type": a.media_type, "size": a.size} for a in attachments
         ],
     }
-    body = json.dumps(manifest, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    encoded = body.encode("utf-8")
+    encoded = strictjson.canonical(manifest)  # the document may hold floats: not RFC 8785 then
     if len(encoded) > MAX_MANIFEST_SIZE:
         raise ValueError("the document is too large; send long texts as an attachment")
     return len(encoded).to_bytes(4, "big") + encoded
@@ -81,23 +80,13 @@ def content_length(manifest_with_prefix: bytes, attachments: list[AttachmentInfo
     return len(manifest_with_prefix) + sum(a.size for a in attachments)
 
 
-class _DuplicateKeyError(ValueError):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        raise _DuplicateKeyError
-    return obj
-
-
 def _strict_json(data: bytes) -> object:
-    """JSON that means one thing only: UTF-8, no duplicate keys."""
+    """JSON that means one thing only: UTF-8, no duplicate keys. Any number and any string: the
+    document is a form people fill in."""
     try:
-        return json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except (UnicodeDecodeError, ValueError) as exc:
-        why = "duplicate key" if isinstance(exc, _DuplicateKeyError) else "manifest is not JSON"
+        return strictjson.loads(data, ijson=False)
+    except strictjson.StrictJSONError as exc:
+        why = "duplicate key" if exc.reason == strictjson.DUPLICATE_NAME else "manifest is not JSON"
         raise EnvelopeVerificationError("envelope_content_malformed", why) from exc
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, NoReturn, TypeAlias
 
 from hub.crypto import primitives as p
+from hub.crypto import strictjson
 from hub.crypto.keys import PrivateIdentity, PublicIdentity, SigningKey, b64, fingerprint_of, unb64
 from hub.errors import KeyFileError
 
@@ -72,7 +73,6 @@ _CHECKSUM_HEX_LEN: Final = 64
 _MEMBERS: Final = frozenset({"format", "kind", "kdf", "nonce", "public", "ciphertext", "checksum"})
 _ARGON2ID_MEMBERS: Final = frozenset({"name", "opslimit", "memlimit", "salt"})
 _SECRET_BYTES: Final = {KIND_IDENTITY: 64, KIND_SIGNING_KEY: 32}
-_MAX_SAFE_INTEGER: Final = 2**53 - 1  # I-JSON (RFC 7493): integers a double holds exactly
 
 
 # --- the format: pure functions ---------------------------------------------------------------
@@ -342,17 +342,12 @@ def _key_from_secret(kind: str, secret: bytes) -> PrivateKey:
     return SigningKey(secret)
 
 
-def _canonical(value: object) -> bytes:
-    """RFC 8785 (JCS) for the values a key file holds: ASCII member names, strings, integers."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def _associated_data(header: dict[str, object]) -> bytes:
-    return _AD_PREFIX + _canonical(header)
+    return _AD_PREFIX + strictjson.canonical(header)
 
 
 def _checksum(body: dict[str, object]) -> str:
-    return p.blake2b(_canonical(body), size=32, person=_CHECKSUM_PERSON).hex()
+    return p.blake2b(strictjson.canonical(body), size=32, person=_CHECKSUM_PERSON).hex()
 
 
 def _parse(text: str | bytes) -> dict[str, object]:
@@ -360,39 +355,14 @@ def _parse(text: str | bytes) -> dict[str, object]:
     names, no fractions, NaN, lone surrogates or integers beyond 2^53 - 1); an object."""
     try:
         data = text.encode("utf-8") if isinstance(text, str) else text  # a str: its UTF-8
-        if len(data) > MAX_KEYFILE_BYTES:
-            _corrupt("too large")
-        document = json.loads(
-            data.decode("utf-8"),
-            object_pairs_hook=_object_without_duplicates,
-            parse_float=_refuse_number,
-            parse_int=_safe_int,
-            parse_constant=_refuse_number,
-        )
-        if not isinstance(document, dict):
-            _corrupt("not an object")
-        _canonical(document)  # a lone surrogate cannot be encoded: refused here
-    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeError are ValueErrors
-        _corrupt("not JSON")  # no detail from the parser: it may quote the file
-    return document
-
-
-def _object_without_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise ValueError("duplicate member name")
-    return result
-
-
-def _refuse_number(_text: str) -> NoReturn:
-    raise ValueError("only integers are allowed")
-
-
-def _safe_int(text: str) -> int:
-    value = int(text)
-    if abs(value) > _MAX_SAFE_INTEGER:
-        raise ValueError("integer out of range")
-    return value
+    except UnicodeEncodeError:  # a lone surrogate in a str
+        _corrupt("not JSON")
+    if len(data) > MAX_KEYFILE_BYTES:
+        _corrupt("too large")
+    try:
+        return strictjson.loads_object(data)
+    except strictjson.StrictJSONError as exc:
+        _corrupt("not an object" if exc.reason == strictjson.NOT_OBJECT else "not JSON")
 
 
 def _corrupt(detail: str) -> NoReturn:

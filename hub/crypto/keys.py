@@ -160,3 +160,29 @@ class SigningKey:
 
     def sign(self, message: bytes) -> bytes:
         return p.ed25519_sign(self.seed, message)
+
+
+PUBLIC_SIGNING_FORMAT: Final = "hub-public-signing-key/v1"
+
+
+def dumps_public_signing_key(public: bytes) -> str:
+    """The county administrator's network key as a file to hand to the hub's operator."""
+    body = {
+        "format": PUBLIC_SIGNING_FORMAT,
+        "signing_key": b64(public),
+        "fingerprint": fingerprint_of(public),
+    }
+    return json.dumps(body, indent=2) + "\n"
+
+
+def loads_public_signing_key(text: str | bytes) -> bytes:
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict) or data.get("format") != PUBLIC_SIGNING_FORMAT:
+            raise ValueError("format")
+        public = unb64(data["signing_key"], 32)
+        if data.get("fingerprint", fingerprint_of(public)) != fingerprint_of(public):
+            raise ValueError("fingerprint")
+    except (KeyError, ValueError, UnicodeDecodeError) as exc:
+        raise KeyFileError("public_key_invalid", str(exc)) from exc
+    return public

@@ -16,13 +16,14 @@ before its signature is even looked at, so no two encodings of one body circulat
 from __future__ import annotations
 
 import enum
-import json
 import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar
 
 from hub.crypto import primitives as p
+from hub.crypto import strictjson
 from hub.crypto.keys import KEY_ID_BYTES, PrivateIdentity, PublicIdentity, SigningKey, b64, unb64
+from hub.crypto.strictjson import MAX_SAFE_INTEGER
 from hub.errors import RecordFormatError, RecordVerificationError
 
 if TYPE_CHECKING:
@@ -54,7 +55,6 @@ _SIGNER_ID_PERSON: Final = b"hub-keyid/v1"
 # kinds while bounding what an untrusted hub can make a client parse.
 MAX_RECORD_BYTES: Final = 64 * 1024
 _MAX_RECORD_B64: Final = 4 * ((MAX_RECORD_BYTES + 2) // 3)
-MAX_SAFE_INTEGER: Final = 2**53 - 1  # I-JSON (RFC 7493 §2.2): every JSON parser reads it exactly
 _WIRE_FIELDS: Final = frozenset({"record", "signature"})
 _KIND_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 MAX_TEXT_LENGTH: Final = 200  # code points in a network, municipality or person name
@@ -71,8 +71,8 @@ def signer_id(public: bytes) -> bytes:
 
 def canonical_bytes(body: dict[str, Any]) -> bytes:
     """The one encoding of `body` that is signed and sent: RFC 8785 for the values allowed here."""
-    _check_value(body)
-    return _encode(body)
+    strictjson.check_value(body, ascii_names=True)
+    return strictjson.canonical(body)
 
 
 def signed_message(kind: str, canonical: bytes) -> bytes:
@@ -122,7 +122,7 @@ def read_unverified(wire: object) -> UnverifiedRecord:
     except ValueError:
         _malformed("record and signature must be strict base64; a signature is 64 bytes")
     body = _parse(record)
-    if _encode(body) != record:
+    if strictjson.canonical(body) != record:
         raise RecordFormatError("record_not_canonical")
     return UnverifiedRecord(body, record, signature)
 
@@ -164,32 +164,17 @@ def _id_of(public: bytes | PublicIdentity) -> bytes:
     return public.key_id if isinstance(public, PublicIdentity) else signer_id(public)
 
 
-def _encode(body: dict[str, Any]) -> bytes:
-    # With integers only and ASCII member names, Python's sorted compact output with raw UTF-8
-    # is exactly RFC 8785: the same escapes (\" \\ \b \f \n \r \t, other controls as \u00xx in
-    # lower case) and the same member order (code points and UTF-16 units agree on ASCII).
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return text.encode("utf-8")
-
-
 def _parse(record: bytes) -> dict[str, Any]:
     """Strict I-JSON: UTF-8, no duplicate or non-ASCII names, integers only and within 2^53 - 1,
     no lone surrogates; an object with a token kind and a 32-digit hex signed_by."""
     try:
-        body = json.loads(
-            record.decode("utf-8"),
-            object_pairs_hook=_object_without_duplicates,
-            parse_float=_refuse_number,
-            parse_int=_safe_int,
-            parse_constant=_refuse_number,
-        )
-        if not isinstance(body, dict):
+        body = strictjson.loads_object(record, ascii_names=True)
+    except strictjson.StrictJSONError as exc:
+        if exc.reason == strictjson.NOT_OBJECT:
             _malformed("record must be a JSON object")
-        _encode(body)  # a lone surrogate (written as an escape) cannot be encoded: refused here
-    except _NotIJSONError as exc:
-        _malformed(f"record is not strict JSON: {exc}")
-    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeError are ValueErrors
-        _malformed("record is not UTF-8 JSON")
+        if exc.reason == strictjson.NOT_JSON:
+            _malformed("record is not UTF-8 JSON")
+        _malformed(f"record is not strict JSON: {exc.reason}")
     kind, signed_by = body.get("kind"), body.get("signed_by")
     if not isinstance(kind, str) or not _is_kind(kind):
         _malformed("kind must be 1-64 lower-case letters, digits and hyphens")
@@ -206,51 +191,6 @@ def _is_kind(text: str) -> bool:
 def is_hex(text: str, size: int) -> bool:
     """Exactly `size` bytes as lower-case hex: the one spelling of an id in a record."""
     return len(text) == 2 * size and all(c in "0123456789abcdef" for c in text)
-
-
-class _NotIJSONError(ValueError):
-    """Valid JSON that a record may still not hold."""
-
-
-def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise _NotIJSONError("duplicate member name")
-    if not all(name.isascii() for name in result):
-        raise _NotIJSONError("member names are ASCII")
-    return result
-
-
-def _refuse_number(_text: str) -> NoReturn:
-    raise _NotIJSONError("only integers are allowed")
-
-
-def _safe_int(text: str) -> int:
-    value = int(text)
-    if abs(value) > MAX_SAFE_INTEGER:
-        raise _NotIJSONError("integer beyond 2^53 - 1")
-    return value
-
-
-def _check_value(value: object) -> None:
-    """Refuse, before signing, anything the reader would refuse or read back differently."""
-    if value is None or isinstance(value, bool):
-        return
-    if isinstance(value, int):
-        if abs(value) > MAX_SAFE_INTEGER:
-            raise ValueError("integers in a record stay within 2^53 - 1")
-    elif isinstance(value, str):
-        value.encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
-    elif isinstance(value, list):
-        for item in value:
-            _check_value(item)
-    elif isinstance(value, dict):
-        for name, item in value.items():
-            if not isinstance(name, str) or not name.isascii():
-                raise ValueError("member names in a record are ASCII strings")
-            _check_value(item)
-    else:
-        raise TypeError(f"a record holds no {type(value).__name__}")
 
 
 # --- reading the fields of a verified body (for each kind's parser) ----------------------

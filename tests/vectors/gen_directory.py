@@ -24,6 +24,7 @@ from hub.crypto.directory import (
 from hub.crypto.keys import PrivateIdentity, SigningKey, b64
 from hub.crypto.records import sign_record, signed_message, signer_id
 from hub.errors import HubError
+from tests.vectors import _write
 from tests.vectors._rng import SeededRng
 
 GENERATOR = "tests/vectors/gen_directory.py"
@@ -526,6 +527,10 @@ def generate() -> dict[str, Any]:
     return data
 
 
+def render() -> str:
+    return _write.render(generate())
+
+
 def _outcome(call: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return call(*args, **kwargs)
@@ -558,18 +563,8 @@ def _check_expectations(data: dict[str, Any]) -> None:
         got = _outcome(Directory.load, admin, network, case["entries"], case["revocations"])
         if got != case["expect"]:
             failures.append(f"invalid {case['name']}: {got}")
-    if failures:
-        raise SystemExit("vectors do not hold:\n" + "\n".join(failures))
-
-
-def render() -> str:
-    return json.dumps(generate(), indent=2, sort_keys=True) + "\n"
-
-
-def main() -> None:
-    OUTPUT.write_text(render(), encoding="utf-8")
-    print(f"wrote {OUTPUT}")
+    _write.refuse_failures(failures)
 
 
 if __name__ == "__main__":
-    main()
+    _write.write_vectors(OUTPUT, render())

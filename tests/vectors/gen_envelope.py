@@ -35,6 +35,7 @@ from hub.crypto.format import CHUNK_CIPHERTEXT_SIZE, FIXED_SIZE, STANZA_SIZE, Me
 from hub.crypto.keys import PrivateIdentity, SigningKey
 from hub.errors import HubError
 from tests.vectors._rng import SeededRng
+from tests.vectors._write import render, write_vectors
 
 OUTPUT = Path(__file__).with_name("envelope.json")
 NOW = 1_795_000_000  # 2026-11-18T13:46:40Z
@@ -779,10 +780,5 @@ def _check_expectations(
             raise SystemExit(f"{v['name']}: expected {v['expect']}, but it opened")
 
 
-def main() -> None:
-    OUTPUT.write_text(json.dumps(generate(), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-    print(f"wrote {OUTPUT}")
-
-
 if __name__ == "__main__":
-    main()
+    write_vectors(OUTPUT, render(generate(), ensure_ascii=False))

@@ -22,6 +22,7 @@ from hub.crypto import primitives as p
 from hub.crypto.keyfile import dumps_keyfile
 from hub.crypto.keys import PrivateIdentity, SigningKey, b64, unb64
 from tests.vectors._rng import SeededRng
+from tests.vectors._write import render, write_vectors
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -312,13 +313,8 @@ def generate() -> dict[str, Any]:
 
 
 def dumps() -> str:
-    return json.dumps(generate(), indent=2, sort_keys=True) + "\n"
-
-
-def main() -> None:
-    OUT.write_text(dumps(), encoding="utf-8")
-    print(f"wrote {OUT}")
+    return render(generate())
 
 
 if __name__ == "__main__":
-    main()
+    write_vectors(OUT, dumps())

@@ -17,14 +17,12 @@ from hub.crypto.keys import PrivateIdentity, SigningKey, b64
 from hub.crypto.receipts import RECEIPT_KIND, make_receipt, verify_receipt
 from hub.crypto.records import sign_record
 from hub.errors import HubError
+from tests.vectors import _write
 from tests.vectors._rng import SeededRng
-from tests.vectors.gen_directory import sign_raw
+from tests.vectors.gen_directory import DAY, NETWORK, T0, sign_raw  # the same test network
 
 GENERATOR = "tests/vectors/gen_receipts.py"
 OUTPUT = Path(__file__).with_name("receipts.json")
-NETWORK = "vastmanland-test"
-T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
-DAY = 86_400
 
 # name, municipality, person, not_before, not_after; serials follow this order from 1.
 PEOPLE = [
@@ -280,6 +278,10 @@ def generate() -> dict[str, Any]:
     return data
 
 
+def render() -> str:
+    return _write.render(generate())
+
+
 def _check_expectations(data: dict[str, Any]) -> None:
     """Refuse to write a file whose hand-written expectations this implementation does not meet."""
     directory = Directory.load(
@@ -306,18 +308,8 @@ def _check_expectations(data: dict[str, Any]) -> None:
             got = "ok" if (receipt.event, receipt.time, receipt.municipality) == expected else "?"
         if got != v["expect"]:
             failures.append(f"{v['name']}: {got}")
-    if failures:
-        raise SystemExit("vectors do not hold:\n" + "\n".join(failures))
-
-
-def render() -> str:
-    return json.dumps(generate(), indent=2, sort_keys=True) + "\n"
-
-
-def main() -> None:
-    OUTPUT.write_text(render(), encoding="utf-8")
-    print(f"wrote {OUTPUT}")
+    _write.refuse_failures(failures)
 
 
 if __name__ == "__main__":
-    main()
+    _write.write_vectors(OUTPUT, render())
