@@ -8,8 +8,11 @@
     ├── VerificationError         it parses, but a signature, a tag or a binding does not hold
     │   ├── EnvelopeVerificationError
     │   └── RecordVerificationError
-    └── AuthorityError            well-formed and intact, but the directory does not vouch for it
-                                  (unknown, expired or revoked key; not a recipient)
+    ├── AuthorityError            well-formed and intact, but the directory does not vouch for it
+    │                             (unknown, expired or revoked key; not a recipient)
+    ├── ApiError                  the hub's API refuses a request (sign-in, rights, size, shape)
+    └── LifecycleError            a case's rules refuse an action (names role, state and event;
+                                  carries error_status_hint, the HTTP status for the server)
 
 The code is the contract: test vectors and the hub's JSON errors name it, and it never changes
 meaning. The message names what failed and never a key, a plaintext or a passphrase.
@@ -21,6 +24,23 @@ from typing import ClassVar
 
 # One place for every code and the sentence a contact person reads.
 MESSAGES: dict[str, str] = {
+    # the hub's API (hub/server): status codes in hub/server/errors.py
+    "request_malformed": "Begäran är felaktigt uppbyggd.",
+    "request_too_large": "Begäran är större än vad hubben tar emot.",
+    "auth_required": "Du behöver logga in.",
+    "auth_failed": "Inloggningen misslyckades.",
+    "rate_limited": "För många försök. Vänta en stund och försök igen.",
+    "not_found": "Det finns inget sådant här.",
+    "forbidden": "Du har inte behörighet till detta.",
+    "conflict_exists": "Det finns redan.",
+    "envelope_sender_not_you": "Meddelandet är inte undertecknat med din egen nyckel.",
+    "envelope_recipients_mismatch": (
+        "Meddelandet är inte krypterat till exakt de giltiga nycklarna hos mottagarna och "
+        "den egna kommunen. Hämta katalogen på nytt och skicka igen."
+    ),
+    "plain_http_refused": (
+        "Hubben nås över okrypterad HTTP på en annan dator än din egen; det vägrar vi."
+    ),
     # keys at rest
     "keyfile_wrong_passphrase": "Fel lösenfras: nyckelfilen kunde inte låsas upp.",
     "keyfile_corrupt": "Nyckelfilen är skadad eller ofullständig och kan inte läsas.",
@@ -70,6 +90,19 @@ MESSAGES: dict[str, str] = {
         "Kvittensen är inte undertecknad av en mottagare av meddelandet."
     ),
     "receipt_mismatch": "Kvittensen gäller ett annat meddelande.",
+    # the case lifecycle (hub/protocol/lifecycle.py)
+    "transition_invalid": "Åtgärden går inte att utföra i ärendets nuvarande läge.",
+    "decline_reason_invalid": (
+        "Ett nej måste ha ett godtagbart skäl: att det överenskomna antalet ärenden redan har "
+        "tagits emot, eller att kommunens resurser inte räcker för behovet. "
+        "Bostadsbrist är inte ett godtagbart skäl."
+    ),
+    "event_details_invalid": "Uppgifterna till åtgärden saknas eller är felaktiga.",
+    "case_too_many_requests": (
+        "Ärendet har redan så många öppna förfrågningar som tillåts. Avsluta någon först."
+    ),
+    "case_municipality_already_asked": "Kommunen har redan tillfrågats i det här ärendet.",
+    "case_own_municipality": "Ett ärende kan inte skickas till den egna kommunen.",
 }
 
 
@@ -156,5 +189,62 @@ class RecordVerificationError(VerificationError):
     )
 
 
+class ApiError(HubError):
+    """Refusals by the hub's API that are not about bytes or keys (see hub/server/errors.py)."""
+
+    codes = frozenset(
+        {
+            "request_malformed",
+            "request_too_large",
+            "auth_required",
+            "auth_failed",
+            "rate_limited",
+            "not_found",
+            "forbidden",
+            "conflict_exists",
+            "envelope_sender_not_you",
+            "envelope_recipients_mismatch",
+            "plain_http_refused",
+        }
+    )
+
+
 class AuthorityError(HubError):
     codes = _codes("sender_key_", "envelope_not_recipient", "recipient_no_valid_key")
+
+
+class LifecycleError(HubError):
+    """A case's rules refuse an action; the error names the role, the state and the event.
+
+    `error_status_hint` is the HTTP status the server answers with (as h11's ProtocolError):
+    409 when the case's present state forbids the action, 422 when its details are wrong.
+    """
+
+    codes = frozenset(
+        {
+            "transition_invalid",
+            "decline_reason_invalid",
+            "event_details_invalid",
+            "case_too_many_requests",
+            "case_municipality_already_asked",
+            "case_own_municipality",
+        }
+    )
+    _unprocessable: ClassVar[frozenset[str]] = frozenset(
+        {"decline_reason_invalid", "event_details_invalid", "case_own_municipality"}
+    )
+
+    def __init__(
+        self, code: str, *, role: str, state: str, event: str, detail: str | None = None
+    ) -> None:
+        # role, state and event are the lifecycle's StrEnums, typed as str here so that this
+        # root module imports nothing from the protocol package. No municipality is named.
+        self.role = role
+        self.state = state
+        self.event = event
+        where = f"role {role!s}, state {state!s}, event {event!s}"
+        super().__init__(code, f"{where}: {detail}" if detail else where)
+
+    @property
+    def error_status_hint(self) -> int:
+        return 422 if self.code in self._unprocessable else 409

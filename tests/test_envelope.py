@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.crypto.envelope import AttachmentSource, PinnedSender, open_envelope, seal
+from hub.crypto import content
+from hub.crypto.envelope import AttachmentSource, PinnedSender, open_envelope, seal, seal_raw
 from hub.crypto.format import MessageKind
 from hub.crypto.keys import PrivateIdentity
 from hub.errors import HubError
@@ -187,16 +188,20 @@ def test_any_truncation_is_refused(tmp_path, length):
 
 def test_manifest_nested_too_deeply_is_refused_not_a_crash(tmp_path):
     """A signed manifest nested a hundred thousand levels deep is refused with a code, not a crash."""
-    from hub.crypto import content
-    from hub.crypto.envelope import seal_raw
-
     body = b'{"v":1,"document":' + b"[" * 100_000 + b"]" * 100_000 + b',"attachments":[]}'
     plain = len(body).to_bytes(4, "big") + body
     plain += bytes(content.padded_length(len(plain)) - len(plain))
     out = io.BytesIO()
-    seal_raw(out, sender=ALICE, recipients=[BOB.public], kind=MessageKind.MESSAGE,
-             case_id=bytes(16), plaintext=io.BytesIO(plain), payload_length=len(plain),
-             created_at=NOW)
+    seal_raw(
+        out,
+        sender=ALICE,
+        recipients=[BOB.public],
+        kind=MessageKind.MESSAGE,
+        case_id=bytes(16),
+        plaintext=io.BytesIO(plain),
+        payload_length=len(plain),
+        created_at=NOW,
+    )
     with pytest.raises(HubError) as caught:
         _open(out.getvalue(), tmp_path)
     assert caught.value.code == "envelope_content_malformed"

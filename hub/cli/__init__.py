@@ -8,7 +8,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from hub.cli import demo_command, envelope_commands
+from hub.cli import demo_command, envelope_commands, serve_command
 from hub.errors import HubError
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="KOMMANDO")
     envelope_commands.register(commands)
     demo_command.register(commands)
+    serve_command.register(commands)
     return parser
 
 

@@ -1,0 +1,105 @@
+"""`hub serve` (run the hub), and the operator's commands on the hub machine itself:
+`hub network create` and `hub audit verify`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hub.crypto.keys import fingerprint_of, loads_public_signing_key
+from hub.server.config import load_config
+from hub.storage.audit import verify_chain
+from hub.storage.base import Network
+from hub.storage.sqlite import SqliteStorage
+
+if TYPE_CHECKING:
+    import argparse
+
+    from hub.cli._types import Subparsers
+
+DEFAULT_SETTINGS = {"answer_days": 14, "offer_response_days": 14, "follow_up_days": 30}
+
+
+def register(commands: Subparsers) -> None:
+    p = commands.add_parser("serve", help="kör hubben")
+    p.add_argument("--config", type=Path, help="hub.toml (annars standardvärden och HUB_*)")
+    p.set_defaults(run=_serve)
+
+    p = commands.add_parser("network", help="hubbens operatör: nätverk")
+    sub = p.add_subparsers(dest="network_command", required=True)
+    c = sub.add_parser("create", help="skapa ett nätverk med länsstyrelsens publika nyckel")
+    c.add_argument("--config", type=Path)
+    c.add_argument("--id", required=True, help="nätverkets id (kort, utan mellanslag)")
+    c.add_argument("--name", required=True)
+    c.add_argument(
+        "--admin-key",
+        type=Path,
+        required=True,
+        help="länsstyrelsens publika nätverksnyckel (från hub admin init)",
+    )
+    c.add_argument("--answer-days", type=int, default=14, help="svarstid i dagar (standard 14)")
+    c.set_defaults(run=_network_create)
+
+    p = commands.add_parser("audit", help="granskningsloggen")
+    sub = p.add_subparsers(dest="audit_command", required=True)
+    v = sub.add_parser("verify", help="kontrollera granskningsloggens hashkedja")
+    v.add_argument("--config", type=Path)
+    v.set_defaults(run=_audit_verify)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from hub.server.app import run  # noqa: PLC0415 - aiohttp only for the commands that serve
+
+    run(load_config(args.config))
+    return 0
+
+
+def _network_create(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    public = loads_public_signing_key(args.admin_key.read_bytes())
+    if not args.id.isascii() or not args.id.replace("-", "").isalnum():
+        raise ValueError("nätverkets id får bara innehålla a-z, 0-9 och bindestreck")
+    settings = {**DEFAULT_SETTINGS, "answer_days": args.answer_days}
+
+    async def create() -> None:
+        storage = await SqliteStorage.open(config.data_dir)
+        try:
+            async with storage.transaction() as tx:
+                await tx.add_network(
+                    Network(args.id, args.name, public, settings, int(time.time()))
+                )
+                await tx.append_audit(
+                    at=int(time.time()),
+                    actor="operator",
+                    action="network_created",
+                    subject={"network": args.id},
+                )
+        finally:
+            await storage.close()
+
+    asyncio.run(create())
+    print(f"Nätverket {args.id} är skapat i {config.data_dir}.")
+    print(f"Länsstyrelsens nyckel, fingeravtryck: {fingerprint_of(public)}")
+    print("Jämför fingeravtrycket med länsstyrelsen per telefon innan nätverket tas i bruk.")
+    return 0
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+
+    async def verify() -> tuple[int, int | None]:
+        storage = await SqliteStorage.open(config.data_dir)
+        try:
+            records = [r async for r in storage.audit_records()]
+        finally:
+            await storage.close()
+        return len(records), verify_chain(records)
+
+    count, broken = asyncio.run(verify())
+    if broken is None:
+        print(f"Granskningsloggen är hel: {count} poster.")
+        return 0
+    print(f"Granskningsloggen är bruten vid post {broken}.")
+    return 1

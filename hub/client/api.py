@@ -1,0 +1,218 @@
+"""An async client of the hub's JSON API (docs/api.md)."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from hub.crypto.directory import Directory
+from hub.crypto.records import signer_id
+from hub.errors import ApiError
+from hub.protocol.signin import signin_message
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from hub.crypto.keys import PrivateIdentity, SigningKey
+
+API = "/api/v1"
+
+
+class RemoteError(Exception):
+    """The hub refused a request. `code` is the hub's stable code; show our own sentence for it
+    (hub.errors.MESSAGES), not text from the hub."""
+
+    def __init__(self, status: int, code: str) -> None:
+        super().__init__(f"{status} {code}")
+        self.status = status
+        self.code = code
+
+
+def check_transport(base_url: str, *, allow_insecure: bool = False) -> None:
+    """Refuse plain HTTP to anything but this machine unless told explicitly."""
+    parts = urlsplit(base_url)
+    if parts.scheme == "https" or allow_insecure:
+        return
+    if parts.scheme != "http":
+        raise ValueError(f"okänt protokoll i hubbens adress: {parts.scheme!r}")
+    host = parts.hostname or ""
+    if host == "localhost":
+        return
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass
+    raise ApiError("plain_http_refused", host)
+
+
+@dataclass
+class SignedIn:
+    token: str
+    expires_at: int
+    municipality: str
+    role: str
+
+
+class HubClient:
+    def __init__(
+        self,
+        base_url: str,
+        network: str,
+        *,
+        allow_insecure: bool = False,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        check_transport(base_url, allow_insecure=allow_insecure)
+        self.base_url = base_url.rstrip("/")
+        self.network = network
+        self._session = session or aiohttp.ClientSession()
+        self._owns_session = session is None
+        self.signed_in: SignedIn | None = None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._owns_session:
+            await self._session.close()
+
+    # --- plumbing ---
+
+    def _headers(self) -> dict[str, str]:
+        if self.signed_in is None:
+            return {}
+        return {"Authorization": f"Bearer {self.signed_in.token}"}
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:  # noqa: ANN401
+        headers = {**self._headers(), **kwargs.pop("headers", {})}
+        async with self._session.request(
+            method, self.base_url + path, headers=headers, **kwargs
+        ) as response:
+            return await _json_or_raise(response)
+
+    # --- sign-in ---
+
+    async def sign_in(self, key: PrivateIdentity | SigningKey) -> SignedIn:
+        key_id = key.key_id if hasattr(key, "key_id") else signer_id(key.public)
+        challenge = await self._request(
+            "POST", f"{API}/auth/challenge", json={"network": self.network, "key_id": key_id.hex()}
+        )
+        nonce = base64.b64decode(challenge["nonce"])
+        message = signin_message(
+            audience=challenge["audience"], network=self.network, key_id=key_id, nonce=nonce
+        )
+        # The audience is the hub's own claim; a relay would have to name the real hub, whose
+        # address then would not match the one this client dialled.
+        if challenge["audience"].rstrip("/") != self.base_url:
+            raise RemoteError(0, "audience_mismatch")
+        result = await self._request(
+            "POST",
+            f"{API}/auth/session",
+            json={
+                "network": self.network,
+                "key_id": key_id.hex(),
+                "nonce": challenge["nonce"],
+                "signature": base64.b64encode(key.sign(message)).decode(),
+            },
+        )
+        self.signed_in = SignedIn(
+            result["token"], result["expires_at"], result["municipality"], result["role"]
+        )
+        return self.signed_in
+
+    # --- directory ---
+
+    async def directory_records(self) -> dict[str, Any]:
+        return await self._request("GET", f"{API}/networks/{self.network}/directory")  # type: ignore[no-any-return]
+
+    async def directory(self, admin_public: bytes) -> Directory:
+        """The directory, verified here against the administrator key pinned at enrolment."""
+        records = await self.directory_records()
+        return Directory.load(
+            admin_public, self.network, records["entries"], records["revocations"]
+        )
+
+    async def add_record(self, wire: dict[str, str]) -> int:
+        result = await self._request("POST", f"{API}/networks/{self.network}/directory", json=wire)
+        return int(result["serial"])
+
+    async def municipalities(self) -> list[dict[str, Any]]:
+        result = await self._request("GET", f"{API}/networks/{self.network}/municipalities")
+        return list(result["municipalities"])
+
+    async def put_municipality(
+        self,
+        municipality_id: str,
+        *,
+        name: str,
+        population: int,
+        manager_email: str,
+        template: dict[str, Any] | None = None,
+    ) -> None:
+        body: dict[str, Any] = {
+            "name": name,
+            "population": population,
+            "manager_email": manager_email,
+        }
+        if template is not None:
+            body["template"] = template
+        await self._request(
+            "PUT", f"{API}/networks/{self.network}/municipalities/{municipality_id}", json=body
+        )
+
+    # --- envelopes ---
+
+    async def upload(self, data: bytes | AsyncIterator[bytes], to: list[str]) -> dict[str, Any]:
+        return await self._request(  # type: ignore[no-any-return]
+            "POST",
+            f"{API}/envelopes",
+            params={"to": ",".join(to)},
+            data=data,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+
+    async def envelopes(self, box: str = "inbox", after: int = 0) -> list[dict[str, Any]]:
+        result = await self._request(
+            "GET", f"{API}/envelopes", params={"box": box, "after": str(after)}
+        )
+        return list(result["envelopes"])
+
+    async def download(self, message_id: bytes) -> bytes:
+        async with self._session.get(
+            f"{self.base_url}{API}/envelopes/{message_id.hex()}/blob", headers=self._headers()
+        ) as response:
+            if response.status != 200:
+                await _json_or_raise(response)
+            return await response.read()
+
+    async def post_receipt(self, message_id: bytes, wire: dict[str, str]) -> None:
+        await self._request("POST", f"{API}/envelopes/{message_id.hex()}/receipts", json=wire)
+
+    async def receipts(self, message_id: bytes) -> list[dict[str, str]]:
+        result = await self._request("GET", f"{API}/envelopes/{message_id.hex()}/receipts")
+        return list(result["receipts"])
+
+    def live(self) -> Any:  # noqa: ANN401 - aiohttp's websocket context manager
+        return self._session.ws_connect(f"{self.base_url}{API}/live", headers=self._headers())
+
+
+async def _json_or_raise(response: aiohttp.ClientResponse) -> Any:  # noqa: ANN401
+    try:
+        body = await response.json(content_type=None)
+    except (aiohttp.ContentTypeError, ValueError):
+        body = None
+    if response.status >= 400:
+        code = "unknown"
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            code = str(body["error"].get("code", "unknown"))
+        raise RemoteError(response.status, code)
+    return body

@@ -1,0 +1,1 @@
+"""`hub serve`: the central hub. It routes envelopes it cannot read (docs/api.md)."""

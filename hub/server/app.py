@@ -1,0 +1,155 @@
+"""The hub's application factory: configuration in, a web.Application out; no global state and
+no I/O at import. `cleanup_ctx` owns the storage (and, later, the deadline clock)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import ssl
+import time
+from typing import TYPE_CHECKING
+
+from aiohttp import WSMsgType, web
+
+from hub.server import auth, directory_routes, envelopes
+from hub.server.auth import caller_of
+from hub.server.directory_cache import DirectoryCache
+from hub.server.errors import error_middleware, security_headers
+from hub.server.live import LiveHub
+from hub.server.ratelimit import RateLimiter
+from hub.server.typedefs import (
+    CLOCK,
+    CONFIG,
+    DIRECTORIES,
+    LIVE,
+    SIGNIN_BY_ADDRESS,
+    SIGNIN_BY_KEY,
+    STORAGE,
+    Clock,
+)
+from hub.storage.sqlite import SqliteStorage
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from hub.server.config import ServerConfig
+    from hub.storage.base import Storage
+
+API = "/api/v1"
+
+
+def init_app(config: ServerConfig, *, clock: Clock = time.time) -> web.Application:
+    app = web.Application(
+        middlewares=[error_middleware, security_headers],
+        client_max_size=64 * 1024,  # JSON bodies; envelope uploads stream past this limit
+    )
+    app[CONFIG] = config
+    app[CLOCK] = clock
+    app[LIVE] = LiveHub()
+    per_minute = config.signin_attempts_per_minute
+    app[SIGNIN_BY_KEY] = RateLimiter(per_minute, 60)
+    app[SIGNIN_BY_ADDRESS] = RateLimiter(per_minute * 6, 60)
+    app.cleanup_ctx.append(_storage_ctx)
+    setup_routes(app)
+    return app
+
+
+async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
+    storage: Storage = await SqliteStorage.open(app[CONFIG].data_dir)
+    app[STORAGE] = storage
+    app[DIRECTORIES] = DirectoryCache(storage)
+    yield
+    await app[LIVE].close_all()
+    await storage.close()
+
+
+def setup_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/healthz", health)
+    r.add_post(f"{API}/auth/challenge", auth.challenge)
+    r.add_post(f"{API}/auth/session", auth.session)
+    r.add_get(f"{API}/networks/{{network}}/directory", directory_routes.get_directory)
+    r.add_post(f"{API}/networks/{{network}}/directory", directory_routes.add_record)
+    r.add_get(f"{API}/networks/{{network}}/municipalities", directory_routes.get_municipalities)
+    r.add_put(
+        f"{API}/networks/{{network}}/municipalities/{{municipality}}",
+        directory_routes.put_municipality,
+    )
+    r.add_post(f"{API}/envelopes", envelopes.upload)
+    r.add_get(f"{API}/envelopes", envelopes.listing)
+    r.add_get(f"{API}/envelopes/{{message_id}}", envelopes.metadata)
+    r.add_get(f"{API}/envelopes/{{message_id}}/blob", envelopes.download)
+    r.add_get(f"{API}/envelopes/{{message_id}}/receipts", envelopes.list_receipts)
+    r.add_post(f"{API}/envelopes/{{message_id}}/receipts", envelopes.post_receipt)
+    r.add_get(f"{API}/live", live)
+
+
+async def health(request: web.Request) -> web.Response:
+    # Opens nothing a client sent; says only that the process answers and storage is open.
+    return web.json_response({"status": "ok", "storage": STORAGE in request.app})
+
+
+async def live(request: web.Request) -> web.WebSocketResponse:
+    caller = await caller_of(request)
+    ws = web.WebSocketResponse(heartbeat=30)
+    await ws.prepare(request)
+    hub = request.app[LIVE]
+    hub.add(caller.network_id, caller.municipality_id, ws)
+    try:
+        await ws.send_json({"type": "hello", "municipality": caller.municipality_id})
+        async for message in ws:
+            if message.type == WSMsgType.ERROR:
+                break
+    finally:
+        hub.remove(caller.network_id, caller.municipality_id, ws)
+    return ws
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object a line: ids and kinds only (handlers never log content or bodies)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": round(record.created, 3),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = getattr(record, "request_id", None)
+        if request_id:
+            entry["request_id"] = request_id
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLogFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # paths carry message ids
+
+
+def ssl_context(config: ServerConfig) -> ssl.SSLContext | None:
+    if not config.tls:
+        return None
+    assert config.tls_cert is not None  # noqa: S101 - narrowed by config.tls
+    assert config.tls_key is not None  # noqa: S101
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(config.tls_cert, config.tls_key)
+    return context
+
+
+def run(config: ServerConfig) -> None:
+    configure_logging(config.log_level)
+    web.run_app(
+        init_app(config),
+        host=config.host,
+        port=config.port,
+        ssl_context=ssl_context(config),
+        print=lambda _text: logging.getLogger("hub.server").info(
+            "listening on %s:%d (%s)", config.host, config.port, "TLS" if config.tls else "HTTP"
+        ),
+        access_log=None,
+    )

@@ -1,0 +1,114 @@
+"""The network's signed directory and its members. The hub serves records; it signs none, and
+it checks every record it is given against the network's administrator key before storing it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from hub.crypto.directory import REVOCATION_KIND, Directory, open_entry, open_revocation
+from hub.crypto.records import read_unverified
+from hub.errors import ApiError
+from hub.server.auth import ADMIN_ROLE, caller_of
+from hub.server.errors import read_json
+from hub.server.typedefs import CLOCK, DIRECTORIES, LIVE, STORAGE
+from hub.storage.base import DirectoryRecord, Municipality
+
+MEMBERS = ("contact_person", "county_board", "coordinator", ADMIN_ROLE)
+
+
+async def get_directory(request: web.Request) -> web.Response:
+    caller = await caller_of(request, *MEMBERS)
+    _same_network(request, caller.network_id)
+    records = await request.app[STORAGE].list_directory_records(caller.network_id)
+    return web.json_response(
+        {
+            "network": caller.network_id,
+            "entries": [r.wire for r in records if r.kind != REVOCATION_KIND],
+            "revocations": [r.wire for r in records if r.kind == REVOCATION_KIND],
+        }
+    )
+
+
+async def add_record(request: web.Request) -> web.Response:
+    """The administrator adds a signed entry or revocation; the hub verifies it first."""
+    caller = await caller_of(request, ADMIN_ROLE)
+    _same_network(request, caller.network_id)
+    wire = await read_json(request, {"record": str, "signature": str})
+    app = request.app
+    storage = app[STORAGE]
+    network = await storage.get_network(caller.network_id)
+    records = await storage.list_directory_records(caller.network_id)
+    entries = [r.wire for r in records if r.kind != REVOCATION_KIND]
+    revocations = [r.wire for r in records if r.kind == REVOCATION_KIND]
+    kind = read_unverified(wire).unverified_body.get("kind")
+    (revocations if kind == REVOCATION_KIND else entries).append(wire)
+    # Loading the whole directory with the new record checks its signature, its network, its
+    # serial and every conflict rule exactly as a client will.
+    Directory.load(network.admin_public, caller.network_id, entries, revocations)
+    opener = open_revocation if kind == REVOCATION_KIND else open_entry
+    added = opener(wire, admin_public=network.admin_public, network=caller.network_id)
+    now = int(app[CLOCK]())
+    async with storage.transaction() as tx:
+        await tx.add_directory_record(
+            DirectoryRecord(caller.network_id, added.serial, str(kind), added.key_id, wire)
+        )
+        await tx.append_audit(
+            at=now,
+            actor="admin",
+            action=f"directory_{kind}",
+            subject={"serial": added.serial, "key_id": added.key_id.hex()},
+        )
+    app[DIRECTORIES].forget(caller.network_id)
+    everyone = {m.id for m in await storage.list_municipalities(caller.network_id)}
+    await app[LIVE].tell(caller.network_id, everyone, {"type": "directory", "serial": added.serial})
+    return web.json_response({"serial": added.serial}, status=201)
+
+
+async def get_municipalities(request: web.Request) -> web.Response:
+    """Members and their templates (kommunmallar): for contact persons and the administrator."""
+    caller = await caller_of(request, "contact_person", ADMIN_ROLE)
+    _same_network(request, caller.network_id)
+    found = await request.app[STORAGE].list_municipalities(caller.network_id)
+    return web.json_response({"municipalities": [_municipality_json(m) for m in found]})
+
+
+async def put_municipality(request: web.Request) -> web.Response:
+    caller = await caller_of(request, ADMIN_ROLE)
+    _same_network(request, caller.network_id)
+    body = await read_json(
+        request, {"name": str, "population": int, "manager_email": str}, {"template": dict}
+    )
+    municipality_id = request.match_info["municipality"]
+    if not municipality_id.isascii() or not 1 <= len(municipality_id) <= 64:
+        raise ApiError("request_malformed", "municipality id")
+    if body["population"] < 0 or "@" not in body["manager_email"]:
+        raise ApiError("request_malformed", "population or e-mail")
+    municipality = Municipality(
+        caller.network_id,
+        municipality_id,
+        body["name"],
+        body["population"],
+        body["manager_email"],
+        body.get("template", {}),
+    )
+    now = int(request.app[CLOCK]())
+    async with request.app[STORAGE].transaction() as tx:
+        await tx.put_municipality(municipality)
+        await tx.append_audit(
+            at=now,
+            actor="admin",
+            action="municipality_put",
+            subject={"municipality": municipality_id},
+        )
+    return web.json_response(_municipality_json(municipality), status=200)
+
+
+def _municipality_json(m: Municipality) -> dict[str, Any]:
+    return {"id": m.id, "name": m.name, "population": m.population, "template": m.template}
+
+
+def _same_network(request: web.Request, network_id: str) -> None:
+    if request.match_info.get("network", network_id) != network_id:
+        raise ApiError("not_found")

@@ -1,0 +1,235 @@
+"""Envelopes: upload (streamed, checked as it arrives), list, download, and signed receipts.
+
+An upload is acknowledged only after its blob is fsynced and renamed into place and its row
+committed; a refused or interrupted upload leaves nothing visible.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from hub.crypto.receipts import verify_receipt
+from hub.crypto.scan import EnvelopeScanner
+from hub.errors import ApiError, EnvelopeFormatError
+from hub.server.auth import Caller, caller_of
+from hub.server.errors import hex_id, read_json
+from hub.server.typedefs import CLOCK, CONFIG, DIRECTORIES, LIVE, STORAGE
+from hub.storage.base import BlobTooLarge, EnvelopeRow, ReceiptRow
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from hub.crypto.directory import Directory
+    from hub.crypto.format import Header
+
+log = logging.getLogger("hub.server")
+CONTACT = "contact_person"
+READ_SIZE = 256 * 1024
+
+
+def _recipient_municipalities(request: web.Request) -> tuple[str, ...]:
+    names = tuple(sorted({m for m in request.query.get("to", "").split(",") if m}))
+    if not 1 <= len(names) <= 16:
+        raise ApiError("request_malformed", "to")
+    return names
+
+
+def check_recipients(
+    header: Header, directory: Directory, caller: Caller, to: tuple[str, ...], at: int
+) -> None:
+    """The stanzas must name exactly the valid keys of the addressed municipalities and of the
+    sender's own: no revoked key gets anything new, and no current holder is left out."""
+    wanted = {
+        entry.key_id
+        for municipality in {*to, caller.municipality_id}
+        for entry in directory.valid_keys(municipality, at)
+    }
+    if set(header.recipient_key_ids) != wanted:
+        raise ApiError("envelope_recipients_mismatch")
+
+
+async def upload(request: web.Request) -> web.Response:
+    caller = await caller_of(request, CONTACT)
+    to = _recipient_municipalities(request)
+    app = request.app
+    config, storage = app[CONFIG], app[STORAGE]
+    if request.content_length is not None and request.content_length > config.max_envelope_bytes:
+        raise ApiError("request_too_large")
+    now = int(app[CLOCK]())
+    directory = await app[DIRECTORIES].get(caller.network_id)
+    scanner = EnvelopeScanner(max_payload_length=config.max_envelope_bytes)
+    checked_header = False
+
+    async def checked_chunks() -> AsyncIterator[bytes]:
+        nonlocal checked_header
+        async for chunk in request.content.iter_chunked(READ_SIZE):
+            scanner.feed(chunk)
+            if scanner.header is not None and not checked_header:
+                # Refuse before storing the body: sender and recipients are in the header.
+                if scanner.header.sender_key_id != caller.key_id:
+                    raise ApiError("envelope_sender_not_you")
+                check_recipients(scanner.header, directory, caller, to, now)
+                checked_header = True
+            yield chunk
+
+    try:
+        pending = await storage.blobs.write(
+            checked_chunks(), max_size=config.max_envelope_bytes + 65536
+        )
+    except BlobTooLarge:
+        raise ApiError("request_too_large") from None
+    try:
+        scanned = scanner.finish(directory)
+        if not checked_header:
+            raise EnvelopeFormatError("envelope_truncated")
+        header = scanned.header
+        row = EnvelopeRow(
+            message_id=header.message_id,
+            network_id=caller.network_id,
+            case_id=header.case_id,
+            kind=int(header.kind),
+            sender_key_id=header.sender_key_id,
+            sender_municipality=caller.municipality_id,
+            recipient_municipalities=to,
+            recipient_key_ids=header.recipient_key_ids,
+            size=scanned.length,
+            digest=scanned.digest,
+            created_at=header.created_at,
+            received_at=now,
+        )
+        await pending.commit(header.message_id)
+    except BaseException:
+        await pending.discard()
+        raise
+    async with storage.transaction() as tx:
+        seq = await tx.add_envelope(row)
+        await tx.append_audit(
+            at=now,
+            actor=caller.actor,
+            action="envelope_uploaded",
+            subject={
+                "message_id": header.message_id.hex(),
+                "kind": int(header.kind),
+                "to": list(to),
+                "size": scanned.length,
+            },
+        )
+    log.info("envelope %s kind %d stored", header.message_id.hex(), int(header.kind))
+    await app[LIVE].tell(
+        caller.network_id,
+        set(to),
+        {"type": "envelope", "seq": seq, "message_id": header.message_id.hex()},
+    )
+    return web.json_response(
+        {
+            "message_id": header.message_id.hex(),
+            "digest": scanned.digest.hex(),
+            "seq": seq,
+            "size": scanned.length,
+        },
+        status=201,
+    )
+
+
+def envelope_json(row: EnvelopeRow) -> dict[str, Any]:
+    return {
+        "message_id": row.message_id.hex(),
+        "seq": row.seq,
+        "case_id": row.case_id.hex(),
+        "kind": row.kind,
+        "from": row.sender_municipality,
+        "to": list(row.recipient_municipalities),
+        "size": row.size,
+        "digest": row.digest.hex(),
+        "created_at": row.created_at,
+        "received_at": row.received_at,
+    }
+
+
+async def listing(request: web.Request) -> web.Response:
+    caller = await caller_of(request, CONTACT)
+    box = request.query.get("box", "inbox")
+    if box not in {"inbox", "sent"}:
+        raise ApiError("request_malformed", "box")
+    try:
+        after = int(request.query.get("after", "0"))
+    except ValueError:
+        raise ApiError("request_malformed", "after") from None
+    rows = await request.app[STORAGE].list_envelopes(
+        caller.network_id, caller.municipality_id, box=box, after=after
+    )
+    return web.json_response({"envelopes": [envelope_json(r) for r in rows]})
+
+
+async def _visible_envelope(request: web.Request, caller: Caller) -> EnvelopeRow:
+    """The envelope, if the caller's municipality sent or received it; otherwise 404."""
+    message_id = hex_id(request.match_info["message_id"], 16)
+    row = await request.app[STORAGE].get_envelope(message_id)
+    involved = {row.sender_municipality, *row.recipient_municipalities}
+    if row.network_id != caller.network_id or caller.municipality_id not in involved:
+        raise ApiError("not_found")
+    return row
+
+
+async def metadata(request: web.Request) -> web.Response:
+    caller = await caller_of(request, CONTACT)
+    return web.json_response(envelope_json(await _visible_envelope(request, caller)))
+
+
+async def download(request: web.Request) -> web.StreamResponse:
+    caller = await caller_of(request, CONTACT)
+    row = await _visible_envelope(request, caller)
+    path = request.app[STORAGE].blobs.path_of(row.message_id)
+    return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})
+
+
+async def post_receipt(request: web.Request) -> web.Response:
+    caller = await caller_of(request, CONTACT)
+    row = await _visible_envelope(request, caller)
+    body = await read_json(request, {"record": str, "signature": str})
+    app = request.app
+    directory = await app[DIRECTORIES].get(caller.network_id)
+    receipt = verify_receipt(
+        body,
+        directory=directory,
+        message_id=row.message_id,
+        envelope_digest=row.digest,
+        recipient_key_ids=row.recipient_key_ids,
+    )
+    if receipt.signed_by != caller.key_id:
+        raise ApiError("forbidden")
+    now = int(app[CLOCK]())
+    async with app[STORAGE].transaction() as tx:
+        await tx.add_receipt(
+            ReceiptRow(
+                row.message_id,
+                receipt.signed_by,
+                receipt.municipality,
+                str(receipt.event),
+                receipt.time,
+                body,
+                now,
+            )
+        )
+        await tx.append_audit(
+            at=now,
+            actor=caller.actor,
+            action="receipt",
+            subject={"message_id": row.message_id.hex(), "event": str(receipt.event)},
+        )
+    await app[LIVE].tell(
+        caller.network_id,
+        {row.sender_municipality},
+        {"type": "receipt", "message_id": row.message_id.hex(), "event": str(receipt.event)},
+    )
+    return web.json_response({"stored": True}, status=201)
+
+
+async def list_receipts(request: web.Request) -> web.Response:
+    caller = await caller_of(request, CONTACT)
+    row = await _visible_envelope(request, caller)
+    receipts = await request.app[STORAGE].list_receipts(row.message_id)
+    return web.json_response({"receipts": [r.wire for r in receipts]})

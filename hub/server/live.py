@@ -1,0 +1,35 @@
+"""Live updates: signed-in clients hold a WebSocket and hear that something new is there for
+their municipality (ids and kinds only; they fetch and verify the rest themselves)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+
+class LiveHub:
+    def __init__(self) -> None:
+        self._sockets: dict[tuple[str, str], set[web.WebSocketResponse]] = defaultdict(set)
+
+    def add(self, network_id: str, municipality_id: str, ws: web.WebSocketResponse) -> None:
+        self._sockets[(network_id, municipality_id)].add(ws)
+
+    def remove(self, network_id: str, municipality_id: str, ws: web.WebSocketResponse) -> None:
+        self._sockets[(network_id, municipality_id)].discard(ws)
+
+    async def tell(self, network_id: str, municipalities: set[str], event: dict[str, Any]) -> None:
+        targets = [ws for m in municipalities for ws in self._sockets.get((network_id, m), ())]
+        for ws in targets:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await asyncio.wait_for(ws.send_json(event), timeout=5)
+
+    async def close_all(self) -> None:
+        for sockets in self._sockets.values():
+            for ws in list(sockets):
+                with contextlib.suppress(Exception):
+                    await ws.close()

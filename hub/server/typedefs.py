@@ -1,0 +1,23 @@
+"""Typed keys for what the application holds (aiohttp's AppKey), in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+
+from hub.server.config import ServerConfig
+from hub.server.directory_cache import DirectoryCache
+from hub.server.live import LiveHub
+from hub.server.ratelimit import RateLimiter
+from hub.storage.base import Storage
+
+Clock = Callable[[], float]
+
+CONFIG = web.AppKey("config", ServerConfig)
+STORAGE = web.AppKey("storage", Storage)
+CLOCK = web.AppKey[Clock]("clock")
+DIRECTORIES = web.AppKey("directories", DirectoryCache)
+LIVE = web.AppKey("live", LiveHub)
+SIGNIN_BY_KEY = web.AppKey("signin_by_key", RateLimiter)
+SIGNIN_BY_ADDRESS = web.AppKey("signin_by_address", RateLimiter)

@@ -1,0 +1,190 @@
+"""The hub's storage interface. Handlers and the lifecycle call only this; a second backend
+(PostgreSQL) implements the same Protocols without touching them.
+
+Rules:
+- Every change happens inside `Storage.transaction()`; the audit record of a change is appended
+  in the same transaction, so a change without its audit record can never be committed.
+- Nothing here stores plaintext of a case: envelopes are blobs the hub cannot read, and rows
+  hold ids, kinds, sizes, times and municipality ids only.
+- Times are integer Unix seconds passed in by the caller (the hub's clock is injected).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+    from contextlib import AbstractAsyncContextManager
+    from pathlib import Path
+
+
+class StorageError(Exception):
+    """A storage-level failure the caller maps to a response (conflict, not found)."""
+
+
+class AlreadyExists(StorageError):  # noqa: N818 - reads as a condition at the call site
+    pass
+
+
+class NotFound(StorageError):  # noqa: N818
+    pass
+
+
+class BlobTooLarge(StorageError):  # noqa: N818
+    """An upload passed `max_size`; nothing of it is kept."""
+
+
+@dataclass(frozen=True)
+class Network:
+    id: str
+    name: str
+    admin_public: bytes  # the county administrator's Ed25519 network key
+    settings: dict[str, Any]  # the agreement's settings (answer days, quota key, …)
+    created_at: int
+
+
+@dataclass(frozen=True)
+class Municipality:
+    network_id: str
+    id: str
+    name: str
+    population: int
+    manager_email: str
+    template: dict[str, Any] = field(default_factory=dict)  # kommunmall: contact persons only
+
+
+@dataclass(frozen=True)
+class DirectoryRecord:
+    network_id: str
+    serial: int
+    kind: str  # "directory-entry" | "revocation"
+    key_id: bytes
+    wire: dict[str, str]  # the signed record exactly as the administrator signed it
+
+
+@dataclass(frozen=True)
+class Invite:
+    code_hash: bytes  # BLAKE2b of the one-time code; the code itself is never stored
+    network_id: str
+    municipality_id: str
+    person: str
+    role: str
+    expires_at: int
+    created_at: int
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    id: int
+    network_id: str
+    municipality_id: str
+    person: str
+    role: str
+    public_identity: dict[str, str]  # PublicIdentity.to_json()
+    key_id: bytes
+    status: str  # "pending" | "approved" | "rejected"
+    created_at: int
+
+
+@dataclass(frozen=True)
+class Session:
+    token_hash: bytes
+    network_id: str
+    key_id: bytes
+    municipality_id: str
+    role: str
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class EnvelopeRow:
+    message_id: bytes
+    network_id: str
+    case_id: bytes
+    kind: int
+    sender_key_id: bytes
+    sender_municipality: str
+    recipient_municipalities: tuple[str, ...]
+    recipient_key_ids: tuple[bytes, ...]
+    size: int
+    digest: bytes
+    created_at: int  # the sender's claim, from the signed header
+    received_at: int  # the hub's clock
+    seq: int = 0  # assigned by the storage on insert: a cursor for listing and live updates
+
+
+@dataclass(frozen=True)
+class ReceiptRow:
+    message_id: bytes
+    signer_key_id: bytes
+    municipality_id: str
+    event: str
+    time: int
+    wire: dict[str, str]
+    received_at: int
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    seq: int
+    at: int
+    actor: str  # a key id (hex), "admin", or "system": never a person's name
+    action: str
+    subject: dict[str, Any]  # ids and kinds only
+    prev_hash: bytes
+    hash: bytes
+
+
+class BlobStore(Protocol):
+    async def write(self, chunks: AsyncIterator[bytes], *, max_size: int) -> PendingBlob: ...
+    def path_of(self, message_id: bytes) -> Path: ...
+
+
+class PendingBlob(Protocol):
+    """A blob written to a temporary name. `commit` fsyncs and renames it into place; until then
+    it is invisible; `discard` removes it."""
+
+    size: int
+
+    async def commit(self, message_id: bytes) -> None: ...
+    async def discard(self) -> None: ...
+
+
+class Transaction(Protocol):
+    async def add_network(self, network: Network) -> None: ...
+    async def put_municipality(self, municipality: Municipality) -> None: ...
+    async def add_directory_record(self, record: DirectoryRecord) -> None: ...
+    async def add_invite(self, invite: Invite) -> None: ...
+    async def take_invite(self, code_hash: bytes, at: int) -> Invite: ...
+    async def add_enrolment(self, enrolment: Enrolment) -> int: ...
+    async def set_enrolment_status(self, enrolment_id: int, status: str) -> None: ...
+    async def add_challenge(self, nonce: bytes, key_id: bytes, expires_at: int) -> None: ...
+    async def take_challenge(self, nonce: bytes, key_id: bytes, at: int) -> None: ...
+    async def add_session(self, session: Session) -> None: ...
+    async def add_envelope(self, envelope: EnvelopeRow) -> int: ...  # returns its seq
+    async def add_receipt(self, receipt: ReceiptRow) -> None: ...
+    async def append_audit(
+        self, *, at: int, actor: str, action: str, subject: dict[str, Any]
+    ) -> AuditRecord: ...
+
+
+class Storage(Protocol):
+    blobs: BlobStore
+
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
+    async def get_network(self, network_id: str) -> Network: ...
+    async def list_municipalities(self, network_id: str) -> list[Municipality]: ...
+    async def list_directory_records(self, network_id: str) -> list[DirectoryRecord]: ...
+    async def next_directory_serial(self, network_id: str) -> int: ...
+    async def list_enrolments(self, network_id: str, status: str) -> list[Enrolment]: ...
+    async def get_enrolment(self, enrolment_id: int) -> Enrolment: ...
+    async def get_session(self, token_hash: bytes, at: int) -> Session: ...
+    async def get_envelope(self, message_id: bytes) -> EnvelopeRow: ...
+    async def list_envelopes(
+        self, network_id: str, municipality_id: str, *, box: str, after: int = 0, limit: int = 200
+    ) -> Sequence[EnvelopeRow]: ...
+    async def list_receipts(self, message_id: bytes) -> list[ReceiptRow]: ...
+    def audit_records(self, after_seq: int = 0) -> AsyncIterator[AuditRecord]: ...
+    async def close(self) -> None: ...

@@ -1,0 +1,199 @@
+"""A real hub on a free port with a small network: an administrator, municipalities, and
+contact persons with keys, signed into the directory. Shared by the server tests."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import socket
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from hub.client.api import HubClient
+from hub.crypto.directory import make_entry, make_revocation
+from hub.crypto.envelope import AttachmentSource, seal
+from hub.crypto.format import MessageKind
+from hub.crypto.keys import PrivateIdentity, SigningKey
+from hub.server.app import init_app
+from hub.server.config import ServerConfig
+from hub.storage.base import Network
+from hub.storage.sqlite import SqliteStorage
+from tests.vectors._rng import SeededRng
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+NETWORK = "lanskompotten-test"
+START = 1_795_000_000
+YEAR = 365 * 86_400
+
+
+class FakeClock:
+    def __init__(self, now: float = START) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class HubNet:
+    url: str
+    data_dir: Path
+    clock: FakeClock
+    admin: SigningKey
+    people: dict[str, PrivateIdentity]  # person -> identity
+    municipality_of: dict[str, str]  # person -> municipality
+    serial: int = 0
+    clients: list[HubClient] = field(default_factory=list)
+
+    async def client(self, who: str | None = None, *, fresh: bool = False) -> HubClient:
+        """A client signed in as `who` (a person), or as the administrator when None; one per
+        person unless `fresh`."""
+        cached = self._signed_in.get(who)
+        if cached is not None and not fresh:
+            return cached
+        client = HubClient(self.url, NETWORK)
+        self._signed_in[who] = client
+        self.clients.append(client)
+        await client.sign_in(self.admin if who is None else self.people[who])
+        return client
+
+    async def enrol(self, person: str, municipality: str, *, not_after: int | None = None) -> None:
+        identity = PrivateIdentity.generate(SeededRng(f"hubnet/{person}"))
+        self.people[person] = identity
+        self.municipality_of[person] = municipality
+        self.serial += 1
+        wire = make_entry(
+            self.admin,
+            network=NETWORK,
+            municipality=municipality,
+            person=person,
+            role="contact_person",
+            identity=identity.public,
+            not_before=START - 86_400,
+            not_after=not_after or START + YEAR,
+            serial=self.serial,
+        )
+        admin = await self.client()
+        await admin.add_record(wire)
+
+    async def revoke(self, person: str, *, at: int, reason: str = "left") -> None:
+        self.serial += 1
+        wire = make_revocation(
+            self.admin,
+            network=NETWORK,
+            key_id=self.people[person].key_id,
+            revoked_at=at,
+            reason=reason,
+            serial=self.serial,
+        )
+        admin = await self.client()
+        await admin.add_record(wire)
+
+    def seal_to(
+        self,
+        sender: str,
+        municipalities: list[str],
+        document: dict[str, Any],
+        attachments: list[tuple[str, bytes]] | None = None,
+        kind: MessageKind = MessageKind.INQUIRY,
+    ) -> bytes:
+        """Seal as the inbox will: to every current key of the addressed and own municipality."""
+        own = self.municipality_of[sender]
+        recipients = [
+            self.people[p].public
+            for p, m in self.municipality_of.items()
+            if m in {*municipalities, own} and p in self.active
+        ]
+        out = io.BytesIO()
+        seal(
+            out,
+            sender=self.people[sender],
+            recipients=recipients,
+            kind=kind,
+            case_id=bytes(range(16)),
+            document=document,
+            attachments=[
+                AttachmentSource(n, "application/pdf", len(b), io.BytesIO(b))
+                for n, b in attachments or []
+            ],
+            created_at=int(self.clock.now),
+        )
+        return out.getvalue()
+
+    active: set[str] = field(default_factory=set)
+    _signed_in: dict[str | None, HubClient] = field(default_factory=dict)
+
+
+@asynccontextmanager
+async def running_hub(tmp_path: Path, **config: Any) -> AsyncIterator[HubNet]:
+    config.setdefault("signin_attempts_per_minute", 1000)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    data_dir = tmp_path / "hub-data"
+    admin = SigningKey.generate(SeededRng("hubnet/admin"))
+    storage = await SqliteStorage.open(data_dir)
+    async with storage.transaction() as tx:
+        await tx.add_network(
+            Network(NETWORK, "Testnätverket", admin.public, {"answer_days": 14}, START)
+        )
+        await tx.append_audit(
+            at=START, actor="operator", action="network_created", subject={"network": NETWORK}
+        )
+    await storage.close()
+    clock = FakeClock()
+    app = init_app(
+        ServerConfig(data_dir=data_dir, port=port, public_url=url, **config), clock=clock
+    )
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    net = HubNet(url, data_dir, clock, admin, {}, {})
+    try:
+        admin_client = await net.client()
+        for municipality, name in (
+            ("kommun-a", "Kommun A"),
+            ("kommun-b", "Kommun B"),
+            ("kommun-c", "Kommun C"),
+        ):
+            await admin_client.put_municipality(
+                municipality,
+                name=name,
+                population=25_000,
+                manager_email=f"chef@{municipality}.example",
+            )
+        for person, municipality in (
+            ("anna", "kommun-a"),
+            ("bertil", "kommun-b"),
+            ("cecilia", "kommun-c"),
+            ("britta", "kommun-b"),
+        ):
+            await net.enrol(person, municipality)
+            net.active.add(person)
+        yield net
+    finally:
+        for client in net.clients:
+            await client.close()
+        await runner.cleanup()
+        await asyncio.sleep(0)
+
+
+def wait_until(predicate: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError
+        time.sleep(0.05)

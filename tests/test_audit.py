@@ -1,0 +1,123 @@
+"""The audit log's hash chain (hub/storage/audit.py), without storage."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from hub.storage.audit import GENESIS, record_hash, verify_chain
+from hub.storage.base import AuditRecord
+
+
+def chain(count: int) -> list[AuditRecord]:
+    records: list[AuditRecord] = []
+    prev = GENESIS
+    for seq in range(1, count + 1):
+        subject: dict[str, Any] = {"message_id": f"{seq:032x}", "size": seq * 10}
+        digest = record_hash(prev, seq, 1000 + seq, "admin", "envelope_uploaded", subject)
+        records.append(
+            AuditRecord(seq, 1000 + seq, "admin", "envelope_uploaded", subject, prev, digest)
+        )
+        prev = digest
+    return records
+
+
+def test_hash_is_blake2b_over_prev_and_canonical_json() -> None:
+    """The record hash is BLAKE2b-256, personalised, over the previous hash and the record's
+    sorted compact JSON: anyone can recompute it with a standard library."""
+    subject = {"b": [1, "å"], "a": {"z": True, "y": None}}
+    expected = hashlib.blake2b(
+        GENESIS
+        + json.dumps(
+            {"seq": 1, "at": 5, "actor": "system", "action": "x", "subject": subject},
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        ).encode(),
+        digest_size=32,
+        person=b"hub-audit/v1",
+    ).digest()
+    assert record_hash(GENESIS, 1, 5, "system", "x", subject) == expected
+
+
+def test_hash_covers_every_field() -> None:
+    """Changing any one field of a record changes its hash."""
+    base = (GENESIS, 3, 100, "admin", "sign_in", {"role": "county_admin"})
+    reference = record_hash(*base)
+    variants = [
+        (b"\x01" * 32, *base[1:]),
+        (GENESIS, 4, *base[2:]),
+        (*base[:2], 101, *base[3:]),
+        (*base[:3], "system", *base[4:]),
+        (*base[:4], "sign_out", base[5]),
+        (*base[:5], {"role": "coordinator"}),
+    ]
+    for variant in variants:
+        assert record_hash(*variant) != reference
+
+
+def test_hash_refuses_bad_input() -> None:
+    """A previous hash of the wrong size or a subject that is not strict JSON is refused."""
+    with pytest.raises(ValueError):
+        record_hash(b"short", 1, 1, "a", "b", {})
+    with pytest.raises(TypeError):
+        record_hash(GENESIS, 1, 1, "a", "b", {"f": 0.5})
+    with pytest.raises(ValueError):
+        record_hash(GENESIS, 1, 1, "a", "b", {"big": 2**53})
+
+
+def test_intact_chain_verifies() -> None:
+    """An untouched chain, and an empty one, verify."""
+    assert verify_chain(chain(20)) is None
+    assert verify_chain([]) is None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"at": 0},
+        {"actor": "someone"},
+        {"action": "other"},
+        {"subject": {"message_id": "00", "size": 1}},
+        {"hash": bytes(32)},
+        {"prev_hash": b"\x09" * 32},
+    ],
+)
+def test_changed_record_is_found(change: dict[str, Any]) -> None:
+    """A record with any field changed is named as the first broken one."""
+    records = chain(10)
+    records[5] = replace(records[5], **change)
+    assert verify_chain(records) == 6
+
+
+def test_gap_reorder_and_start_are_found() -> None:
+    """A missing record, two swapped records, or a chain not starting at seq 1 is found."""
+    records = chain(10)
+    assert verify_chain(records[:3] + records[4:]) == 5
+    assert verify_chain([*records[:3], records[4], records[3], *records[5:]]) == 5
+    assert verify_chain(records[1:]) == 2
+
+
+def test_rehashed_record_still_breaks_the_next() -> None:
+    """Rewriting a record and recomputing its own hash is still found, at the next record."""
+    records = chain(10)
+    forged = replace(records[3], actor="someone")
+    forged = replace(
+        forged,
+        hash=record_hash(
+            forged.prev_hash, forged.seq, forged.at, forged.actor, forged.action, forged.subject
+        ),
+    )
+    records[3] = forged
+    assert verify_chain(records) == 5
+
+
+def test_undecodable_subject_is_a_break() -> None:
+    """A stored subject the hash cannot even encode counts as broken, not as a crash."""
+    records = chain(3)
+    records[1] = replace(records[1], subject={"x": float("nan")})
+    assert verify_chain(records) == 2
