@@ -109,6 +109,7 @@ class HubNet:
         document: dict[str, Any],
         attachments: list[tuple[str, bytes]] | None = None,
         kind: MessageKind = MessageKind.INQUIRY,
+        case_id: bytes = bytes(range(16)),
     ) -> bytes:
         """Seal as the inbox will: to every current key of the addressed and own municipality."""
         own = self.municipality_of[sender]
@@ -123,7 +124,7 @@ class HubNet:
             sender=self.people[sender],
             recipients=recipients,
             kind=kind,
-            case_id=bytes(range(16)),
+            case_id=case_id,
             document=document,
             attachments=[
                 AttachmentSource(n, "application/pdf", len(b), io.BytesIO(b))

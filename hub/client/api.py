@@ -204,6 +204,38 @@ class HubClient:
     def live(self) -> Any:  # noqa: ANN401 - aiohttp's websocket context manager
         return self._session.ws_connect(f"{self.base_url}{API}/live", headers=self._headers())
 
+    # --- cases ---
+
+    async def create_case(self, case_id: bytes) -> dict[str, Any]:
+        return await self._request("POST", f"{API}/cases", json={"case_id": case_id.hex()})  # type: ignore[no-any-return]
+
+    async def cases(self) -> list[dict[str, Any]]:
+        return list((await self._request("GET", f"{API}/cases"))["cases"])
+
+    async def case(self, case_id: bytes) -> dict[str, Any]:
+        return await self._request("GET", f"{API}/cases/{case_id.hex()}")  # type: ignore[no-any-return]
+
+    async def case_event(
+        self,
+        case_id: bytes,
+        municipality: str,
+        event: str,
+        *,
+        details: dict[str, Any] | None = None,
+        message_id: bytes | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"municipality": municipality, "event": event}
+        if details:
+            body["details"] = details
+        if message_id is not None:
+            body["message_id"] = message_id.hex()
+        return await self._request(  # type: ignore[no-any-return]
+            "POST", f"{API}/cases/{case_id.hex()}/events", json=body
+        )
+
+    async def close_case_not_moved(self, case_id: bytes) -> dict[str, Any]:
+        return await self._request("POST", f"{API}/cases/{case_id.hex()}/close-not-moved")  # type: ignore[no-any-return]
+
 
 async def _json_or_raise(response: aiohttp.ClientResponse) -> Any:  # noqa: ANN401
     try:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import WSMsgType, web
 
-from hub.server import auth, directory_routes, envelopes
+from hub.server import auth, cases, directory_routes, envelopes
 from hub.server.auth import caller_of
 from hub.server.directory_cache import DirectoryCache
 from hub.server.errors import error_middleware, security_headers
@@ -81,6 +81,11 @@ def setup_routes(app: web.Application) -> None:
     r.add_get(f"{API}/envelopes/{{message_id}}/blob", envelopes.download)
     r.add_get(f"{API}/envelopes/{{message_id}}/receipts", envelopes.list_receipts)
     r.add_post(f"{API}/envelopes/{{message_id}}/receipts", envelopes.post_receipt)
+    r.add_post(f"{API}/cases", cases.create)
+    r.add_get(f"{API}/cases", cases.listing)
+    r.add_get(f"{API}/cases/{{case_id}}", cases.show)
+    r.add_post(f"{API}/cases/{{case_id}}/events", cases.post_event)
+    r.add_post(f"{API}/cases/{{case_id}}/close-not-moved", cases.close_not_moved)
     r.add_get(f"{API}/live", live)
 
 

@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from hub.crypto.format import MessageKind
 from hub.crypto.receipts import verify_receipt
 from hub.crypto.scan import EnvelopeScanner
 from hub.errors import ApiError, EnvelopeFormatError
+from hub.protocol.lifecycle import Event
+from hub.server import cases
 from hub.server.auth import Caller, caller_of
 from hub.server.errors import hex_id, read_json
 from hub.server.typedefs import CLOCK, CONFIG, DIRECTORIES, LIVE, STORAGE
@@ -225,6 +228,12 @@ async def post_receipt(request: web.Request) -> web.Response:
         {row.sender_municipality},
         {"type": "receipt", "message_id": row.message_id.hex(), "event": str(receipt.event)},
     )
+    if row.kind == MessageKind.INQUIRY:
+        # A signed receipt is the proof the lifecycle waits for: delivery starts the answer
+        # clock; reading is recorded.
+        event = {"delivered": Event.DELIVER, "read": Event.READ_RECEIPT}.get(str(receipt.event))
+        if event is not None:
+            await cases.apply_system(app, row, caller.municipality_id, event)
     return web.json_response({"stored": True}, status=201)
 
 

@@ -137,6 +137,22 @@ class AuditRecord:
     hash: bytes
 
 
+@dataclass(frozen=True)
+class CaseRow:
+    case_id: bytes
+    network_id: str
+    sender_municipality: str
+    data: dict[str, Any]  # hub.protocol.case_codec.case_to_json
+    requests: tuple[tuple[str, str, int], ...]  # (municipality, state, entered_at)
+    created_at: int
+    updated_at: int
+    version: int = 1
+
+
+class StaleVersion(StorageError):  # noqa: N818
+    """Someone else changed the case since it was read: read again and retry."""
+
+
 class BlobStore(Protocol):
     async def write(self, chunks: AsyncIterator[bytes], *, max_size: int) -> PendingBlob: ...
     def path_of(self, message_id: bytes) -> Path: ...
@@ -165,6 +181,10 @@ class Transaction(Protocol):
     async def add_session(self, session: Session) -> None: ...
     async def add_envelope(self, envelope: EnvelopeRow) -> int: ...  # returns its seq
     async def add_receipt(self, receipt: ReceiptRow) -> None: ...
+    async def add_case(self, case: CaseRow) -> None: ...
+    async def update_case(
+        self, case: CaseRow
+    ) -> None: ...  # StaleVersion unless version-1 is stored
     async def append_audit(
         self, *, at: int, actor: str, action: str, subject: dict[str, Any]
     ) -> AuditRecord: ...
@@ -186,5 +206,7 @@ class Storage(Protocol):
         self, network_id: str, municipality_id: str, *, box: str, after: int = 0, limit: int = 200
     ) -> Sequence[EnvelopeRow]: ...
     async def list_receipts(self, message_id: bytes) -> list[ReceiptRow]: ...
+    async def get_case(self, case_id: bytes) -> CaseRow: ...
+    async def list_cases(self, network_id: str, municipality_id: str) -> list[CaseRow]: ...
     def audit_records(self, after_seq: int = 0) -> AsyncIterator[AuditRecord]: ...
     async def close(self) -> None: ...
