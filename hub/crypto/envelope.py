@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final, Protocol, Self
 
@@ -350,6 +350,8 @@ class OpenedMessage:
     attachments: tuple[content.AttachmentInfo, ...]
     _path: Path
     _offsets: tuple[int, ...]
+    # Kept so a remaining key holder can hand it to a successor (docs/protocol.md §6).
+    file_key: bytes = field(repr=False, default=b"")
 
     def __enter__(self) -> Self:
         return self
@@ -406,7 +408,8 @@ def read_header(src: Readable, *, max_payload_length: int = MAX_PAYLOAD_LENGTH) 
 def open_envelope(  # noqa: PLR0913 - each argument is a decision the caller must make
     src: Readable,
     *,
-    recipient: PrivateIdentity,
+    recipient: PrivateIdentity | None = None,
+    file_key: bytes | None = None,
     sender_keys: SenderKeys,
     workdir: Path,
     now: int,
@@ -414,13 +417,23 @@ def open_envelope(  # noqa: PLR0913 - each argument is a decision the caller mus
     max_payload_length: int = MAX_PAYLOAD_LENGTH,
     max_clock_skew: int = DEFAULT_CLOCK_SKEW,
 ) -> OpenedMessage:
-    """Check and decrypt an envelope in the order of docs/protocol.md §4.6."""
+    """Check and decrypt an envelope in the order of docs/protocol.md §4.6.
+
+    Either as a `recipient` (unwrapping the file key from its stanza) or, for a successor after
+    rotation, with a `file_key` handed over in a rewrap envelope (§6): the key commitment then
+    proves the key is the one the original sender sealed with, and the original sender's
+    signature is checked exactly as for any recipient.
+    """
+    if (recipient is None) == (file_key is None):
+        raise ValueError("give either a recipient or a file key")
     header = read_header(src, max_payload_length=max_payload_length)
     signing_key = sender_keys.signing_key_for(header.sender_key_id, header.created_at)
-    stanza = header.stanza_for(recipient.key_id)
-    if stanza is None:
-        raise AuthorityError("envelope_not_recipient")
-    file_key = _unwrap(stanza, header.message_id, recipient)
+    if recipient is not None:
+        stanza = header.stanza_for(recipient.key_id)
+        if stanza is None:
+            raise AuthorityError("envelope_not_recipient")
+        file_key = _unwrap(stanza, header.message_id, recipient)
+    assert file_key is not None  # noqa: S101 - narrowed: exactly one of the two was given
     if _commitment(file_key, header.message_id) != header.key_commitment:
         raise EnvelopeVerificationError("envelope_key_commitment")
 
@@ -444,7 +457,9 @@ def open_envelope(  # noqa: PLR0913 - each argument is a decision the caller mus
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    return OpenedMessage(header, digest, document, tuple(attachments), path, tuple(offsets))
+    return OpenedMessage(
+        header, digest, document, tuple(attachments), path, tuple(offsets), file_key
+    )
 
 
 def _decrypt_stream(src: Readable, header: Header, file_key: bytes, sink: Writable) -> bytes:
