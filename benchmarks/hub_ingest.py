@@ -1,0 +1,670 @@
+"""Hub ingest under load, against a bare aiohttp + SQLite server (benchmarks/README.md).
+
+    .venv/bin/python -m benchmarks.hub_ingest              # 15 s per row, 32 clients
+    .venv/bin/python -m benchmarks.hub_ingest --quick      # 3 s per row, smoke run
+
+A real hub (`python -m hub.cli serve`) and the bare server (`--bare-server PORT DB`, a hidden
+mode of this module) each run in their own process; this process is only the load generator:
+`--clients` signed-in clients (32), each its own HubClient, upload pre-sealed envelopes for a
+fixed time. Errors must be 0: the exit status is 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import atexit
+import contextlib
+import ctypes
+import math
+import os
+import platform
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import aiohttp
+import aiosqlite
+from aiohttp import web
+
+from benchmarks.envelope_throughput import cpu_info, filesystem_of
+from hub.client.api import HubClient, RemoteError
+from hub.crypto.directory import make_entry
+from hub.crypto.envelope import AttachmentSource, seal
+from hub.crypto.format import MessageKind
+from hub.crypto.keys import PrivateIdentity, PublicIdentity, SigningKey, dumps_public_signing_key
+
+MB = 1_000_000  # figures are in MB (10^6 bytes)
+REPO = Path(__file__).resolve().parents[1]
+NETWORK = "bench-ingest"
+MUNICIPALITIES = 4  # the contact persons are spread over this many municipalities
+SIZES = (("10 KB", 10_000), ("2 MB", 2_000_000))  # attachment payload per envelope
+SEAL_WORKERS = 2
+SEAL_BATCH_BYTES = 32 * MB  # envelopes per task sent to a sealing worker, by size
+WARMUP_SECONDS = 2.0  # per size and server, untimed; the hub's rate here sizes the pools
+POOL_MARGIN = 1.5  # envelopes sealed per client: the warm-up rate x seconds x this margin
+READY_TIMEOUT = 30.0
+DOCUMENT = {"subject": "benchmark", "body": "one attachment"}
+PR_SET_PDEATHSIG = 1
+
+
+# --- the network: persons, municipalities, sealing ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    municipality: str
+    identity: PrivateIdentity
+
+
+def make_people(clients: int) -> list[Person]:
+    municipalities = min(MUNICIPALITIES, clients)
+    return [
+        Person(f"person-{i:02d}", f"kommun-{i % municipalities}", PrivateIdentity.generate())
+        for i in range(clients)
+    ]
+
+
+def addressing(people: list[Person], sender: Person, k: int) -> tuple[str, list[PublicIdentity]]:
+    """The k-th envelope of `sender`: to one other municipality, in turn; sealed to every key
+    of that municipality and of the sender's own, exactly what the hub checks."""
+    others = sorted({p.municipality for p in people} - {sender.municipality})
+    to = others[k % len(others)]
+    keys = [p.identity.public for p in people if p.municipality in {to, sender.municipality}]
+    return to, keys
+
+
+def seal_batch(
+    sender: PrivateIdentity,
+    jobs: list[tuple[str, list[PublicIdentity]]],
+    size: int,
+) -> list[tuple[str, bytes]]:
+    """In a worker process: one sealed envelope (fresh message id) per (to, recipients) job."""
+    payload = os.urandom(size)
+    sealed = []
+    for to, recipients in jobs:
+        out = _Buffer()
+        seal(
+            out,
+            sender=sender,
+            recipients=recipients,
+            kind=MessageKind.INQUIRY,
+            case_id=os.urandom(16),
+            document=DOCUMENT,
+            attachments=[
+                AttachmentSource("payload.bin", "application/octet-stream", size, _Reader(payload))
+            ],
+            created_at=int(time.time()),
+        )
+        sealed.append((to, bytes(out.data)))
+    return sealed
+
+
+class _Buffer:
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def write(self, data: bytes | memoryview) -> int:
+        self.data += data
+        return len(data)
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self._view = memoryview(data)
+        self._pos = 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._view) if size < 0 else self._pos + size
+        chunk = bytes(self._view[self._pos : end])
+        self._pos += len(chunk)
+        return chunk
+
+    def readinto(self, buffer: memoryview) -> int:
+        n = min(len(buffer), len(self._view) - self._pos)
+        buffer[:n] = self._view[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+
+Pool = list[list[tuple[str, bytes]]]  # per client: (addressed municipality, envelope bytes)
+
+
+async def seal_pools(
+    executor: ProcessPoolExecutor, people: list[Person], size: int, per_client: int
+) -> Pool:
+    """`per_client` distinct envelopes for every client, sealed in the worker processes."""
+    loop = asyncio.get_running_loop()
+    batch = max(1, min(per_client, SEAL_BATCH_BYTES // size))
+    tasks: list[list[asyncio.Future[list[tuple[str, bytes]]]]] = [[] for _ in people]
+    for start in range(0, per_client, batch):  # round robin over the clients: even progress
+        for i, person in enumerate(people):
+            jobs = [
+                addressing(people, person, k) for k in range(start, min(start + batch, per_client))
+            ]
+            tasks[i].append(loop.run_in_executor(executor, seal_batch, person.identity, jobs, size))
+    return [[e for part in await asyncio.gather(*parts) for e in part] for parts in tasks]
+
+
+# --- the servers, each in its own process -------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """A server (preexec_fn) or sealing worker (initializer) gets SIGTERM if this process dies,
+    even by SIGKILL (Linux); otherwise nothing is done."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, command: list[str], env: dict[str, str]) -> None:
+        with self.log.open("wb") as log:
+            # The command is this interpreter running the hub or this module: no outside input.
+            self.proc = subprocess.Popen(  # noqa: S603
+                command,
+                cwd=REPO,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - started before any thread
+            )
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            if self.proc is None or self.proc.poll() is not None:
+                raise SystemExit(f"{self.name} did not start:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as answer:  # noqa: S310 - our own http://127.0.0.1
+                    if answer.status == 200:
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(
+                    f"{self.name} not ready after {READY_TIMEOUT} s:\n{self.log_tail()}"
+                )
+            time.sleep(0.1)
+
+    def cpu_seconds(self) -> float:
+        """utime + stime of the server process, all its threads (/proc/PID/stat)."""
+        if self.proc is None:
+            return 0.0
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()  # aiohttp's run_app shuts down cleanly on SIGTERM
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def start_hub(tmp: Path, admin: SigningKey) -> Server:
+    data_dir, port = tmp / "hub-data", free_port()
+    url = f"http://127.0.0.1:{port}"
+    key_file = tmp / "admin.pub.json"
+    key_file.write_text(dumps_public_signing_key(admin.public))
+    env = {
+        **os.environ,
+        "HUB_DATA_DIR": str(data_dir),
+        "HUB_HOST": "127.0.0.1",
+        "HUB_PORT": str(port),
+        "HUB_PUBLIC_URL": url,
+        # 33 sign-ins from one address per size; the default (10 a minute) is for people.
+        "HUB_SIGNIN_ATTEMPTS_PER_MINUTE": "1000",
+    }
+    create = [sys.executable, "-m", "hub.cli", "network", "create"]
+    create += ["--id", NETWORK, "--name", "Benchmark", "--admin-key", str(key_file)]
+    proc = subprocess.run(create, cwd=REPO, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    if proc.returncode != 0:
+        raise SystemExit(f"hub network create failed:\n{proc.stdout}{proc.stderr}")
+    hub = Server("hub", url, tmp / "hub.log")
+    hub.start([sys.executable, "-m", "hub.cli", "serve"], env)
+    return hub
+
+
+def start_bare(tmp: Path) -> Server:
+    port = free_port()
+    bare = Server("bare server", f"http://127.0.0.1:{port}", tmp / "bare.log")
+    command = [sys.executable, "-m", "benchmarks.hub_ingest", "--bare-server", str(port)]
+    bare.start([*command, str(tmp / "bare.sqlite3")], dict(os.environ))
+    return bare
+
+
+def bare_server_main(port: int, db: Path) -> None:
+    """The limit to compare with: read the whole body, insert it, commit, answer 201."""
+    conn_key = web.AppKey("conn", aiosqlite.Connection)
+
+    async def database(app: web.Application):  # aiohttp cleanup context
+        conn = await aiosqlite.connect(db, isolation_level=None)  # autocommit: one per INSERT
+        await conn.execute("PRAGMA busy_timeout = 10000")
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA synchronous = FULL")  # as the hub: fsync every commit
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS bodies (id INTEGER PRIMARY KEY, body BLOB NOT NULL)"
+        )
+        app[conn_key] = conn
+        yield
+        await conn.close()
+
+    async def upload(request: web.Request) -> web.Response:
+        body = await request.read()
+        cursor = await request.app[conn_key].execute(
+            "INSERT INTO bodies (body) VALUES (?)", (body,)
+        )
+        return web.json_response({"id": cursor.lastrowid, "size": len(body)}, status=201)
+
+    async def health(_request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    app = web.Application(client_max_size=200 * MB)
+    app.cleanup_ctx.append(database)
+    app.router.add_post("/api/v1/envelopes", upload)
+    app.router.add_get("/healthz", health)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+# --- the load -----------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    uploads: int = 0
+    bytes: int = 0
+    elapsed: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    exhausted: int = 0  # clients that ran out of distinct envelopes before the end
+    passes: int = 0  # with reuse: the most times one client went through its envelopes
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.uploads / self.elapsed if self.elapsed else 0.0
+
+    def percentile(self, q: float) -> float:
+        """Nearest rank, in ms."""
+        if not self.latencies:
+            return math.nan
+        ordered = sorted(self.latencies)
+        return ordered[max(0, math.ceil(q * len(ordered)) - 1)] * 1000
+
+
+def own_cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+async def run_load(
+    server: Server, clients: list[HubClient], pool: Pool, seconds: float, *, reuse: bool
+) -> Result:
+    """Every client uploads its envelopes one after another until `seconds` have passed; no new
+    upload starts after that, and the run ends when the last one in flight is answered.
+    Without `reuse`, a client that runs out of envelopes stops (and is counted)."""
+    result = Result()
+    cpu0, own0 = server.cpu_seconds(), own_cpu_seconds()
+    start = time.perf_counter()
+    deadline = start + seconds
+
+    async def client_loop(client: HubClient, envelopes: list[tuple[str, bytes]]) -> None:
+        k, passes = 0, 1
+        while time.perf_counter() < deadline:
+            if k == len(envelopes):
+                if not reuse:
+                    result.exhausted += 1
+                    return
+                k, passes = 0, passes + 1
+            result.passes = max(result.passes, passes)
+            to, body = envelopes[k]
+            k += 1
+            sent = time.perf_counter()
+            try:
+                await client.upload(body, [to])
+            except RemoteError as exc:
+                result.errors[f"{exc.status} {exc.code}"] += 1
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                result.errors[type(exc).__name__] += 1
+            else:
+                result.latencies.append(time.perf_counter() - sent)
+                result.uploads += 1
+                result.bytes += len(body)
+
+    await asyncio.gather(*(client_loop(c, e) for c, e in zip(clients, pool, strict=True)))
+    result.elapsed = time.perf_counter() - start
+    result.server_cpu = server.cpu_seconds() - cpu0
+    result.client_cpu = own_cpu_seconds() - own0
+    return result
+
+
+async def enrol(hub: Server, admin: SigningKey, people: list[Person]) -> None:
+    now = int(time.time())
+    async with HubClient(hub.url, NETWORK) as client:
+        await client.sign_in(admin)
+        for municipality in sorted({p.municipality for p in people}):
+            await client.put_municipality(
+                municipality,
+                name=municipality.replace("-", " ").title(),
+                population=25_000,
+                manager_email=f"chef@{municipality}.example",
+            )
+        for serial, person in enumerate(people, start=1):
+            wire = make_entry(
+                admin,
+                network=NETWORK,
+                municipality=person.municipality,
+                person=person.name,
+                role="contact_person",
+                identity=person.identity.public,
+                not_before=now - 86_400,
+                not_after=now + 365 * 86_400,
+                serial=serial,
+            )
+            await client.add_record(wire)
+
+
+@dataclass
+class SizeReport:
+    label: str
+    envelope: int
+    warmup_rate: float
+    warmup_per_client: int
+    per_client: int
+    prep_seconds: float
+    hub: Result
+    bare: Result
+
+
+async def measure(
+    args: argparse.Namespace,
+    *,
+    executor: ProcessPoolExecutor,
+    hub: Server,
+    bare: Server,
+    people: list[Person],
+    progress,
+) -> list[SizeReport]:
+    hub_clients = [HubClient(hub.url, NETWORK) for _ in people]
+    bare_clients = [HubClient(bare.url, NETWORK) for _ in people]  # never signed in: no token
+    reports = []
+    try:
+        for label, size in SIZES:
+            warm_seconds = min(WARMUP_SECONDS, args.seconds)
+            # Enough for the warm-up at about 200 uploads/s (2 MB: 50/s); if it runs out first,
+            # its rate is still right, as every client was busy until then.
+            guess = 200 if size < MB else 50
+            warm_per_client = max(2, math.ceil(guess * warm_seconds / len(people)))
+            progress(f"{label}: sealing {warm_per_client} warm-up envelopes per client")
+            began = time.perf_counter()
+            warm = await seal_pools(executor, people, size, warm_per_client)
+            prep = time.perf_counter() - began
+            await asyncio.gather(
+                *(c.sign_in(p.identity) for c, p in zip(hub_clients, people, strict=True))
+            )
+            progress(f"{label}: warm-up, {warm_seconds:.0f} s on each server (untimed)")
+            warmup = await run_load(hub, hub_clients, warm, warm_seconds, reuse=False)
+            await run_load(bare, bare_clients, warm, warm_seconds, reuse=True)
+            if warmup.errors or not warmup.uploads:
+                raise SystemExit(f"{label}: the hub's warm-up failed: {dict(warmup.errors)}")
+            per_client = math.ceil(warmup.rate * args.seconds * POOL_MARGIN / len(people)) + 2
+            progress(
+                f"{label}: hub warm-up {warmup.rate:.0f} envelopes/s; sealing {per_client} "
+                f"per client ({per_client * len(people)} in all, {SEAL_WORKERS} processes)"
+            )
+            del warm
+            began = time.perf_counter()
+            pool = await seal_pools(executor, people, size, per_client)
+            prep += time.perf_counter() - began
+            # Sessions last 15 minutes; sign in again so none runs out during the timed part.
+            await asyncio.gather(
+                *(c.sign_in(p.identity) for c, p in zip(hub_clients, people, strict=True))
+            )
+            progress(f"{label}: hub, {args.seconds:g} s")
+            hub_result = await run_load(hub, hub_clients, pool, args.seconds, reuse=False)
+            progress(f"{label}: bare server, {args.seconds:g} s")
+            bare_result = await run_load(bare, bare_clients, pool, args.seconds, reuse=True)
+            reports.append(
+                SizeReport(
+                    label,
+                    len(pool[0][0][1]),
+                    warmup.rate,
+                    warm_per_client,
+                    per_client,
+                    prep,
+                    hub_result,
+                    bare_result,
+                )
+            )
+            del pool
+    finally:
+        for client in hub_clients + bare_clients:
+            await client.close()
+    return reports
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def machine_lines(tmp: Path) -> list[str]:
+    model, _ = cpu_info()
+    nproc = len(os.sched_getaffinity(0))
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    system = f"{platform.system()} {platform.release()}"
+    versions = (
+        f"aiohttp {aiohttp.__version__}, aiosqlite {aiosqlite.__version__}, "
+        f"SQLite {sqlite3.sqlite_version}"
+    )
+    return [
+        f"machine: nproc {nproc} (cpu_count {os.cpu_count()}), CPU {model}",
+        f"  the server under test, its threads and this load generator share these {nproc} cores",
+        f"software: Python {platform.python_version()}, {versions}, {system}",
+        f"load average at start: {load} (other work on the machine makes every figure noisy)",
+        f"data: {tmp} ({filesystem_of(tmp)}); removed at the end",
+    ]
+
+
+def table(reports: list[SizeReport], clients: int, seconds: float) -> list[str]:
+    head = (
+        f"  {'payload':<8}{'server':<14}{'envelope B':>11}{'uploads':>9}{'env/s':>9}{'MB/s':>8}"
+        f"{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'srv CPU':>9}{'gen CPU':>9}{'hub/bare':>10}"
+    )
+    lines = [head, "  " + "-" * (len(head) - 2)]
+
+    def row(label: str, server: str, envelope: int, r: Result, ratio: str) -> str:
+        return (
+            f"  {label:<8}{server:<14}{envelope:>11,}{r.uploads:>9,}{r.rate:>9.1f}"
+            f"{r.bytes / r.elapsed / MB:>8.1f}{r.percentile(0.50):>9.1f}{r.percentile(0.99):>9.1f}"
+            f"{sum(r.errors.values()):>8}{r.server_cpu / r.elapsed:>9.0%}"
+            f"{r.client_cpu / r.elapsed:>9.0%}{ratio:>10}"
+        ).rstrip()
+
+    for rep in reports:
+        ratio = rep.hub.rate / rep.bare.rate if rep.bare.rate else math.nan
+        lines.append(row(rep.label, "hub", rep.envelope, rep.hub, f"{ratio:.2f}"))
+        lines.append(row("", "bare+SQLite", rep.envelope, rep.bare, ""))
+    what = [
+        f"{clients} clients, each one upload at a time; {seconds:g} s per row, then the uploads in",
+        "flight are answered: env/s = uploads / time to the last answer. MB/s counts envelope",
+        "bytes sent (MB = 10^6 B). Latency: one upload, request to answer. CPU: share of one core",
+        "used during the row by the server process (all threads) and by this load generator.",
+        "hub/bare: the ratio of env/s.",
+    ]
+    lines += [f"  {line}" for line in what]
+    return lines
+
+
+def notes(reports: list[SizeReport], clients: int, seconds: float) -> list[str]:
+    lines = ["Preparation, before any timing (sealing is the clients' CPU, not the hub's):"]
+    for rep in reports:
+        warm, timed = rep.warmup_per_client * clients, rep.per_client * clients
+        first = (
+            f"{rep.label}: {timed:,} distinct envelopes ({rep.per_client} a client) for the hub "
+            f"row: hub warm-up rate {rep.warmup_rate:.0f} env/s x {seconds:g} s x {POOL_MARGIN};"
+        )
+        times = "once" if rep.bare.passes <= 1 else f"up to {rep.bare.passes} times"
+        second = (
+            f"sealed with the {warm:,} of the warm-up in {rep.prep_seconds:.1f} s by "
+            f"{SEAL_WORKERS} processes. The bare row sends the same ones, each {times}."
+        )
+        indent = " " * (len(rep.label) + 2)
+        lines += [f"  {first}", f"  {indent}{second}"]
+        if rep.hub.exhausted:
+            lines.append(
+                f"  {rep.label}: WARNING: {rep.hub.exhausted} hub clients ran out of envelopes "
+                "before the end, so the hub's figures are low: raise POOL_MARGIN"
+            )
+        for server, r in (("hub", rep.hub), ("bare server", rep.bare)):
+            lines += [
+                f"  {rep.label}: {server}: ERROR {error}: {count}"
+                for error, count in sorted(r.errors.items())
+            ]
+    return lines
+
+
+# --- main ---------------------------------------------------------------------------------
+
+
+def report(header: list[str], reports: list[SizeReport], people: list[Person], args) -> int:
+    municipalities = sorted({p.municipality for p in people})
+    _, keys = addressing(people, people[0], 0)
+    print("\n".join(header))
+    print()
+    print(
+        f"Ingest: {args.clients} contact persons in {len(municipalities)} municipalities, each a "
+        f"signed-in client; every envelope goes to one other municipality and is sealed to "
+        f"{len(keys)} keys."
+    )
+    print(
+        "The hub (python -m hub.cli serve) and the bare server (aiohttp, body -> one INSERT into "
+        "SQLite, WAL, synchronous=FULL) run in their own processes, one at a time."
+    )
+    print("\n".join(table(reports, args.clients, args.seconds)))
+    print()
+    print("\n".join(notes(reports, args.clients, args.seconds)))
+    errors = sum(sum(r.errors.values()) for rep in reports for r in (rep.hub, rep.bare))
+    exhausted = sum(rep.hub.exhausted for rep in reports)
+    return 1 if errors or exhausted else 0
+
+
+class Cleanup:
+    """Servers stopped and the temp dir removed once, whichever way the run ends."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.servers: list[Server] = []
+        self.executor: ProcessPoolExecutor | None = None
+
+    def __call__(self) -> None:
+        for server in self.servers:
+            server.stop()
+        self.servers.clear()
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor = None
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--seconds", type=float, default=15, help="timed length of each row")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent clients (persons)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 3 s per row")
+    parser.add_argument("--bare-server", nargs=2, metavar=("PORT", "DB"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.bare_server:
+        bare_server_main(int(args.bare_server[0]), Path(args.bare_server[1]))
+        return 0
+    if args.quick:
+        args.seconds = 3
+    if args.seconds <= 0 or args.clients < 2:
+        parser.error("--seconds must be positive and --clients at least 2")
+
+    def progress(text: str) -> None:
+        print(f"... {text}", file=sys.stderr, flush=True)
+
+    def terminated(_signum: int, _frame: object) -> None:
+        raise SystemExit(143)
+
+    signal.signal(signal.SIGTERM, terminated)
+    tmp = Path(tempfile.mkdtemp(prefix="hub-ingest-"))
+    cleanup = Cleanup(tmp)
+    atexit.register(cleanup)
+    try:
+        header = machine_lines(tmp)
+        admin = SigningKey.generate()
+        people = make_people(args.clients)
+        # Both servers first, while this process has no threads (preexec_fn).
+        hub = start_hub(tmp, admin)
+        cleanup.servers.append(hub)
+        bare = start_bare(tmp)
+        cleanup.servers.append(bare)
+        hub.wait_ready()
+        bare.wait_ready()
+        executor = ProcessPoolExecutor(
+            SEAL_WORKERS, mp_context=get_context("spawn"), initializer=_die_with_parent
+        )
+        cleanup.executor = executor
+        progress(f"hub at {hub.url}, bare server at {bare.url}; enrolling {args.clients} persons")
+
+        async def run() -> list[SizeReport]:
+            await enrol(hub, admin, people)
+            return await measure(
+                args, executor=executor, hub=hub, bare=bare, people=people, progress=progress
+            )
+
+        reports = asyncio.run(run())
+        for server in (hub, bare):
+            if server.proc is not None and server.proc.poll() is not None:
+                raise SystemExit(f"{server.name} exited during the run:\n{server.log_tail()}")
+    except KeyboardInterrupt:
+        cleanup()
+        print("interrupted: servers stopped, temp files removed", file=sys.stderr)
+        return 130
+    finally:
+        cleanup()
+        atexit.unregister(cleanup)
+
+    return report(header, reports, people, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
