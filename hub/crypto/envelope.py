@@ -259,7 +259,7 @@ def seal_raw(  # noqa: PLR0913 - as seal()
         digest.update(slot.cipher[:cipher_used])
         out.write(slot.cipher[:cipher_used])
 
-    with _Pipeline(hash_and_write) as pipeline:
+    with _Pipeline(hash_and_write, total_chunks) as pipeline:
         done, left = 0, payload_length
         while done < total_chunks:
             slot = pipeline.next_slot()
@@ -296,21 +296,30 @@ class _Slot:
 
 
 class _Pipeline:
-    """Three rotating buffer slots and one worker thread that consumes filled ones, so this
-    thread fills slot k+1 while the worker hashes and writes slot k."""
+    """Rotating buffer slots and one worker thread that consumes filled ones, so this thread
+    fills slot k+1 while the worker hashes and writes slot k.
 
-    def __init__(self, consume: Callable[[_Slot, int, int], None]) -> None:
+    A message of one segment or less (every form, answer and note) has nothing to overlap:
+    it gets one slot sized to the message and is consumed on this thread, with no thread and
+    no megabyte buffers to set up.
+    """
+
+    def __init__(self, consume: Callable[[_Slot, int, int], None], total_chunks: int) -> None:
         self._consume = consume
+        chunks = min(SEGMENT_CHUNKS, total_chunks)
+        inline = total_chunks <= SEGMENT_CHUNKS
         self._slots = [
             _Slot(
-                memoryview(bytearray(CHUNK_SIZE * SEGMENT_CHUNKS)),
-                memoryview(bytearray(CHUNK_CIPHERTEXT_SIZE * SEGMENT_CHUNKS)),
+                memoryview(bytearray(CHUNK_SIZE * chunks)),
+                memoryview(bytearray(CHUNK_CIPHERTEXT_SIZE * chunks)),
             )
-            for _ in range(3)
+            for _ in range(1 if inline else 3)
         ]
         self._pending: list[Future[None] | None] = [None] * len(self._slots)
         self._next = 0
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="envelope")
+        self._executor = (
+            None if inline else ThreadPoolExecutor(max_workers=1, thread_name_prefix="envelope")
+        )
 
     def __enter__(self) -> Self:
         return self
@@ -321,7 +330,8 @@ class _Pipeline:
                 if fut is not None:
                     fut.result()
         finally:
-            self._executor.shutdown(wait=True)
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
 
     def next_slot(self) -> _Slot:
         fut = self._pending[self._next]
@@ -331,6 +341,9 @@ class _Pipeline:
         return self._slots[self._next]
 
     def submit(self, slot: _Slot, cipher_used: int, plain_used: int) -> None:
+        if self._executor is None:
+            self._consume(slot, cipher_used, plain_used)
+            return
         self._pending[self._next] = self._executor.submit(
             self._consume, slot, cipher_used, plain_used
         )
@@ -474,7 +487,7 @@ def _decrypt_stream(src: Readable, header: Header, file_key: bytes, sink: Writab
         digest.update(slot.cipher[:cipher_used])
         sink.write(slot.plain[:plain_used])
 
-    with _Pipeline(hash_and_write) as pipeline:
+    with _Pipeline(hash_and_write, total_chunks) as pipeline:
         while done < total_chunks:
             slot = pipeline.next_slot()
             want = min(len(slot.cipher), remaining)
