@@ -83,7 +83,7 @@ class HubNet:
             role="contact_person",
             identity=identity.public,
             not_before=START - 86_400,
-            not_after=not_after or START + YEAR,
+            not_after=not_after or START + 30 * YEAR,
             serial=self.serial,
         )
         admin = await self.client()
@@ -108,6 +108,7 @@ class HubNet:
         municipalities: list[str],
         document: dict[str, Any],
         attachments: list[tuple[str, bytes]] | None = None,
+        *,
         kind: MessageKind = MessageKind.INQUIRY,
         case_id: bytes = bytes(range(16)),
     ) -> bytes:

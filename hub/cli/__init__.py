@@ -8,8 +8,8 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from hub.cli import demo_command, envelope_commands, serve_command
-from hub.errors import HubError
+from hub.cli import admin_command, demo_command, envelope_commands, serve_command
+from hub.errors import MESSAGES, HubError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -30,10 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
     envelope_commands.register(commands)
     demo_command.register(commands)
     serve_command.register(commands)
+    admin_command.register(commands)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one per error family
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -53,7 +54,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("avbrutet", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:
+        refusal = _hub_refusal(exc)
+        if refusal is None:
+            raise
+        print(refusal, file=sys.stderr)
+        return EXIT_REFUSED
     return status
+
+
+def _hub_refusal(exc: Exception) -> str | None:
+    """The hub's refusal (hub.client.api.RemoteError) or a failed connection as a sentence;
+    None for anything else. Imported only if a command used the client: aiohttp is slow to load.
+    """
+    if "hub.client.api" not in sys.modules:
+        return None
+    import aiohttp  # noqa: PLC0415
+
+    from hub.client.api import RemoteError  # noqa: PLC0415
+
+    if isinstance(exc, RemoteError):
+        message = MESSAGES.get(exc.code, f"Hubben vägrade (HTTP {exc.status}).")
+        return f"fel: {exc.code}: {message}"
+    if isinstance(exc, aiohttp.ClientError):
+        return f"fel: kunde inte tala med hubben ({type(exc).__name__})"
+    return None
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import aiohttp
 from hub.crypto.directory import Directory
 from hub.crypto.records import signer_id
 from hub.errors import ApiError
+from hub.protocol.enrolment import enrol_message, invite_code_hash, normalise_code
 from hub.protocol.signin import signin_message
 
 if TYPE_CHECKING:
@@ -168,6 +169,48 @@ class HubClient:
         await self._request(
             "PUT", f"{API}/networks/{self.network}/municipalities/{municipality_id}", json=body
         )
+
+    # --- enrolment (docs/api.md, "Enrolment") ---
+
+    async def create_invite(
+        self, code_hash: bytes, *, municipality: str, person: str, role: str, expires_at: int
+    ) -> dict[str, Any]:
+        """The administrator registers an invite; only the code's hash leaves their machine."""
+        body = {
+            "code_hash": code_hash.hex(),
+            "municipality": municipality,
+            "person": person,
+            "role": role,
+            "expires_at": expires_at,
+        }
+        return await self._request(  # type: ignore[no-any-return]
+            "POST", f"{API}/networks/{self.network}/invites", json=body
+        )
+
+    async def enrol(self, code: str, identity: PrivateIdentity) -> int:
+        """Send a new contact person's public keys with the one-time code, no sign-in; the
+        proof is a signature by the new key over the network, the code's hash and the key id."""
+        code = normalise_code(code)
+        message = enrol_message(
+            network=self.network, code_hash=invite_code_hash(code), key_id=identity.key_id
+        )
+        result = await self._request(
+            "POST",
+            f"{API}/enrol",
+            json={
+                "network": self.network,
+                "code": code,
+                "public_identity": identity.public.to_json(),
+                "proof": base64.b64encode(identity.sign(message)).decode(),
+            },
+        )
+        return int(result["enrolment_id"])
+
+    async def enrolments(self, status: str = "pending") -> list[dict[str, Any]]:
+        result = await self._request(
+            "GET", f"{API}/networks/{self.network}/enrolments", params={"status": status}
+        )
+        return list(result["enrolments"])
 
     # --- envelopes ---
 

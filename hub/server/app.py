@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import WSMsgType, web
 
-from hub.server import auth, cases, directory_routes, envelopes
+from hub.server import auth, cases, directory_routes, enrolment_routes, envelopes
 from hub.server.auth import caller_of
 from hub.server.directory_cache import DirectoryCache
 from hub.server.errors import error_middleware, security_headers
@@ -75,6 +75,9 @@ def setup_routes(app: web.Application) -> None:
         f"{API}/networks/{{network}}/municipalities/{{municipality}}",
         directory_routes.put_municipality,
     )
+    r.add_post(f"{API}/networks/{{network}}/invites", enrolment_routes.create_invite)
+    r.add_get(f"{API}/networks/{{network}}/enrolments", enrolment_routes.list_enrolments)
+    r.add_post(f"{API}/enrol", enrolment_routes.enrol)
     r.add_post(f"{API}/envelopes", envelopes.upload)
     r.add_get(f"{API}/envelopes", envelopes.listing)
     r.add_get(f"{API}/envelopes/{{message_id}}", envelopes.metadata)

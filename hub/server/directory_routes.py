@@ -10,6 +10,7 @@ from aiohttp import web
 from hub.crypto.directory import REVOCATION_KIND, Directory, open_entry, open_revocation
 from hub.crypto.records import read_unverified
 from hub.errors import ApiError
+from hub.server import enrolment_routes
 from hub.server.auth import ADMIN_ROLE, caller_of
 from hub.server.errors import read_json
 from hub.server.typedefs import CLOCK, DIRECTORIES, LIVE, STORAGE
@@ -60,6 +61,10 @@ async def add_record(request: web.Request) -> web.Response:
             action=f"directory_{kind}",
             subject={"serial": added.serial, "key_id": added.key_id.hex()},
         )
+        if kind != REVOCATION_KIND:  # an entry for an enrolled key approves its enrolment
+            await enrolment_routes.approve_matching(
+                tx, storage, network_id=caller.network_id, key_id=added.key_id, at=now
+            )
     app[DIRECTORIES].forget(caller.network_id)
     everyone = {m.id for m in await storage.list_municipalities(caller.network_id)}
     await app[LIVE].tell(caller.network_id, everyone, {"type": "directory", "serial": added.serial})

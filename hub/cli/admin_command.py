@@ -1,0 +1,699 @@
+"""`hub admin …`: the county administrator keeps the contact list (network key, municipalities,
+invites, approving, revoking and rotating contact persons' keys); `hub enrol`: a new contact
+person makes their keys and sends the public part with the one-time code.
+
+Trust runs through the administrator's network key only. The administrator checks each new
+key's fingerprint by phone before signing its directory entry, and verifies the directory
+against their own key before every change; a contact person pins the network key from the file
+the administrator sends, after checking its fingerprint by phone. The hub signs nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+import unicodedata
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from hub.cli.envelope_commands import KDF_PROFILES, PRIVATE_NAME, PUBLIC_NAME, _AtomicOutput
+from hub.cli.passphrase import read_passphrase
+from hub.crypto import keyfile
+from hub.crypto.directory import (
+    Directory,
+    DirectoryEntry,
+    RevocationReason,
+    Role,
+    make_entry,
+    make_revocation,
+)
+from hub.crypto.keys import (
+    KEY_ID_BYTES,
+    PrivateIdentity,
+    PublicIdentity,
+    SigningKey,
+    dumps_public_signing_key,
+    fingerprint_of,
+    loads_public_signing_key,
+)
+from hub.crypto.records import read_unverified, text_field
+from hub.errors import HubError
+from hub.protocol.enrolment import invite_code_hash, new_invite_code, normalise_code
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import AsyncIterator
+
+    from hub.cli._types import Subparsers
+    from hub.client.api import HubClient
+
+NETWORK_KEY_NAME: Final = "network.key"
+NETWORK_PUB_NAME: Final = "network.pub"
+YEAR_SECONDS: Final = 365 * 86_400
+MAX_INVITE_DAYS: Final = 90
+FINGERPRINT_DIGITS: Final = 40
+CONFIRM_NEW_KEY: Final = "Stämmer fingeravtrycket med det kontaktpersonen läste upp? [j/N] "
+CONFIRM_ADMIN_KEY: Final = "Stämmer fingeravtrycket med det länsstyrelsen läste upp? [j/N] "
+
+
+class _NotConfirmed(Exception):  # noqa: N818 - a person's answer, not a failure
+    pass
+
+
+def register(commands: Subparsers) -> None:
+    admin = commands.add_parser(
+        "admin", help="länsstyrelsen: nätverksnyckel, kommuner, kontaktpersoner och deras nycklar"
+    )
+    sub = admin.add_subparsers(dest="admin_command", required=True, metavar="KOMMANDO")
+
+    p = sub.add_parser("init", help="skapa nätverkets signeringsnyckel i en mapp")
+    p.add_argument("directory", type=Path, help="mappen för nätverksnyckeln (t.ex. keys/)")
+    _key_options(p)
+    p.set_defaults(run=_init)
+
+    _register_municipality(sub)
+    _register_invites(sub)
+    _register_keys(sub)
+    _register_enrol(commands)
+
+
+def _register_municipality(sub: Subparsers) -> None:
+    p = sub.add_parser("municipality", help="kommuner i nätverket")
+    msub = p.add_subparsers(dest="municipality_command", required=True, metavar="KOMMANDO")
+    p = msub.add_parser("add", help="lägg till (eller uppdatera) en kommun")
+    p.add_argument("id", help="kommunens id (kort, t.ex. vasteras)")
+    p.add_argument("--name", required=True, help="kommunens namn")
+    p.add_argument("--population", type=int, required=True, help="antal invånare")
+    p.add_argument("--manager-email", required=True, help="ansvarig chefs e-postadress")
+    p.add_argument("--template", type=Path, help="kommunmallen: en JSON-fil")
+    _hub_options(p)
+    _passphrase_option(p)
+    p.set_defaults(run=_municipality_add)
+
+
+def _register_invites(sub: Subparsers) -> None:
+    p = sub.add_parser("invite", help="bjud in en kontaktperson: skriver ut en engångskod")
+    p.add_argument("--municipality", required=True, help="kommunens id")
+    p.add_argument("--person", required=True, help="personens namn")
+    p.add_argument("--role", choices=[str(r) for r in Role], default=str(Role.CONTACT_PERSON))
+    p.add_argument("--days", type=int, default=14, help="dagar koden gäller (standard 14)")
+    _hub_options(p)
+    _passphrase_option(p)
+    p.set_defaults(run=_invite)
+
+    p = sub.add_parser("pending", help="visa väntande registreringar med fingeravtryck")
+    _hub_options(p)
+    _passphrase_option(p)
+    p.set_defaults(run=_pending)
+
+
+def _register_keys(sub: Subparsers) -> None:
+    p = sub.add_parser("approve", help="godkänn en registrering: signera en katalogpost")
+    p.add_argument("enrolment_id", type=int, metavar="REGISTRERING")
+    _approval_options(p)
+    _hub_options(p)
+    _passphrase_option(p)
+    p.set_defaults(run=_approve)
+
+    p = sub.add_parser("revoke", help="återkalla en nyckel")
+    p.add_argument("key_id", metavar="NYCKEL_ID")
+    p.add_argument("--reason", required=True, choices=[str(r) for r in RevocationReason])
+    p.add_argument(
+        "--at",
+        metavar="ISO-TID",
+        help="från när (t.ex. 2026-11-20T08:00+01:00); vid compromised den tidigaste "
+        "misstänkta tidpunkten. Standard: nu",
+    )
+    _hub_options(p)
+    _passphrase_option(p)
+    p.set_defaults(run=_revoke)
+
+    p = sub.add_parser(
+        "rotate", help="byt nyckel: godkänn efterträdaren, återkalla sedan den gamla nyckeln"
+    )
+    p.add_argument("--old", required=True, metavar="NYCKEL_ID", help="nyckeln som ersätts")
+    p.add_argument("--enrolment", type=int, required=True, help="efterträdarens registrering")
+    _approval_options(p)
+    _hub_options(p)
+    _passphrase_option(p)
+    p.set_defaults(run=_rotate)
+
+    p = sub.add_parser("directory", help="visa den verifierade katalogen")
+    _hub_options(p)
+    _passphrase_option(p)
+    p.set_defaults(run=_directory)
+
+
+def _register_enrol(commands: Subparsers) -> None:
+    p = commands.add_parser(
+        "enrol", help="kontaktperson: skapa nycklar och registrera dem med inbjudningskoden"
+    )
+    p.add_argument("--code", required=True, help="engångskoden från länsstyrelsen")
+    p.add_argument(
+        "--admin-key",
+        type=Path,
+        required=True,
+        help="länsstyrelsens nätverksnyckel (network.pub, skickad av länsstyrelsen)",
+    )
+    p.add_argument(
+        "--admin-fingerprint",
+        metavar="SIFFROR",
+        help="nätverksnyckelns fingeravtryck som länsstyrelsen läste upp (annars en fråga)",
+    )
+    _hub_options(p)
+    _key_options(p)
+    p.set_defaults(run=_enrol)
+
+
+def _key_options(p: argparse.ArgumentParser) -> None:
+    """For commands that make a key: the passphrase and how heavy its derivation is."""
+    _passphrase_option(p)
+    p.add_argument(
+        "--kdf",
+        choices=sorted(KDF_PROFILES),
+        default="moderate",
+        help="hur tung lösenfrasens nyckelhärledning är (standard: moderate)",
+    )
+
+
+def _hub_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--hub", metavar="URL", help="hubbens adress (standard: HUB_URL)")
+    p.add_argument("--network", metavar="ID", help="nätverkets id (standard: HUB_NETWORK)")
+    p.add_argument("--keys", type=Path, default=Path("keys"), help="nyckelmappen (standard keys/)")
+
+
+def _passphrase_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--passphrase-file", type=Path, help="läs lösenfrasen ur en fil")
+
+
+def _approval_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--years", type=int, default=2, help="år nyckeln gäller (standard 2)")
+    p.add_argument(
+        "--fingerprint",
+        metavar="SIFFROR",
+        help="fingeravtrycket kontaktpersonen läste upp (40 siffror); måste stämma",
+    )
+    p.add_argument(
+        "--yes",
+        action="store_true",
+        help="fråga inte (för skript); kräver --fingerprint, som då måste stämma",
+    )
+
+
+# --- hub admin init -------------------------------------------------------------------------
+
+
+def _init(args: argparse.Namespace) -> int:
+    directory: Path = args.directory
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private, public = directory / NETWORK_KEY_NAME, directory / NETWORK_PUB_NAME
+    if public.exists():
+        raise FileExistsError(str(public))
+    passphrase = read_passphrase(args.passphrase_file, confirm=True)
+    key = SigningKey.generate()
+    opslimit, memlimit = KDF_PROFILES[args.kdf]
+    keyfile.write_keyfile(private, key, passphrase, opslimit=opslimit, memlimit=memlimit)
+    with _AtomicOutput(public, mode=0o644) as out:
+        out.write(dumps_public_signing_key(key.public).encode())
+    print(f"Nätverksnyckeln är skapad i {directory}/")
+    print(f"  privat (krypterad): {private}")
+    print(f"  publik:             {public}")
+    print(f"  fingeravtryck:      {key.fingerprint}")
+    print(
+        f"Skicka {public} till hubbens operatör och läs upp fingeravtrycket per telefon; "
+        f"operatören kör `hub network create --admin-key {NETWORK_PUB_NAME}`."
+    )
+    return 0
+
+
+# --- signed in as the administrator ----------------------------------------------------------
+
+
+def _hub_and_network(args: argparse.Namespace) -> tuple[str, str]:
+    url = args.hub or os.environ.get("HUB_URL")
+    network = args.network or os.environ.get("HUB_NETWORK")
+    if not url:
+        raise ValueError("ange hubbens adress med --hub eller HUB_URL")
+    if not network:
+        raise ValueError("ange nätverket med --network eller HUB_NETWORK")
+    return url, network
+
+
+def _load_network_key(args: argparse.Namespace) -> SigningKey:
+    path = args.keys / NETWORK_KEY_NAME
+    if not path.exists():
+        raise ValueError(f"{path} finns inte: skapa nätverksnyckeln med `hub admin init`")
+    key = keyfile.read_keyfile(path, read_passphrase(args.passphrase_file))
+    if not isinstance(key, SigningKey):
+        raise ValueError(f"{path} är inte en nätverksnyckel")
+    return key
+
+
+@asynccontextmanager
+async def _admin(args: argparse.Namespace) -> AsyncIterator[tuple[HubClient, SigningKey]]:
+    from hub.client.api import HubClient  # noqa: PLC0415 - aiohttp only where a hub is dialled
+
+    url, network = _hub_and_network(args)
+    key = _load_network_key(args)
+    async with HubClient(url, network) as client:
+        await client.sign_in(key)
+        yield client, key
+
+
+async def _verified_directory(client: HubClient, key: SigningKey) -> tuple[Directory, int]:
+    """The directory verified against our own network key, and the next free serial."""
+    records = await client.directory_records()
+    directory = Directory.load(
+        key.public, client.network, records["entries"], records["revocations"]
+    )
+    # Every record has passed verification above, so its serial may be read now.
+    serials = [
+        int(read_unverified(wire).unverified_body["serial"])
+        for wire in [*records["entries"], *records["revocations"]]
+    ]
+    return directory, max(serials, default=0) + 1
+
+
+def _municipality_add(args: argparse.Namespace) -> int:
+    template: dict[str, Any] | None = None
+    if args.template is not None:
+        try:
+            template = json.loads(args.template.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{args.template} är inte en JSON-fil: {exc}") from exc
+        if not isinstance(template, dict):
+            raise ValueError(f"{args.template} ska innehålla ett JSON-objekt")
+
+    async def run() -> None:
+        async with _admin(args) as (client, _key):
+            await client.put_municipality(
+                args.id,
+                name=args.name,
+                population=args.population,
+                manager_email=args.manager_email,
+                template=template,
+            )
+
+    asyncio.run(run())
+    print(f"Kommunen {args.id} ({args.name}) är sparad i nätverket.")
+    return 0
+
+
+def _invite(args: argparse.Namespace) -> int:
+    if not 1 <= args.days <= MAX_INVITE_DAYS:
+        raise ValueError(f"--days ska vara mellan 1 och {MAX_INVITE_DAYS}")
+    person = unicodedata.normalize("NFC", args.person.strip())
+    try:
+        text_field({"person": person}, "person")
+    except ValueError:
+        raise ValueError("personens namn ska vara 1 till 200 tecken, utan styrtecken") from None
+    code = new_invite_code()  # made here; only its hash goes to the hub
+    expires_at = int(time.time()) + args.days * 86_400
+
+    async def run() -> str:
+        async with _admin(args) as (client, key):
+            known = {m["id"] for m in await client.municipalities()}
+            if args.municipality not in known:
+                raise ValueError(
+                    f"kommunen {args.municipality} finns inte i nätverket; "
+                    "lägg till den med `hub admin municipality add`"
+                )
+            await client.create_invite(
+                invite_code_hash(code),
+                municipality=args.municipality,
+                person=person,
+                role=args.role,
+                expires_at=expires_at,
+            )
+            return key.fingerprint
+
+    admin_fingerprint = asyncio.run(run())
+    print(f"Inbjudan för {person} ({args.municipality}, {args.role}). Engångskod:")
+    print()
+    print(f"    {code}")
+    print()
+    print(
+        f"Läs upp koden per telefon; skicka den inte med e-post. Den gäller en gång, "
+        f"till {_when(expires_at)}."
+    )
+    print(
+        f"Skicka också {NETWORK_PUB_NAME} och läs upp nätverksnyckelns fingeravtryck: "
+        f"{admin_fingerprint}"
+    )
+    return 0
+
+
+def _pending(args: argparse.Namespace) -> int:
+    async def run() -> list[dict[str, Any]]:
+        async with _admin(args) as (client, _key):
+            return await client.enrolments("pending")
+
+    pending = asyncio.run(run())
+    if not pending:
+        print("Inga väntande registreringar.")
+        return 0
+    print(f"Väntande registreringar ({len(pending)}):")
+    for enrolment in pending:
+        print()
+        _show_enrolment(enrolment)
+    print()
+    print("Ring kontaktpersonen och låt hen läsa upp sitt fingeravtryck innan du godkänner.")
+    return 0
+
+
+def _show_enrolment(enrolment: dict[str, Any]) -> PublicIdentity | None:
+    """Print one enrolment; the fingerprint is computed here from the keys, not taken from the
+    hub. None if the keys are not a valid public identity."""
+    print(
+        f"  registrering {enrolment['id']}: {enrolment['municipality']}, {enrolment['person']} "
+        f"({enrolment['role']}), inskickad {_when(enrolment['created_at'])}"
+    )
+    try:
+        identity = PublicIdentity.from_json(enrolment["public_identity"])
+    except HubError:
+        print("    ogiltig publik nyckel: godkänn inte")
+        return None
+    print(f"    nyckel-id:     {identity.key_id.hex()}")
+    print(f"    fingeravtryck: {identity.fingerprint}")
+    return identity
+
+
+# --- approve, revoke, rotate -----------------------------------------------------------------
+
+
+def _approve(args: argparse.Namespace) -> int:
+    _check_approval_options(args)
+
+    async def run() -> None:
+        async with _admin(args) as (client, key):
+            enrolment, identity = await _pending_enrolment(client, args.enrolment_id)
+            directory, serial = await _verified_directory(client, key)
+            _check_new_key(directory, enrolment, identity)
+            _confirm(identity.fingerprint, args)
+            await _sign_entry(
+                client, key, enrolment=enrolment, identity=identity, serial=serial, years=args.years
+            )
+
+    try:
+        asyncio.run(run())
+    except _NotConfirmed:
+        print("Inte godkänt: inget har ändrats.")
+        return 1
+    return 0
+
+
+def _rotate(args: argparse.Namespace) -> int:
+    _check_approval_options(args)
+    old_key_id = _key_id(args.old)
+
+    async def run() -> None:
+        async with _admin(args) as (client, key):
+            enrolment, identity = await _pending_enrolment(client, args.enrolment)
+            directory, serial = await _verified_directory(client, key)
+            old = directory.entry_for_key(old_key_id)
+            if old is None:
+                raise ValueError("den gamla nyckeln finns inte i katalogen")
+            if identity.key_id == old_key_id:
+                raise ValueError("efterträdaren har samma nyckel som den gamla")
+            if old.municipality != enrolment["municipality"]:
+                raise ValueError("efterträdaren hör till en annan kommun än den gamla nyckeln")
+            _check_new_key(directory, enrolment, identity)
+            print(f"Ersätts: {old.municipality}, {old.person}, nyckel {old_key_id.hex()}")
+            _confirm(identity.fingerprint, args)
+            # The successor's entry first: the municipality is never without a valid key.
+            at = await _sign_entry(
+                client, key, enrolment=enrolment, identity=identity, serial=serial, years=args.years
+            )
+            try:
+                await _sign_revocation(
+                    client,
+                    key,
+                    key_id=old_key_id,
+                    at=at,
+                    reason=RevocationReason.SUPERSEDED,
+                    serial=serial + 1,
+                )
+            except BaseException:
+                print(
+                    "Efterträdaren är godkänd, men den gamla nyckeln är inte återkallad. "
+                    f"Kör: hub admin revoke {old_key_id.hex()} --reason superseded",
+                    file=sys.stderr,
+                )
+                raise
+
+    try:
+        asyncio.run(run())
+    except _NotConfirmed:
+        print("Inte godkänt: inget har ändrats.")
+        return 1
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    key_id = _key_id(args.key_id)
+    at = _parse_time(args.at) if args.at else int(time.time())
+
+    async def run() -> None:
+        async with _admin(args) as (client, key):
+            directory, serial = await _verified_directory(client, key)
+            entry = directory.entry_for_key(key_id)
+            if entry is None:
+                raise ValueError("nyckeln finns inte i katalogen")
+            print(f"Återkallar: {entry.municipality}, {entry.person}, nyckel {key_id.hex()}")
+            await _sign_revocation(
+                client,
+                key,
+                key_id=key_id,
+                at=at,
+                reason=RevocationReason(args.reason),
+                serial=serial,
+            )
+
+    asyncio.run(run())
+    return 0
+
+
+def _check_approval_options(args: argparse.Namespace) -> None:
+    if args.yes and args.fingerprint is None:
+        raise ValueError('--yes kräver --fingerprint "<de 40 siffrorna>", som då måste stämma')
+    if args.fingerprint is not None and len(_digits(args.fingerprint)) != FINGERPRINT_DIGITS:
+        raise ValueError("--fingerprint ska vara de 40 siffrorna i fingeravtrycket")
+    if not 1 <= args.years <= 5:
+        raise ValueError("--years ska vara mellan 1 och 5")
+
+
+async def _pending_enrolment(
+    client: HubClient, enrolment_id: int
+) -> tuple[dict[str, Any], PublicIdentity]:
+    for enrolment in await client.enrolments("pending"):
+        if enrolment["id"] == enrolment_id:
+            identity = _show_enrolment(enrolment)
+            if identity is None:
+                raise ValueError("registreringens publika nyckel är ogiltig")
+            return enrolment, identity
+    raise ValueError(f"det finns ingen väntande registrering {enrolment_id}")
+
+
+def _check_new_key(
+    directory: Directory, enrolment: dict[str, Any], identity: PublicIdentity
+) -> None:
+    if directory.revocation_for(identity.key_id) is not None:
+        raise ValueError("nyckeln är redan återkallad i katalogen")
+    listed = directory.entry_for_key(identity.key_id)
+    if listed is not None and (listed.municipality, listed.person, str(listed.role)) != (
+        enrolment["municipality"],
+        enrolment["person"],
+        enrolment["role"],
+    ):
+        raise ValueError("nyckeln finns redan i katalogen för en annan person eller roll")
+
+
+def _confirm(fingerprint: str, args: argparse.Namespace) -> None:
+    """The fingerprint must match what the contact person read aloud: by the administrator's
+    answer, or, for scripts, by --fingerprint (checked also when a person answers)."""
+    if args.fingerprint is not None and _digits(args.fingerprint) != _digits(fingerprint):
+        raise ValueError("fingeravtrycket stämmer inte med det angivna: inget har ändrats")
+    if args.yes:
+        return
+    if not _ask(CONFIRM_NEW_KEY):
+        raise _NotConfirmed
+
+
+async def _sign_entry(  # noqa: PLR0913 - each is one part of the entry
+    client: HubClient,
+    key: SigningKey,
+    *,
+    enrolment: dict[str, Any],
+    identity: PublicIdentity,
+    serial: int,
+    years: int,
+) -> int:
+    now = int(time.time())
+    wire = make_entry(
+        key,
+        network=client.network,
+        municipality=enrolment["municipality"],
+        person=enrolment["person"],
+        role=enrolment["role"],
+        identity=identity,
+        not_before=now,
+        not_after=now + years * YEAR_SECONDS,
+        serial=serial,
+    )
+    await client.add_record(wire)
+    print(
+        f"Godkänd: {enrolment['person']} ({enrolment['municipality']}), nyckel "
+        f"{identity.key_id.hex()}, giltig till {_when(now + years * YEAR_SECONDS)} "
+        f"(katalogpost {serial})."
+    )
+    return now
+
+
+async def _sign_revocation(  # noqa: PLR0913 - each is one part of the revocation
+    client: HubClient,
+    key: SigningKey,
+    *,
+    key_id: bytes,
+    at: int,
+    reason: RevocationReason,
+    serial: int,
+) -> None:
+    wire = make_revocation(
+        key, network=client.network, key_id=key_id, revoked_at=at, reason=reason, serial=serial
+    )
+    await client.add_record(wire)
+    print(f"Återkallad: nyckel {key_id.hex()} från {_when(at)} ({reason}, katalogpost {serial}).")
+
+
+# --- hub admin directory ---------------------------------------------------------------------
+
+
+def _directory(args: argparse.Namespace) -> int:
+    async def run() -> Directory:
+        async with _admin(args) as (client, key):
+            directory, _serial = await _verified_directory(client, key)
+            return directory
+
+    directory = asyncio.run(run())
+    now = int(time.time())
+    entries = sorted(directory.entries, key=lambda e: (e.municipality, e.person, e.serial))
+    print(f"Katalogen för {directory.network} ({len(entries)} poster, verifierad):")
+    for entry in entries:
+        validity = f"{_when(entry.not_before)} till {_when(entry.not_after)}"
+        print(
+            f"  {entry.municipality}  {entry.person}  {entry.role}  {entry.key_id.hex()}  "
+            f"{validity}  {_state(directory, entry, now)}"
+        )
+    return 0
+
+
+def _state(directory: Directory, entry: DirectoryEntry, now: int) -> str:
+    revocation = directory.revocation_for(entry.key_id)
+    if revocation is not None:
+        verb = "återkallad" if revocation.revoked_at <= now else "återkallas"
+        return f"{verb} från {_when(revocation.revoked_at)} ({revocation.reason})"
+    if now < entry.not_before:
+        return "ännu inte giltig"
+    if now >= entry.not_after:
+        return "utgången"
+    return "giltig"
+
+
+# --- hub enrol (the contact person) ----------------------------------------------------------
+
+
+def _enrol(args: argparse.Namespace) -> int:
+    url, network = _hub_and_network(args)
+    code = normalise_code(args.code)
+    admin_public = loads_public_signing_key(args.admin_key.read_bytes())
+    admin_fingerprint = fingerprint_of(admin_public)
+    # Pin the administrator's key before anything is made or sent: it is what every directory
+    # entry will be checked against later, and the hub cannot vouch for it.
+    print(f"Länsstyrelsens nätverksnyckel, fingeravtryck: {admin_fingerprint}")
+    if args.admin_fingerprint is not None:
+        if _digits(args.admin_fingerprint) != _digits(admin_fingerprint):
+            raise ValueError("länsstyrelsens fingeravtryck stämmer inte: inget har skapats")
+    elif not _ask(CONFIRM_ADMIN_KEY):
+        print("Avbrutet: inget har skapats.")
+        return 1
+
+    directory: Path = args.keys
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private, public, pinned = (
+        directory / PRIVATE_NAME,
+        directory / PUBLIC_NAME,
+        directory / NETWORK_PUB_NAME,
+    )
+    for path in (private, public, pinned):
+        if path.exists():
+            raise FileExistsError(str(path))
+    passphrase = read_passphrase(args.passphrase_file, confirm=True)
+    identity = PrivateIdentity.generate()
+    opslimit, memlimit = KDF_PROFILES[args.kdf]
+    keyfile.write_keyfile(private, identity, passphrase, opslimit=opslimit, memlimit=memlimit)
+    try:
+        with _AtomicOutput(public, mode=0o644) as out:
+            out.write(identity.public.dumps().encode())
+        enrolment_id = asyncio.run(_send_enrolment(url, network, code, identity))
+    except BaseException:
+        # Never registered: leave nothing, so that a second try with the right code works.
+        private.unlink(missing_ok=True)
+        public.unlink(missing_ok=True)
+        raise
+    with _AtomicOutput(pinned, mode=0o644) as out:
+        out.write(dumps_public_signing_key(admin_public).encode())
+    print(f"Registrerad (nummer {enrolment_id}); nycklarna finns i {directory}/")
+    print(f"  nyckel-id:     {identity.key_id.hex()}")
+    print(f"  fingeravtryck: {identity.public.fingerprint}")
+    print(
+        "Läs upp ditt fingeravtryck för länsstyrelsen när de ringer; nyckeln gäller först när "
+        "de har godkänt den."
+    )
+    return 0
+
+
+async def _send_enrolment(url: str, network: str, code: str, identity: PrivateIdentity) -> int:
+    from hub.client.api import HubClient  # noqa: PLC0415 - aiohttp only where a hub is dialled
+
+    async with HubClient(url, network) as client:
+        return await client.enrol(code, identity)
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+
+def _ask(question: str) -> bool:
+    try:
+        answer = input(question)
+    except EOFError:
+        return False
+    return answer.strip().lower() in {"j", "ja"}
+
+
+def _digits(text: str) -> str:
+    return "".join(c for c in text if c.isascii() and c.isdigit())
+
+
+def _key_id(text: str) -> bytes:
+    text = text.strip().lower()
+    if len(text) != 2 * KEY_ID_BYTES or any(c not in "0123456789abcdef" for c in text):
+        raise ValueError("ett nyckel-id är 32 hexadecimala tecken")
+    return bytes.fromhex(text)
+
+
+def _parse_time(text: str) -> int:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"ogiltig tidpunkt {text!r}: skriv t.ex. 2026-11-20T08:00+01:00") from None
+    # A time without a zone is this machine's local time.
+    return int(moment.astimezone().timestamp())
+
+
+def _when(t: int) -> str:
+    return datetime.fromtimestamp(t).astimezone().strftime("%Y-%m-%d %H:%M %Z")

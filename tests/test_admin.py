@@ -1,0 +1,427 @@
+"""The county administrator's commands and enrolment, against a real hub on a free port: the
+`hub` command runs as a real process, as a person runs it, with real key files."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import os
+import re
+import stat
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from hub.client.api import HubClient, RemoteError
+from hub.crypto import keyfile
+from hub.crypto.directory import Directory, make_entry
+from hub.crypto.envelope import seal
+from hub.crypto.format import MessageKind
+from hub.crypto.keys import (
+    PrivateIdentity,
+    PublicIdentity,
+    SigningKey,
+    dumps_public_signing_key,
+    fingerprint_of,
+    loads_public_signing_key,
+)
+from hub.protocol.enrolment import enrol_message, invite_code_hash, new_invite_code
+from tests.hubnet import NETWORK, YEAR, HubNet, running_hub
+
+PASSPHRASE = "korrekt häst batteri häftstift"
+CODE = re.compile(r"\b[0-9A-Z]{5}(?:-[0-9A-Z]{5}){3}\b")
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+async def hub_cli(
+    cwd: Path, *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None
+) -> Run:
+    """Run `python -m hub.cli ARGS` as a process, without blocking the loop the hub runs in."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "hub.cli",
+        *args,
+        cwd=cwd,
+        env={**os.environ, "HUB_PASSPHRASE": PASSPHRASE, **(env or {})},
+        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(stdin), timeout=60)
+    assert process.returncode is not None
+    return Run(process.returncode, out.decode(), err.decode())
+
+
+@dataclass
+class Setup:
+    net: HubNet
+    root: Path  # the working folder of every command; the administrator's keys in admin-keys/
+
+    async def hub(self, *args: str, stdin: bytes | None = None) -> Run:
+        result = await hub_cli(
+            self.root, *args, env={"HUB_URL": self.net.url, "HUB_NETWORK": NETWORK}, stdin=stdin
+        )
+        # The commands sign with the wall clock; the hub's clock follows it (never backwards).
+        self.net.clock.now = max(self.net.clock.now, time.time())
+        return result
+
+    async def admin(self) -> HubClient:
+        return await self.net.client()
+
+    async def invite(self, person: str, municipality: str = "kommun-a", days: int = 14) -> str:
+        """An invite made in-process, as `hub admin invite` makes it; returns the code."""
+        code = new_invite_code()
+        await (await self.admin()).create_invite(
+            invite_code_hash(code),
+            municipality=municipality,
+            person=person,
+            role="contact_person",
+            expires_at=int(self.net.clock.now) + days * 86_400,
+        )
+        return code
+
+    async def enrol(self, code: str, identity: PrivateIdentity) -> int:
+        client = HubClient(self.net.url, NETWORK)
+        self.net.clients.append(client)
+        return await client.enrol(code, identity)
+
+    async def approve(self, identity: PrivateIdentity, person: str, municipality: str) -> None:
+        """An approval made in-process, as `hub admin approve` makes it."""
+        admin = await self.admin()
+        records = await admin.directory_records()
+        serial = 1 + len(records["entries"]) + len(records["revocations"])
+        now = int(self.net.clock.now)
+        await admin.add_record(
+            make_entry(
+                self.net.admin,
+                network=NETWORK,
+                municipality=municipality,
+                person=person,
+                role="contact_person",
+                identity=identity.public,
+                not_before=now,
+                not_after=now + YEAR,
+                serial=serial,
+            )
+        )
+
+    async def sign_in(self, identity: PrivateIdentity) -> HubClient:
+        client = HubClient(self.net.url, NETWORK)
+        self.net.clients.append(client)
+        await client.sign_in(identity)
+        return client
+
+    async def directory(self) -> Directory:
+        return await (await self.admin()).directory(self.net.admin.public)
+
+    def identity(self, keys: str) -> PrivateIdentity:
+        key = keyfile.read_keyfile(self.root / keys / "identity.key", PASSPHRASE)
+        assert isinstance(key, PrivateIdentity)
+        return key
+
+
+@pytest.fixture
+async def s(tmp_path):
+    async with running_hub(tmp_path) as net:
+        # The commands sign with the wall clock: move the hub to it (hubnet's keys stay valid).
+        net.clock.now = max(net.clock.now, time.time())
+        await net.client(fresh=True)
+        admin_keys = tmp_path / "admin-keys"
+        admin_keys.mkdir()
+        keyfile.write_keyfile(
+            admin_keys / "network.key",
+            net.admin,
+            PASSPHRASE,
+            opslimit=keyfile.INTERACTIVE_OPSLIMIT,
+            memlimit=keyfile.INTERACTIVE_MEMLIMIT,
+        )
+        (admin_keys / "network.pub").write_text(dumps_public_signing_key(net.admin.public))
+        yield Setup(net, tmp_path)
+
+
+ADMIN = ("--keys", "admin-keys")
+
+
+def enrol_args(s: Setup, code: str, keys: str) -> tuple[str, ...]:
+    return (
+        "enrol",
+        "--code",
+        code,
+        "--keys",
+        keys,
+        "--kdf",
+        "interactive",
+        "--admin-key",
+        "admin-keys/network.pub",
+        "--admin-fingerprint",
+        s.net.admin.fingerprint,
+    )
+
+
+async def test_admin_init_makes_an_encrypted_network_key_and_prints_its_fingerprint(tmp_path):
+    """`hub admin init` writes the network key encrypted (0600) and its public file, and prints the fingerprint to read to the hub's operator."""
+    made = await hub_cli(tmp_path, "admin", "init", "--kdf", "interactive", "keys")
+    assert made.returncode == 0, made.stderr
+    private, public = tmp_path / "keys" / "network.key", tmp_path / "keys" / "network.pub"
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert PASSPHRASE.encode() not in private.read_bytes()
+    key = keyfile.read_keyfile(private, PASSPHRASE)
+    assert isinstance(key, SigningKey)
+    assert loads_public_signing_key(public.read_bytes()) == key.public
+    assert key.fingerprint in made.stdout
+    assert "hub network create --admin-key network.pub" in made.stdout
+
+
+async def test_invite_enrol_approve_and_the_new_contact_person_signs_in(s):
+    """The administrator invites Dora, she enrols with the code, the administrator sees her fingerprint, approves it, and she can sign in."""
+    invited = await s.hub(
+        "admin", "invite", "--municipality", "kommun-a", "--person", "Dora Dahl", *ADMIN
+    )
+    assert invited.returncode == 0, invited.stderr
+    code = CODE.search(invited.stdout)
+    assert code is not None
+    assert s.net.admin.fingerprint in invited.stdout  # to read to Dora with network.pub
+
+    enrolled = await s.hub(*enrol_args(s, code.group(), "dora-keys"))
+    assert enrolled.returncode == 0, enrolled.stderr
+    dora = s.identity("dora-keys")
+    assert dora.public.fingerprint in enrolled.stdout
+    pinned = (s.root / "dora-keys" / "network.pub").read_bytes()
+    assert loads_public_signing_key(pinned) == s.net.admin.public
+    # The hub got the public keys and the code's hash, never the code or a private key.
+    database = b"".join(p.read_bytes() for p in s.net.data_dir.glob("hub.sqlite3*"))
+    assert code.group().encode() not in database
+    assert dora.signing_seed not in database
+
+    pending = await s.hub("admin", "pending", *ADMIN)
+    assert pending.returncode == 0, pending.stderr
+    assert "Dora Dahl" in pending.stdout
+    assert dora.public.fingerprint in pending.stdout
+    enrolment_id = re.search(r"registrering (\d+):", pending.stdout).group(1)
+
+    with pytest.raises(RemoteError) as caught:
+        await s.sign_in(dora)  # not before the administrator has signed her entry
+    assert caught.value.code == "auth_failed"
+
+    approved = await s.hub(
+        "admin", "approve", enrolment_id, "--yes", "--fingerprint", dora.public.fingerprint, *ADMIN
+    )
+    assert approved.returncode == 0, approved.stderr
+    client = await s.sign_in(dora)
+    assert (client.signed_in.municipality, client.signed_in.role) == ("kommun-a", "contact_person")
+    entry = (await s.directory()).entry_for_key(dora.key_id)
+    assert (entry.person, entry.municipality) == ("Dora Dahl", "kommun-a")
+    admin = await s.admin()
+    assert await admin.enrolments("pending") == []
+    assert [e["key_id"] for e in await admin.enrolments("approved")] == [dora.key_id.hex()]
+
+
+async def test_approve_with_a_wrong_fingerprint_changes_nothing(s):
+    """Approving with a fingerprint other than the one read aloud, or answering no, signs nothing and the key stays unusable."""
+    erik = PrivateIdentity.generate()
+    enrolment_id = await s.enrol(await s.invite("Erik Ek"), erik)
+    before = await (await s.admin()).directory_records()
+    wrong = fingerprint_of(os.urandom(32))
+
+    refused = await s.hub(
+        "admin", "approve", str(enrolment_id), "--yes", "--fingerprint", wrong, *ADMIN
+    )
+    assert refused.returncode == 1
+    assert "fingeravtrycket stämmer inte" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+    unchecked = await s.hub("admin", "approve", str(enrolment_id), "--yes", *ADMIN)
+    assert unchecked.returncode == 1
+    assert "--fingerprint" in unchecked.stderr
+
+    declined = await s.hub("admin", "approve", str(enrolment_id), *ADMIN, stdin=b"n\n")
+    assert declined.returncode == 1
+    assert "Stämmer fingeravtrycket med det kontaktpersonen läste upp? [j/N]" in declined.stdout
+    assert erik.public.fingerprint in declined.stdout
+
+    assert await (await s.admin()).directory_records() == before
+    assert [e["id"] for e in await (await s.admin()).enrolments("pending")] == [enrolment_id]
+    with pytest.raises(RemoteError):
+        await s.sign_in(erik)
+
+
+async def test_an_invite_code_works_once(s):
+    """A second enrolment with a used code is refused and leaves no keys behind."""
+    code = await s.invite("Frida Fors")
+    first = await s.hub(*enrol_args(s, code, "frida-keys"))
+    assert first.returncode == 0, first.stderr
+    # Typed from the phone: lower case and spaces are the same code.
+    again = await s.hub(*enrol_args(s, code.lower().replace("-", " "), "mallory-keys"))
+    assert again.returncode == 1
+    assert "fel: not_found:" in again.stderr
+    assert not (s.root / "mallory-keys" / "identity.key").exists()
+    assert not (s.root / "mallory-keys" / "network.pub").exists()
+    assert len(await (await s.admin()).enrolments("pending")) == 1
+
+
+async def test_an_expired_invite_is_refused(s):
+    """A code used after its last day is refused as unknown, and nothing is registered."""
+    code = await s.invite("Gustav Gran", days=1)
+    s.net.clock.now += 2 * 86_400
+    late = await s.hub(*enrol_args(s, code, "gustav-keys"))
+    assert late.returncode == 1
+    assert "fel: not_found:" in late.stderr
+    assert not (s.root / "gustav-keys" / "identity.key").exists()
+
+
+async def test_a_forged_proof_is_refused_and_the_code_still_works(s):
+    """Keys sent with a proof signed by another key are refused, and the invite stays usable by its owner."""
+    code = await s.invite("Hanna Holm")
+    victim, thief = PrivateIdentity.generate(), PrivateIdentity.generate()
+    message = enrol_message(network=NETWORK, code_hash=invite_code_hash(code), key_id=victim.key_id)
+    client = HubClient(s.net.url, NETWORK)
+    s.net.clients.append(client)
+    with pytest.raises(RemoteError) as caught:
+        await client._request(
+            "POST",
+            "/api/v1/enrol",
+            json={
+                "network": NETWORK,
+                "code": code,
+                "public_identity": victim.public.to_json(),
+                "proof": base64.b64encode(thief.sign(message)).decode(),
+            },
+        )
+    assert (caught.value.status, caught.value.code) == (401, "auth_failed")
+    assert await (await s.admin()).enrolments() == []
+    assert await s.enrol(code, victim) >= 1
+
+
+async def test_a_contact_person_cannot_make_invites_or_see_enrolments(s):
+    """Invites and the list of enrolments are the administrator's: a contact person gets 404, as for something that does not exist."""
+    ivar = PrivateIdentity.generate()
+    await s.enrol(await s.invite("Ivar Ås"), ivar)
+    await s.approve(ivar, "Ivar Ås", "kommun-a")
+    client = await s.sign_in(ivar)
+    with pytest.raises(RemoteError) as caught:
+        await client.create_invite(
+            invite_code_hash(new_invite_code()),
+            municipality="kommun-a",
+            person="Inbjuden av fel person",
+            role="contact_person",
+            expires_at=int(s.net.clock.now) + 86_400,
+        )
+    assert (caught.value.status, caught.value.code) == (404, "forbidden")
+    with pytest.raises(RemoteError) as caught:
+        await client.enrolments()
+    assert caught.value.status == 404
+
+
+async def test_rotation_replaces_the_old_key_and_nothing_new_is_sealed_to_it(s):
+    """After `hub admin rotate` the old key can neither sign in nor receive, and the successor can do both."""
+    added = await s.hub(
+        "admin",
+        "municipality",
+        "add",
+        "kommun-d",
+        "--name",
+        "Kommun D",
+        "--population",
+        "8000",
+        "--manager-email",
+        "chef@kommun-d.example",
+        *ADMIN,
+    )
+    assert added.returncode == 0, added.stderr
+    old = PrivateIdentity.generate()
+    await s.enrol(await s.invite("Dora Dahl", "kommun-d"), old)
+    await s.approve(old, "Dora Dahl", "kommun-d")
+
+    successor = await s.hub(*enrol_args(s, await s.invite("Dag Dal", "kommun-d"), "dag-keys"))
+    assert successor.returncode == 0, successor.stderr
+    dag = s.identity("dag-keys")
+    enrolment_id = re.search(r"Registrerad \(nummer (\d+)\)", successor.stdout).group(1)
+
+    rotated = await s.hub(
+        "admin",
+        "rotate",
+        "--old",
+        old.key_id.hex(),
+        "--enrolment",
+        enrolment_id,
+        "--yes",
+        "--fingerprint",
+        dag.public.fingerprint,
+        *ADMIN,
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    directory = await s.directory()
+    entry, revocation = directory.entry_for_key(dag.key_id), directory.revocation_for(old.key_id)
+    assert revocation.reason == "superseded"
+    assert entry.serial < revocation.serial  # the successor first: never without a valid key
+    assert entry.not_before <= revocation.revoked_at
+
+    with pytest.raises(RemoteError) as caught:
+        await s.sign_in(old)
+    assert caught.value.code == "auth_failed"
+    client = await s.sign_in(dag)
+    assert client.signed_in.municipality == "kommun-d"
+
+    def sealed_to(*recipients: PublicIdentity) -> bytes:
+        out = io.BytesIO()
+        seal(
+            out,
+            sender=dag,
+            recipients=list(recipients),
+            kind=MessageKind.INQUIRY,
+            case_id=os.urandom(16),
+            document={"bakgrund": "överlämning"},
+            created_at=int(s.net.clock.now),
+        )
+        return out.getvalue()
+
+    with pytest.raises(RemoteError) as caught:
+        await client.upload(sealed_to(old.public, dag.public), ["kommun-d"])
+    assert (caught.value.status, caught.value.code) == (422, "envelope_recipients_mismatch")
+    assert (await client.upload(sealed_to(dag.public), ["kommun-d"]))["seq"] >= 1
+
+    shown = await s.hub("admin", "directory", *ADMIN)
+    assert shown.returncode == 0, shown.stderr
+    line_of = {
+        k: next(line for line in shown.stdout.splitlines() if k.hex() in line)
+        for k in (old.key_id, dag.key_id)
+    }
+    assert "återkallad" in line_of[old.key_id]
+    assert "superseded" in line_of[old.key_id]
+    assert line_of[dag.key_id].endswith("giltig")
+
+
+async def test_revoke_as_compromised_from_a_past_time(s):
+    """A key revoked as compromised from a past moment stops working at once, and the directory records that moment."""
+    jon = PrivateIdentity.generate()
+    await s.enrol(await s.invite("Jon Jarl"), jon)
+    await s.approve(jon, "Jon Jarl", "kommun-a")
+    await s.sign_in(jon)
+    suspected = int(s.net.clock.now) - 3600
+    at = datetime.fromtimestamp(suspected, UTC).isoformat()
+
+    revoked = await s.hub(
+        "admin", "revoke", jon.key_id.hex(), "--reason", "compromised", "--at", at, *ADMIN
+    )
+    assert revoked.returncode == 0, revoked.stderr
+    revocation = (await s.directory()).revocation_for(jon.key_id)
+    assert (revocation.reason, revocation.revoked_at) == ("compromised", suspected)
+    with pytest.raises(RemoteError) as caught:
+        await s.sign_in(jon)
+    assert caught.value.code == "auth_failed"
+
+    unknown = await s.hub("admin", "revoke", "00" * 16, "--reason", "left", *ADMIN)
+    assert unknown.returncode == 1
+    assert "finns inte i katalogen" in unknown.stderr
