@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,25 @@ if TYPE_CHECKING:
     from hub.cli._types import Subparsers
 
 DEFAULT_SETTINGS = {"answer_days": 14, "offer_response_days": 14, "follow_up_days": 30}
+# Västmanland's fördelningsnyckel: under 10,000 inhabitants 1 case a year, 10,000-20,000: 2,
+# over 20,000: 3. Written as "from population: cases".
+DEFAULT_QUOTA_KEY = "0:1,10000:2,20001:3"
+
+
+def parse_quota_key(text: str) -> list[list[int]]:
+    """'0:1,10000:2,20001:3' -> [[0, 1], [10000, 2], [20001, 3]], checked."""
+    bands = []
+    try:
+        for part in text.split(","):
+            population, cases = part.split(":")
+            bands.append([int(population), int(cases)])
+    except ValueError:
+        raise ValueError("fördelningsnyckeln skrivs som 0:1,10000:2,20001:3") from None
+    if bands[0][0] != 0 or any(a[0] >= b[0] for a, b in itertools.pairwise(bands)):
+        raise ValueError("fördelningsnyckelns gränser ska börja på 0 och öka")
+    if any(cases < 0 for _, cases in bands):
+        raise ValueError("antalet ärenden i fördelningsnyckeln kan inte vara negativt")
+    return bands
 
 
 def register(commands: Subparsers) -> None:
@@ -40,6 +60,12 @@ def register(commands: Subparsers) -> None:
         help="länsstyrelsens publika nätverksnyckel (från hub admin init)",
     )
     c.add_argument("--answer-days", type=int, default=14, help="svarstid i dagar (standard 14)")
+    c.add_argument(
+        "--quota-key",
+        default=DEFAULT_QUOTA_KEY,
+        help="fördelningsnyckel, invånare:ärenden per år (standard Västmanlands: "
+        f"{DEFAULT_QUOTA_KEY})",
+    )
     c.set_defaults(run=_network_create)
 
     p = commands.add_parser("audit", help="granskningsloggen")
@@ -61,7 +87,13 @@ def _network_create(args: argparse.Namespace) -> int:
     public = loads_public_signing_key(args.admin_key.read_bytes())
     if not args.id.isascii() or not args.id.replace("-", "").isalnum():
         raise ValueError("nätverkets id får bara innehålla a-z, 0-9 och bindestreck")
-    settings = {**DEFAULT_SETTINGS, "answer_days": args.answer_days}
+    if not 1 <= args.answer_days <= 90:
+        raise ValueError("svarstiden ska vara 1-90 dagar")
+    settings = {
+        **DEFAULT_SETTINGS,
+        "answer_days": args.answer_days,
+        "quota_key": parse_quota_key(args.quota_key),
+    }
 
     async def create() -> None:
         storage = await SqliteStorage.open(config.data_dir)
