@@ -136,6 +136,11 @@ class PrivateIdentity:
     def sign(self, message: bytes) -> bytes:
         return p.ed25519_sign(self.signing_seed, message)
 
+    def local_key(self, purpose: bytes) -> bytes:
+        """A 32-byte key for this machine's own storage (e.g. b"hub-cache/v1"): derived from the
+        private encryption key, so it is only as available as the unlocked key file."""
+        return p.blake2b(b"", size=32, key=self.encryption_secret, person=purpose)
+
 
 @dataclass(frozen=True, repr=False)
 class SigningKey:
