@@ -8,7 +8,13 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from hub.cli import admin_command, demo_command, envelope_commands, serve_command
+from hub.cli import (
+    admin_command,
+    demo_command,
+    envelope_commands,
+    inbox_command,
+    serve_command,
+)
 from hub.errors import MESSAGES, HubError
 
 if TYPE_CHECKING:
@@ -31,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_command.register(commands)
     serve_command.register(commands)
     admin_command.register(commands)
+    inbox_command.register(commands)
     return parser
 
 

@@ -1,4 +1,5 @@
-"""Where a passphrase comes from: a file, the environment, or a prompt, in that order."""
+"""Where a passphrase comes from: a file descriptor, a file, the environment, or a prompt, in
+that order."""
 
 from __future__ import annotations
 
@@ -13,7 +14,12 @@ if TYPE_CHECKING:
 ENV_VAR = "HUB_PASSPHRASE"
 
 
-def read_passphrase(passphrase_file: Path | None, *, confirm: bool = False) -> str:
+def read_passphrase(
+    passphrase_file: Path | None, *, confirm: bool = False, fd: int | None = None
+) -> str:
+    if fd is not None:  # for automation: nothing lands in a file, a variable or a history
+        with os.fdopen(fd, encoding="utf-8", closefd=False) as stream:
+            return stream.readline().removesuffix("\n").removesuffix("\r")
     if passphrase_file is not None:
         text = passphrase_file.read_text(encoding="utf-8")
         return text.removesuffix("\n").removesuffix("\r")

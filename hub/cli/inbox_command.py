@@ -1,0 +1,53 @@
+"""`hub inbox`: start the local inbox agent for this contact person."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hub.cli.passphrase import read_passphrase
+from hub.crypto import keyfile
+from hub.crypto.keys import PrivateIdentity, loads_public_signing_key
+
+if TYPE_CHECKING:
+    import argparse
+
+    from hub.cli._types import Subparsers
+
+
+def register(commands: Subparsers) -> None:
+    p = commands.add_parser("inbox", help="starta din lokala inkorg (öppnas i webbläsaren)")
+    p.add_argument("--hub", metavar="URL", help="hubbens adress (standard: HUB_URL)")
+    p.add_argument("--network", metavar="ID", help="nätverkets id (standard: HUB_NETWORK)")
+    p.add_argument("--keys", type=Path, default=Path("keys"), help="din nyckelmapp (keys/)")
+    p.add_argument("--port", type=int, default=0, help="port på 127.0.0.1 (standard: en ledig)")
+    p.add_argument("--passphrase-file", type=Path)
+    p.add_argument("--passphrase-fd", type=int, help="läs lösenfrasen från en fildeskriptor")
+    p.add_argument("--no-browser", action="store_true", help="öppna inte webbläsaren själv")
+    p.add_argument(
+        "--allow-insecure",
+        action="store_true",
+        help="tillåt okrypterad HTTP till en hubb på en annan dator (bara för test)",
+    )
+    p.set_defaults(run=_inbox)
+
+
+def _inbox(args: argparse.Namespace) -> int:
+    from hub.inbox.agent import InboxConfig, serve  # noqa: PLC0415 - aiohttp only when serving
+
+    url = args.hub or os.environ.get("HUB_URL")
+    network = args.network or os.environ.get("HUB_NETWORK")
+    if not url or not network:
+        raise ValueError("ange hubbens adress och nätverk med --hub och --network")
+    admin_public = loads_public_signing_key((args.keys / "network.pub").read_bytes())
+    passphrase = read_passphrase(args.passphrase_file, fd=args.passphrase_fd)
+    identity = keyfile.read_keyfile(args.keys / "identity.key", passphrase)
+    if not isinstance(identity, PrivateIdentity):
+        raise ValueError("nyckelfilen är inte en kontaktpersons nyckel")
+    config = InboxConfig(
+        url, network, args.keys, port=args.port, allow_insecure=args.allow_insecure
+    )
+    asyncio.run(serve(config, identity, admin_public, open_browser=not args.no_browser))
+    return 0

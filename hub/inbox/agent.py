@@ -1,0 +1,132 @@
+"""`hub inbox`: the contact person's local inbox agent. It unlocks the keys, signs in to the
+hub, follows its live channel, and serves the web inbox on 127.0.0.1 only, to this person's
+own browser, behind a one-time launch token."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import webbrowser
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import jinja2
+from aiohttp import web
+
+from hub.inbox import security, views
+from hub.inbox.cache import InboxCache
+from hub.inbox.sync import AgentCore
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from hub.crypto.keys import PrivateIdentity
+
+log = logging.getLogger("hub.inbox")
+STATIC = Path(__file__).with_name("static")
+AUTH = web.AppKey("auth", security.LocalAuth)
+CACHE_PURPOSE = b"hub-cache/v1"
+
+
+@dataclass(frozen=True)
+class InboxConfig:
+    hub_url: str
+    network: str
+    keys_dir: Path
+    port: int = 0  # 0: a free port
+    cache_dir: Path | None = None  # default: keys_dir / "inbox-cache"
+    allow_insecure: bool = False
+
+
+def templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("hub", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def init_inbox(core: AgentCore, auth: security.LocalAuth) -> web.Application:
+    app = web.Application(
+        middlewares=[security.security_headers, security.guard(auth)],
+        client_max_size=(views.MAX_ATTACHMENT_MB + 5) * 1024 * 1024,
+    )
+    app[views.CORE] = core
+    app[views.TEMPLATES] = templates()
+    app[AUTH] = auth
+    r = app.router
+    r.add_get(security.START_PATH, _start)
+    r.add_get("/", views.inbox)
+    r.add_get("/ny", views.compose)
+    r.add_post("/ny", views.compose)
+    r.add_post("/ny/granska", views.review)
+    r.add_post("/ny/skicka", views.send)
+    r.add_get("/arende/{case_id}", views.case_page)
+    r.add_get("/arende/{case_id}/bilaga/{message_id}/{index:\\d+}", views.attachment)
+    r.add_post("/arende/{case_id}/{action}", views.case_action)
+    r.add_get("/nycklar", views.keys_page)
+    r.add_static("/static/", STATIC, append_version=False)
+    app.cleanup_ctx.append(_follow_hub)
+    return app
+
+
+async def _start(request: web.Request) -> web.StreamResponse:
+    return await security.start(request, request.app[AUTH])
+
+
+async def _follow_hub(app: web.Application) -> AsyncIterator[None]:
+    core = app[views.CORE]
+    stop = asyncio.Event()
+    task = asyncio.create_task(core.follow(stop))
+    yield
+    stop.set()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await core.close()
+
+
+async def open_core(
+    config: InboxConfig, identity: PrivateIdentity, admin_public: bytes
+) -> AgentCore:
+    cache = await InboxCache.open(
+        config.cache_dir or config.keys_dir / "inbox-cache", identity.local_key(CACHE_PURPOSE)
+    )
+    core = AgentCore(
+        config.hub_url,
+        config.network,
+        identity,
+        admin_public,
+        cache,
+        allow_insecure=config.allow_insecure,
+    )
+    with contextlib.suppress(Exception):  # offline start is fine: the page says so
+        await core.connect()
+        await core.sync()
+    return core
+
+
+async def serve(
+    config: InboxConfig, identity: PrivateIdentity, admin_public: bytes, *, open_browser: bool
+) -> None:
+    core = await open_core(config, identity, admin_public)
+    # Bind first (port 0 picks a free one), then tell the guard the one origin it may answer.
+    auth = security.LocalAuth("http://127.0.0.1:0")
+    app = init_inbox(core, auth)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", config.port)  # loopback only, by design
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
+    auth.origin = f"http://127.0.0.1:{port}"
+    print(f"Inkorgen är öppen på {auth.origin}")  # noqa: T201
+    print(f"Öppna den här länken (den fungerar en gång): {auth.launch_url}")  # noqa: T201
+    if open_browser:
+        webbrowser.open(auth.launch_url)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+        await core.cache.close()

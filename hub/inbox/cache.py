@@ -1,0 +1,298 @@
+"""The inbox's local cache (aiosqlite), on the contact person's own machine.
+
+What the hub also knows (ids, kinds, municipality ids, states, times) is kept in clear so that
+lists stay fast; everything a person wrote (documents, drafts, outbox requests) is encrypted
+with a key derived from the unlocked private key (XChaCha20-Poly1305, the row's table and id
+as associated data), and envelopes are kept exactly as received: encrypted to this key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from typing import TYPE_CHECKING, Any, Self
+
+import aiosqlite
+
+from hub.crypto import primitives as p
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS envelopes (
+    message_id BLOB PRIMARY KEY, case_id BLOB NOT NULL, kind INTEGER NOT NULL,
+    sender TEXT NOT NULL, recipients TEXT NOT NULL, seq INTEGER NOT NULL, box TEXT NOT NULL,
+    created_at INTEGER NOT NULL, received_at INTEGER NOT NULL, digest BLOB NOT NULL,
+    document BLOB, error TEXT, read_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS envelopes_by_case ON envelopes (case_id, created_at);
+CREATE TABLE IF NOT EXISTS cases (
+    case_id BLOB PRIMARY KEY, view TEXT NOT NULL, sort_key INTEGER NOT NULL,
+    closed INTEGER NOT NULL, mine INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cases_by_sort ON cases (closed, mine, sort_key);
+CREATE TABLE IF NOT EXISTS receipts (
+    message_id BLOB NOT NULL, municipality TEXT NOT NULL, event TEXT NOT NULL,
+    time INTEGER NOT NULL, PRIMARY KEY (message_id, municipality, event)
+);
+CREATE TABLE IF NOT EXISTS drafts (draft_id TEXT PRIMARY KEY, body BLOB NOT NULL,
+    updated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (item_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL,
+    body BLOB NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT);
+"""
+
+
+class InboxCache:
+    def __init__(self, db: aiosqlite.Connection, folder: Path, key: bytes) -> None:
+        self._db = db
+        self.folder = folder
+        self._key = key
+
+    @classmethod
+    async def open(cls, folder: Path, key: bytes) -> Self:
+        path = await asyncio.to_thread(_prepare, folder)
+        db = await aiosqlite.connect(path)
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.executescript(SCHEMA)
+        await db.commit()
+        return cls(db, folder, key)
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    # --- sealing rows -------------------------------------------------------------------
+
+    def _seal(self, table: str, row_id: str, value: object) -> bytes:
+        nonce = p.random_bytes(p.AEAD_NONCE_BYTES)
+        plain = json.dumps(value, ensure_ascii=False).encode()
+        return nonce + p.aead_encrypt(self._key, nonce, plain, f"{table}\n{row_id}".encode())
+
+    def _unseal(self, table: str, row_id: str, blob: bytes) -> Any:  # noqa: ANN401
+        nonce, body = blob[: p.AEAD_NONCE_BYTES], blob[p.AEAD_NONCE_BYTES :]
+        plain = p.aead_decrypt(self._key, nonce, body, f"{table}\n{row_id}".encode())
+        return json.loads(plain)
+
+    # --- key-value ----------------------------------------------------------------------
+
+    async def get_value(self, key: str, default: str = "") -> str:
+        async with self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else default
+
+    async def set_value(self, key: str, value: str) -> None:
+        await self._db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, value))
+        await self._db.commit()
+
+    # --- envelopes ----------------------------------------------------------------------
+
+    def envelope_path(self, message_id: bytes) -> Path:
+        return self.folder / "envelopes" / f"{message_id.hex()}.env"
+
+    async def has_envelope(self, message_id: bytes) -> bool:
+        async with self._db.execute(
+            "SELECT 1 FROM envelopes WHERE message_id = ?", (message_id,)
+        ) as cur:
+            return await cur.fetchone() is not None
+
+    async def put_envelope(self, meta: dict[str, Any], box: str, data: bytes) -> None:
+        message_id = bytes.fromhex(meta["message_id"])
+        await asyncio.to_thread(_write_atomically, self.envelope_path(message_id), data)
+        await self._db.execute(
+            "INSERT OR IGNORE INTO envelopes (message_id, case_id, kind, sender, recipients, seq,"
+            " box, created_at, received_at, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                message_id,
+                bytes.fromhex(meta["case_id"]),
+                meta["kind"],
+                meta["from"],
+                json.dumps(meta["to"]),
+                meta["seq"],
+                box,
+                meta["created_at"],
+                meta["received_at"],
+                bytes.fromhex(meta["digest"]),
+            ),
+        )
+        await self._db.commit()
+
+    async def put_opened(
+        self, message_id: bytes, opened: dict[str, Any] | None, error: str | None
+    ) -> None:
+        """The verified document and attachment list, encrypted; or why it could not be opened."""
+        sealed = None if opened is None else self._seal("envelopes", message_id.hex(), opened)
+        await self._db.execute(
+            "UPDATE envelopes SET document = ?, error = ? WHERE message_id = ?",
+            (sealed, error, message_id),
+        )
+        await self._db.commit()
+
+    async def mark_read(self, message_id: bytes, at: int) -> bool:
+        """True the first time: the caller then sends the signed read receipt."""
+        cursor = await self._db.execute(
+            "UPDATE envelopes SET read_at = ? WHERE message_id = ? AND read_at IS NULL",
+            (at, message_id),
+        )
+        await self._db.commit()
+        return cursor.rowcount == 1
+
+    async def envelopes_of_case(self, case_id: bytes) -> list[dict[str, Any]]:
+        async with self._db.execute(
+            "SELECT message_id, kind, sender, recipients, box, created_at, received_at, digest,"
+            " document, error, read_at FROM envelopes WHERE case_id = ? ORDER BY created_at, seq",
+            (case_id,),
+        ) as cur:
+            rows = await cur.fetchall()
+        result = []
+        for r in rows:
+            message_id = bytes(r[0])
+            result.append(
+                {
+                    "message_id": message_id,
+                    "kind": r[1],
+                    "from": r[2],
+                    "to": json.loads(r[3]),
+                    "box": r[4],
+                    "created_at": r[5],
+                    "received_at": r[6],
+                    "digest": bytes(r[7]),
+                    "opened": None
+                    if r[8] is None
+                    else self._unseal("envelopes", message_id.hex(), r[8]),
+                    "error": r[9],
+                    "read_at": r[10],
+                }
+            )
+        return result
+
+    async def unread_cases(self) -> set[bytes]:
+        async with self._db.execute(
+            "SELECT DISTINCT case_id FROM envelopes WHERE box = 'inbox' AND read_at IS NULL"
+        ) as cur:
+            return {bytes(r[0]) for r in await cur.fetchall()}
+
+    async def seen_message_ids(self) -> set[bytes]:
+        async with self._db.execute(
+            "SELECT message_id FROM envelopes WHERE document IS NOT NULL"
+        ) as cur:
+            return {bytes(r[0]) for r in await cur.fetchall()}
+
+    # --- cases and receipts -------------------------------------------------------------
+
+    async def put_case(self, view: dict[str, Any], *, mine: bool, sort_key: int) -> None:
+        await self._db.execute(
+            "INSERT OR REPLACE INTO cases (case_id, view, sort_key, closed, mine)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (
+                bytes.fromhex(view["case_id"]),
+                json.dumps(view),
+                sort_key,
+                int(view.get("outcome") is not None),
+                int(mine),
+            ),
+        )
+        await self._db.commit()
+
+    async def get_case(self, case_id: bytes) -> dict[str, Any] | None:
+        async with self._db.execute("SELECT view FROM cases WHERE case_id = ?", (case_id,)) as cur:
+            row = await cur.fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    async def list_cases(self, box: str, limit: int = 200) -> list[dict[str, Any]]:
+        """box: "inbox" (open cases, nearest deadline first), "sent" (mine), "closed"."""
+        where = {"inbox": "closed = 0", "sent": "closed = 0 AND mine = 1", "closed": "closed = 1"}[
+            box
+        ]
+        async with self._db.execute(
+            f"SELECT view FROM cases WHERE {where} ORDER BY sort_key LIMIT ?",  # noqa: S608 - fixed text
+            (limit,),
+        ) as cur:
+            return [json.loads(r[0]) for r in await cur.fetchall()]
+
+    async def put_receipt(
+        self, message_id: bytes, municipality: str, event: str, time: int
+    ) -> None:
+        await self._db.execute(
+            "INSERT OR IGNORE INTO receipts (message_id, municipality, event, time)"
+            " VALUES (?, ?, ?, ?)",
+            (message_id, municipality, event, time),
+        )
+        await self._db.commit()
+
+    async def receipts_of(self, message_ids: list[bytes]) -> list[tuple[bytes, str, str, int]]:
+        if not message_ids:
+            return []
+        marks = ",".join("?" * len(message_ids))
+        async with self._db.execute(
+            f"SELECT message_id, municipality, event, time FROM receipts"  # noqa: S608
+            f" WHERE message_id IN ({marks}) ORDER BY time",
+            message_ids,
+        ) as cur:
+            return [(bytes(r[0]), r[1], r[2], r[3]) for r in await cur.fetchall()]
+
+    # --- drafts and outbox --------------------------------------------------------------
+
+    async def save_draft(self, draft_id: str, body: dict[str, Any], at: int) -> None:
+        await self._db.execute(
+            "INSERT OR REPLACE INTO drafts (draft_id, body, updated_at) VALUES (?, ?, ?)",
+            (draft_id, self._seal("drafts", draft_id, body), at),
+        )
+        await self._db.commit()
+
+    async def get_draft(self, draft_id: str) -> dict[str, Any] | None:
+        async with self._db.execute(
+            "SELECT body FROM drafts WHERE draft_id = ?", (draft_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None else dict(self._unseal("drafts", draft_id, row[0]))
+
+    async def delete_draft(self, draft_id: str) -> None:
+        await self._db.execute("DELETE FROM drafts WHERE draft_id = ?", (draft_id,))
+        await self._db.commit()
+
+    async def add_outbox(self, item_id: str, body: dict[str, Any], at: int) -> None:
+        await self._db.execute(
+            "INSERT INTO outbox (item_id, created_at, body) VALUES (?, ?, ?)",
+            (item_id, at, self._seal("outbox", item_id, body)),
+        )
+        await self._db.commit()
+
+    async def outbox(self) -> list[tuple[str, dict[str, Any]]]:
+        async with self._db.execute("SELECT item_id, body FROM outbox ORDER BY created_at") as cur:
+            rows = await cur.fetchall()
+        return [(r[0], self._unseal("outbox", r[0], r[1])) for r in rows]
+
+    async def outbox_failed(self, item_id: str, error: str) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE item_id = ?",
+            (error, item_id),
+        )
+        await self._db.commit()
+
+    async def outbox_done(self, item_id: str) -> None:
+        await self._db.execute("DELETE FROM outbox WHERE item_id = ?", (item_id,))
+        await self._db.commit()
+
+    async def outbox_count(self) -> int:
+        async with self._db.execute("SELECT COUNT(*) FROM outbox") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+
+def _prepare(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (folder / "envelopes").mkdir(exist_ok=True, mode=0o700)
+    path = folder / "cache.sqlite3"
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    return path
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temp = path.with_suffix(".tmp")
+    fd = os.open(temp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    temp.replace(path)

@@ -1,0 +1,120 @@
+"""The local inbox's own guard. It listens on 127.0.0.1 only, yet any web page the person visits
+could try to reach it, so:
+
+- a one-time launch token (printed and opened in the browser, as Jupyter does) becomes an
+  HttpOnly, SameSite=Strict session cookie; nothing answers without it;
+- the Host header must be this agent's own address (no DNS rebinding);
+- every state-changing request must come from this origin and carry the session's CSRF token;
+- every response carries a strict Content-Security-Policy and refuses framing and referrers.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from collections.abc import MutableMapping
+
+    from aiohttp.typedefs import Handler, Middleware
+
+COOKIE = "inkorg_session"
+CSRF = web.RequestKey("csrf", str)
+CSP = (
+    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+OPEN_PATHS = ("/static/",)
+START_PATH = "/start"
+
+
+@dataclass
+class LocalAuth:
+    origin: str  # e.g. "http://127.0.0.1:8765": what the browser was told to open
+    launch_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    sessions: dict[str, str] = field(default_factory=dict)  # session id -> CSRF token
+
+    @property
+    def host(self) -> str:
+        return self.origin.split("://", 1)[1]
+
+    @property
+    def launch_url(self) -> str:
+        return f"{self.origin}{START_PATH}?token={self.launch_token}"
+
+    def start_session(self, token: str) -> str | None:
+        """Trade the one-time launch token for a session id; a second use gets nothing."""
+        if not self.launch_token or not hmac.compare_digest(token, self.launch_token):
+            return None
+        self.launch_token = ""  # used: the URL in the terminal or the history opens nothing now
+        session_id = secrets.token_urlsafe(32)
+        self.sessions[session_id] = secrets.token_urlsafe(32)
+        return session_id
+
+    def csrf_for(self, request: web.Request) -> str | None:
+        return self.sessions.get(request.cookies.get(COOKIE, ""))
+
+
+def _refuse(text: str) -> web.Response:
+    return web.Response(status=403, text=text, content_type="text/plain", charset="utf-8")
+
+
+def guard(auth: LocalAuth) -> Middleware:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.host != auth.host:
+            return _refuse("Fel adress: inkorgen svarar bara på sin egen adress.")
+        if request.method not in {"GET", "HEAD"}:
+            origin = request.headers.get("Origin")
+            if origin is not None and origin != auth.origin:
+                return _refuse("Begäran kom från en annan webbplats och avvisades.")
+        if request.path == START_PATH or request.path.startswith(OPEN_PATHS):
+            return await handler(request)
+        csrf = auth.csrf_for(request)
+        if csrf is None:
+            return _refuse(
+                "Du är inte inloggad i inkorgen. Öppna länken som skrevs ut när inkorgen startade."
+            )
+        request[CSRF] = csrf
+        if request.method not in {"GET", "HEAD"}:
+            form = await request.post()
+            sent = form.get("csrf")
+            if not isinstance(sent, str) or not hmac.compare_digest(sent, csrf):
+                return _refuse("Formuläret saknar en giltig säkerhetskod. Ladda om sidan.")
+        return await handler(request)
+
+    return middleware
+
+
+def _protect(headers: MutableMapping[str, str]) -> None:
+    headers["Content-Security-Policy"] = CSP
+    headers["X-Frame-Options"] = "DENY"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    headers.setdefault("Cache-Control", "no-store")
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:  # redirects and errors carry the same headers
+        _protect(exc.headers)
+        raise
+    _protect(response.headers)
+    return response
+
+
+async def start(request: web.Request, auth: LocalAuth) -> web.StreamResponse:
+    session_id = auth.start_session(request.query.get("token", ""))
+    if session_id is None:
+        return _refuse("Länken är redan använd eller ogiltig. Starta inkorgen igen för en ny.")
+    response = web.HTTPSeeOther("/")
+    response.set_cookie(COOKIE, session_id, httponly=True, samesite="Strict", path="/")
+    raise response

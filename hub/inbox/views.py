@@ -1,0 +1,494 @@
+"""The inbox's pages: server-rendered, Swedish, working without JavaScript. Handlers read the
+local cache and call the agent core; they never talk to the hub themselves."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import jinja2
+from aiohttp import web
+
+from hub.crypto.format import MessageKind
+from hub.crypto.keys import fingerprint_of
+from hub.inbox import forms
+from hub.inbox.security import CSRF
+from hub.inbox.sync import AgentCore, Attachment, pack_attachment, unpack_attachment
+
+if TYPE_CHECKING:
+    from aiohttp.web_request import FileField
+
+CORE = web.AppKey("core", AgentCore)
+TEMPLATES = web.AppKey("templates", jinja2.Environment)
+MAX_ATTACHMENT_MB = 100
+
+STATE_LABELS = {
+    "pre_inquiry_sent": "Förhandsförfrågan skickad",
+    "pre_inquiry_positive": "Positivt svar på förhandsförfrågan",
+    "pre_inquiry_negative": "Nej på förhandsförfrågan",
+    "sent": "Skickad",
+    "delivered": "Levererad",
+    "read": "Läst",
+    "accepted": "Accepterad",
+    "declined": "Nekad",
+    "confirmed": "Bekräftad",
+    "offer_declined": "Erbjudandet avböjt",
+    "withdrawn": "Återkallad",
+    "expired": "Svarstiden har gått ut",
+    "closed_elsewhere": "Avslutad: överenskommelse med annan kommun",
+    "cancelled": "Avbruten efter ja",
+    "moved": "Flyttat",
+    "followed_up": "Uppföljd",
+    "closed": "Avslutad",
+}
+EVENT_TEXT = {
+    "send_pre_inquiry": "Förhandsförfrågan skickad",
+    "pre_inquiry_yes": "Ja på förhandsförfrågan",
+    "pre_inquiry_no": "Nej på förhandsförfrågan",
+    "send_inquiry": "Förfrågan skickad",
+    "deliver": "Levererad till mottagarens inkorg",
+    "read_receipt": "Läst",
+    "accept": "Accepterad",
+    "decline": "Nekad",
+    "confirm": "Bekräftad av överlämnande kommun",
+    "decline_offer": "Erbjudandet avböjt",
+    "withdraw": "Återkallad",
+    "expire": "Svarstiden gick ut",
+    "close_elsewhere": "Stängd: överenskommelse med annan kommun",
+    "cancel": "Avbruten",
+    "record_move": "Flytt registrerad",
+    "record_follow_up": "Uppföljning registrerad",
+    "close": "Ärendet avslutat",
+}
+# Lifecycle events offered as page actions (the rest happen through the hub or other pages).
+ACTIONS = (
+    "accept",
+    "decline",
+    "withdraw",
+    "confirm",
+    "decline_offer",
+    "cancel",
+    "record_move",
+    "record_follow_up",
+    "close",
+)
+
+
+async def render(
+    request: web.Request, template: str, status: int = 200, **context: object
+) -> web.Response:
+    core = request.app[CORE]
+    base = {
+        "csrf": request.get(CSRF, ""),
+        "municipality_name": core.name_of(core.municipality),
+        "notices": list(core.notices),
+        "hub_status": "online" if core.online else "offline",
+        "outbox_count": await core.cache.outbox_count(),
+    }
+    html = request.app[TEMPLATES].get_template(f"inbox/{template}").render(**base, **context)
+    return web.Response(text=html, content_type="text/html", charset="utf-8", status=status)
+
+
+def _when(at: int) -> str:
+    return datetime.fromtimestamp(at, UTC).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+async def inbox(request: web.Request) -> web.Response:
+    core = request.app[CORE]
+    box = request.query.get("box", "inbox")
+    if box not in {"inbox", "sent", "closed"}:
+        box = "inbox"
+    unread = await core.cache.unread_cases()
+    items = []
+    for view in await core.cache.list_cases(box):
+        mine = view["from"] == core.municipality
+        others = [core.name_of(r["municipality"]) for r in view["requests"]]
+        state = view["requests"][0]["state"] if len(view["requests"]) == 1 else None
+        items.append(
+            {
+                "case_id": view["case_id"],
+                "title": (
+                    f"Förfrågan till {', '.join(others)}"
+                    if mine
+                    else f"Förfrågan från {core.name_of(view['from'])}"
+                ),
+                "counterpart_name": ", ".join(others) if mine else core.name_of(view["from"]),
+                "state_label": STATE_LABELS.get(state or "", "Flera förfrågningar")
+                if state
+                else "; ".join(
+                    f"{core.name_of(r['municipality'])}: {STATE_LABELS[r['state']]}"
+                    for r in view["requests"]
+                )
+                or "Nytt ärende",
+                "deadline": None,
+                "days_left": None,
+                "overdue": False,
+                "unread": bytes.fromhex(view["case_id"]) in unread,
+                "read_by": await _read_by(core, bytes.fromhex(view["case_id"])),
+            }
+        )
+    return await render(request, "inbox.html", items=items, box=box)
+
+
+async def _read_by(core: AgentCore, case_id: bytes) -> list[str]:
+    envelopes = await core.cache.envelopes_of_case(case_id)
+    sent = [e["message_id"] for e in envelopes if e["box"] == "sent"]
+    return [
+        f"Läst av {core.name_of(m)} {_when(t)}"
+        for _, m, event, t in await core.cache.receipts_of(sent)
+        if event == "read" and m != core.municipality
+    ]
+
+
+def _profile(core: AgentCore) -> dict[str, str]:
+    return {"municipality_name": core.name_of(core.municipality), "officer": ""}
+
+
+async def _municipality_choices(core: AgentCore) -> list[dict[str, Any]]:
+    client = await core._hub()  # noqa: SLF001 - the agent's own connection
+    choices = []
+    for m in await client.municipalities():
+        if m["id"] == core.municipality:
+            continue
+        template = m.get("template") or {}
+        choices.append(
+            {
+                "id": m["id"],
+                "name": m["name"],
+                "template_text": str(template.get("text", ""))
+                if isinstance(template, dict)
+                else "",
+                "quota_text": "",
+            }
+        )
+    return choices
+
+
+async def compose(request: web.Request) -> web.Response:
+    core = request.app[CORE]
+    values: dict[str, str] = {}
+    selected: list[str] = []
+    if request.method == "POST":  # "Ändra" from the review page: back with what was typed
+        draft = await core.cache.get_draft(str((await request.post()).get("draft_id", "")))
+        if draft:
+            values, selected = draft["values"], draft["municipalities"]
+    return await render(
+        request,
+        "compose.html",
+        sections=forms.INQUIRY_SECTIONS,
+        values=values,
+        errors={},
+        municipalities=await _municipality_choices(core),
+        selected=selected,
+        max_attachment_mb=MAX_ATTACHMENT_MB,
+        profile=_profile(core),
+    )
+
+
+async def review(request: web.Request) -> web.Response:
+    core = request.app[CORE]
+    form = await request.post()
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+    document, errors = forms.validate_inquiry(values)
+    choices = await _municipality_choices(core)
+    selected, chosen_errors = forms.validate_recipients(
+        [v for v in form.getall("municipalities", []) if isinstance(v, str)],
+        {c["id"] for c in choices},
+    )
+    errors.update(chosen_errors)
+    attachments = [_file(f) for f in form.getall("attachments", []) if _is_file(f)]
+    if errors:
+        return await render(
+            request,
+            "compose.html",
+            status=422,
+            sections=forms.INQUIRY_SECTIONS,
+            values=values,
+            errors=errors,
+            municipalities=choices,
+            selected=selected,
+            max_attachment_mb=MAX_ATTACHMENT_MB,
+            profile=_profile(core),
+        )
+    draft_id = secrets.token_hex(16)
+    await core.cache.save_draft(
+        draft_id,
+        {
+            "values": values,
+            "document": document,
+            "municipalities": selected,
+            "attachments": [pack_attachment(a) for a in attachments],
+        },
+        int(core.clock()),
+    )
+    return await render(
+        request,
+        "review.html",
+        sections=forms.INQUIRY_SECTIONS,
+        values=document,
+        municipalities=[core.name_of(m) for m in selected],
+        attachments=[{"name": a.name, "size": len(a.data)} for a in attachments],
+        draft_id=draft_id,
+    )
+
+
+async def send(request: web.Request) -> web.StreamResponse:
+    core = request.app[CORE]
+    draft_id = str((await request.post()).get("draft_id", ""))
+    draft = await core.cache.get_draft(draft_id)
+    if draft is None:
+        return await render(
+            request,
+            "error.html",
+            status=404,
+            title="Utkastet finns inte",
+            message="Utkastet hittades inte. Det kan redan vara skickat.",
+        )
+    case_id = await core.send_inquiry(
+        draft["document"],
+        [unpack_attachment(a) for a in draft["attachments"]],
+        draft["municipalities"],
+    )
+    await core.cache.delete_draft(draft_id)
+    raise web.HTTPSeeOther(f"/arende/{case_id.hex()}")
+
+
+async def case_page(request: web.Request) -> web.Response:
+    core = request.app[CORE]
+    case_id = _case_id(request)
+    if core.online:
+        await core.mark_read(case_id)
+        await core.refresh_receipts(case_id)
+    view = await core.cache.get_case(case_id)
+    if view is None:
+        return await render(
+            request,
+            "error.html",
+            status=404,
+            title="Ärendet finns inte",
+            message="Det finns inget sådant ärende i din inkorg.",
+        )
+    envelopes = await core.cache.envelopes_of_case(case_id)
+    inquiry = next(
+        (e for e in envelopes if e["kind"] == MessageKind.INQUIRY and e["opened"] is not None), None
+    )
+    document_sections, attachments = [], []
+    if inquiry is not None:
+        document = inquiry["opened"]["document"]
+        for section in forms.INQUIRY_SECTIONS:
+            fields = [
+                {"label": f.label_sv, "value": document.get(f.id, "")}
+                for f in section.fields
+                if document.get(f.id)
+            ]
+            if fields:
+                document_sections.append({"title": section.title_sv, "fields": fields})
+        attachments = [
+            {
+                "index": i,
+                "name": a["name"],
+                "size": a["size"],
+                "media_type": a["media_type"],
+                "message_id": inquiry["message_id"].hex(),
+            }
+            for i, a in enumerate(inquiry["opened"]["attachments"])
+        ]
+    thread = [
+        {
+            "from_name": core.name_of(e["from"]),
+            "at": _when(e["created_at"]),
+            "text": _thread_text(e),
+            "attachments": [
+                {
+                    "index": i,
+                    "name": a["name"],
+                    "size": a["size"],
+                    "message_id": e["message_id"].hex(),
+                }
+                for i, a in enumerate((e["opened"] or {}).get("attachments", []))
+            ],
+        }
+        for e in envelopes
+        if e["kind"] != MessageKind.INQUIRY
+    ]
+    mine = view["from"] == core.municipality
+    requests = [
+        {
+            "municipality": r["municipality"],
+            "name": core.name_of(r["municipality"]),
+            "state_label": STATE_LABELS.get(r["state"], r["state"]),
+            "actions": [a for a in r["allowed_events"] if a in ACTIONS],
+        }
+        for r in view["requests"]
+    ]
+    history = sorted(
+        (
+            {
+                "at": _when(h["at"]),
+                "text": f"{core.name_of(r['municipality'])}: "
+                f"{EVENT_TEXT.get(h['event'], h['event'])}",
+                "sort": h["at"],
+            }
+            for r in view["requests"]
+            for h in r["history"]
+        ),
+        key=lambda h: h["sort"],
+    )
+    actions = [*sorted({a for r in requests for a in r["actions"]}), "message"]
+    case = {
+        "case_id": view["case_id"],
+        "from_name": core.name_of(view["from"]),
+        "to_names": [r["name"] for r in requests],
+        "state_label": "; ".join(f"{r['name']}: {r['state_label']}" for r in requests),
+        "history": history,
+        "receipts": await _read_by(core, case_id),
+        "deadline": None,
+        "days_left": None,
+        "overdue": False,
+        "requests": requests,
+        "mine": mine,
+    }
+    return await render(
+        request,
+        "case.html",
+        case=case,
+        document_sections=document_sections,
+        attachments=attachments,
+        thread=thread,
+        actions=actions,
+        decline_reasons=forms.DECLINE_REASONS,
+        target_groups=forms.TARGET_GROUPS,
+        not_moved_reasons=forms.NOT_MOVED_REASONS,
+    )
+
+
+def _thread_text(envelope: dict[str, Any]) -> str:
+    if envelope["opened"] is None:
+        return f"Meddelandet kunde inte öppnas ({envelope['error']})."
+    document = envelope["opened"]["document"]
+    parts = [str(v) for v in document.values() if isinstance(v, str | int)]
+    return "\n".join(parts)
+
+
+async def case_action(request: web.Request) -> web.StreamResponse:
+    core = request.app[CORE]
+    case_id = _case_id(request)
+    action = request.match_info["action"]
+    if action != "message" and action not in ACTIONS:
+        raise web.HTTPNotFound
+    form = await request.post()
+    view = await core.cache.get_case(case_id)
+    if view is None:
+        raise web.HTTPNotFound
+    target = str(form.get("target", "")) or _default_target(core, view)
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+    attachments = [_file(f) for f in form.getall("attachments", []) if _is_file(f)]
+    errors = await _act(
+        core, case_id=case_id, action=action, target=target, values=values, attachments=attachments
+    )
+    if errors:
+        return await render(
+            request,
+            "error.html",
+            status=422,
+            title="Uppgifter saknas",
+            message=" ".join(errors.values()),
+        )
+    raise web.HTTPSeeOther(f"/arende/{case_id.hex()}")
+
+
+def _default_target(core: AgentCore, view: dict[str, Any]) -> str:
+    if view["from"] != core.municipality:
+        return core.municipality
+    return view["requests"][0]["municipality"] if view["requests"] else ""
+
+
+async def _act(  # noqa: PLR0913 - the parts of one form post
+    core: AgentCore,
+    *,
+    case_id: bytes,
+    action: str,
+    target: str,
+    values: dict[str, str],
+    attachments: list[Attachment],
+) -> dict[str, str]:
+    """Validate the form for `action` and hand it to the agent; the errors, if any."""
+    if action == "message":
+        document, errors = forms.validate_message(values)
+        if not errors:
+            await core.send_message(case_id, target, document, attachments)
+        return errors
+    if action in {"decline", "accept"}:
+        validate = forms.validate_decline if action == "decline" else forms.validate_accept
+        document, errors = validate(values)
+        if not errors:
+            details = {"reason": document["reason"]} if action == "decline" else None
+            await core.answer(case_id, action, target=target, document=document, details=details)
+        return errors
+    if action == "record_move":
+        document, errors = forms.validate_move(values)
+        if not errors:
+            await core.answer(case_id, action, target=target, document=None, details=document)
+        return errors
+    if action == "close":
+        # The outcome categories go to the coordinator's statistics with issue 7; today the
+        # form is checked and the case closed.
+        _, errors = forms.validate_close(values)
+        if not errors:
+            await core.answer(case_id, action, target=target, document=None)
+        return errors
+    await core.answer(case_id, action, target=target, document=None)
+    return {}
+
+
+async def attachment(request: web.Request) -> web.StreamResponse:
+    core = request.app[CORE]
+    message_id = bytes.fromhex(request.match_info["message_id"])
+    found = await core.attachment(message_id, int(request.match_info["index"]))
+    # Served as a download, never rendered here: the name and bytes come from another party.
+    return web.Response(
+        body=found.data,
+        content_type="application/octet-stream",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.name)}"},
+    )
+
+
+async def keys_page(request: web.Request) -> web.Response:
+    core = request.app[CORE]
+    now = int(core.clock())
+    contacts = [
+        {
+            "municipality_name": core.name_of(m),
+            "person": entry.person,
+            "fingerprint": entry.identity.fingerprint,
+            "changed": False,
+        }
+        for m in sorted(core.names)
+        for entry in (core.directory.valid_keys(m, now) if core.directory else [])
+    ]
+    return await render(
+        request,
+        "keys.html",
+        own={"fingerprint": core.identity.public.fingerprint, "key_id": core.identity.key_id.hex()},
+        admin_fingerprint=fingerprint_of(core.admin_public),
+        contacts=contacts,
+    )
+
+
+def _case_id(request: web.Request) -> bytes:
+    text = request.match_info["case_id"]
+    if len(text) != 32 or any(c not in "0123456789abcdef" for c in text):
+        raise web.HTTPNotFound
+    return bytes.fromhex(text)
+
+
+def _is_file(value: object) -> bool:
+    return hasattr(value, "file") and bool(getattr(value, "filename", ""))
+
+
+def _file(field: FileField | Any) -> Attachment:  # noqa: ANN401
+    return Attachment(
+        field.filename, field.content_type or "application/octet-stream", field.file.read()
+    )

@@ -1,0 +1,74 @@
+"""Real local inbox agents (one per contact person) against a real hub: for the inbox tests."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import aiohttp
+from aiohttp import web
+
+from hub.inbox import security
+from hub.inbox.agent import CACHE_PURPOSE, init_inbox
+from hub.inbox.cache import InboxCache
+from hub.inbox.sync import AgentCore
+from tests.hubnet import NETWORK, free_port
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from tests.hubnet import HubNet
+
+
+@dataclass
+class Agent:
+    person: str
+    url: str
+    auth: security.LocalAuth
+    core: AgentCore
+    session: aiohttp.ClientSession  # a browser-like client: keeps the session cookie
+
+    async def login(self) -> None:
+        async with self.session.get(self.auth.launch_url, allow_redirects=False) as r:
+            assert r.status == 303
+
+    async def page(self, path: str) -> tuple[int, str]:
+        async with self.session.get(self.url + path) as r:
+            return r.status, await r.text()
+
+    async def post(self, path: str, data: dict[str, object] | aiohttp.FormData) -> tuple[int, str]:
+        if isinstance(data, dict):
+            form = aiohttp.FormData()
+            for key, value in data.items():
+                for item in value if isinstance(value, list) else [value]:
+                    form.add_field(key, str(item))
+            data = form
+        data.add_field("csrf", self.auth.sessions[next(iter(self.auth.sessions))])
+        async with self.session.post(self.url + path, data=data, headers={"Origin": self.url}) as r:
+            return r.status, await r.text()
+
+
+@asynccontextmanager
+async def running_agent(net: HubNet, person: str, tmp_path: Path) -> AsyncIterator[Agent]:
+    identity = net.people[person]
+    cache = await InboxCache.open(tmp_path / f"cache-{person}", identity.local_key(CACHE_PURPOSE))
+    core = AgentCore(net.url, NETWORK, identity, net.admin.public, cache, clock=net.clock)
+    await core.connect()
+    await core.sync()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    auth = security.LocalAuth(url)
+    runner = web.AppRunner(init_inbox(core, auth))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    async with AsyncExitStack() as stack:
+        session = await stack.enter_async_context(
+            aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        )
+        try:
+            yield Agent(person, url, auth, core, session)
+        finally:
+            await runner.cleanup()
+            await cache.close()

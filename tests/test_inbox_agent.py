@@ -1,0 +1,171 @@
+"""The local inbox agent over HTTP, as a browser uses it: its guard, and a whole exchange
+between two municipalities' agents through a real hub."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+
+from hub.inbox import forms
+from hub.inbox.security import COOKIE, CSP
+from tests.hubnet import running_hub
+from tests.inboxnet import running_agent
+
+CANARY = "KANARIE-inkorgen-7c2e"
+
+
+@pytest.fixture
+async def net(tmp_path):
+    async with running_hub(tmp_path) as hubnet:
+        yield hubnet
+
+
+def _filled_inquiry() -> dict[str, object]:
+    values: dict[str, object] = {}
+    for field in forms.INQUIRY_FIELDS:
+        values[field.id] = "2026-11-24" if field.kind == "date" else f"{field.label_sv}: uppgift"
+    values["bakgrund_till_placering"] = f"Hotbild beskriven. {CANARY}"
+    return values
+
+
+async def test_nothing_answers_without_the_launch_token(net, tmp_path):
+    """Before the one-time link is opened, every page is refused; the link works once."""
+    async with running_agent(net, "anna", tmp_path) as anna:
+        status, text = await anna.page("/")
+        assert status == 403
+        assert "länken" in text
+        async with anna.session.get(anna.auth.launch_url, allow_redirects=False) as r:
+            assert r.status == 303
+            cookie = r.cookies[COOKIE]
+            assert cookie["httponly"]
+            assert cookie["samesite"] == "Strict"
+        assert (await anna.page("/"))[0] == 200
+        async with (
+            aiohttp.ClientSession() as other,
+            other.get(anna.auth.launch_url, allow_redirects=False) as r,
+        ):
+            assert r.status == 403
+
+
+async def test_every_page_carries_the_strict_headers(net, tmp_path):
+    """Pages carry the strict CSP, refuse framing and send no referrer."""
+    async with running_agent(net, "anna", tmp_path) as anna:
+        await anna.login()
+        for path in ("/", "/ny", "/nycklar"):
+            async with anna.session.get(anna.url + path) as r:
+                assert r.status == 200, path
+                assert r.headers["Content-Security-Policy"] == CSP
+                assert r.headers["X-Frame-Options"] == "DENY"
+                assert r.headers["Referrer-Policy"] == "no-referrer"
+
+
+async def test_requests_from_elsewhere_are_refused(net, tmp_path):
+    """Another origin, a rebound host name, or a form without the CSRF token changes nothing."""
+    async with running_agent(net, "anna", tmp_path) as anna:
+        await anna.login()
+        async with anna.session.post(
+            anna.url + "/ny/skicka",
+            data={"draft_id": "x"},
+            headers={"Origin": "https://evil.example"},
+        ) as r:
+            assert r.status == 403
+        async with anna.session.post(
+            anna.url + "/ny/skicka", data={"draft_id": "x"}, headers={"Origin": anna.url}
+        ) as r:
+            assert r.status == 403  # no CSRF token
+        async with anna.session.get(anna.url + "/", headers={"Host": "evil.example"}) as r:
+            assert r.status == 403
+
+
+async def test_inquiry_goes_from_a_to_b_and_b_answers(net, tmp_path):
+    """A sends an inquiry with an attachment; B reads it (A sees the signed receipt) and declines."""
+    async with (
+        running_agent(net, "anna", tmp_path) as anna,
+        running_agent(net, "bertil", tmp_path) as bertil,
+    ):
+        await anna.login()
+        await bertil.login()
+        form = aiohttp.FormData()
+        for key, value in _filled_inquiry().items():
+            form.add_field(key, str(value))
+        form.add_field("municipalities", "kommun-b")
+        form.add_field(
+            "attachments",
+            b"%PDF-1.4 anonymiserad",
+            filename="utredning.pdf",
+            content_type="application/pdf",
+        )
+        status, review = await anna.post("/ny/granska", form)
+        assert status == 200, review
+        assert "avidentifierad" in review
+        draft_id = review.split('name="draft_id" value="')[1].split('"')[0]
+        status, case_page = await anna.post("/ny/skicka", {"draft_id": draft_id})
+        assert status == 200
+        assert "Kommun B" in case_page
+
+        await bertil.core.sync()
+        status, inbox = await bertil.page("/")
+        assert "Förfrågan från Kommun A" in inbox
+        case_id = inbox.split('href="/arende/')[1].split('"')[0]
+        status, page = await bertil.page(f"/arende/{case_id}")
+        assert status == 200
+        assert CANARY in page
+        assert "utredning.pdf" in page
+
+        await anna.core.sync()
+        status, page = await anna.page(f"/arende/{case_id}")
+        assert "Läst av Kommun B" in page
+
+        status, _ = await bertil.post(
+            f"/arende/{case_id}/decline",
+            {
+                "target": "kommun-b",
+                "reason": "quota_reached",
+                "motivation": "Vi har redan tagit emot det överenskomna antalet ärenden i år.",
+            },
+        )
+        assert status == 200
+        await anna.core.sync()
+        status, page = await anna.page(f"/arende/{case_id}")
+        assert "Nekad" in page
+
+
+async def test_a_script_in_a_message_is_shown_as_text(net, tmp_path):
+    """A message containing <script> is rendered as text in the other municipality's inbox."""
+    async with (
+        running_agent(net, "anna", tmp_path) as anna,
+        running_agent(net, "bertil", tmp_path) as bertil,
+    ):
+        await anna.login()
+        await bertil.login()
+        case_id = (
+            await anna.core.send_inquiry({"bakgrund_till_placering": "x"}, [], ["kommun-b"])
+        ).hex()
+        await anna.post(
+            f"/arende/{case_id}/message",
+            {"target": "kommun-b", "message": "<script>alert('hej')</script>"},
+        )
+        await bertil.core.sync()
+        _, page = await bertil.page(f"/arende/{case_id}")
+        assert "<script>alert" not in page
+        assert "&lt;script&gt;alert" in page
+
+
+async def test_unreachable_hub_keeps_the_inquiry_in_the_outbox(net, tmp_path):
+    """With the hub down, a sent inquiry waits in the outbox and the page says so; it goes when the hub is back."""
+    async with running_agent(net, "anna", tmp_path) as anna:
+        await anna.login()
+        real_url = anna.core.hub_url
+        anna.core.client.base_url = "http://127.0.0.1:9"  # nothing listens there
+        anna.core.online = False
+        await anna.core.send_inquiry({"bakgrund_till_placering": "väntar"}, [], ["kommun-b"])
+        assert await anna.core.cache.outbox_count() == 1
+        _, page = await anna.page("/")
+        assert "utkorgen" in page
+        anna.core.client.base_url = real_url
+        await anna.core.flush_outbox()
+        assert await anna.core.cache.outbox_count() == 0
+        await asyncio.sleep(0)
+        assert len(await (await net.client("anna")).envelopes("sent")) == 1
