@@ -60,6 +60,9 @@ class AgentCore:
     names: dict[str, str] = field(default_factory=dict)  # municipality id -> name
     notices: list[dict[str, str]] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    # One sync at a time: the live channel and a page may both ask for one, and an envelope
+    # fetched twice at once would be refused the second time as a replay.
+    _sync_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     # --- connection ---------------------------------------------------------------------
 
@@ -92,7 +95,12 @@ class AgentCore:
 
     async def sync(self) -> int:
         """Fetch what is new in both boxes and every case; returns how many envelopes arrived."""
+        async with self._sync_lock:
+            return await self._sync()
+
+    async def _sync(self) -> int:
         client = await self._hub()
+        self.directory = await client.directory(self.admin_public)  # keys change: enrolments
         new = 0
         for box in ("inbox", "sent"):
             cursor = int(await self.cache.get_value(f"cursor:{box}", "0"))
@@ -341,6 +349,10 @@ class AgentCore:
                 )
                 await self.cache.outbox_done(item_id)
                 continue
+            except HubError as exc:  # refused here, before the hub saw it: keep it, say why
+                await self.cache.outbox_failed(item_id, exc.code)
+                self.notices.append({"level": "warning", "text": exc.message})
+                return
             await self.cache.outbox_done(item_id)
         with contextlib.suppress(aiohttp.ClientError, OSError, RemoteError, TimeoutError):
             await self.sync()
@@ -363,6 +375,8 @@ class AgentCore:
                     details=step.get("details") or None,
                 )
             else:
+                # Seal to the keys valid now, as the hub will check them.
+                self.directory = await client.directory(self.admin_public)
                 to = step.get("to", step["municipality"])
                 data = self._seal_to(
                     to,

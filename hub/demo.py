@@ -1,0 +1,249 @@
+"""A working demo network on this machine: a hub on the embedded default, three municipalities
+with one enrolled contact person each, each with their own local inbox agent, and a sample case
+in flight (Kommun A has asked Kommun B and Kommun C).
+
+Everything runs in one process on 127.0.0.1, with real keys, real signatures and real
+encryption; only the names and the sample text are invented.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from hub.client.api import HubClient
+from hub.crypto import keyfile
+from hub.crypto.directory import make_entry
+from hub.crypto.keys import PrivateIdentity, SigningKey, dumps_public_signing_key
+from hub.inbox import security
+from hub.inbox.agent import CACHE_PURPOSE, init_inbox
+from hub.inbox.cache import InboxCache
+from hub.inbox.sync import AgentCore, Attachment
+from hub.server.app import init_app
+from hub.server.config import ServerConfig
+from hub.storage.base import Network
+from hub.storage.sqlite import SqliteStorage
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+NETWORK = "demo-lanskompotten"
+PASSPHRASE = "demo-lösenfras-endast-för-prov"  # noqa: S105 - a demo, printed on screen
+YEAR = 365 * 86_400
+MUNICIPALITIES = (
+    ("kommun-a", "Kommun A", 24_000, "Anna Andersson"),
+    ("kommun-b", "Kommun B", 8_500, "Bertil Berg"),
+    ("kommun-c", "Kommun C", 56_000, "Cecilia Carlsson"),
+)
+TEMPLATES = {
+    "kommun-a": "Stödboende med personal dygnet runt; tolk finns att tillgå.",
+    "kommun-b": "Mindre kommun; lägenheter i flerfamiljshus; skola med särskilt stöd.",
+    "kommun-c": "Flera stadsdelar; skyddat boende; barnahus i kommunen.",
+}
+SAMPLE_INQUIRY = {
+    "datum": "2026-11-24",
+    "ansvarig_kommun": "Kommun A",
+    "handlaggare": "Anna Andersson, socialsekreterare",
+    "sokandes_bakgrund": "Kvinna, 34 år, två barn (6 och 9 år). Skyddade personuppgifter sökta. "
+    "Talar svenska och arabiska.",
+    "bakgrund_till_placering": "Upprepat våld från tidigare partner. Strukturerad "
+    "riskbedömning enligt FREDA visar hög risk.",
+    "kontakter_med_polis": "Polisanmälan gjord; kontaktförbud beviljat.",
+    "nuvarande_och_behov_av_stod": "Stödsamtal varje vecka; behöver fortsatt stöd och "
+    "hjälp med skola för barnen.",
+    "boende": "Behöver tre rum; inga husdjur; inga betalningsanmärkningar.",
+    "ekonomi_och_sysselsattning": "Arbetssökande; försörjningsstöd.",
+    "barn": "Gemensam vårdnad; barnen är informerade och samtycker.",
+    "lamplig_kommun": "Långt från nuvarande ort; inget eget nätverk där.",
+    "ovrigt": "",
+}
+
+
+@dataclass
+class DemoPerson:
+    person: str
+    name: str
+    municipality: str
+    municipality_name: str
+    keys_dir: Path
+    inbox_url: str
+    launch_url: str
+    core: AgentCore
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _start_site(app: web.Application, port: int) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+async def run_demo(
+    root: Path,
+    *,
+    check: bool,
+    report: Callable[[str], None],
+    clock: Callable[[], float] = time.time,
+) -> list[DemoPerson]:
+    """Start the network, send the sample case, report the addresses; serve until cancelled
+    (or, with `check`, verify the case arrived and stop)."""
+    now = int(clock())
+    admin = SigningKey.generate()
+    await asyncio.to_thread(_prepare_root, root, admin)
+    data_dir = root / "hub-data"
+    storage = await SqliteStorage.open(data_dir)
+    async with storage.transaction() as tx:
+        await tx.add_network(
+            Network(NETWORK, "Demonätverket", admin.public, {"answer_days": 14}, now)
+        )
+        await tx.append_audit(
+            at=now, actor="operator", action="network_created", subject={"network": NETWORK}
+        )
+    await storage.close()
+
+    hub_port = _free_port()
+    hub_url = f"http://127.0.0.1:{hub_port}"
+    runners = [
+        await _start_site(
+            init_app(ServerConfig(data_dir=data_dir, port=hub_port, public_url=hub_url)), hub_port
+        )
+    ]
+    people: list[DemoPerson] = []
+    try:
+        async with HubClient(hub_url, NETWORK) as admin_client:
+            await admin_client.sign_in(admin)
+            for serial, (municipality, name, population, person) in enumerate(
+                MUNICIPALITIES, start=1
+            ):
+                await admin_client.put_municipality(
+                    municipality,
+                    name=name,
+                    population=population,
+                    manager_email=f"chef@{municipality}.example",
+                    template={"text": TEMPLATES[municipality]},
+                )
+                identity = PrivateIdentity.generate()
+                keys_dir = root / municipality / "keys"
+                keys_dir.mkdir(parents=True, exist_ok=True)
+                keyfile.write_keyfile(
+                    keys_dir / "identity.key",
+                    identity,
+                    PASSPHRASE,
+                    opslimit=keyfile.INTERACTIVE_OPSLIMIT,
+                    memlimit=keyfile.INTERACTIVE_MEMLIMIT,
+                )
+                (keys_dir / "identity.pub").write_text(identity.public.dumps())
+                (keys_dir / "network.pub").write_text(dumps_public_signing_key(admin.public))
+                await admin_client.add_record(
+                    make_entry(
+                        admin,
+                        network=NETWORK,
+                        municipality=municipality,
+                        person=person,
+                        role="contact_person",
+                        identity=identity.public,
+                        not_before=now - 60,
+                        not_after=now + YEAR,
+                        serial=serial,
+                    )
+                )
+                people.append(
+                    await _start_agent(
+                        hub_url,
+                        identity=identity,
+                        admin_public=admin.public,
+                        keys_dir=keys_dir,
+                        municipality=municipality,
+                        municipality_name=name,
+                        person=person,
+                        runners=runners,
+                    )
+                )
+        sender = people[0].core
+        await sender.send_inquiry(
+            SAMPLE_INQUIRY,
+            [
+                Attachment(
+                    "anonymiserad-utredning.pdf",
+                    "application/pdf",
+                    b"%PDF-1.4\n% Anonymiserad utredning (exempel)\n",
+                )
+            ],
+            ["kommun-b", "kommun-c"],
+        )
+        for member in people:
+            await member.core.sync()
+        _report(report, hub_url, root, people)
+        if check:
+            for member in people[1:]:
+                if not await member.core.cache.list_cases("inbox"):
+                    raise RuntimeError(f"the sample case did not reach {member.municipality}")
+            report("Kontroll: exempelärendet har nått Kommun B och Kommun C.")
+            return people
+        await asyncio.Event().wait()
+        return people
+    finally:
+        for runner in reversed(runners):
+            await runner.cleanup()
+        for member in people:
+            with contextlib.suppress(Exception):
+                await member.core.cache.close()
+
+
+async def _start_agent(  # noqa: PLR0913 - the parts of one contact person's machine
+    hub_url: str,
+    *,
+    identity: PrivateIdentity,
+    admin_public: bytes,
+    keys_dir: Path,
+    municipality: str,
+    municipality_name: str,
+    person: str,
+    runners: list[web.AppRunner],
+) -> DemoPerson:
+    cache = await InboxCache.open(keys_dir / "inbox-cache", identity.local_key(CACHE_PURPOSE))
+    core = AgentCore(hub_url, NETWORK, identity, admin_public, cache)
+    await core.connect()
+    port = _free_port()
+    auth = security.LocalAuth(f"http://127.0.0.1:{port}")
+    runners.append(await _start_site(init_inbox(core, auth), port))
+    return DemoPerson(
+        person,
+        person,
+        municipality,
+        municipality_name,
+        keys_dir,
+        auth.origin,
+        auth.launch_url,
+        core,
+    )
+
+
+def _prepare_root(root: Path, admin: SigningKey) -> None:
+    (root / "lansstyrelsen").mkdir(parents=True, exist_ok=True)
+    (root / "lansstyrelsen" / "network.pub").write_text(dumps_public_signing_key(admin.public))
+
+
+def _report(
+    report: Callable[[str], None], hub_url: str, root: Path, people: list[DemoPerson]
+) -> None:
+    report(f"Demonätverket kör. Hubben: {hub_url}  (data i {root / 'hub-data'})")
+    report("Kommun A har skickat en förfrågan till Kommun B och Kommun C.\n")
+    for p in people:
+        report(f"{p.municipality_name}: {p.name}")
+        report(f"  inkorg (länken fungerar en gång): {p.launch_url}")
+        report(f"  nycklar: {p.keys_dir}  (lösenfras: {PASSPHRASE})")
+    report("\nÖppna länkarna i var sitt webbläsarfönster (privata fönster). Avsluta med Ctrl-C.")
