@@ -70,8 +70,11 @@ class HubNet:
         await client.sign_in(self.admin if who is None else self.people[who])
         return client
 
-    async def enrol(self, person: str, municipality: str, *, not_after: int | None = None) -> None:
-        identity = PrivateIdentity.generate(SeededRng(f"hubnet/{person}"))
+    async def enrol(
+        self, person: str, municipality: str, *, not_after: int | None = None, key: str = ""
+    ) -> None:
+        """Enrol `person`; `key` names another seed, for a new key of the same person."""
+        identity = PrivateIdentity.generate(SeededRng(f"hubnet/{person}{key}"))
         self.people[person] = identity
         self.municipality_of[person] = municipality
         self.serial += 1

@@ -169,3 +169,22 @@ async def test_unreachable_hub_keeps_the_inquiry_in_the_outbox(net, tmp_path):
         assert await anna.core.cache.outbox_count() == 0
         await asyncio.sleep(0)
         assert len(await (await net.client("anna")).envelopes("sent")) == 1
+
+
+async def test_a_changed_contact_key_is_flagged_until_checked(net, tmp_path):
+    """When a contact person's key is replaced, the keys page warns until the user confirms a phone check."""
+    async with running_agent(net, "anna", tmp_path) as anna:
+        await anna.login()
+        _, page = await anna.page("/nycklar")
+        assert "har ändrats" not in page
+        await net.revoke("bertil", at=int(net.clock.now) + 1, reason="superseded")
+        net.clock.now += 2
+        net.people.pop("bertil")
+        await net.enrol("bertil", "kommun-b", key="/ny")  # the same person, a new key
+        await anna.core.sync()
+        _, page = await anna.page("/nycklar")
+        assert "Varning: 1 nyckel har ändrats" in page
+        assert net.people["bertil"].public.fingerprint in page
+        status, page = await anna.post("/nycklar/kontrollerad", {})
+        assert status == 200
+        assert "har ändrats" not in page

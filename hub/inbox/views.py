@@ -3,6 +3,7 @@ local cache and call the agent core; they never talk to the hub themselves."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -455,18 +456,41 @@ async def attachment(request: web.Request) -> web.StreamResponse:
     )
 
 
-async def keys_page(request: web.Request) -> web.Response:
-    core = request.app[CORE]
+KNOWN_KEYS = "known_keys"  # person and municipality -> the key id this inbox has seen
+
+
+def _current_keys(core: AgentCore) -> dict[str, tuple[str, str, str, str]]:
+    """(municipality, person) -> (key id, municipality name, person, fingerprint), valid now."""
     now = int(core.clock())
-    contacts = [
-        {
-            "municipality_name": core.name_of(m),
-            "person": entry.person,
-            "fingerprint": entry.identity.fingerprint,
-            "changed": False,
-        }
+    return {
+        f"{m}\n{entry.person}": (
+            entry.key_id.hex(),
+            core.name_of(m),
+            entry.person,
+            entry.identity.fingerprint,
+        )
         for m in sorted(core.names)
         for entry in (core.directory.valid_keys(m, now) if core.directory else [])
+    }
+
+
+async def keys_page(request: web.Request) -> web.Response:
+    """Fingerprints for phone checks, and a warning when a contact person's key changed since
+    this inbox last saw it (until the person says they have checked it)."""
+    core = request.app[CORE]
+    current = _current_keys(core)
+    known = json.loads(await core.cache.get_value(KNOWN_KEYS, "{}"))
+    if not known:  # first use: what the directory says now is the baseline
+        known = {k: v[0] for k, v in current.items()}
+        await core.cache.set_value(KNOWN_KEYS, json.dumps(known))
+    contacts = [
+        {
+            "municipality_name": name,
+            "person": person,
+            "fingerprint": fingerprint,
+            "changed": k in known and known[k] != key_id,
+        }
+        for k, (key_id, name, person, fingerprint) in current.items()
     ]
     return await render(
         request,
@@ -475,6 +499,13 @@ async def keys_page(request: web.Request) -> web.Response:
         admin_fingerprint=fingerprint_of(core.admin_public),
         contacts=contacts,
     )
+
+
+async def keys_checked(request: web.Request) -> web.StreamResponse:
+    core = request.app[CORE]
+    current = _current_keys(core)
+    await core.cache.set_value(KNOWN_KEYS, json.dumps({k: v[0] for k, v in current.items()}))
+    raise web.HTTPSeeOther("/nycklar")
 
 
 def _case_id(request: web.Request) -> bytes:
