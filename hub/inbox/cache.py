@@ -232,6 +232,25 @@ class InboxCache:
         ) as cur:
             return [(bytes(r[0]), r[1], r[2], r[3]) for r in await cur.fetchall()]
 
+    async def read_receipts_by_case(
+        self, case_ids: list[bytes]
+    ) -> dict[bytes, list[tuple[str, int]]]:
+        """For a page of cases at once: who signed a read receipt for what we sent, and when."""
+        found: dict[bytes, list[tuple[str, int]]] = {c: [] for c in case_ids}
+        if not case_ids:
+            return found
+        marks = ",".join("?" * len(case_ids))
+        async with self._db.execute(
+            "SELECT e.case_id, r.municipality, r.time FROM receipts r"  # noqa: S608 - marks only
+            " JOIN envelopes e ON e.message_id = r.message_id"
+            f" WHERE e.box = 'sent' AND r.event = 'read' AND e.case_id IN ({marks})"
+            " ORDER BY r.time",
+            case_ids,
+        ) as cur:
+            for case_id, municipality, time in await cur.fetchall():
+                found[bytes(case_id)].append((municipality, time))
+        return found
+
     # --- drafts and outbox --------------------------------------------------------------
 
     async def save_draft(self, draft_id: str, body: dict[str, Any], at: int) -> None:

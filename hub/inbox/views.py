@@ -3,6 +3,7 @@ local cache and call the agent core; they never talk to the hub themselves."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from aiohttp import web
 
 from hub.crypto.format import MessageKind
 from hub.crypto.keys import fingerprint_of
-from hub.inbox import forms
+from hub.inbox import forms, pdf
 from hub.inbox.security import CSRF
 from hub.inbox.sync import AgentCore, Attachment, pack_attachment, unpack_attachment
 
@@ -102,35 +103,43 @@ async def inbox(request: web.Request) -> web.Response:
     if box not in {"inbox", "sent", "closed"}:
         box = "inbox"
     unread = await core.cache.unread_cases()
-    items = []
-    for view in await core.cache.list_cases(box):
-        mine = view["from"] == core.municipality
-        others = [core.name_of(r["municipality"]) for r in view["requests"]]
-        state = view["requests"][0]["state"] if len(view["requests"]) == 1 else None
-        items.append(
-            {
-                "case_id": view["case_id"],
-                "title": (
-                    f"Förfrågan till {', '.join(others)}"
-                    if mine
-                    else f"Förfrågan från {core.name_of(view['from'])}"
-                ),
-                "counterpart_name": ", ".join(others) if mine else core.name_of(view["from"]),
-                "state_label": STATE_LABELS.get(state or "", "Flera förfrågningar")
-                if state
-                else "; ".join(
-                    f"{core.name_of(r['municipality'])}: {STATE_LABELS[r['state']]}"
-                    for r in view["requests"]
-                )
-                or "Nytt ärende",
-                "deadline": None,
-                "days_left": None,
-                "overdue": False,
-                "unread": bytes.fromhex(view["case_id"]) in unread,
-                "read_by": await _read_by(core, bytes.fromhex(view["case_id"])),
-            }
-        )
+    views_ = await core.cache.list_cases(box)
+    read = await core.cache.read_receipts_by_case([bytes.fromhex(v["case_id"]) for v in views_])
+    items = [
+        _inbox_item(core, view, unread, read[bytes.fromhex(view["case_id"])]) for view in views_
+    ]
     return await render(request, "inbox.html", items=items, box=box)
+
+
+def _inbox_item(
+    core: AgentCore, view: dict[str, Any], unread: set[bytes], read: list[tuple[str, int]]
+) -> dict[str, Any]:
+    mine = view["from"] == core.municipality
+    others = [core.name_of(r["municipality"]) for r in view["requests"]]
+    if not view["requests"]:
+        state_label = "Nytt ärende"
+    elif len(view["requests"]) == 1:
+        state_label = STATE_LABELS.get(view["requests"][0]["state"], "")
+    else:
+        state_label = "; ".join(
+            f"{core.name_of(r['municipality'])}: {STATE_LABELS.get(r['state'], '')}"
+            for r in view["requests"]
+        )
+    return {
+        "case_id": view["case_id"],
+        "title": f"Förfrågan till {', '.join(others)}"
+        if mine
+        else f"Förfrågan från {core.name_of(view['from'])}",
+        "counterpart_name": ", ".join(others) if mine else core.name_of(view["from"]),
+        "state_label": state_label,
+        "deadline": None,
+        "days_left": None,
+        "overdue": False,
+        "unread": bytes.fromhex(view["case_id"]) in unread,
+        "read_by": [
+            f"Läst av {core.name_of(m)} {_when(t)}" for m, t in read if m != core.municipality
+        ],
+    }
 
 
 async def _read_by(core: AgentCore, case_id: bytes) -> list[str]:
@@ -262,8 +271,8 @@ async def case_page(request: web.Request) -> web.Response:
     if core.online:
         await core.mark_read(case_id)
         await core.refresh_receipts(case_id)
-    view = await core.cache.get_case(case_id)
-    if view is None:
+    context = await case_context(core, case_id)
+    if context is None:
         return await render(
             request,
             "error.html",
@@ -271,6 +280,21 @@ async def case_page(request: web.Request) -> web.Response:
             title="Ärendet finns inte",
             message="Det finns inget sådant ärende i din inkorg.",
         )
+    return await render(
+        request,
+        "case.html",
+        **context,
+        decline_reasons=forms.DECLINE_REASONS,
+        target_groups=forms.TARGET_GROUPS,
+        not_moved_reasons=forms.NOT_MOVED_REASONS,
+    )
+
+
+async def case_context(core: AgentCore, case_id: bytes) -> dict[str, Any] | None:
+    """One case as case.html and pdf.html show it, from the local cache; None if unknown."""
+    view = await core.cache.get_case(case_id)
+    if view is None:
+        return None
     envelopes = await core.cache.envelopes_of_case(case_id)
     inquiry = next(
         (e for e in envelopes if e["kind"] == MessageKind.INQUIRY and e["opened"] is not None), None
@@ -337,7 +361,7 @@ async def case_page(request: web.Request) -> web.Response:
         ),
         key=lambda h: h["sort"],
     )
-    actions = [*sorted({a for r in requests for a in r["actions"]}), "message"]
+    actions = [*sorted({a for r in requests for a in r["actions"]}), "message", "export_pdf"]
     case = {
         "case_id": view["case_id"],
         "from_name": core.name_of(view["from"]),
@@ -351,17 +375,37 @@ async def case_page(request: web.Request) -> web.Response:
         "requests": requests,
         "mine": mine,
     }
-    return await render(
-        request,
-        "case.html",
-        case=case,
-        document_sections=document_sections,
-        attachments=attachments,
-        thread=thread,
-        actions=actions,
-        decline_reasons=forms.DECLINE_REASONS,
-        target_groups=forms.TARGET_GROUPS,
-        not_moved_reasons=forms.NOT_MOVED_REASONS,
+    return {
+        "case": case,
+        "document_sections": document_sections,
+        "attachments": attachments,
+        "thread": thread,
+        "actions": actions,
+    }
+
+
+async def case_pdf(request: web.Request) -> web.Response:
+    """The case as a PDF/A download, rendered here by weasyprint; written to no disk."""
+    core = request.app[CORE]
+    case_id = _case_id(request)
+    if core.online:
+        await core.mark_read(case_id)  # the export holds the decrypted inquiry: it was read
+    context = await case_context(core, case_id)
+    if context is None:
+        raise web.HTTPNotFound
+    body = await asyncio.to_thread(
+        pdf.render_case_pdf,
+        context,
+        municipality_name=core.name_of(core.municipality),
+        generated_at=datetime.fromtimestamp(core.clock(), UTC),
+    )
+    return web.Response(
+        body=body,
+        content_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="arende-{case_id.hex()[:8]}.pdf"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
