@@ -77,6 +77,12 @@ async def test_requests_from_elsewhere_are_refused(net, tmp_path):
             assert r.status == 403  # no CSRF token
         async with anna.session.get(anna.url + "/", headers={"Host": "evil.example"}) as r:
             assert r.status == 403
+        async with anna.session.post(
+            anna.url + "/ny/skicka",
+            data={"draft_id": "x"},
+            headers={"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+        ) as r:
+            assert r.status == 403  # a sandboxed frame elsewhere: origin hidden, site told
 
 
 async def test_inquiry_goes_from_a_to_b_and_b_answers(net, tmp_path):

@@ -64,6 +64,7 @@ def init_inbox(core: AgentCore, auth: security.LocalAuth) -> web.Application:
     r.add_post("/ny/granska", views.review)
     r.add_post("/ny/skicka", views.send)
     r.add_get("/arende/{case_id}", views.case_page)
+    r.add_get("/arende/{case_id}/pdf", views.case_pdf)
     r.add_get("/arende/{case_id}/bilaga/{message_id}/{index:\\d+}", views.attachment)
     r.add_post("/arende/{case_id}/{action}", views.case_action)
     r.add_get("/nycklar", views.keys_page)

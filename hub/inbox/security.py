@@ -59,6 +59,21 @@ class LocalAuth:
         return self.sessions.get(request.cookies.get(COOKIE, ""))
 
 
+def _same_origin(request: web.Request, origin: str) -> bool:
+    """A state-changing request must come from the inbox's own pages.
+
+    With `Referrer-Policy: no-referrer`, Chromium sends `Origin: null` on the inbox's own form
+    posts, so the browser's `Sec-Fetch-Site` decides where it is sent; `Origin` must then be
+    this origin or null, never another site's. The session cookie (SameSite=Strict) and the
+    CSRF token are checked on top.
+    """
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site not in {"same-origin", "none"}:
+        return False
+    sent = request.headers.get("Origin")
+    return sent is None or sent == origin or (sent == "null" and fetch_site == "same-origin")
+
+
 def _refuse(text: str) -> web.Response:
     return web.Response(status=403, text=text, content_type="text/plain", charset="utf-8")
 
@@ -68,10 +83,8 @@ def guard(auth: LocalAuth) -> Middleware:
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.host != auth.host:
             return _refuse("Fel adress: inkorgen svarar bara på sin egen adress.")
-        if request.method not in {"GET", "HEAD"}:
-            origin = request.headers.get("Origin")
-            if origin is not None and origin != auth.origin:
-                return _refuse("Begäran kom från en annan webbplats och avvisades.")
+        if request.method not in {"GET", "HEAD"} and not _same_origin(request, auth.origin):
+            return _refuse("Begäran kom från en annan webbplats och avvisades.")
         if request.path == START_PATH or request.path.startswith(OPEN_PATHS):
             return await handler(request)
         csrf = auth.csrf_for(request)
