@@ -64,7 +64,7 @@ async def fill(cache: InboxCache, cases: int) -> None:
     for n in range(cases):
         mine = n % 2 == 0
         view = _view(n, mine)
-        await cache.put_case(view, mine=mine, sort_key=-(1_790_000_000 + n * 600))
+        await cache.put_case(view, mine=mine, sort_key=-(1_790_000_000 + n * 600), closed=False)
         meta = {
             "message_id": os.urandom(16).hex(),
             "case_id": view["case_id"],

@@ -67,6 +67,7 @@ def init_inbox(core: AgentCore, auth: security.LocalAuth) -> web.Application:
     r.add_get("/arende/{case_id}/pdf", views.case_pdf)
     r.add_get("/arende/{case_id}/bilaga/{message_id}/{index:\\d+}", views.attachment)
     r.add_post("/arende/{case_id}/{action}", views.case_action)
+    r.add_get("/status.json", views.status)
     r.add_get("/nycklar", views.keys_page)
     r.add_post("/nycklar/kontrollerad", views.keys_checked)
     r.add_static("/static/", STATIC, append_version=False)

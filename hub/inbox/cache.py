@@ -181,7 +181,9 @@ class InboxCache:
 
     # --- cases and receipts -------------------------------------------------------------
 
-    async def put_case(self, view: dict[str, Any], *, mine: bool, sort_key: int) -> None:
+    async def put_case(
+        self, view: dict[str, Any], *, mine: bool, sort_key: int, closed: bool
+    ) -> None:
         await self._db.execute(
             "INSERT OR REPLACE INTO cases (case_id, view, sort_key, closed, mine)"
             " VALUES (?, ?, ?, ?, ?)",
@@ -189,7 +191,7 @@ class InboxCache:
                 bytes.fromhex(view["case_id"]),
                 json.dumps(view),
                 sort_key,
-                int(view.get("outcome") is not None),
+                int(closed),
                 int(mine),
             ),
         )

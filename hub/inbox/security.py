@@ -11,6 +11,7 @@ could try to reach it, so:
 from __future__ import annotations
 
 import hmac
+import html
 import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -75,7 +76,15 @@ def _same_origin(request: web.Request, origin: str) -> bool:
 
 
 def _refuse(text: str) -> web.Response:
-    return web.Response(status=403, text=text, content_type="text/plain", charset="utf-8")
+    """A refusal a person can read (and a screen reader can announce): a page in Swedish."""
+    body = (
+        '<!doctype html><html lang="sv"><head><meta charset="utf-8">'
+        "<title>Åtkomst nekad: Inkorg</title>"
+        '<link rel="stylesheet" href="/static/inbox.css"></head>'
+        '<body><main class="wrap"><h1>Åtkomst nekad</h1>'
+        f"<p>{html.escape(text)}</p></main></body></html>"
+    )
+    return web.Response(status=403, text=body, content_type="text/html", charset="utf-8")
 
 
 def guard(auth: LocalAuth) -> Middleware:

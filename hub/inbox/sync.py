@@ -26,6 +26,7 @@ from hub.crypto.envelope import AttachmentSource, open_envelope, read_header, se
 from hub.crypto.format import MessageKind
 from hub.crypto.receipts import make_receipt, verify_receipt
 from hub.errors import HubError
+from hub.protocol.lifecycle import RequestState, is_terminal
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -59,6 +60,7 @@ class AgentCore:
     online: bool = False
     names: dict[str, str] = field(default_factory=dict)  # municipality id -> name
     notices: list[dict[str, str]] = field(default_factory=list)
+    version: int = 0  # grows with every change the pages show: live.js compares it
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     # One sync at a time: the live channel and a page may both ask for one, and an envelope
     # fetched twice at once would be refused the second time as a replay.
@@ -109,6 +111,7 @@ class AgentCore:
                 if not await self.cache.has_envelope(message_id):
                     await self._receive(client, meta, box)
                     new += 1
+                    self.version += 1
                 cursor = max(cursor, int(meta["seq"]))
             await self.cache.set_value(f"cursor:{box}", str(cursor))
         for view in await client.cases():
@@ -193,7 +196,14 @@ class AgentCore:
 
     async def _store_case(self, view: dict[str, Any]) -> None:
         mine = view["from"] == self.municipality
-        await self.cache.put_case(view, mine=mine, sort_key=_sort_key(view))
+        # Closed for the sender when the case has its outcome; for a receiver when its own
+        # request has ended (declined, closed elsewhere, withdrawn …).
+        closed = view.get("outcome") is not None or (
+            not mine and all(is_terminal(RequestState(r["state"])) for r in view["requests"])
+        )
+        if await self.cache.get_case(bytes.fromhex(view["case_id"])) != view:
+            self.version += 1
+        await self.cache.put_case(view, mine=mine, sort_key=_sort_key(view), closed=closed)
 
     async def refresh_receipts(self, case_id: bytes) -> None:
         """Fetch the signed receipts for what we sent in this case; keep only those that verify."""

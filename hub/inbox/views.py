@@ -88,6 +88,7 @@ async def render(
         "notices": list(core.notices),
         "hub_status": "online" if core.online else "offline",
         "outbox_count": await core.cache.outbox_count(),
+        "live_version": core.version,
     }
     html = request.app[TEMPLATES].get_template(f"inbox/{template}").render(**base, **context)
     return web.Response(text=html, content_type="text/html", charset="utf-8", status=status)
@@ -109,6 +110,14 @@ async def inbox(request: web.Request) -> web.Response:
         _inbox_item(core, view, unread, read[bytes.fromhex(view["case_id"])]) for view in views_
     ]
     return await render(request, "inbox.html", items=items, box=box)
+
+
+async def status(request: web.Request) -> web.Response:
+    """For live.js: whether anything changed; counts only, never content."""
+    core = request.app[CORE]
+    return web.json_response(
+        {"version": core.version, "online": core.online, "outbox": await core.cache.outbox_count()}
+    )
 
 
 def _inbox_item(
@@ -410,11 +419,22 @@ async def case_pdf(request: web.Request) -> web.Response:
 
 
 def _thread_text(envelope: dict[str, Any]) -> str:
+    """What a message in the thread says, in Swedish: decisions and reasons by their labels."""
     if envelope["opened"] is None:
         return f"Meddelandet kunde inte öppnas ({envelope['error']})."
     document = envelope["opened"]["document"]
-    parts = [str(v) for v in document.values() if isinstance(v, str | int)]
-    return "\n".join(parts)
+    reasons = dict(forms.DECLINE_REASONS)
+    lines = []
+    if document.get("reason") in reasons:
+        lines.append(f"Nej. Skäl: {reasons[document['reason']]}.")
+    if document.get("managers_consented") == "ja":
+        lines.append("Ja. Alla berörda chefer har samtyckt.")
+    lines += [
+        document[key]
+        for key in ("motivation", "message")
+        if isinstance(document.get(key), str) and document[key]
+    ]
+    return "\n".join(lines) or "(tomt meddelande)"
 
 
 async def case_action(request: web.Request) -> web.StreamResponse:
