@@ -194,3 +194,24 @@ async def test_a_changed_contact_key_is_flagged_until_checked(net, tmp_path):
         status, page = await anna.post("/nycklar/kontrollerad", {})
         assert status == 200
         assert "har ändrats" not in page
+
+
+async def test_a_saved_draft_is_kept_encrypted_and_can_be_continued(net, tmp_path):
+    """Spara utkast keeps what was typed (encrypted on disk); the draft is listed and opens again."""
+    async with running_agent(net, "anna", tmp_path) as anna:
+        await anna.login()
+        status, page = await anna.post(
+            "/ny/spara", {"sokandes_bakgrund": f"Påbörjad {CANARY}", "municipalities": "kommun-b"}
+        )
+        assert status == 200
+        assert "Utkastet är sparat" in page
+        draft_id = page.split('name="draft_id" value="')[1].split('"')[0]
+        _, page = await anna.page("/ny")
+        assert f"/ny?utkast={draft_id}" in page
+        _, page = await anna.page(f"/ny?utkast={draft_id}")
+        assert CANARY in page
+        for path in (tmp_path / "cache-anna").rglob("*"):
+            if path.is_file():
+                assert CANARY.encode() not in path.read_bytes(), path
+        _, page = await anna.page("/ny")
+        assert 'value="anna"' in page  # the case officer, prefilled from the signed directory

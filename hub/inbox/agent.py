@@ -62,6 +62,7 @@ def init_inbox(core: AgentCore, auth: security.LocalAuth) -> web.Application:
     r.add_get("/ny", views.compose)
     r.add_post("/ny", views.compose)
     r.add_post("/ny/granska", views.review)
+    r.add_post("/ny/spara", views.save_draft)
     r.add_post("/ny/skicka", views.send)
     r.add_get("/arende/{case_id}", views.case_page)
     r.add_get("/arende/{case_id}/pdf", views.case_pdf)

@@ -269,6 +269,13 @@ class InboxCache:
             row = await cur.fetchone()
         return None if row is None else dict(self._unseal("drafts", draft_id, row[0]))
 
+    async def list_drafts(self) -> list[tuple[str, int, dict[str, Any]]]:
+        async with self._db.execute(
+            "SELECT draft_id, updated_at, body FROM drafts ORDER BY updated_at DESC"
+        ) as cur:
+            rows = await cur.fetchall()
+        return [(r[0], r[1], dict(self._unseal("drafts", r[0], r[2]))) for r in rows]
+
     async def delete_draft(self, draft_id: str) -> None:
         await self._db.execute("DELETE FROM drafts WHERE draft_id = ?", (draft_id,))
         await self._db.commit()

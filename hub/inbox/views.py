@@ -90,7 +90,7 @@ async def render(
         "outbox_count": await core.cache.outbox_count(),
         "live_version": core.version,
     }
-    html = request.app[TEMPLATES].get_template(f"inbox/{template}").render(**base, **context)
+    html = request.app[TEMPLATES].get_template(f"inbox/{template}").render({**base, **context})
     return web.Response(text=html, content_type="text/html", charset="utf-8", status=status)
 
 
@@ -162,7 +162,10 @@ async def _read_by(core: AgentCore, case_id: bytes) -> list[str]:
 
 
 def _profile(core: AgentCore) -> dict[str, str]:
-    return {"municipality_name": core.name_of(core.municipality), "officer": ""}
+    """Prefills the form's responsible municipality and case officer from the signed directory."""
+    entry = core.directory.entry_for_key(core.identity.key_id) if core.directory else None
+    officer = entry.person if entry is not None else ""
+    return {"municipality_name": core.name_of(core.municipality), "officer": officer}
 
 
 async def _municipality_choices(core: AgentCore) -> list[dict[str, Any]]:
@@ -189,27 +192,85 @@ async def compose(request: web.Request) -> web.Response:
     core = request.app[CORE]
     values: dict[str, str] = {}
     selected: list[str] = []
+    draft_id = request.query.get("utkast", "")
     if request.method == "POST":  # "Ändra" from the review page: back with what was typed
-        draft = await core.cache.get_draft(str((await request.post()).get("draft_id", "")))
-        if draft:
-            values, selected = draft["values"], draft["municipalities"]
+        draft_id = str((await request.post()).get("draft_id", ""))
+    draft = await core.cache.get_draft(draft_id) if draft_id else None
+    if draft:
+        values, selected = draft["values"], draft["municipalities"]
+    return await _compose_page(
+        request, values=values, selected=selected, draft_id=draft_id if draft else ""
+    )
+
+
+async def save_draft(request: web.Request) -> web.Response:
+    """Spara utkast: what was typed, unchecked, encrypted in the local cache."""
+    core = request.app[CORE]
+    form = await request.post()
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k not in {"csrf", "draft_id"}}
+    selected = [v for v in form.getall("municipalities", []) if isinstance(v, str)]
+    draft_id = str(form.get("draft_id", "")) or secrets.token_hex(16)
+    attachments = [pack_attachment(_file(f)) for f in form.getall("attachments", []) if _is_file(f)]
+    await core.cache.save_draft(
+        draft_id,
+        {
+            "values": values,
+            "document": {},
+            "municipalities": selected,
+            "attachments": attachments,
+        },
+        int(core.clock()),
+    )
+    return await _compose_page(
+        request, values=values, selected=selected, draft_id=draft_id, saved=True
+    )
+
+
+async def _compose_page(  # noqa: PLR0913 - the page's parts, all keyword-only
+    request: web.Request,
+    *,
+    values: dict[str, str],
+    selected: list[str],
+    draft_id: str,
+    errors: dict[str, str] | None = None,
+    saved: bool = False,
+    choices: list[dict[str, Any]] | None = None,
+) -> web.Response:
+    core = request.app[CORE]
+    drafts = [
+        {
+            "draft_id": d_id,
+            "saved_at": _when(at),
+            "summary": (body["values"].get("sokandes_bakgrund") or "Utkast")[:60],
+        }
+        for d_id, at, body in await core.cache.list_drafts()
+    ]
     return await render(
         request,
         "compose.html",
+        status=422 if errors else 200,
         sections=forms.INQUIRY_SECTIONS,
         values=values,
-        errors={},
-        municipalities=await _municipality_choices(core),
+        errors=errors or {},
+        municipalities=choices if choices is not None else await _municipality_choices(core),
         selected=selected,
         max_attachment_mb=MAX_ATTACHMENT_MB,
         profile=_profile(core),
+        draft_id=draft_id,
+        drafts=drafts,
+        notices=[
+            *core.notices,
+            *([{"level": "info", "text": "Utkastet är sparat."}] if saved else []),
+        ],
     )
 
 
 async def review(request: web.Request) -> web.Response:
     core = request.app[CORE]
     form = await request.post()
-    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+    values = {
+        k: v for k, v in form.items() if isinstance(v, str) and k not in {"csrf", "draft_id"}
+    }
     document, errors = forms.validate_inquiry(values)
     choices = await _municipality_choices(core)
     selected, chosen_errors = forms.validate_recipients(
@@ -218,20 +279,16 @@ async def review(request: web.Request) -> web.Response:
     )
     errors.update(chosen_errors)
     attachments = [_file(f) for f in form.getall("attachments", []) if _is_file(f)]
+    draft_id = str(form.get("draft_id", "")) or secrets.token_hex(16)
     if errors:
-        return await render(
+        return await _compose_page(
             request,
-            "compose.html",
-            status=422,
-            sections=forms.INQUIRY_SECTIONS,
             values=values,
-            errors=errors,
-            municipalities=choices,
             selected=selected,
-            max_attachment_mb=MAX_ATTACHMENT_MB,
-            profile=_profile(core),
+            draft_id=str(form.get("draft_id", "")),
+            errors=errors,
+            choices=choices,
         )
-    draft_id = secrets.token_hex(16)
     await core.cache.save_draft(
         draft_id,
         {
