@@ -64,18 +64,8 @@ EVENT_TEXT = {
     "record_follow_up": "Uppföljning registrerad",
     "close": "Ärendet avslutat",
 }
-# Lifecycle events offered as page actions (the rest happen through the hub or other pages).
-ACTIONS = (
-    "accept",
-    "decline",
-    "withdraw",
-    "confirm",
-    "decline_offer",
-    "cancel",
-    "record_move",
-    "record_follow_up",
-    "close",
-)
+# Lifecycle events offered as page actions: the form's list without the thread message.
+ACTIONS = tuple(a for a in forms.CASE_ACTIONS if a != "message")
 
 
 async def render(
@@ -268,9 +258,7 @@ async def _compose_page(  # noqa: PLR0913 - the page's parts, all keyword-only
 async def review(request: web.Request) -> web.Response:
     core = request.app[CORE]
     form = await request.post()
-    values = {
-        k: v for k, v in form.items() if isinstance(v, str) and k not in {"csrf", "draft_id"}
-    }
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k not in {"csrf", "draft_id"}}
     document, errors = forms.validate_inquiry(values)
     choices = await _municipality_choices(core)
     selected, chosen_errors = forms.validate_recipients(

@@ -180,25 +180,12 @@ async def close_not_moved(request: web.Request) -> web.Response:
 
 async def _change(request: web.Request, case_id: bytes, caller: Caller, step: Step) -> Case:
     """Load, apply, store with the audit record, tell; retried if someone else got there first."""
-    app = request.app
     for _ in range(RETRIES):
         case, row = await _load(request, case_id, caller)
-        now = int(app[CLOCK]())
+        now = int(request.app[CLOCK]())
         new, effects, audit = await step(case, now)
-        try:
-            async with app[STORAGE].transaction() as tx:
-                await tx.update_case(
-                    _row(
-                        new, row.network_id, now, created_at=row.created_at, version=row.version + 1
-                    )
-                )
-                await tx.append_audit(
-                    at=now, actor=caller.actor, action="case_event", subject=audit
-                )
-        except StaleVersion:
-            continue
-        await tell(app, row.network_id, new, effects)
-        return new
+        if await _store(request.app, row, new, effects, actor=caller.actor, audit=audit, at=now):
+            return new
     raise ApiError("conflict_exists", "the case kept changing")
 
 
@@ -219,27 +206,33 @@ async def apply_system(
             return  # already delivered / read, or no longer open: nothing changes
         now = int(app[CLOCK]())
         new, effects = case.apply(role, municipality, event, now)
-        try:
-            async with app[STORAGE].transaction() as tx:
-                await tx.update_case(
-                    _row(
-                        new, row.network_id, now, created_at=row.created_at, version=row.version + 1
-                    )
-                )
-                await tx.append_audit(
-                    at=now,
-                    actor="system",
-                    action="case_event",
-                    subject={
-                        "case_id": case.case_id,
-                        "municipality": municipality,
-                        "event": event.value,
-                    },
-                )
-        except StaleVersion:
-            continue
-        await tell(app, row.network_id, new, effects)
-        return
+        audit = {"case_id": case.case_id, "municipality": municipality, "event": event.value}
+        if await _store(app, row, new, effects, actor="system", audit=audit, at=now):
+            return
+
+
+async def _store(  # noqa: PLR0913 - one change: the case, its effects, its audit record
+    app: web.Application,
+    row: CaseRow,
+    new: Case,
+    effects: list[Effect],
+    *,
+    actor: str,
+    audit: dict[str, Any],
+    at: int,
+) -> bool:
+    """Store the new case with its audit record and tell the sides; False if the stored case
+    changed since it was read (the caller reads again and retries)."""
+    try:
+        async with app[STORAGE].transaction() as tx:
+            await tx.update_case(
+                _row(new, row.network_id, at, created_at=row.created_at, version=row.version + 1)
+            )
+            await tx.append_audit(at=at, actor=actor, action="case_event", subject=audit)
+    except StaleVersion:
+        return False
+    await tell(app, row.network_id, new, effects)
+    return True
 
 
 async def tell(app: web.Application, network_id: str, case: Case, effects: list[Effect]) -> None:
