@@ -334,3 +334,29 @@ async def test_no_pdf_without_login_or_for_an_unknown_case(net, tmp_path):
         await anna.login()
         assert (await anna.page(f"/arende/{case_id}/pdf"))[0] == 404
         assert (await anna.page("/arende/inte-ett-id/pdf"))[0] == 404
+
+
+async def test_the_thread_prints_with_the_decline_motivation(net, tmp_path):
+    """The PDF for the case file includes the messages of the case, such as a decline's written motivation."""
+    async with (
+        running_agent(net, "anna", tmp_path) as anna,
+        running_agent(net, "bertil", tmp_path) as bertil,
+    ):
+        await anna.login()
+        await bertil.login()
+        case_id = await anna.core.send_inquiry(_inquiry(), [], ["kommun-b"])
+        await bertil.core.sync()
+        motivation = "Vi har redan tagit emot det överenskomna antalet ärenden i år."
+        await bertil.core.answer(
+            case_id,
+            "decline",
+            target="kommun-b",
+            document={"reason": "quota_reached", "motivation": motivation},
+            details={"reason": "quota_reached"},
+        )
+        await anna.core.sync()
+        data, _ = await _download(anna, case_id.hex())
+        text = _squash(_text(pypdf.PdfReader(io.BytesIO(data))))
+        assert _squash("Meddelanden") in text
+        assert _squash(motivation) in text
+        assert _squash("Skäl: Det överenskomna antalet ärenden har redan tagits emot") in text
