@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from hub.cli._types import Subparsers
 
-DEFAULT_SETTINGS = {"answer_days": 14, "offer_response_days": 14, "follow_up_days": 30}
+DEFAULT_SETTINGS = {"answer_days": 14, "offer_response_days": 14, "follow_up_months": 1}
 # Västmanland's fördelningsnyckel: under 10,000 inhabitants 1 case a year, 10,000-20,000: 2,
 # over 20,000: 3. Written as "from population: cases".
 DEFAULT_QUOTA_KEY = "0:1,10000:2,20001:3"
