@@ -39,6 +39,8 @@ def _view(n: int, mine: bool) -> dict:
         "outcome": None,
         "closed_at": None,
         "can_close_not_moved": mine,
+        # What the agent works out when it stores a case: its nearest deadline.
+        "local_due": {"date": "2026-12-08", "at": base + 14 * 86_400},
         "requests": [
             {
                 "municipality": m,

@@ -215,3 +215,25 @@ async def test_a_saved_draft_is_kept_encrypted_and_can_be_continued(net, tmp_pat
                 assert CANARY.encode() not in path.read_bytes(), path
         _, page = await anna.page("/ny")
         assert 'value="anna"' in page  # the case officer, prefilled from the signed directory
+
+
+async def test_the_answer_deadline_shows_with_days_left_and_turns_overdue(net, tmp_path):
+    """B's inbox shows the answer deadline (14 days after delivery, on a working day) and marks it overdue when passed."""
+    async with (
+        running_agent(net, "anna", tmp_path) as anna,
+        running_agent(net, "bertil", tmp_path) as bertil,
+    ):
+        await bertil.login()
+        await anna.core.send_inquiry({"bakgrund_till_placering": "x"}, [], ["kommun-b"])
+        await bertil.core.sync()  # delivered: the answer clock starts
+        await bertil.core.sync()
+        view = (await bertil.core.cache.list_cases("inbox"))[0]
+        due = bertil.core.next_due(view)
+        assert due is not None
+        assert bertil.core.calendar.is_working_day(due.due_date)
+        _, page = await bertil.page("/")
+        assert due.due_date.isoformat() in page
+        assert "försenad" not in page.lower()
+        net.clock.now = due.due_at.timestamp() + 86_400
+        _, page = await bertil.page("/")
+        assert "försenad" in page.lower()

@@ -146,6 +146,10 @@ class HubClient:
         result = await self._request("POST", f"{API}/networks/{self.network}/directory", json=wire)
         return int(result["serial"])
 
+    async def network_info(self) -> dict[str, Any]:
+        """The network's name and agreed settings (answer days, quota key …)."""
+        return await self._request("GET", f"{API}/networks/{self.network}")  # type: ignore[no-any-return]
+
     async def municipalities(self) -> list[dict[str, Any]]:
         result = await self._request("GET", f"{API}/networks/{self.network}/municipalities")
         return list(result["municipalities"])

@@ -26,7 +26,9 @@ from hub.crypto.envelope import AttachmentSource, open_envelope, read_header, se
 from hub.crypto.format import MessageKind
 from hub.crypto.receipts import make_receipt, verify_receipt
 from hub.errors import HubError
-from hub.protocol.lifecycle import RequestState, is_terminal
+from hub.protocol.case_codec import case_from_json
+from hub.protocol.deadlines import NATIONAL, Due, NetworkDeadlines, SwedishCalendar, deadlines_for
+from hub.protocol.lifecycle import Case, RequestState, is_terminal
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -61,6 +63,8 @@ class AgentCore:
     names: dict[str, str] = field(default_factory=dict)  # municipality id -> name
     notices: list[dict[str, str]] = field(default_factory=list)
     version: int = 0  # grows with every change the pages show: live.js compares it
+    deadline_rules: NetworkDeadlines = NATIONAL
+    calendar: SwedishCalendar = field(default_factory=SwedishCalendar)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     # One sync at a time: the live channel and a page may both ask for one, and an envelope
     # fetched twice at once would be refused the second time as a replay.
@@ -76,6 +80,11 @@ class AgentCore:
         self.municipality = signed_in.municipality
         self.directory = await self.client.directory(self.admin_public)
         self.names = {m["id"]: m["name"] for m in await self.client.municipalities()}
+        settings = (await self.client.network_info()).get("settings", {})
+        try:
+            self.deadline_rules = NetworkDeadlines.from_settings(settings)
+        except ValueError as exc:  # keep the national defaults, and say so
+            self.notices.append({"level": "warning", "text": f"Nätverkets tidsfrister: {exc}"})
         self.online = True
 
     async def close(self) -> None:
@@ -201,9 +210,18 @@ class AgentCore:
         closed = view.get("outcome") is not None or (
             not mine and all(is_terminal(RequestState(r["state"])) for r in view["requests"])
         )
-        if await self.cache.get_case(bytes.fromhex(view["case_id"])) != view:
+        due = None if closed else self.next_due(view)
+        # Kept with the view so that lists need not recompute the calendar for every row.
+        stored = {
+            **view,
+            "local_due": None
+            if due is None
+            else {"date": due.due_date.isoformat(), "at": int(due.due_at.timestamp())},
+        }
+        if await self.cache.get_case(bytes.fromhex(view["case_id"])) != stored:
             self.version += 1
-        await self.cache.put_case(view, mine=mine, sort_key=_sort_key(view), closed=closed)
+        sort_key = stored["local_due"]["at"] if due else _recency_key(view)
+        await self.cache.put_case(stored, mine=mine, sort_key=sort_key, closed=closed)
 
     async def refresh_receipts(self, case_id: bytes) -> None:
         """Fetch the signed receipts for what we sent in this case; keep only those that verify."""
@@ -231,6 +249,17 @@ class AgentCore:
                 await self.cache.put_receipt(
                     envelope["message_id"], receipt.municipality, str(receipt.event), receipt.time
                 )
+
+    def next_due(self, view: dict[str, Any]) -> Due | None:
+        """The nearest running deadline of this case that concerns our municipality."""
+        case = case_from_view(view)
+        mine = view["from"] == self.municipality
+        dues = [
+            d
+            for d in deadlines_for(case, self.deadline_rules, self.calendar)
+            if mine or d.municipality == self.municipality
+        ]
+        return dues[0] if dues else None
 
     # --- sending ------------------------------------------------------------------------
 
@@ -446,7 +475,24 @@ def unpack_attachment(a: dict[str, str]) -> Attachment:
     return Attachment(a["name"], a["media_type"], base64.b64decode(a["data"]))
 
 
-def _sort_key(view: dict[str, Any]) -> int:
-    """Most recent activity first (issue 6 turns this into nearest deadline first)."""
+def _recency_key(view: dict[str, Any]) -> int:
+    """After every case with a running deadline (sorted by it): most recent activity first."""
     latest = max((h["at"] for r in view["requests"] for h in r["history"]), default=0)
-    return -latest
+    return 4_000_000_000 + (2_000_000_000 - latest)
+
+
+def case_from_view(view: dict[str, Any]) -> Case:
+    """The lifecycle's Case from the hub's view of it (for a receiver: its own request only)."""
+    return case_from_json(
+        {
+            "case_id": view["case_id"],
+            "sender": view["from"],
+            "max_open_requests": max(3, len(view["requests"])),
+            "outcome": view.get("outcome"),
+            "closed_at": view.get("closed_at"),
+            "requests": [
+                {"municipality": r["municipality"], "state": r["state"], "history": r["history"]}
+                for r in view["requests"]
+            ],
+        }
+    )

@@ -18,6 +18,7 @@ from hub.crypto.keys import fingerprint_of
 from hub.inbox import forms, pdf
 from hub.inbox.security import CSRF
 from hub.inbox.sync import AgentCore, Attachment, pack_attachment, unpack_attachment
+from hub.protocol.deadlines import days_left
 
 if TYPE_CHECKING:
     from aiohttp.web_request import FileField
@@ -110,6 +111,20 @@ async def status(request: web.Request) -> web.Response:
     )
 
 
+def _deadline_fields(core: AgentCore, view: dict[str, Any]) -> dict[str, Any]:
+    """The nearest deadline that concerns us (worked out when the case was stored): its date,
+    the days left (negative: overdue)."""
+    due = view.get("local_due")
+    if not due:
+        return {"deadline": None, "days_left": None, "overdue": False}
+    now = int(core.clock())
+    return {
+        "deadline": due["date"],
+        "days_left": days_left(due["at"], now, core.calendar),
+        "overdue": now > due["at"],
+    }
+
+
 def _inbox_item(
     core: AgentCore, view: dict[str, Any], unread: set[bytes], read: list[tuple[str, int]]
 ) -> dict[str, Any]:
@@ -131,9 +146,7 @@ def _inbox_item(
         else f"Förfrågan från {core.name_of(view['from'])}",
         "counterpart_name": ", ".join(others) if mine else core.name_of(view["from"]),
         "state_label": state_label,
-        "deadline": None,
-        "days_left": None,
-        "overdue": False,
+        **_deadline_fields(core, view),
         "unread": bytes.fromhex(view["case_id"]) in unread,
         "read_by": [
             f"Läst av {core.name_of(m)} {_when(t)}" for m, t in read if m != core.municipality
@@ -423,9 +436,7 @@ async def case_context(core: AgentCore, case_id: bytes) -> dict[str, Any] | None
         "state_label": "; ".join(f"{r['name']}: {r['state_label']}" for r in requests),
         "history": history,
         "receipts": await _read_by(core, case_id),
-        "deadline": None,
-        "days_left": None,
-        "overdue": False,
+        **_deadline_fields(core, view),
         "requests": requests,
         "mine": mine,
     }

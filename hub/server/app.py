@@ -68,6 +68,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/healthz", health)
     r.add_post(f"{API}/auth/challenge", auth.challenge)
     r.add_post(f"{API}/auth/session", auth.session)
+    r.add_get(f"{API}/networks/{{network}}", directory_routes.get_network)
     r.add_get(f"{API}/networks/{{network}}/directory", directory_routes.get_directory)
     r.add_post(f"{API}/networks/{{network}}/directory", directory_routes.add_record)
     r.add_get(f"{API}/networks/{{network}}/municipalities", directory_routes.get_municipalities)

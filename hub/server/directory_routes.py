@@ -71,6 +71,14 @@ async def add_record(request: web.Request) -> web.Response:
     return web.json_response({"serial": added.serial}, status=201)
 
 
+async def get_network(request: web.Request) -> web.Response:
+    """The network's name and agreed settings (deadlines, quota key) for its members."""
+    caller = await caller_of(request, *MEMBERS)
+    _same_network(request, caller.network_id)
+    network = await request.app[STORAGE].get_network(caller.network_id)
+    return web.json_response({"id": network.id, "name": network.name, "settings": network.settings})
+
+
 async def get_municipalities(request: web.Request) -> web.Response:
     """Members and their templates (kommunmallar): for contact persons and the administrator."""
     caller = await caller_of(request, "contact_person", ADMIN_ROLE)
