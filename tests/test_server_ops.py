@@ -12,11 +12,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from hub.client.api import HubClient, check_transport
+from hub.client.api import HubClient, RemoteError, check_transport
 from hub.errors import ApiError
 from hub.server.app import JsonLogFormatter, init_app, ssl_context
 from hub.server.config import ServerConfig, load_config
-from tests.hubnet import free_port
+from tests.hubnet import free_port, running_hub
 
 
 def test_config_comes_from_defaults_then_toml_then_environment(tmp_path):
@@ -134,3 +134,18 @@ async def test_hub_terminates_tls_itself(tmp_path, certificate):
             assert client.base_url.startswith("https://")
     finally:
         await runner.cleanup()
+
+
+async def test_refusals_are_logged_by_route_pattern_not_by_path(tmp_path, caplog):
+    """A refused request is logged by its route's pattern, so no network or municipality id lands in the log."""
+    caplog.set_level("INFO", logger="hub.server")
+    async with running_hub(tmp_path) as net:
+        anna = await net.client("anna")
+        with pytest.raises(Exception):  # noqa: B017 - any refusal; the log is what is checked
+            await anna.put_municipality(
+                "hemlig-kommun", name="X", population=1, manager_email="a@b.example"
+            )
+    refused = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused")]
+    assert refused, "the refusal was not logged"
+    assert any("{municipality}" in line for line in refused)
+    assert not any("hemlig-kommun" in line or "lanskompotten" in line for line in refused)

@@ -42,6 +42,13 @@ API_STATUS = {
 MAX_JSON_BYTES = 64 * 1024
 
 
+def _route_of(request: web.Request) -> str:
+    """The route's pattern, not the concrete path: paths carry network and municipality ids
+    (readable names such as "vasteras"), and membership is confidential even in logs."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "(no route)"
+
+
 def status_for(error: HubError) -> int:
     if isinstance(error, ApiError):
         return API_STATUS[error.code]
@@ -69,7 +76,7 @@ async def error_middleware(  # noqa: PLR0911 - one return per error family, in o
         log.info(
             "refused %s %s: %s",
             request.method,
-            request.path,
+            _route_of(request),
             exc.code,
             extra={"request_id": request_id},
         )
@@ -90,7 +97,7 @@ async def error_middleware(  # noqa: PLR0911 - one return per error family, in o
             "internal error %s on %s %s",
             type(exc).__name__,
             request.method,
-            request.path,
+            _route_of(request),
             extra={"request_id": request_id},
         )
         body = {
