@@ -94,28 +94,28 @@ async def test_expired_key_cannot_sign_in(net):
     assert caught.value.code == "auth_failed"
 
 
+async def _signed_answer(session, net, *, audience: str) -> dict[str, str]:
+    """Ask for a challenge as Anna and sign it for `audience`: the body of a sign-in."""
+    key = net.people["anna"]
+    async with session.post(
+        f"{net.url}/api/v1/auth/challenge",
+        json={"network": NETWORK, "key_id": key.key_id.hex()},
+    ) as r:
+        challenge = await r.json()
+    nonce = base64.b64decode(challenge["nonce"])
+    message = signin_message(audience=audience, network=NETWORK, key_id=key.key_id, nonce=nonce)
+    return {
+        "network": NETWORK,
+        "key_id": key.key_id.hex(),
+        "nonce": challenge["nonce"],
+        "signature": base64.b64encode(key.sign(message)).decode(),
+    }
+
+
 async def test_a_challenge_is_used_once(net):
     """Replaying a signed sign-in answer is refused."""
     async with aiohttp.ClientSession() as s:
-        key = net.people["anna"]
-        async with s.post(
-            f"{net.url}/api/v1/auth/challenge",
-            json={"network": NETWORK, "key_id": key.key_id.hex()},
-        ) as r:
-            challenge = await r.json()
-        nonce = base64.b64decode(challenge["nonce"])
-        body = {
-            "network": NETWORK,
-            "key_id": key.key_id.hex(),
-            "nonce": challenge["nonce"],
-            "signature": base64.b64encode(
-                key.sign(
-                    signin_message(
-                        audience=net.url, network=NETWORK, key_id=key.key_id, nonce=nonce
-                    )
-                )
-            ).decode(),
-        }
+        body = await _signed_answer(s, net, audience=net.url)
         async with s.post(f"{net.url}/api/v1/auth/session", json=body) as r:
             assert r.status == 200
         async with s.post(f"{net.url}/api/v1/auth/session", json=body) as r:
@@ -125,27 +125,7 @@ async def test_a_challenge_is_used_once(net):
 async def test_signature_for_another_hub_is_refused(net):
     """A sign-in signature made for another hub's address does not open this one."""
     async with aiohttp.ClientSession() as s:
-        key = net.people["anna"]
-        async with s.post(
-            f"{net.url}/api/v1/auth/challenge",
-            json={"network": NETWORK, "key_id": key.key_id.hex()},
-        ) as r:
-            challenge = await r.json()
-        nonce = base64.b64decode(challenge["nonce"])
-        signature = key.sign(
-            signin_message(
-                audience="https://annan-hubb.example",
-                network=NETWORK,
-                key_id=key.key_id,
-                nonce=nonce,
-            )
-        )
-        body = {
-            "network": NETWORK,
-            "key_id": key.key_id.hex(),
-            "nonce": challenge["nonce"],
-            "signature": base64.b64encode(signature).decode(),
-        }
+        body = await _signed_answer(s, net, audience="https://annan-hubb.example")
         async with s.post(f"{net.url}/api/v1/auth/session", json=body) as r:
             assert r.status == 401
 
