@@ -25,10 +25,11 @@ from hub.inbox import security
 from hub.inbox.agent import CACHE_PURPOSE, init_inbox
 from hub.inbox.cache import InboxCache
 from hub.inbox.sync import AgentCore, Attachment
+from hub.protocol.settings import DEFAULT_SETTINGS
 from hub.server.app import init_app
 from hub.server.config import ServerConfig
 from hub.storage.base import Network
-from hub.storage.sqlite import SqliteStorage
+from hub.storage.sqlite import create_network
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -104,15 +105,9 @@ async def run_demo(
     admin = SigningKey.generate()
     await asyncio.to_thread(_prepare_root, root, admin)
     data_dir = root / "hub-data"
-    storage = await SqliteStorage.open(data_dir)
-    async with storage.transaction() as tx:
-        await tx.add_network(
-            Network(NETWORK, "Demonätverket", admin.public, {"answer_days": 14}, now)
-        )
-        await tx.append_audit(
-            at=now, actor="operator", action="network_created", subject={"network": NETWORK}
-        )
-    await storage.close()
+    await create_network(
+        data_dir, Network(NETWORK, "Demonätverket", admin.public, dict(DEFAULT_SETTINGS), now)
+    )
 
     hub_port = _free_port()
     hub_url = f"http://127.0.0.1:{hub_port}"

@@ -22,7 +22,7 @@ from hub.crypto.keys import PrivateIdentity, SigningKey
 from hub.server.app import init_app
 from hub.server.config import ServerConfig
 from hub.storage.base import Network
-from hub.storage.sqlite import SqliteStorage
+from hub.storage.sqlite import create_network
 from tests.vectors._rng import SeededRng
 
 if TYPE_CHECKING:
@@ -149,15 +149,9 @@ async def running_hub(tmp_path: Path, **config: Any) -> AsyncIterator[HubNet]:
     url = f"http://127.0.0.1:{port}"
     data_dir = tmp_path / "hub-data"
     admin = SigningKey.generate(SeededRng("hubnet/admin"))
-    storage = await SqliteStorage.open(data_dir)
-    async with storage.transaction() as tx:
-        await tx.add_network(
-            Network(NETWORK, "Testnätverket", admin.public, {"answer_days": 14}, START)
-        )
-        await tx.append_audit(
-            at=START, actor="operator", action="network_created", subject={"network": NETWORK}
-        )
-    await storage.close()
+    await create_network(
+        data_dir, Network(NETWORK, "Testnätverket", admin.public, {"answer_days": 14}, START)
+    )
     clock = FakeClock()
     app = init_app(
         ServerConfig(data_dir=data_dir, port=port, public_url=url, **config), clock=clock

@@ -19,7 +19,7 @@ from hub.crypto.envelope import AttachmentSource, seal
 from hub.crypto.format import MessageKind
 from hub.crypto.keys import PrivateIdentity, SigningKey
 from hub.storage.base import Network
-from hub.storage.sqlite import SqliteStorage
+from hub.storage.sqlite import create_network
 from tests.hubnet import NETWORK, free_port
 from tests.vectors._rng import SeededRng
 
@@ -77,10 +77,7 @@ async def test_sigkill_during_uploads_loses_nothing_acknowledged(tmp_path, kill_
     admin = SigningKey.generate(SeededRng("crash/admin"))
     anna = PrivateIdentity.generate(SeededRng("crash/anna"))
     bertil = PrivateIdentity.generate(SeededRng("crash/bertil"))
-    storage = await SqliteStorage.open(data_dir)
-    async with storage.transaction() as tx:
-        await tx.add_network(Network(NETWORK, "Test", admin.public, {}, 1_795_000_000))
-    await storage.close()
+    await create_network(data_dir, Network(NETWORK, "Test", admin.public, {}, 1_795_000_000))
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"

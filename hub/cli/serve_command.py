@@ -4,42 +4,21 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hub.crypto.keys import fingerprint_of, loads_public_signing_key
+from hub.protocol.settings import DEFAULT_QUOTA_KEY, DEFAULT_SETTINGS, parse_quota_key
 from hub.server.config import load_config
 from hub.storage.audit import verify_chain
 from hub.storage.base import Network
-from hub.storage.sqlite import SqliteStorage
+from hub.storage.sqlite import SqliteStorage, create_network
 
 if TYPE_CHECKING:
     import argparse
 
     from hub.cli._types import Subparsers
-
-DEFAULT_SETTINGS = {"answer_days": 14, "offer_response_days": 14, "follow_up_months": 1}
-# Västmanland's fördelningsnyckel: under 10,000 inhabitants 1 case a year, 10,000-20,000: 2,
-# over 20,000: 3. Written as "from population: cases".
-DEFAULT_QUOTA_KEY = "0:1,10000:2,20001:3"
-
-
-def parse_quota_key(text: str) -> list[list[int]]:
-    """'0:1,10000:2,20001:3' -> [[0, 1], [10000, 2], [20001, 3]], checked."""
-    bands = []
-    try:
-        for part in text.split(","):
-            population, cases = part.split(":")
-            bands.append([int(population), int(cases)])
-    except ValueError:
-        raise ValueError("fördelningsnyckeln skrivs som 0:1,10000:2,20001:3") from None
-    if bands[0][0] != 0 or any(a[0] >= b[0] for a, b in itertools.pairwise(bands)):
-        raise ValueError("fördelningsnyckelns gränser ska börja på 0 och öka")
-    if any(cases < 0 for _, cases in bands):
-        raise ValueError("antalet ärenden i fördelningsnyckeln kan inte vara negativt")
-    return bands
 
 
 def register(commands: Subparsers) -> None:
@@ -95,23 +74,11 @@ def _network_create(args: argparse.Namespace) -> int:
         "quota_key": parse_quota_key(args.quota_key),
     }
 
-    async def create() -> None:
-        storage = await SqliteStorage.open(config.data_dir)
-        try:
-            async with storage.transaction() as tx:
-                await tx.add_network(
-                    Network(args.id, args.name, public, settings, int(time.time()))
-                )
-                await tx.append_audit(
-                    at=int(time.time()),
-                    actor="operator",
-                    action="network_created",
-                    subject={"network": args.id},
-                )
-        finally:
-            await storage.close()
-
-    asyncio.run(create())
+    asyncio.run(
+        create_network(
+            config.data_dir, Network(args.id, args.name, public, settings, int(time.time()))
+        )
+    )
     print(f"Nätverket {args.id} är skapat i {config.data_dir}.")
     print(f"Länsstyrelsens nyckel, fingeravtryck: {fingerprint_of(public)}")
     print("Jämför fingeravtrycket med länsstyrelsen per telefon innan nätverket tas i bruk.")

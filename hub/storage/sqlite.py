@@ -702,3 +702,20 @@ class SqliteStorage:
                 await self._reader.close()
             finally:
                 await self._writer.close()
+
+
+async def create_network(data_dir: Path, network: Network) -> None:
+    """The operator's step before the hub serves a network: store it with the administrator's
+    public key and the agreement's settings, and audit it (hub network create, the demo)."""
+    storage = await SqliteStorage.open(data_dir)
+    try:
+        async with storage.transaction() as tx:
+            await tx.add_network(network)
+            await tx.append_audit(
+                at=network.created_at,
+                actor="operator",
+                action="network_created",
+                subject={"network": network.id},
+            )
+    finally:
+        await storage.close()
