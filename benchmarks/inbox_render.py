@@ -4,7 +4,9 @@ Run: .venv/bin/python -m benchmarks.inbox_render [--cases 10000] [--requests 300
 
 A real inbox agent (aiohttp, jinja2, aiosqlite cache with encrypted documents) serves GET /
 over loopback to a client holding the session cookie; the hub is not running (the page is
-rendered from the cache, as it is when the hub is unreachable). Goal: p95 under 100 ms.
+rendered from the cache, as it is when the hub is unreachable). Every case has a running
+answer deadline, and about a third of them have one whose notices have fired, so the page
+also counts the deadline banners over thousands of cases. Goal: p95 under 100 ms.
 """
 
 from __future__ import annotations
@@ -27,20 +29,20 @@ from hub.inbox.cache import InboxCache
 from hub.inbox.sync import AgentCore
 
 MUNICIPALITIES = [f"kommun-{i:02d}" for i in range(60)]
+FIRST = 1_790_000_000
+NOW = FIRST + 30 * 86_400
 
 
 def _view(n: int, mine: bool) -> dict:
     sender = "kommun-00" if mine else MUNICIPALITIES[1 + n % 59]
     asked = [MUNICIPALITIES[1 + (n + k) % 59] for k in range(3)] if mine else ["kommun-00"]
-    base = 1_790_000_000 + n * 600
+    base = FIRST + n * 600
     return {
         "case_id": n.to_bytes(16, "big").hex(),
         "from": sender,
         "outcome": None,
         "closed_at": None,
         "can_close_not_moved": mine,
-        # What the agent works out when it stores a case: its nearest deadline.
-        "local_due": {"date": "2026-12-08", "at": base + 14 * 86_400},
         "requests": [
             {
                 "municipality": m,
@@ -62,11 +64,14 @@ def _view(n: int, mine: bool) -> dict:
     }
 
 
-async def fill(cache: InboxCache, cases: int) -> None:
+async def fill(core: AgentCore, cases: int) -> None:
+    cache = core.cache
     for n in range(cases):
         mine = n % 2 == 0
         view = _view(n, mine)
-        await cache.put_case(view, mine=mine, sort_key=-(1_790_000_000 + n * 600), closed=False)
+        # As the agent stores what the hub says: nearest deadline, and every running one for
+        # the banners.
+        await core._store_case(view)  # noqa: SLF001
         meta = {
             "message_id": os.urandom(16).hex(),
             "case_id": view["case_id"],
@@ -93,15 +98,41 @@ def _expect_ok(status: int) -> None:
         raise SystemExit(f"the inbox answered {status}")
 
 
+async def _timed(
+    session: aiohttp.ClientSession, origin: str, core: AgentCore, requests: int, *, changed: bool
+) -> tuple[list[float], bytes]:
+    timings, body = [], b""
+    for _ in range(requests):
+        if changed:
+            core.version += 1  # as the agent does when a case changes
+        t0 = time.perf_counter()
+        async with session.get(origin + "/") as r:
+            body = await r.read()
+            _expect_ok(r.status)
+        timings.append((time.perf_counter() - t0) * 1000)
+    return sorted(timings), body
+
+
+def _report(label: str, timings: list[float]) -> float:
+    p95 = timings[int(0.95 * len(timings)) - 1]
+    print(
+        f"  {label + ':':16} p50 {statistics.median(timings):.1f} ms   p95 {p95:.1f} ms   "
+        f"p99 {timings[int(0.99 * len(timings)) - 1]:.1f} ms   max {timings[-1]:.1f} ms"
+    )
+    return p95
+
+
 async def main(cases: int, requests: int) -> None:
     work = Path(tempfile.mkdtemp(prefix="inbox-bench-"))
     identity = PrivateIdentity.generate()
     cache = await InboxCache.open(work / "cache", identity.local_key(CACHE_PURPOSE))
-    started = time.perf_counter()
-    await fill(cache, cases)
-    print(f"cache filled with {cases} cases in {time.perf_counter() - started:.1f} s")
-    core = AgentCore("http://127.0.0.1:9", "bench", identity, bytes(32), cache)
+    # "Now" is 30 days after the first case: the oldest cases' answer time has passed, the
+    # next ones are due today or soon, the rest later; every case has a running deadline.
+    core = AgentCore("http://127.0.0.1:9", "bench", identity, bytes(32), cache, clock=lambda: NOW)
     core.municipality = "kommun-00"
+    started = time.perf_counter()
+    await fill(core, cases)
+    print(f"cache filled with {cases} cases in {time.perf_counter() - started:.1f} s")
     core.names = {m: f"Kommun {m[-2:]}" for m in MUNICIPALITIES}
     port = 18_765
     auth = security.LocalAuth(f"http://127.0.0.1:{port}")
@@ -112,22 +143,17 @@ async def main(cases: int, requests: int) -> None:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
             async with s.get(auth.launch_url) as r:
                 _expect_ok(r.status)
-            timings = []
-            for _ in range(requests):
-                t0 = time.perf_counter()
-                async with s.get(auth.origin + "/") as r:
-                    body = await r.read()
-                    _expect_ok(r.status)
-                timings.append((time.perf_counter() - t0) * 1000)
-        timings.sort()
-        p95 = timings[int(0.95 * len(timings)) - 1]
-        print(f"GET / with {cases} cases in the cache ({requests} requests, one at a time):")
-        print(f"  page: {len(body) / 1024:.0f} KiB, the 200 most recent cases listed")
-        print(
-            f"  p50 {statistics.median(timings):.1f} ms   p95 {p95:.1f} ms   "
-            f"p99 {timings[int(0.99 * len(timings)) - 1]:.1f} ms   max {timings[-1]:.1f} ms"
-        )
-        print(f"  goal p95 < 100 ms: {'met' if p95 < 100 else 'MISSED'}")
+            print(f"GET / with {cases} cases in the cache ({requests} requests, one at a time):")
+            timings, body = await _timed(s, auth.origin, core, requests, changed=False)
+            print(f"  page: {len(body) / 1024:.0f} KiB, the 200 nearest deadlines listed")
+            banners = [line for line in body.decode().splitlines() if "?frist=" in line]
+            print(f"  banners: {len(banners)}, counting the cases of all {cases}")
+            p95 = _report("reloads", timings)
+            print(f"  goal p95 < 100 ms: {'met' if p95 < 100 else 'MISSED'}")
+            # The worst case: a case changed before every request, so the banners are
+            # counted afresh each time (here over every deadline that has fired).
+            timings, _ = await _timed(s, auth.origin, core, requests, changed=True)
+            _report("after a change", timings)
     finally:
         await runner.cleanup()
         await cache.close()

@@ -4,6 +4,8 @@ between two municipalities' agents through a real hub."""
 from __future__ import annotations
 
 import asyncio
+import re
+from datetime import time
 
 import aiohttp
 import pytest
@@ -237,3 +239,90 @@ async def test_the_answer_deadline_shows_with_days_left_and_turns_overdue(net, t
         net.clock.now = due.due_at.timestamp() + 86_400
         _, page = await bertil.page("/")
         assert "försenad" in page.lower()
+
+
+def _banner(page: str) -> str:
+    """The deadline banner's text as a screen reader says it, or "" when there is none."""
+    if "<strong>Tidsfrister:</strong>" not in page:
+        return ""
+    part = page.split("<strong>Tidsfrister:</strong>")[1].split("</div>", maxsplit=1)[0]
+    part = re.sub(r'<span[^>]*aria-hidden="true"[^>]*>[^<]*</span>', "", part)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", part)).strip()
+
+
+def _listed(page: str) -> list[str]:
+    """The case ids the list shows, in order."""
+    return re.findall(r'<a href="/arende/([0-9a-f]{32})">', page)
+
+
+async def test_deadline_banners_say_what_the_email_says_as_the_clock_moves(net, tmp_path):
+    """B's inbox counts its cases by deadline in the e-mails' words (soon, today, passed), as
+    the injected clock moves on; each banner links to a list of just those cases."""
+    async with (
+        running_agent(net, "anna", tmp_path) as anna,
+        running_agent(net, "bertil", tmp_path) as bertil,
+    ):
+        await bertil.login()
+        first = await anna.core.send_inquiry({"bakgrund_till_placering": "x"}, [], ["kommun-b"])
+        second = await anna.core.send_inquiry({"bakgrund_till_placering": "y"}, [], ["kommun-b"])
+        await bertil.core.sync()  # delivered: both answer clocks start
+        await bertil.core.sync()
+        due = bertil.core.next_due((await bertil.core.cache.list_cases("inbox"))[0])
+        assert due is not None
+        assert due.remind_at is not None
+        _, page = await bertil.page("/")
+        assert _banner(page) == ""
+
+        net.clock.now = due.remind_at.timestamp()
+        _, page = await bertil.page("/")
+        assert _banner(page) == "2 ärenden har en tidsfrist som går ut snart"
+        assert 'role="status"' in page.split("Tidsfrister:")[0].rsplit("<div", 1)[1]
+        assert '<a href="/?frist=due_soon">' in page
+
+        net.clock.now = bertil.core.calendar.at_local(due.due_date, time(8)).timestamp()
+        _, page = await bertil.page("/")
+        assert _banner(page) == "2 ärenden har en tidsfrist som går ut i dag"
+
+        status, _ = await bertil.post(
+            f"/arende/{first.hex()}/decline",
+            {"target": "kommun-b", "reason": "quota_reached", "motivation": "M" * 30},
+        )
+        assert status == 200
+        _, page = await bertil.page("/")
+        assert _banner(page) == "1 ärende har en tidsfrist som går ut i dag"
+
+        net.clock.now = due.due_at.timestamp() + 1  # the first second after the last day
+        _, page = await bertil.page("/")
+        assert _banner(page) == "1 ärende har en tidsfrist som har passerat"
+        assert '<a href="/?frist=overdue">' in page
+        _, listed = await bertil.page("/?frist=overdue")
+        assert _listed(listed) == [second.hex()]
+        assert "Visar bara ärenden där tidsfristen har passerat" in listed
+        _, listed = await bertil.page("/?frist=due_today")
+        assert _listed(listed) == []
+        _, everything = await bertil.page("/?box=closed")
+        assert _listed(everything) == [first.hex()]  # declined: gone from the open list
+
+
+async def test_inbox_lists_nearest_deadline_first_then_latest_activity(net, tmp_path):
+    """A's list: cases with a running deadline by the nearest one, then the cases without a
+    deadline, the most recently active first."""
+    async with (
+        running_agent(net, "anna", tmp_path) as anna,
+        running_agent(net, "bertil", tmp_path) as bertil,
+    ):
+        await anna.login()
+        later = await anna.core.send_inquiry({"bakgrund_till_placering": "c"}, [], ["kommun-c"])
+        sooner = await anna.core.send_inquiry({"bakgrund_till_placering": "b"}, [], ["kommun-b"])
+        await bertil.core.sync()  # B's answer clock starts now
+        net.clock.now += 5 * 86_400
+        async with running_agent(net, "cecilia", tmp_path):
+            pass  # C's agent starts, fetches and acknowledges: five days later, so due later
+        net.clock.now += 3600
+        older = await anna.core.send_inquiry({"bakgrund_till_placering": "1"}, [], ["kommun-c"])
+        net.clock.now += 3600
+        newer = await anna.core.send_inquiry({"bakgrund_till_placering": "2"}, [], ["kommun-c"])
+        await anna.core.sync()  # C's agent is not running: neither is delivered, no deadline
+        _, page = await anna.page("/")
+        assert _listed(page) == [c.hex() for c in (sooner, later, newer, older)]
+        assert page.index("Ingen tidsfrist") > page.index(f"/arende/{later.hex()}")

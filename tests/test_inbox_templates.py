@@ -159,6 +159,21 @@ def contexts() -> dict[str, dict[str, Any]]:
         "inbox.html": {
             **base(),
             "box": "inbox",
+            "deadline_banners": [
+                {
+                    "topic": "overdue",
+                    "text": "1 ärende har en tidsfrist som har passerat",
+                    "href": "/?frist=overdue",
+                    "urgent": True,
+                },
+                {
+                    "topic": "due_soon",
+                    "text": "2 ärenden har en tidsfrist som går ut snart",
+                    "href": "/?frist=due_soon",
+                    "urgent": False,
+                },
+            ],
+            "deadline_filter": None,
             "items": [
                 {
                     "case_id": CASE_ID,
@@ -454,7 +469,7 @@ def test_offline_hub_is_said_plainly_with_the_outbox() -> None:
     )
     assert "I utkorgen: 2 meddelanden." in page.text
     statuses = [a for a in page.all("div") if a.get("role") == "status"]
-    assert len(statuses) == 2  # the offline banner and the sample's notice
+    assert len(statuses) == 3  # the offline banner, the deadlines and the sample's notice
     online = parse(render("inbox.html", contexts()["inbox.html"])).text
     assert "Hubben går inte att nå" not in online
 
@@ -483,6 +498,28 @@ def test_inbox_lists_cases_and_says_overdue_in_words() -> None:
     assert "Läst av Kommun A 2026-11-25 10:14" in page.text
     current = [a for a in page.all("a") if a.get("aria-current") == "page"]
     assert [a["href"] for a in current] == ["/", "/"]  # the menu item and the list
+
+
+def test_deadline_banners_are_words_and_links_in_a_status_region() -> None:
+    """The deadline banners say in words what is due (colour only helps), each a link to the
+    cases it counts; a banner's list says it is filtered and leads back to all cases."""
+    html = render("inbox.html", contexts()["inbox.html"])
+    page = parse(html)
+    region = html.split("<strong>Tidsfrister:</strong>")[0].rsplit("<div", 1)[1]
+    assert 'role="status"' in region
+    assert "banner-warning" in region
+    for text, href in (
+        ("1 ärende har en tidsfrist som har passerat", "/?frist=overdue"),
+        ("2 ärenden har en tidsfrist som går ut snart", "/?frist=due_soon"),
+    ):
+        assert f'<a href="{href}">{text}</a>' in html
+    assert "Visa alla ärenden" not in page.text
+    filtered = {**contexts()["inbox.html"], "deadline_filter": "tidsfristen har passerat"}
+    page = parse(render("inbox.html", filtered))
+    assert "Visar bara ärenden där tidsfristen har passerat" in page.text
+    assert "Inkorg, tidsfristen har passerat: 2 ärenden" in page.text
+    quiet = parse(render("inbox.html", {**contexts()["inbox.html"], "deadline_banners": []}))
+    assert "Tidsfrister" not in quiet.text
 
 
 def test_sent_and_closed_boxes_are_named() -> None:

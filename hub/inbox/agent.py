@@ -55,6 +55,7 @@ def init_inbox(core: AgentCore, auth: security.LocalAuth) -> web.Application:
     )
     app[views.CORE] = core
     app[views.TEMPLATES] = templates()
+    app[views.BANNERS] = views.BannerMemo()
     app[AUTH] = auth
     r = app.router
     r.add_get(security.START_PATH, _start)

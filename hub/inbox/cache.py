@@ -18,6 +18,7 @@ import aiosqlite
 from hub.crypto import primitives as p
 
 if TYPE_CHECKING:
+    from collections.abc import Collection, Sequence
     from pathlib import Path
 
 SCHEMA = """
@@ -34,6 +35,11 @@ CREATE TABLE IF NOT EXISTS cases (
     closed INTEGER NOT NULL, mine INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS cases_by_sort ON cases (closed, mine, sort_key);
+CREATE TABLE IF NOT EXISTS dues (case_id BLOB NOT NULL, kind TEXT NOT NULL,
+    due_at INTEGER NOT NULL, alarm_from INTEGER NOT NULL, due TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS dues_by_case ON dues (case_id);
+CREATE INDEX IF NOT EXISTS dues_by_alarm ON dues (alarm_from);
+CREATE INDEX IF NOT EXISTS dues_by_due ON dues (due_at);
 CREATE TABLE IF NOT EXISTS receipts (
     message_id BLOB NOT NULL, municipality TEXT NOT NULL, event TEXT NOT NULL,
     time INTEGER NOT NULL, PRIMARY KEY (message_id, municipality, event)
@@ -182,34 +188,70 @@ class InboxCache:
     # --- cases and receipts -------------------------------------------------------------
 
     async def put_case(
-        self, view: dict[str, Any], *, mine: bool, sort_key: int, closed: bool
+        self,
+        view: dict[str, Any],
+        *,
+        mine: bool,
+        sort_key: int,
+        closed: bool,
+        dues: Sequence[tuple[int, dict[str, Any]]] = (),
     ) -> None:
+        """Store the hub's view of a case, and replace its running deadlines: each as
+        (the instant its first notice fires, the deadline as JSON with at least its "kind" and
+        its due instant "at"), for the inbox's banners. A closed case keeps none."""
+        case_id = bytes.fromhex(view["case_id"])
         await self._db.execute(
             "INSERT OR REPLACE INTO cases (case_id, view, sort_key, closed, mine)"
             " VALUES (?, ?, ?, ?, ?)",
-            (
-                bytes.fromhex(view["case_id"]),
-                json.dumps(view),
-                sort_key,
-                int(closed),
-                int(mine),
-            ),
+            (case_id, json.dumps(view), sort_key, int(closed), int(mine)),
+        )
+        await self._db.execute("DELETE FROM dues WHERE case_id = ?", (case_id,))
+        await self._db.executemany(
+            "INSERT INTO dues (case_id, kind, due_at, alarm_from, due) VALUES (?, ?, ?, ?, ?)",
+            [
+                (case_id, d["kind"], d["at"], alarm_from, json.dumps(d))
+                for alarm_from, d in ([] if closed else dues)
+            ],
         )
         await self._db.commit()
+
+    async def alarmed_dues(self, now: int) -> list[tuple[bytes, dict[str, Any]]]:
+        """The deadlines (of open cases: a closed one keeps none) whose first notice has fired
+        by `now` and whose last day has not yet ended: with the passed ones (below), all a
+        banner can count, so a page need not look at every case."""
+        async with self._db.execute(
+            "SELECT case_id, due FROM dues WHERE alarm_from <= ? AND due_at >= ?", (now, now)
+        ) as cur:
+            return [(bytes(r[0]), json.loads(r[1])) for r in await cur.fetchall()]
+
+    async def cases_past_due(self, now: int, *, ignore: str) -> set[bytes]:
+        """Open cases with a deadline whose last day ended before `now`, of any kind but
+        `ignore`."""
+        async with self._db.execute(
+            "SELECT DISTINCT case_id FROM dues WHERE due_at < ? AND kind != ?", (now, ignore)
+        ) as cur:
+            return {bytes(r[0]) for r in await cur.fetchall()}
 
     async def get_case(self, case_id: bytes) -> dict[str, Any] | None:
         async with self._db.execute("SELECT view FROM cases WHERE case_id = ?", (case_id,)) as cur:
             row = await cur.fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
-    async def list_cases(self, box: str, limit: int = 200) -> list[dict[str, Any]]:
-        """box: "inbox" (open cases, nearest deadline first), "sent" (mine), "closed"."""
+    async def list_cases(
+        self, box: str, limit: int = 200, only: Collection[bytes] | None = None
+    ) -> list[dict[str, Any]]:
+        """box: "inbox" (open cases, nearest deadline first), "sent" (mine), "closed";
+        `only`: of these cases alone (a banner's list)."""
         where = {"inbox": "closed = 0", "sent": "closed = 0 AND mine = 1", "closed": "closed = 1"}[
             box
         ]
+        params: list[object] = [limit]
+        if only is not None:  # one parameter however many: a JSON list of the ids in hex
+            where += " AND hex(case_id) IN (SELECT value FROM json_each(?))"
+            params.insert(0, json.dumps([c.hex().upper() for c in only]))
         async with self._db.execute(
             f"SELECT view FROM cases WHERE {where} ORDER BY sort_key LIMIT ?",  # noqa: S608 - fixed text
-            (limit,),
+            params,
         ) as cur:
             return [json.loads(r[0]) for r in await cur.fetchall()]
 

@@ -16,6 +16,7 @@ import secrets
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,8 +28,16 @@ from hub.crypto.format import MessageKind
 from hub.crypto.receipts import make_receipt, verify_receipt
 from hub.errors import HubError
 from hub.protocol.case_codec import case_from_json
-from hub.protocol.deadlines import NATIONAL, Due, NetworkDeadlines, SwedishCalendar, deadlines_for
-from hub.protocol.lifecycle import Case, RequestState, is_terminal
+from hub.protocol.deadlines import (
+    NATIONAL,
+    Due,
+    DueKind,
+    NetworkDeadlines,
+    SwedishCalendar,
+    deadlines_for,
+)
+from hub.protocol.lifecycle import Case, RequestState, Role, is_terminal
+from hub.protocol.notices import alarms_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -210,7 +219,8 @@ class AgentCore:
         closed = view.get("outcome") is not None or (
             not mine and all(is_terminal(RequestState(r["state"])) for r in view["requests"])
         )
-        due = None if closed else self.next_due(view)
+        dues = [] if closed else self.dues_of(view)
+        due = dues[0] if dues else None
         # Kept with the view so that lists need not recompute the calendar for every row.
         stored = {
             **view,
@@ -221,7 +231,13 @@ class AgentCore:
         if await self.cache.get_case(bytes.fromhex(view["case_id"])) != stored:
             self.version += 1
         sort_key = stored["local_due"]["at"] if due else _recency_key(view)
-        await self.cache.put_case(stored, mine=mine, sort_key=sort_key, closed=closed)
+        await self.cache.put_case(
+            stored,
+            mine=mine,
+            sort_key=sort_key,
+            closed=closed,
+            dues=[(_first_alarm(d, self.calendar), due_to_json(d)) for d in dues],
+        )
 
     async def refresh_receipts(self, case_id: bytes) -> None:
         """Fetch the signed receipts for what we sent in this case; keep only those that verify."""
@@ -250,15 +266,20 @@ class AgentCore:
                     envelope["message_id"], receipt.municipality, str(receipt.event), receipt.time
                 )
 
-    def next_due(self, view: dict[str, Any]) -> Due | None:
-        """The nearest running deadline of this case that concerns our municipality."""
+    def dues_of(self, view: dict[str, Any]) -> list[Due]:
+        """Every running deadline of this case that concerns our municipality, nearest first:
+        all of a case we sent, our own request's of a case we were asked."""
         case = case_from_view(view)
         mine = view["from"] == self.municipality
-        dues = [
+        return [
             d
             for d in deadlines_for(case, self.deadline_rules, self.calendar)
             if mine or d.municipality == self.municipality
         ]
+
+    def next_due(self, view: dict[str, Any]) -> Due | None:
+        """The nearest running deadline of this case that concerns our municipality."""
+        dues = self.dues_of(view)
         return dues[0] if dues else None
 
     # --- sending ------------------------------------------------------------------------
@@ -473,6 +494,35 @@ def pack_attachment(a: Attachment) -> dict[str, str]:
 
 def unpack_attachment(a: dict[str, str]) -> Attachment:
     return Attachment(a["name"], a["media_type"], base64.b64decode(a["data"]))
+
+
+def due_to_json(due: Due) -> dict[str, Any]:
+    """A running deadline as the cache keeps it (the hub knows all of it: kept in clear)."""
+    return {
+        "kind": str(due.kind),
+        "municipality": due.municipality,
+        "date": due.due_date.isoformat(),
+        "at": int(due.due_at.timestamp()),
+        "remind_at": None if due.remind_at is None else int(due.remind_at.timestamp()),
+        "owed_by": [str(role) for role in due.owed_by],
+    }
+
+
+def due_from_json(value: dict[str, Any]) -> Due:
+    remind_at = value["remind_at"]
+    return Due(
+        DueKind(value["kind"]),
+        value["municipality"],
+        date.fromisoformat(value["date"]),
+        datetime.fromtimestamp(value["at"], UTC),
+        None if remind_at is None else datetime.fromtimestamp(remind_at, UTC),
+        tuple(Role(role) for role in value["owed_by"]),
+    )
+
+
+def _first_alarm(due: Due, calendar: SwedishCalendar) -> int:
+    """When the first notice of `due` fires (its reminder, else the morning of the day)."""
+    return min(alarm.fire_at for alarm in alarms_for([due], calendar))
 
 
 def _recency_key(view: dict[str, Any]) -> int:

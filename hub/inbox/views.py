@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -17,11 +18,20 @@ from hub.crypto.format import MessageKind
 from hub.crypto.keys import fingerprint_of
 from hub.inbox import forms, pdf
 from hub.inbox.security import CSRF
-from hub.inbox.sync import AgentCore, Attachment, pack_attachment, unpack_attachment
-from hub.protocol.deadlines import days_left
+from hub.inbox.sync import (
+    AgentCore,
+    Attachment,
+    due_from_json,
+    pack_attachment,
+    unpack_attachment,
+)
+from hub.protocol.deadlines import WORKING_DAY_STARTS, DueKind, NetworkDeadlines, days_left
+from hub.protocol.notices import Topic, banner_counts, topic_line
 
 if TYPE_CHECKING:
     from aiohttp.web_request import FileField
+
+    from hub.protocol.deadlines import Due
 
 CORE = web.AppKey("core", AgentCore)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
@@ -94,13 +104,97 @@ async def inbox(request: web.Request) -> web.Response:
     box = request.query.get("box", "inbox")
     if box not in {"inbox", "sent", "closed"}:
         box = "inbox"
+    flagged = await _flagged_cases(core, request.app[BANNERS])
+    topic = next((t for t in BANNER_ORDER if t == request.query.get("frist")), None)
+    if topic is not None:
+        box = "inbox"  # a banner's list: the open cases with that deadline, nearest first
     unread = await core.cache.unread_cases()
-    views_ = await core.cache.list_cases(box)
+    views_ = await core.cache.list_cases(
+        box, only=None if topic is None else flagged.get(topic, set())
+    )
     read = await core.cache.read_receipts_by_case([bytes.fromhex(v["case_id"]) for v in views_])
     items = [
         _inbox_item(core, view, unread, read[bytes.fromhex(view["case_id"])]) for view in views_
     ]
-    return await render(request, "inbox.html", items=items, box=box)
+    banners = [
+        {
+            "topic": str(t),
+            "text": topic_line(t, len(flagged[t])),
+            "href": f"/?frist={t}",
+            "urgent": t is not Topic.DUE_SOON,
+        }
+        for t in BANNER_ORDER
+        if flagged.get(t)
+    ]
+    return await render(
+        request,
+        "inbox.html",
+        items=items,
+        box=box,
+        deadline_banners=banners,
+        deadline_filter=None if topic is None else _FILTER_TITLES[topic],
+    )
+
+
+BANNER_ORDER = (Topic.OVERDUE, Topic.DUE_TODAY, Topic.DUE_SOON)
+_FILTER_TITLES = {
+    Topic.OVERDUE: "tidsfristen har passerat",
+    Topic.DUE_TODAY: "tidsfristen går ut i dag",
+    Topic.DUE_SOON: "tidsfristen går ut snart",
+}
+
+
+@dataclass
+class BannerMemo:
+    """The last banner count, reused while neither the cases nor the hour could change it."""
+
+    key: tuple[int, NetworkDeadlines] | None = None
+    since: int = 0
+    until: int = 0
+    flagged: dict[Topic, set[bytes]] = field(default_factory=dict)
+
+
+BANNERS = web.AppKey("banners", BannerMemo)
+
+
+async def _flagged_cases(core: AgentCore, memo: BannerMemo) -> dict[Topic, set[bytes]]:
+    """Which open cases each deadline banner counts, once per case, among the deadlines that
+    concern us. A deadline whose last day has ended is overdue from that second, as the list
+    beside the banners says "Försenad" (the e-mail waits for 08:00 the next working day);
+    the end of financial responsibility, which nobody acts on, is then no longer shown. A
+    deadline still running counts by the notices' own rule: its latest notice fired by now.
+
+    The count changes only when a case changes (the agent's version), the network's rules
+    change, or the clock passes a notice's firing time (08:00 Stockholm, when every notice
+    fires) or the end of a day; until then the last count is reused."""
+    now = int(core.clock())
+    key = (core.version, core.deadline_rules)
+    if memo.key == key and memo.since <= now < memo.until:
+        return memo.flagged
+    memo.key, memo.since, memo.until = key, now, _next_banner_change(now, core)
+    memo.flagged = await _count_flagged(core, now)
+    return memo.flagged
+
+
+def _next_banner_change(now: int, core: AgentCore) -> int:
+    today = core.calendar.local_date(now)
+    morning = int(core.calendar.at_local(today, WORKING_DAY_STARTS).timestamp())
+    return morning if now < morning else int(core.calendar.end_of_day(today).timestamp()) + 1
+
+
+async def _count_flagged(core: AgentCore, now: int) -> dict[Topic, set[bytes]]:
+    flagged: dict[Topic, set[bytes]] = {
+        Topic.OVERDUE: await core.cache.cases_past_due(
+            now, ignore=str(DueKind.FINANCIAL_OVERLAP_END)
+        )
+    }
+    running: dict[bytes, list[Due]] = {}
+    for case_id, due in await core.cache.alarmed_dues(now):
+        running.setdefault(case_id, []).append(due_from_json(due))
+    for case_id, dues in running.items():
+        for topic in banner_counts(dues, now, core.calendar):
+            flagged.setdefault(topic, set()).add(case_id)
+    return flagged
 
 
 async def status(request: web.Request) -> web.Response:

@@ -467,3 +467,34 @@ async def test_another_origin_and_a_missing_csrf_token_are_refused(open_inbox: O
     await expect(thread).to_contain_text("Inga meddelanden ännu.")
     await expect(thread).not_to_contain_text("Från en annan webbplats")
     await expect(thread).not_to_contain_text("Utan säkerhetskod")
+
+
+async def test_deadline_banner_leads_to_the_late_cases(open_inbox: OpenInbox, net: HubNet) -> None:
+    """When B's answer time has passed (the clock moved on, no waiting), B's inbox says so in
+    a status banner in words; its link lists just those cases. axe finds nothing."""
+    bertil = await open_inbox("bertil")
+    anna = await open_inbox("anna")
+    case_id = (
+        await anna.agent.core.send_inquiry({"bakgrund_till_placering": "x"}, [], ["kommun-b"])
+    ).hex()
+    await bertil.agent.core.sync()
+    await bertil.agent.core.sync()
+    due = bertil.agent.core.next_due((await bertil.agent.core.cache.list_cases("inbox"))[0])
+    assert due is not None
+    net.clock.now = due.due_at.timestamp() + 1
+    await bertil.goto("/")
+    banner = bertil.page.get_by_role("status").filter(has_text="Tidsfrister")
+    link = banner.get_by_role("link", name="1 ärende har en tidsfrist som har passerat")
+    await expect(link).to_be_visible()
+    await _check_page(bertil, "19-bertil-deadline-banner")
+    await link.click()
+    await expect(bertil.page.locator("main")).to_contain_text(
+        "Visar bara ärenden där tidsfristen har passerat"
+    )
+    rows = bertil.page.locator("table.cases tbody tr")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first.locator(f'a[href="/arende/{case_id}"]')).to_contain_text(
+        "Förfrågan från Kommun A"
+    )
+    await expect(rows.first).to_contain_text("Försenad")
+    await _check_page(bertil, "20-bertil-deadline-list")
