@@ -326,3 +326,85 @@ async def test_inbox_lists_nearest_deadline_first_then_latest_activity(net, tmp_
         _, page = await anna.page("/")
         assert _listed(page) == [c.hex() for c in (sooner, later, newer, older)]
         assert page.index("Ingen tidsfrist") > page.index(f"/arende/{later.hex()}")
+
+
+async def test_autosave_keeps_what_was_typed_and_what_the_review_made(net, tmp_path):
+    """An autosave (as autosave.js sends it) stores what was typed, encrypted, and answers with
+    the draft and the time; the next one updates the same draft without dropping the
+    attachments and the checked document the review step stored."""
+    async with running_agent(net, "anna", tmp_path) as anna:
+        await anna.login()
+        async with anna.session.post(
+            anna.url + "/ny/autospara",
+            data={"sokandes_bakgrund": f"Skrivet {CANARY}", "csrf": _csrf(anna)},
+            headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},  # as Chromium sends
+        ) as r:
+            assert r.status == 200
+            assert r.headers["Content-Security-Policy"] == CSP
+            saved = await r.json()
+        assert re.fullmatch(r"\d\d:\d\d", saved["saved_at"])
+        draft_id = saved["draft_id"]
+        _, page = await anna.page(f"/ny?utkast={draft_id}")
+        assert f"Skrivet {CANARY}" in page
+        for path in (tmp_path / "cache-anna").rglob("*"):
+            if path.is_file():
+                assert CANARY.encode() not in path.read_bytes(), path
+
+        form = aiohttp.FormData()
+        for key, value in {**_filled_inquiry(), "municipalities": "kommun-b"}.items():
+            form.add_field(key, str(value))
+        form.add_field("draft_id", draft_id)
+        form.add_field(
+            "attachments", b"%PDF-1.4 x", filename="u.pdf", content_type="application/pdf"
+        )
+        status, _ = await anna.post("/ny/granska", form)
+        assert status == 200
+        reviewed = await anna.core.cache.get_draft(draft_id)
+        assert reviewed is not None
+        status, _ = await anna.post(
+            "/ny/autospara", {"draft_id": draft_id, "sokandes_bakgrund": "Ändrat efteråt"}
+        )
+        assert status == 200
+        draft = await anna.core.cache.get_draft(draft_id)
+        assert draft is not None
+        assert draft["values"]["sokandes_bakgrund"] == "Ändrat efteråt"
+        assert draft["document"] == reviewed["document"]
+        assert draft["attachments"] == reviewed["attachments"]
+        assert len(await anna.core.cache.list_drafts()) == 1
+
+
+async def test_autosave_without_the_token_or_from_elsewhere_changes_nothing(net, tmp_path):
+    """An autosave without the CSRF token, or from another web site, is refused and the draft
+    stays as it was; a late autosave of a draft already sent does not bring it back."""
+    async with running_agent(net, "anna", tmp_path) as anna:
+        await anna.login()
+        status, _ = await anna.post("/ny/autospara", {"sokandes_bakgrund": "Original"})
+        assert status == 200
+        [(draft_id, at, before)] = await anna.core.cache.list_drafts()
+        attempts = [
+            ({"Origin": anna.url}, False),  # no CSRF token
+            ({"Origin": "https://evil.example"}, True),
+            ({"Origin": "null", "Sec-Fetch-Site": "cross-site"}, True),
+        ]
+        for headers, with_token in attempts:
+            data = {"draft_id": draft_id, "sokandes_bakgrund": "Ändrat utifrån"}
+            if with_token:
+                data["csrf"] = _csrf(anna)
+            async with anna.session.post(
+                anna.url + "/ny/autospara", data=data, headers=headers
+            ) as r:
+                assert r.status == 403, headers
+        assert await anna.core.cache.list_drafts() == [(draft_id, at, before)]
+
+        await anna.core.cache.delete_draft(draft_id)  # as Skicka does
+        async with anna.session.post(
+            anna.url + "/ny/autospara",
+            data={"draft_id": draft_id, "sokandes_bakgrund": "Sent", "csrf": _csrf(anna)},
+            headers={"Origin": anna.url},
+        ) as r:
+            assert r.status == 410
+        assert await anna.core.cache.list_drafts() == []
+
+
+def _csrf(agent) -> str:
+    return agent.auth.sessions[next(iter(agent.auth.sessions))]

@@ -56,6 +56,7 @@ def init_inbox(core: AgentCore, auth: security.LocalAuth) -> web.Application:
     app[views.CORE] = core
     app[views.TEMPLATES] = templates()
     app[views.BANNERS] = views.BannerMemo()
+    app[views.DRAFTS] = asyncio.Lock()
     app[AUTH] = auth
     r = app.router
     r.add_get(security.START_PATH, _start)
@@ -64,6 +65,7 @@ def init_inbox(core: AgentCore, auth: security.LocalAuth) -> web.Application:
     r.add_post("/ny", views.compose)
     r.add_post("/ny/granska", views.review)
     r.add_post("/ny/spara", views.save_draft)
+    r.add_post("/ny/autospara", views.autosave_draft)
     r.add_post("/ny/skicka", views.send)
     r.add_get("/arende/{case_id}", views.case_page)
     r.add_get("/arende/{case_id}/pdf", views.case_pdf)

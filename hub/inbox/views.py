@@ -30,11 +30,15 @@ from hub.protocol.notices import Topic, banner_counts, topic_line
 
 if TYPE_CHECKING:
     from aiohttp.web_request import FileField
+    from multidict import MultiDictProxy
 
     from hub.protocol.deadlines import Due
 
 CORE = web.AppKey("core", AgentCore)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
+# Drafts are read and written back whole: one change at a time, so that an autosave running
+# beside the review step cannot put back what the review replaced.
+DRAFTS = web.AppKey("drafts", asyncio.Lock)
 MAX_ATTACHMENT_MB = 100
 
 STATE_LABELS = {
@@ -300,27 +304,61 @@ async def compose(request: web.Request) -> web.Response:
     )
 
 
+def _typed(form: MultiDictProxy[Any]) -> tuple[dict[str, str], list[str]]:
+    """What the person typed into the inquiry form, and the municipalities they ticked."""
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k not in {"csrf", "draft_id"}}
+    selected = [v for v in form.getall("municipalities", []) if isinstance(v, str)]
+    return values, selected
+
+
 async def save_draft(request: web.Request) -> web.Response:
     """Spara utkast: what was typed, unchecked, encrypted in the local cache."""
     core = request.app[CORE]
     form = await request.post()
-    values = {k: v for k, v in form.items() if isinstance(v, str) and k not in {"csrf", "draft_id"}}
-    selected = [v for v in form.getall("municipalities", []) if isinstance(v, str)]
+    values, selected = _typed(form)
     draft_id = str(form.get("draft_id", "")) or secrets.token_hex(16)
     attachments = [pack_attachment(_file(f)) for f in form.getall("attachments", []) if _is_file(f)]
-    await core.cache.save_draft(
-        draft_id,
-        {
-            "values": values,
-            "document": {},
-            "municipalities": selected,
-            "attachments": attachments,
-        },
-        int(core.clock()),
-    )
+    async with request.app[DRAFTS]:
+        await core.cache.save_draft(
+            draft_id,
+            {
+                "values": values,
+                "document": {},
+                "municipalities": selected,
+                "attachments": attachments,
+            },
+            int(core.clock()),
+        )
     return await _compose_page(
         request, values=values, selected=selected, draft_id=draft_id, saved=True
     )
+
+
+async def autosave_draft(request: web.Request) -> web.Response:
+    """For autosave.js, a moment after the person stops typing and when the page is hidden:
+    what was typed, encrypted in the local cache like Spara utkast; JSON back (the draft's id
+    and the time). The files are not sent again, and what the review step made (the checked
+    document, the attachments) is kept: the review page's Skicka sends what it showed. A draft
+    that is gone (sent, or deleted) is not brought back by a late save."""
+    core = request.app[CORE]
+    form = await request.post()
+    values, selected = _typed(form)
+    draft_id = str(form.get("draft_id", ""))
+    now = int(core.clock())
+    async with request.app[DRAFTS]:
+        existing = await core.cache.get_draft(draft_id) if draft_id else None
+        if draft_id and existing is None:
+            return web.json_response({"gone": True}, status=410)
+        draft_id = draft_id or secrets.token_hex(16)
+        kept = existing or {"document": {}, "attachments": []}
+        await core.cache.save_draft(
+            draft_id, {**kept, "values": values, "municipalities": selected}, now
+        )
+    return web.json_response({"draft_id": draft_id, "saved_at": _clock(now)})
+
+
+def _clock(at: int) -> str:
+    return datetime.fromtimestamp(at, UTC).astimezone().strftime("%H:%M")
 
 
 async def _compose_page(  # noqa: PLR0913 - the page's parts, all keyword-only
@@ -365,7 +403,7 @@ async def _compose_page(  # noqa: PLR0913 - the page's parts, all keyword-only
 async def review(request: web.Request) -> web.Response:
     core = request.app[CORE]
     form = await request.post()
-    values = {k: v for k, v in form.items() if isinstance(v, str) and k not in {"csrf", "draft_id"}}
+    values, _ = _typed(form)
     document, errors = forms.validate_inquiry(values)
     choices = await _municipality_choices(core)
     selected, chosen_errors = forms.validate_recipients(
@@ -384,16 +422,17 @@ async def review(request: web.Request) -> web.Response:
             errors=errors,
             choices=choices,
         )
-    await core.cache.save_draft(
-        draft_id,
-        {
-            "values": values,
-            "document": document,
-            "municipalities": selected,
-            "attachments": [pack_attachment(a) for a in attachments],
-        },
-        int(core.clock()),
-    )
+    async with request.app[DRAFTS]:
+        await core.cache.save_draft(
+            draft_id,
+            {
+                "values": values,
+                "document": document,
+                "municipalities": selected,
+                "attachments": [pack_attachment(a) for a in attachments],
+            },
+            int(core.clock()),
+        )
     return await render(
         request,
         "review.html",

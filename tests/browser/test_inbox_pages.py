@@ -21,7 +21,7 @@ import re
 import time
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest_asyncio
 from playwright.async_api import expect
@@ -498,3 +498,46 @@ async def test_deadline_banner_leads_to_the_late_cases(open_inbox: OpenInbox, ne
     )
     await expect(rows.first).to_contain_text("Försenad")
     await _check_page(bertil, "20-bertil-deadline-list")
+
+
+async def test_what_is_typed_is_saved_as_a_draft_while_typing(open_inbox: OpenInbox) -> None:
+    """A types into the inquiry form and stops: a moment later the page says the draft was
+    saved; a reload, and the draft list, bring the text back. Typing and leaving at once
+    saves too (when the page is hidden)."""
+    anna = await open_inbox("anna")
+    page = anna.page
+    await anna.goto("/ny")
+    background = page.get_by_label(re.compile(r"^Bakgrundsinformation om sökande \("))
+    await background.fill("Påbörjad förfrågan, autosparad.")
+    status = page.get_by_role("status").filter(has_text="Utkastet sparades")
+    await expect(status).to_have_text(re.compile(r"^Utkastet sparades \d\d:\d\d$"))
+    assert re.search(r"/ny\?utkast=[0-9a-f]{32}$", page.url), page.url
+    await _check_page(anna, "21-anna-compose-autosaved")
+
+    await page.reload()
+    await expect(background).to_have_value("Påbörjad förfrågan, autosparad.")
+    await anna.goto("/ny")
+    drafts = page.get_by_role("region", name="Sparade utkast")
+    await drafts.get_by_role("link", name="Påbörjad förfrågan, autosparad.").click()
+    await expect(background).to_have_value("Påbörjad förfrågan, autosparad.")
+
+    # Typed, and away at once (no pause): saved as the page goes.
+    await background.fill("Ändrad precis innan sidan lämnades.")
+    await (
+        page.get_by_role("navigation", name="Huvudmeny").get_by_role("link", name="Inkorg").click()
+    )
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Inkorg")
+    texts: list[str] = []
+    for _ in range(100):  # the request outlives the page; the agent may take a moment
+        texts = [d["values"].get("sokandes_bakgrund", "") for _, _, d in await _drafts(anna)]
+        if "Ändrad precis innan sidan lämnades." in texts:
+            break
+        await page.wait_for_timeout(50)
+    assert texts == ["Ändrad precis innan sidan lämnades."]
+    assert not [e for e in anna.console_errors if "Content Security Policy" in e], (
+        anna.console_errors
+    )
+
+
+async def _drafts(inbox: Inbox) -> list[tuple[str, int, dict[str, Any]]]:
+    return await inbox.agent.core.cache.list_drafts()
