@@ -1,8 +1,10 @@
 """The hub's application factory: configuration in, a web.Application out; no global state and
-no I/O at import. `cleanup_ctx` owns the storage (and, later, the deadline clock)."""
+no I/O at import. `cleanup_ctx` owns the storage and the deadline clock (server/scheduler.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import ssl
@@ -11,17 +13,21 @@ from typing import TYPE_CHECKING
 
 from aiohttp import WSMsgType, web
 
+from hub.protocol.deadlines import SwedishCalendar
 from hub.server import auth, cases, directory_routes, enrolment_routes, envelopes
 from hub.server.auth import caller_of
 from hub.server.directory_cache import DirectoryCache
 from hub.server.errors import error_middleware, security_headers
 from hub.server.live import LiveHub
 from hub.server.ratelimit import RateLimiter
+from hub.server.scheduler import Scheduler
 from hub.server.typedefs import (
+    CALENDAR,
     CLOCK,
     CONFIG,
     DIRECTORIES,
     LIVE,
+    SCHEDULER,
     SIGNIN_BY_ADDRESS,
     SIGNIN_BY_KEY,
     STORAGE,
@@ -46,6 +52,7 @@ def init_app(config: ServerConfig, *, clock: Clock = time.time) -> web.Applicati
     app[CONFIG] = config
     app[CLOCK] = clock
     app[LIVE] = LiveHub()
+    app[CALENDAR] = SwedishCalendar()
     per_minute = config.signin_attempts_per_minute
     app[SIGNIN_BY_KEY] = RateLimiter(per_minute, 60)
     app[SIGNIN_BY_ADDRESS] = RateLimiter(per_minute * 6, 60)
@@ -58,7 +65,14 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     storage: Storage = await SqliteStorage.open(app[CONFIG].data_dir)
     app[STORAGE] = storage
     app[DIRECTORIES] = DirectoryCache(storage)
+    scheduler = Scheduler(app)
+    app[SCHEDULER] = scheduler
+    await scheduler.start()
+    clock_task = asyncio.create_task(scheduler.run(), name="deadline-clock")
     yield
+    clock_task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await clock_task
     await app[LIVE].close_all()
     await storage.close()
 

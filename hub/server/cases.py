@@ -15,10 +15,12 @@ from aiohttp import web
 from hub.crypto.format import MessageKind
 from hub.errors import ApiError
 from hub.protocol.case_codec import case_from_json, case_to_json
+from hub.protocol.deadlines import NetworkDeadlines
 from hub.protocol.lifecycle import Case, Event, NotifyCounterpart, Role
+from hub.server import notify
 from hub.server.auth import Caller, caller_of
 from hub.server.errors import hex_id, read_json
-from hub.server.typedefs import CLOCK, LIVE, STORAGE
+from hub.server.typedefs import CALENDAR, CLOCK, LIVE, SCHEDULER, STORAGE
 from hub.storage.base import CaseRow, EnvelopeRow, NotFound, StaleVersion
 
 if TYPE_CHECKING:
@@ -221,16 +223,21 @@ async def _store(  # noqa: PLR0913 - one change: the case, its effects, its audi
     audit: dict[str, Any],
     at: int,
 ) -> bool:
-    """Store the new case with its audit record and tell the sides; False if the stored case
-    changed since it was read (the caller reads again and retries)."""
+    """Store the new case with its deadline alarms and audit record, and tell the sides; False
+    if the stored case changed since it was read (the caller reads again and retries)."""
+    network = await app[STORAGE].get_network(row.network_id)
+    rules = NetworkDeadlines.from_settings(network.settings)
+    alarms = notify.alarm_rows(new, row.network_id, rules, app[CALENDAR])
     try:
         async with app[STORAGE].transaction() as tx:
             await tx.update_case(
                 _row(new, row.network_id, at, created_at=row.created_at, version=row.version + 1)
             )
+            await notify.store_alarms(tx, row.case_id, alarms, at)
             await tx.append_audit(at=at, actor=actor, action="case_event", subject=audit)
     except StaleVersion:
         return False
+    app[SCHEDULER].poke()
     await tell(app, row.network_id, new, effects)
     return True
 

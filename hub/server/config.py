@@ -5,12 +5,45 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "HUB_"
+SMTP_ENV_PREFIX = "HUB_SMTP_"
 DEFAULT_MAX_ENVELOPE = 100 * 1000 * 1000  # 100 MB, as the network agreed for attachments
+
+
+SMTP_SECURITY = ("starttls", "tls", "none")
+# Where the e-mail sends people: each contact person's inbox runs on their own machine, behind
+# a one-time token, so there is no address to link to unless the county gives one (an intranet
+# page with instructions, say).
+DEFAULT_INBOX_LINK = "Starta inkorgen på din dator (kommandot hub inbox)."
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """Where content-free notices are sent from ([smtp] in hub.toml, HUB_SMTP_*)."""
+
+    host: str
+    sender: str  # the From address
+    port: int = 587
+    security: str = "starttls"  # starttls | tls (implicit, port 465) | none (a local relay)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)  # from password_file, never logged
+    inbox_link: str = DEFAULT_INBOX_LINK
+    timeout_seconds: int = 30
+    # A new message is announced only if it still waits undelivered after this long: a running
+    # inbox fetches it at once, and its contact person needs no e-mail about it.
+    new_message_delay_seconds: int = 600
+
+    def __post_init__(self) -> None:
+        if self.security not in SMTP_SECURITY:
+            raise ValueError(f"smtp.security ska vara en av {', '.join(SMTP_SECURITY)}")
+        if "@" not in self.sender:
+            raise ValueError("smtp.sender ska vara en e-postadress")
+        if self.security == "none" and self.password is not None:
+            raise ValueError("smtp: lösenord skickas aldrig okrypterat; välj starttls eller tls")
 
 
 @dataclass(frozen=True)
@@ -27,6 +60,7 @@ class ServerConfig:
     challenge_seconds: int = 60
     signin_attempts_per_minute: int = 10
     log_level: str = "INFO"
+    smtp: SmtpConfig | None = None  # None: no e-mail; the inboxes still show every notice
 
     @property
     def tls(self) -> bool:
@@ -37,14 +71,45 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None)
     """Defaults, then `hub.toml` (section [server]), then HUB_* variables (e.g. HUB_DATA_DIR)."""
     environ = dict(os.environ) if environ is None else environ
     values: dict[str, Any] = {}
+    smtp: dict[str, Any] = {}
     if path is not None:
         with path.open("rb") as toml_file:
-            values.update(tomllib.load(toml_file).get("server", {}))
+            document = tomllib.load(toml_file)
+        values.update(document.get("server", {}))
+        smtp.update(document.get("smtp", {}))
+        if "password" in smtp:
+            raise ValueError("smtp: ange lösenordet i en fil (password_file), inte i hub.toml")
     for setting in fields(ServerConfig):
         key = ENV_PREFIX + setting.name.upper()
-        if key in environ:
+        if key in environ and setting.name != "smtp":
             values[setting.name] = environ[key]
-    return _coerce(replace(ServerConfig(), **_known(values)))
+    smtp_names = {f.name for f in fields(SmtpConfig)} | {"password_file"}
+    for name in smtp_names:
+        key = SMTP_ENV_PREFIX + name.upper()
+        if key in environ:
+            smtp[name] = environ[key]
+    values.pop("smtp", None)
+    config = _coerce(replace(ServerConfig(), **_known(values)))
+    return replace(config, smtp=_smtp(smtp)) if smtp else config
+
+
+def _smtp(values: dict[str, Any]) -> SmtpConfig:
+    unknown = set(values) - {f.name for f in fields(SmtpConfig)} - {"password_file"}
+    if unknown:
+        raise ValueError(f"okända smtp-inställningar: {', '.join(sorted(unknown))}")
+    for required in ("host", "sender"):
+        if not values.get(required):
+            raise ValueError(f"smtp.{required} saknas")
+    password_file = values.pop("password_file", None)
+    if password_file is not None:
+        values["password"] = Path(password_file).read_text(encoding="utf-8").strip()
+    for number in ("port", "timeout_seconds", "new_message_delay_seconds"):
+        if number in values:
+            try:
+                values[number] = int(values[number])
+            except (TypeError, ValueError):
+                raise ValueError(f"smtp.{number} ska vara ett heltal") from None
+    return SmtpConfig(**values)
 
 
 def _known(values: dict[str, Any]) -> dict[str, Any]:

@@ -16,10 +16,11 @@ from hub.crypto.receipts import verify_receipt
 from hub.crypto.scan import EnvelopeScanner
 from hub.errors import ApiError, EnvelopeFormatError
 from hub.protocol.lifecycle import Event
-from hub.server import cases
+from hub.protocol.notices import delivery_cause
+from hub.server import cases, notify
 from hub.server.auth import Caller, caller_of
 from hub.server.errors import hex_id, read_json
-from hub.server.typedefs import CLOCK, CONFIG, DIRECTORIES, LIVE, STORAGE
+from hub.server.typedefs import CLOCK, CONFIG, DIRECTORIES, LIVE, SCHEDULER, STORAGE
 from hub.storage.base import BlobTooLarge, EnvelopeRow, ReceiptRow
 
 if TYPE_CHECKING:
@@ -120,6 +121,9 @@ async def upload(request: web.Request) -> web.Response:
                 "size": scanned.length,
             },
         )
+        queued = await notify.queue_new_message(app, tx, row, now)
+    if queued:
+        app[SCHEDULER].poke()
     log.info("envelope %s kind %d stored", header.message_id.hex(), int(header.kind))
     await app[LIVE].tell(
         caller.network_id,
@@ -223,6 +227,8 @@ async def post_receipt(request: web.Request) -> web.Response:
             action="receipt",
             subject={"message_id": row.message_id.hex(), "event": str(receipt.event)},
         )
+        # Delivered: its contact persons need no e-mail about it any more.
+        await tx.cancel_notices(delivery_cause(row.message_id.hex(), receipt.municipality), now)
     await app[LIVE].tell(
         caller.network_id,
         {row.sender_municipality},

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
+from hub.protocol.deadlines import SwedishCalendar
 from hub.server.config import ServerConfig
 from hub.server.directory_cache import DirectoryCache
 from hub.server.live import LiveHub
@@ -21,3 +23,6 @@ DIRECTORIES = web.AppKey("directories", DirectoryCache)
 LIVE = web.AppKey("live", LiveHub)
 SIGNIN_BY_KEY = web.AppKey("signin_by_key", RateLimiter)
 SIGNIN_BY_ADDRESS = web.AppKey("signin_by_address", RateLimiter)
+CALENDAR = web.AppKey("calendar", SwedishCalendar)
+# The scheduler's type is named by string: hub.server.scheduler imports this module.
+SCHEDULER = web.AppKey[Any]("scheduler")

@@ -149,6 +149,49 @@ class CaseRow:
     version: int = 1
 
 
+@dataclass(frozen=True)
+class AlarmRow:
+    """One notice of one running deadline clock (hub.protocol.notices.Alarm, with its case)."""
+
+    case_id: bytes
+    network_id: str
+    sender_municipality: str
+    municipality: str
+    kind: str
+    stage: int
+    fire_at: int
+    due_at: int
+
+
+@dataclass(frozen=True)
+class ContactAddress:
+    network_id: str
+    municipality_id: str
+    person: str
+    email: str
+
+
+@dataclass(frozen=True)
+class NoticeRow:
+    """An e-mail notice to one address, waiting in the outbox or done with."""
+
+    key: str  # idempotency key: what caused it, and the address
+    cause: str  # what cancels it while it waits (a deadline clock, a delivery)
+    network_id: str
+    municipality_id: str
+    audience: str
+    address: str
+    topic: str
+    created_at: int
+    next_attempt_at: int
+    status: str = "pending"  # pending | sending | sent | failed | unknown | cancelled
+    attempts: int = 0
+    batch: str | None = None
+    last_error: str | None = None
+    finished_at: int | None = None
+    id: int = 0  # assigned by the storage
+
+
 class StaleVersion(StorageError):  # noqa: N818
     """Someone else changed the case since it was read: read again and retry."""
 
@@ -188,6 +231,29 @@ class Transaction(Protocol):
     async def append_audit(
         self, *, at: int, actor: str, action: str, subject: dict[str, Any]
     ) -> AuditRecord: ...
+    # deadlines and notices
+    async def replace_alarms(
+        self, case_id: bytes, alarms: Sequence[AlarmRow]
+    ) -> set[tuple[str, str, int]]: ...  # the clocks that stopped
+    async def take_due_alarms(self, at: int, limit: int) -> list[AlarmRow]: ...
+    async def mark_fired(self, key: str, at: int) -> bool: ...  # False: it had fired already
+    async def add_notice(self, notice: NoticeRow) -> bool: ...  # False: the key exists
+    async def cancel_notices(self, cause: str, at: int) -> int: ...
+    async def claim_notices(self, at: int, limit: int, batch: str) -> list[NoticeRow]: ...
+    async def finish_notices(
+        self,
+        ids: Sequence[int],
+        *,
+        status: str,
+        at: int,
+        error: str | None = None,
+        retry_at: int | None = None,
+    ) -> None: ...
+    async def mark_interrupted_sends(self, at: int) -> int: ...
+    async def put_contact_address(self, address: ContactAddress) -> None: ...
+    async def delete_contact_address(
+        self, network_id: str, municipality_id: str, person: str
+    ) -> None: ...
 
 
 class Storage(Protocol):
@@ -209,4 +275,9 @@ class Storage(Protocol):
     async def get_case(self, case_id: bytes) -> CaseRow: ...
     async def list_cases(self, network_id: str, municipality_id: str) -> list[CaseRow]: ...
     def audit_records(self, after_seq: int = 0) -> AsyncIterator[AuditRecord]: ...
+    async def next_alarm_at(self) -> int | None: ...
+    async def next_notice_at(self) -> int | None: ...
+    async def list_alarms(self, case_id: bytes) -> list[AlarmRow]: ...
+    async def list_notices(self, network_id: str, statuses: Sequence[str]) -> list[NoticeRow]: ...
+    async def list_contact_addresses(self, network_id: str) -> list[ContactAddress]: ...
     async def close(self) -> None: ...

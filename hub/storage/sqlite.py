@@ -43,6 +43,7 @@ from hub.storage.base import (
     StorageError,
 )
 from hub.storage.blobs import FileBlobStore
+from hub.storage.sqlite_notices import NoticeReads, NoticeWrites
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Sequence
@@ -229,7 +230,7 @@ def _prepare(data_dir: Path) -> FileBlobStore:
 # --- transactions --------------------------------------------------------------------------
 
 
-class SqliteTransaction:
+class SqliteTransaction(NoticeWrites):
     """Every write of the hub. Valid only inside its `async with storage.transaction()`."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
@@ -480,7 +481,7 @@ class SqliteTransaction:
 # --- the storage ---------------------------------------------------------------------------
 
 
-class SqliteStorage:
+class SqliteStorage(NoticeReads):
     def __init__(
         self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, blobs: FileBlobStore
     ) -> None:
