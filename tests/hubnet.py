@@ -21,6 +21,7 @@ from hub.crypto.format import MessageKind
 from hub.crypto.keys import PrivateIdentity, SigningKey
 from hub.server.app import init_app
 from hub.server.config import ServerConfig
+from hub.server.typedefs import CONFIG
 from hub.storage.base import Network
 from hub.storage.sqlite import create_network
 from tests.vectors._rng import SeededRng
@@ -50,6 +51,7 @@ def free_port() -> int:
 @dataclass
 class HubNet:
     url: str
+    app: web.Application
     data_dir: Path
     clock: FakeClock
     admin: SigningKey
@@ -138,7 +140,27 @@ class HubNet:
         )
         return out.getvalue()
 
+    async def stop(self) -> None:
+        """Stop the hub as a crash or a shutdown would, keeping its data directory."""
+        for client in self.clients:
+            await client.close()
+        self.clients.clear()
+        self._signed_in.clear()
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+        await asyncio.sleep(0)
+
+    async def restart(self) -> None:
+        """Stop, then start a new hub process on the same data, port and clock."""
+        assert self.app is not None
+        config = self.app[CONFIG]
+        await self.stop()
+        self.runner = await _serve(config, self.clock)
+        self.app = self.runner.app
+
     active: set[str] = field(default_factory=set)
+    runner: web.AppRunner | None = None
     _signed_in: dict[str | None, HubClient] = field(default_factory=dict)
 
 
@@ -153,14 +175,10 @@ async def running_hub(tmp_path: Path, **config: Any) -> AsyncIterator[HubNet]:
         data_dir, Network(NETWORK, "Testnätverket", admin.public, {"answer_days": 14}, START)
     )
     clock = FakeClock()
-    app = init_app(
-        ServerConfig(data_dir=data_dir, port=port, public_url=url, **config), clock=clock
-    )
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    net = HubNet(url, data_dir, clock, admin, {}, {})
+    server_config = ServerConfig(data_dir=data_dir, port=port, public_url=url, **config)
+    runner = await _serve(server_config, clock)
+    net = HubNet(url, runner.app, data_dir, clock, admin, {}, {})
+    net.runner = runner
     try:
         admin_client = await net.client()
         for municipality, name in (
@@ -184,10 +202,14 @@ async def running_hub(tmp_path: Path, **config: Any) -> AsyncIterator[HubNet]:
             net.active.add(person)
         yield net
     finally:
-        for client in net.clients:
-            await client.close()
-        await runner.cleanup()
-        await asyncio.sleep(0)
+        await net.stop()
+
+
+async def _serve(config: ServerConfig, clock: FakeClock) -> web.AppRunner:
+    runner = web.AppRunner(init_app(config, clock=clock))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", config.port).start()
+    return runner
 
 
 def wait_until(predicate: Any, timeout: float = 5.0) -> None:

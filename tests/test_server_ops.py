@@ -42,6 +42,55 @@ def test_unknown_or_malformed_settings_are_refused(tmp_path):
         load_config(None, environ={"HUB_PORT": "nio"})
 
 
+def test_smtp_settings_come_from_toml_with_the_password_from_a_file(tmp_path):
+    """[smtp] in hub.toml, the password read from its own file and never printed."""
+    secret = tmp_path / "smtp-password"
+    secret.write_text("hemligt-lösen\n")
+    toml = tmp_path / "hub.toml"
+    toml.write_text(
+        '[smtp]\nhost = "smtp.lansstyrelsen.example"\nsender = "hubben@lansstyrelsen.example"\n'
+        f'username = "hubben"\npassword_file = "{secret}"\n'
+    )
+    config = load_config(toml, environ={"HUB_SMTP_PORT": "465", "HUB_SMTP_SECURITY": "tls"})
+    assert config.smtp is not None
+    assert (config.smtp.host, config.smtp.port, config.smtp.security) == (
+        "smtp.lansstyrelsen.example",
+        465,
+        "tls",
+    )
+    assert config.smtp.password == "hemligt-lösen"
+    assert "hemligt" not in repr(config)
+    assert load_config(None, environ={}).smtp is None
+
+
+@pytest.mark.parametrize(
+    ("smtp", "message"),
+    [
+        ('host = "m"\nsender = "h@x.example"\npassword = "p"', "password_file"),
+        ('sender = "h@x.example"', "smtp.host saknas"),
+        ('host = "m"\nsender = "h@x.example"\nsecurity = "ssl"', "smtp.security"),
+        ('host = "m"\nsender = "h@x.example"\nprot = 25', "prot"),
+        ('host = "m"\nsender = "hubben"', "smtp.sender"),
+    ],
+)
+def test_bad_smtp_settings_stop_the_hub_with_a_clear_message(tmp_path, smtp, message):
+    toml = tmp_path / "hub.toml"
+    toml.write_text(f"[smtp]\n{smtp}\n")
+    with pytest.raises(ValueError, match=message):
+        load_config(toml, environ={})
+
+
+def test_a_password_is_never_sent_over_an_unencrypted_connection(tmp_path):
+    secret = tmp_path / "pw"
+    secret.write_text("p")
+    toml = tmp_path / "hub.toml"
+    toml.write_text(
+        f'[smtp]\nhost = "m"\nsender = "h@x.example"\nsecurity = "none"\npassword_file = "{secret}"\n'
+    )
+    with pytest.raises(ValueError, match="okrypterat"):
+        load_config(toml, environ={})
+
+
 @pytest.mark.parametrize(
     ("url", "allowed"),
     [

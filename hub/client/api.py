@@ -174,6 +174,32 @@ class HubClient:
             "PUT", f"{API}/networks/{self.network}/municipalities/{municipality_id}", json=body
         )
 
+    # --- notices (docs/api.md, "Notices") ---
+
+    async def put_contact_address(self, municipality_id: str, person: str, email: str) -> None:
+        """Where `person`'s deadline notices go (the administrator's call)."""
+        path = f"{API}/networks/{self.network}/municipalities/{municipality_id}/contacts/{person}"
+        await self._request("PUT", path, json={"email": email})
+
+    async def delete_contact_address(self, municipality_id: str, person: str) -> None:
+        path = f"{API}/networks/{self.network}/municipalities/{municipality_id}/contacts/{person}"
+        await self._request("DELETE", path)
+
+    async def contact_addresses(self) -> list[dict[str, Any]]:
+        result = await self._request("GET", f"{API}/networks/{self.network}/contacts")
+        return list(result["contacts"])
+
+    async def notices(
+        self, statuses: tuple[str, ...] = ("failed", "unknown")
+    ) -> list[dict[str, Any]]:
+        """The notices in `statuses`; by default those that need the administrator."""
+        result = await self._request(
+            "GET",
+            f"{API}/networks/{self.network}/notices",
+            params={"status": ",".join(statuses)},
+        )
+        return list(result["notices"])
+
     # --- enrolment (docs/api.md, "Enrolment") ---
 
     async def create_invite(

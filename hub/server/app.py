@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 from aiohttp import WSMsgType, web
 
 from hub.protocol.deadlines import SwedishCalendar
-from hub.server import auth, cases, directory_routes, enrolment_routes, envelopes
+from hub.server import (
+    auth,
+    cases,
+    directory_routes,
+    enrolment_routes,
+    envelopes,
+    notice_routes,
+)
 from hub.server.auth import caller_of
 from hub.server.directory_cache import DirectoryCache
 from hub.server.errors import error_middleware, security_headers
@@ -90,6 +97,11 @@ def setup_routes(app: web.Application) -> None:
         f"{API}/networks/{{network}}/municipalities/{{municipality}}",
         directory_routes.put_municipality,
     )
+    contact = f"{API}/networks/{{network}}/municipalities/{{municipality}}/contacts/{{person}}"
+    r.add_put(contact, notice_routes.put_contact)
+    r.add_delete(contact, notice_routes.delete_contact)
+    r.add_get(f"{API}/networks/{{network}}/contacts", notice_routes.list_contacts)
+    r.add_get(f"{API}/networks/{{network}}/notices", notice_routes.list_notices)
     r.add_post(f"{API}/networks/{{network}}/invites", enrolment_routes.create_invite)
     r.add_get(f"{API}/networks/{{network}}/enrolments", enrolment_routes.list_enrolments)
     r.add_post(f"{API}/enrol", enrolment_routes.enrol)

@@ -156,3 +156,9 @@ async def caller_of(request: web.Request, *roles: str) -> Caller:
     if roles and found.role not in roles:
         raise ApiError("forbidden")
     return Caller(found.network_id, found.key_id, found.municipality_id, found.role)
+
+
+def same_network(request: web.Request, network_id: str) -> None:
+    """A path naming another network than the caller's answers as if it did not exist."""
+    if request.match_info.get("network", network_id) != network_id:
+        raise ApiError("not_found")

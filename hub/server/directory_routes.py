@@ -11,7 +11,7 @@ from hub.crypto.directory import REVOCATION_KIND, Directory, open_entry, open_re
 from hub.crypto.records import read_unverified
 from hub.errors import ApiError
 from hub.server import enrolment_routes
-from hub.server.auth import ADMIN_ROLE, caller_of
+from hub.server.auth import ADMIN_ROLE, caller_of, same_network
 from hub.server.errors import read_json
 from hub.server.typedefs import CLOCK, DIRECTORIES, LIVE, STORAGE
 from hub.storage.base import DirectoryRecord, Municipality
@@ -21,7 +21,7 @@ MEMBERS = ("contact_person", "county_board", "coordinator", ADMIN_ROLE)
 
 async def get_directory(request: web.Request) -> web.Response:
     caller = await caller_of(request, *MEMBERS)
-    _same_network(request, caller.network_id)
+    same_network(request, caller.network_id)
     records = await request.app[STORAGE].list_directory_records(caller.network_id)
     return web.json_response(
         {
@@ -35,7 +35,7 @@ async def get_directory(request: web.Request) -> web.Response:
 async def add_record(request: web.Request) -> web.Response:
     """The administrator adds a signed entry or revocation; the hub verifies it first."""
     caller = await caller_of(request, ADMIN_ROLE)
-    _same_network(request, caller.network_id)
+    same_network(request, caller.network_id)
     wire = await read_json(request, {"record": str, "signature": str})
     app = request.app
     storage = app[STORAGE]
@@ -74,7 +74,7 @@ async def add_record(request: web.Request) -> web.Response:
 async def get_network(request: web.Request) -> web.Response:
     """The network's name and agreed settings (deadlines, quota key) for its members."""
     caller = await caller_of(request, *MEMBERS)
-    _same_network(request, caller.network_id)
+    same_network(request, caller.network_id)
     network = await request.app[STORAGE].get_network(caller.network_id)
     return web.json_response({"id": network.id, "name": network.name, "settings": network.settings})
 
@@ -82,14 +82,14 @@ async def get_network(request: web.Request) -> web.Response:
 async def get_municipalities(request: web.Request) -> web.Response:
     """Members and their templates (kommunmallar): for contact persons and the administrator."""
     caller = await caller_of(request, "contact_person", ADMIN_ROLE)
-    _same_network(request, caller.network_id)
+    same_network(request, caller.network_id)
     found = await request.app[STORAGE].list_municipalities(caller.network_id)
     return web.json_response({"municipalities": [_municipality_json(m) for m in found]})
 
 
 async def put_municipality(request: web.Request) -> web.Response:
     caller = await caller_of(request, ADMIN_ROLE)
-    _same_network(request, caller.network_id)
+    same_network(request, caller.network_id)
     body = await read_json(
         request, {"name": str, "population": int, "manager_email": str}, {"template": dict}
     )
@@ -120,8 +120,3 @@ async def put_municipality(request: web.Request) -> web.Response:
 
 def _municipality_json(m: Municipality) -> dict[str, Any]:
     return {"id": m.id, "name": m.name, "population": m.population, "template": m.template}
-
-
-def _same_network(request: web.Request, network_id: str) -> None:
-    if request.match_info.get("network", network_id) != network_id:
-        raise ApiError("not_found")

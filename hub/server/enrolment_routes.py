@@ -21,7 +21,7 @@ from hub.crypto.keys import PublicIdentity
 from hub.crypto.records import text_field
 from hub.errors import ApiError
 from hub.protocol.enrolment import CODE_HASH_BYTES, enrol_message, invite_code_hash, normalise_code
-from hub.server.auth import ADMIN_ROLE, caller_of
+from hub.server.auth import ADMIN_ROLE, caller_of, same_network
 from hub.server.errors import hex_id, read_json
 from hub.server.typedefs import CLOCK, SIGNIN_BY_ADDRESS, STORAGE
 from hub.storage.base import Enrolment, Invite
@@ -36,7 +36,7 @@ STATUSES: Final = frozenset({"pending", "approved", "rejected"})
 async def create_invite(request: web.Request) -> web.Response:
     """The administrator registers an invite: the hash of a code made on their own machine."""
     caller = await caller_of(request, ADMIN_ROLE)
-    _same_network(request, caller.network_id)
+    same_network(request, caller.network_id)
     body = await read_json(
         request,
         {"code_hash": str, "municipality": str, "person": str, "role": str, "expires_at": int},
@@ -135,7 +135,7 @@ async def enrol(request: web.Request) -> web.Response:
 async def list_enrolments(request: web.Request) -> web.Response:
     """The administrator's list of enrolments (pending by default), with the public keys."""
     caller = await caller_of(request, ADMIN_ROLE)
-    _same_network(request, caller.network_id)
+    same_network(request, caller.network_id)
     status = request.query.get("status", "pending")
     if status not in STATUSES:
         raise ApiError("request_malformed", "status")
@@ -170,8 +170,3 @@ def enrolment_json(e: Enrolment) -> dict[str, Any]:
         "status": e.status,
         "created_at": e.created_at,
     }
-
-
-def _same_network(request: web.Request, network_id: str) -> None:
-    if request.match_info.get("network", network_id) != network_id:
-        raise ApiError("not_found")

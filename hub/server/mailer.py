@@ -25,21 +25,24 @@ class SendFailed(Exception):  # noqa: N818 - reads as a condition at the call si
         self.permanent = permanent
 
 
-def build_message(config: SmtpConfig, to: str, text: NoticeText, message_id: str) -> EmailMessage:
+def build_message(
+    config: SmtpConfig, to: str, text: NoticeText, message_id: str, at: float
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = config.sender
     message["To"] = to
     message["Subject"] = text.subject
-    message["Date"] = email.utils.formatdate(localtime=False, usegmt=True)
+    message["Date"] = email.utils.formatdate(at, localtime=False, usegmt=True)
     message["Message-ID"] = f"<{message_id}@{config.sender.rpartition('@')[2]}>"
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies back
     message.set_content(text.body, charset="utf-8")
     return message
 
 
-async def send(config: SmtpConfig, to: str, text: NoticeText, message_id: str) -> None:
-    """Hand one message to the configured server; SendFailed if it was not taken."""
-    message = build_message(config, to, text, message_id)
+async def send(config: SmtpConfig, to: str, text: NoticeText, message_id: str, at: float) -> None:
+    """Hand one message, dated `at` by the hub's clock, to the configured server; SendFailed
+    if it was not taken."""
+    message = build_message(config, to, text, message_id, at)
     try:
         await aiosmtplib.send(
             message,

@@ -186,7 +186,7 @@ class Scheduler:
         ids = [n.id for n in notices]
         error: str | None = None
         try:
-            await mailer.send(smtp, address, text, message_id)
+            await mailer.send(smtp, address, text, message_id, self._app[CLOCK]())
             status, retry_at = "sent", None
         except mailer.SendFailed as exc:
             error = exc.reason
