@@ -269,3 +269,32 @@ async def test_a_revoked_contact_person_gets_no_more_notices(net, catcher):
     net.clock.now = times[("answer", 1)]
     await tick(net)
     assert [c.to for c in catcher.caught] == [("bertil@kommun-b.example",)]
+
+
+async def test_an_offer_reminds_the_sender_and_escalates_to_the_senders_manager(net, catcher):
+    """The same pattern for the offer: A is reminded of C's offer; once late, A's manager is
+    told and C, who waits, hears that a deadline has passed."""
+    await ask(net, "kommun-c")
+    cecilia = await net.client("cecilia")
+    data = net.seal_to(
+        "cecilia", ["kommun-a"], {"beslut": "ja"}, kind=MessageKind.ANSWER, case_id=CASE
+    )
+    yes = bytes.fromhex((await cecilia.upload(data, ["kommun-a"]))["message_id"])
+    await cecilia.case_event(CASE, "kommun-c", "accept", message_id=yes)
+    times = await fire_times(net)
+    assert sorted(times) == [("offer_response", 1), ("offer_response", 2), ("offer_response", 3)]
+    catcher.caught.clear()
+
+    net.clock.now = times[("offer_response", 1)]
+    await tick(net)
+    soon = render_notice(Audience.CONTACTS, {Topic.DUE_SOON: 1, Topic.NEW: 1}, LINK)
+    [reminder] = catcher.caught
+    assert (reminder.to, reminder.body) == (("anna@kommun-a.example",), soon.body)
+
+    net.clock.now = times[("offer_response", 3)]
+    await tick(net)
+    [escalation] = catcher.to("chef@kommun-a.example")
+    assert escalation.body == render_notice(Audience.MANAGER, {Topic.OVERDUE: 1}, LINK).body
+    [waiting] = catcher.to("cecilia@kommun-c.example")
+    assert waiting.body == render_notice(Audience.CONTACTS, {Topic.OVERDUE: 1}, LINK).body
+    assert_content_free(catcher)

@@ -103,15 +103,17 @@ class Scheduler:
         return int(self._app[CLOCK]())
 
     async def tick(self) -> TickReport:
-        """Fire every alarm due now and send every notice due now."""
+        """Fire every alarm due now and send every notice due now. One instant for both, so
+        what fires together goes out together (one e-mail per address)."""
         async with self._lock:
+            now = self._now()
             fired, queued = 0, 0
             while True:
-                batch_fired, batch_queued, more = await self._fire_batch(self._now())
+                batch_fired, batch_queued, more = await self._fire_batch(now)
                 fired, queued = fired + batch_fired, queued + batch_queued
                 if not more:
                     break
-            sent, failed, retrying = await self._send_due()
+            sent, failed, retrying = await self._send_due(now)
             return TickReport(fired, queued, sent, failed, retrying)
 
     async def _fire_batch(self, now: int) -> tuple[int, int, bool]:
@@ -147,13 +149,12 @@ class Scheduler:
                     fired, queued = fired + 1, queued + count
             return fired, queued, len(rows) == ALARM_BATCH
 
-    async def _send_due(self) -> tuple[int, int, int]:
+    async def _send_due(self, now: int) -> tuple[int, int, int]:
         smtp = self._app[CONFIG].smtp
         if smtp is None:
             return 0, 0, 0
         sent = failed = retrying = 0
         while True:
-            now = self._now()
             batch = uuid.uuid4().hex
             async with self._app[STORAGE].transaction() as tx:
                 claimed = await tx.claim_notices(now, NOTICE_BATCH, batch)
