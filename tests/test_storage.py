@@ -225,6 +225,23 @@ async def test_session_until_expiry(storage: SqliteStorage) -> None:
         await storage.get_session(b"\x0f" * 32, 1)
 
 
+async def test_expired_sessions_and_challenges_are_forgotten(storage: SqliteStorage) -> None:
+    """The hourly purge removes what can no longer be used and keeps what still can."""
+    old = Session(b"\x11" * 32, NET, b"\x0e" * 16, "malmo", "contact_person", 500)
+    live = Session(b"\x12" * 32, NET, b"\x0e" * 16, "malmo", "contact_person", 900)
+    async with storage.transaction() as tx:
+        await tx.add_session(old)
+        await tx.add_session(live)
+        await tx.add_challenge(b"old", b"\x0b" * 16, 400)
+        await tx.add_challenge(b"new", b"\x0b" * 16, 800)
+    async with storage.transaction() as tx:
+        assert await tx.purge_expired(500) == 2
+    assert await storage.get_session(live.token_hash, 600) == live
+    async with storage.transaction() as tx:
+        await tx.take_challenge(b"new", b"\x0b" * 16, 600)
+        assert await tx.purge_expired(500) == 0
+
+
 async def test_envelope_round_trip_and_boxes(storage: SqliteStorage) -> None:
     """An envelope comes back as stored with its seq; the inbox shows what others sent to the
     municipality, the sent box what it sent, both in seq order from a cursor."""

@@ -38,6 +38,7 @@ FIRST_RETRY_SECONDS: Final = 60
 MAX_RETRY_SECONDS: Final = 6 * 3600
 MAX_SLEEP_SECONDS: Final = 3600.0  # wake at least hourly, whatever the clock says
 ERROR_PAUSE_SECONDS: Final = 5.0
+PURGE_EVERY_SECONDS: Final = 3600  # expired sessions and challenges are forgotten hourly
 
 
 def retry_delay(attempts: int) -> int:
@@ -59,6 +60,7 @@ class Scheduler:
         self._app = app
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
+        self._purged_at = 0
 
     def poke(self) -> None:
         """Something changed that may be due sooner than the scheduler thinks: look again."""
@@ -114,6 +116,10 @@ class Scheduler:
                 if not more:
                     break
             sent, failed, retrying = await self._send_due(now)
+            if now - self._purged_at >= PURGE_EVERY_SECONDS:
+                async with self._app[STORAGE].transaction() as tx:
+                    await tx.purge_expired(now)
+                self._purged_at = now
             return TickReport(fired, queued, sent, failed, retrying)
 
     async def _fire_batch(self, now: int) -> tuple[int, int, bool]:

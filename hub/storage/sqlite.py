@@ -376,6 +376,11 @@ class SqliteTransaction(NoticeWrites):
             (s.token_hash, s.network_id, s.key_id, s.municipality_id, s.role, s.expires_at),
         )
 
+    async def purge_expired(self, at: int) -> int:
+        """Forget sign-in challenges and sessions that can no longer be used."""
+        purged = await self._changed("DELETE FROM challenges WHERE expires_at <= ?", (at,))
+        return purged + await self._changed("DELETE FROM sessions WHERE expires_at <= ?", (at,))
+
     async def add_envelope(self, envelope: EnvelopeRow) -> int:
         """Store the row and return its seq (assigned here; `envelope.seq` is not used)."""
         e = envelope
