@@ -103,6 +103,15 @@ MESSAGES: dict[str, str] = {
     ),
     "case_municipality_already_asked": "Kommunen har redan tillfrågats i det här ärendet.",
     "case_own_municipality": "Ett ärende kan inte skickas till den egna kommunen.",
+    # the outcome report (hub/report/outcome.py, hub/server/outcome_routes.py)
+    "case_not_closed": (
+        "Ärendet är inte avslutat. Utfallsrapporten lämnas först när ärendet har avslutats."
+    ),
+    "outcome_report_invalid": "Utfallsrapporten är inte korrekt ifylld.",
+    "outcome_report_mismatch": (
+        "Utfallsrapporten stämmer inte med ärendet: om flytten blev av, och till vilken kommun, "
+        "ska vara detsamma som i ärendet."
+    ),
 }
 
 
@@ -205,6 +214,9 @@ class ApiError(HubError):
             "envelope_sender_not_you",
             "envelope_recipients_mismatch",
             "plain_http_refused",
+            "case_not_closed",
+            "outcome_report_invalid",
+            "outcome_report_mismatch",
         }
     )
 

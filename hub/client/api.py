@@ -309,6 +309,20 @@ class HubClient:
     async def close_case_not_moved(self, case_id: bytes) -> dict[str, Any]:
         return await self._request("POST", f"{API}/cases/{case_id.hex()}/close-not-moved")  # type: ignore[no-any-return]
 
+    # --- outcome reports (docs/api.md, "Cases") ---
+
+    async def put_outcome_report(self, case_id: bytes, report: dict[str, Any]) -> dict[str, Any]:
+        """File (or correct) a closed case's outcome report: categories only, sent in clear."""
+        return await self._request(  # type: ignore[no-any-return]
+            "PUT", f"{API}/cases/{case_id.hex()}/outcome-report", json=report
+        )
+
+    async def outcome_report(self, case_id: bytes) -> dict[str, Any] | None:
+        """The case's filed report, or None while none is filed."""
+        body = await self._request("GET", f"{API}/cases/{case_id.hex()}/outcome-report")
+        report = body["report"]
+        return None if report is None else dict(report)
+
 
 async def _json_or_raise(response: aiohttp.ClientResponse) -> Any:  # noqa: ANN401
     try:

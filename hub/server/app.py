@@ -21,6 +21,7 @@ from hub.server import (
     enrolment_routes,
     envelopes,
     notice_routes,
+    outcome_routes,
 )
 from hub.server.auth import caller_of
 from hub.server.directory_cache import DirectoryCache
@@ -116,6 +117,8 @@ def setup_routes(app: web.Application) -> None:
     r.add_get(f"{API}/cases/{{case_id}}", cases.show)
     r.add_post(f"{API}/cases/{{case_id}}/events", cases.post_event)
     r.add_post(f"{API}/cases/{{case_id}}/close-not-moved", cases.close_not_moved)
+    r.add_put(f"{API}/cases/{{case_id}}/outcome-report", outcome_routes.put_report)
+    r.add_get(f"{API}/cases/{{case_id}}/outcome-report", outcome_routes.get_report)
     r.add_get(f"{API}/live", live)
 
 

@@ -255,6 +255,15 @@ class Transaction(Protocol):
     async def delete_contact_address(
         self, network_id: str, municipality_id: str, person: str
     ) -> None: ...
+    # outcome reports: filing again replaces (hub/storage/sqlite_outcomes.py)
+    async def put_outcome_report(
+        self,
+        case_id: bytes,
+        network_id: str,
+        sender_municipality: str,
+        report: dict[str, Any],
+        at: int,
+    ) -> None: ...
 
 
 class Storage(Protocol):
@@ -281,4 +290,8 @@ class Storage(Protocol):
     async def list_alarms(self, case_id: bytes) -> list[AlarmRow]: ...
     async def list_notices(self, network_id: str, statuses: Sequence[str]) -> list[NoticeRow]: ...
     async def list_contact_addresses(self, network_id: str) -> list[ContactAddress]: ...
+    async def get_outcome_report(self, case_id: bytes) -> dict[str, Any] | None: ...
+    async def list_outcome_reports(
+        self, network_id: str
+    ) -> list[tuple[bytes, dict[str, Any], int]]: ...  # (case_id, report, filed_at)
     async def close(self) -> None: ...

@@ -44,6 +44,7 @@ from hub.storage.base import (
 )
 from hub.storage.blobs import FileBlobStore
 from hub.storage.sqlite_notices import NoticeReads, NoticeWrites
+from hub.storage.sqlite_outcomes import OutcomeReads, OutcomeWrites
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Sequence
@@ -230,7 +231,7 @@ def _prepare(data_dir: Path) -> FileBlobStore:
 # --- transactions --------------------------------------------------------------------------
 
 
-class SqliteTransaction(NoticeWrites):
+class SqliteTransaction(NoticeWrites, OutcomeWrites):
     """Every write of the hub. Valid only inside its `async with storage.transaction()`."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
@@ -486,7 +487,7 @@ class SqliteTransaction(NoticeWrites):
 # --- the storage ---------------------------------------------------------------------------
 
 
-class SqliteStorage(NoticeReads):
+class SqliteStorage(NoticeReads, OutcomeReads):
     def __init__(
         self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, blobs: FileBlobStore
     ) -> None:
