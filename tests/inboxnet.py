@@ -51,7 +51,10 @@ class Agent:
 
 
 @asynccontextmanager
-async def running_agent(net: HubNet, person: str, tmp_path: Path) -> AsyncIterator[Agent]:
+async def running_agent(
+    net: HubNet, person: str, tmp_path: Path, *, max_attachment_mb: int | None = None
+) -> AsyncIterator[Agent]:
+    """`person`'s agent on a free port; `max_attachment_mb` lowers the attachment limit."""
     identity = net.people[person]
     cache = await InboxCache.open(tmp_path / f"cache-{person}", identity.local_key(CACHE_PURPOSE))
     core = AgentCore(net.url, NETWORK, identity, net.admin.public, cache, clock=net.clock)
@@ -60,7 +63,8 @@ async def running_agent(net: HubNet, person: str, tmp_path: Path) -> AsyncIterat
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     auth = security.LocalAuth(url)
-    runner = web.AppRunner(init_inbox(core, auth))
+    limit = {} if max_attachment_mb is None else {"max_attachment_mb": max_attachment_mb}
+    runner = web.AppRunner(init_inbox(core, auth, **limit))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     async with AsyncExitStack() as stack:

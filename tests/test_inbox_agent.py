@@ -4,6 +4,7 @@ between two municipalities' agents through a real hub."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from datetime import time
 
@@ -12,6 +13,7 @@ import pytest
 
 from hub.inbox import forms
 from hub.inbox.security import COOKIE, CSP
+from hub.inbox.sync import Attachment
 from tests.hubnet import running_hub
 from tests.inboxnet import running_agent
 
@@ -408,3 +410,66 @@ async def test_autosave_without_the_token_or_from_elsewhere_changes_nothing(net,
 
 def _csrf(agent) -> str:
     return agent.auth.sessions[next(iter(agent.auth.sessions))]
+
+
+async def test_attachments_over_the_limit_are_refused_in_words(net, tmp_path):
+    """Files over the limit get the form back with the limit in Swedish and nothing saved;
+    a post far over it gets a Swedish page, not a bare error."""
+    async with running_agent(net, "anna", tmp_path, max_attachment_mb=1) as anna:
+        await anna.login()
+        form = aiohttp.FormData()
+        for key, value in {**_filled_inquiry(), "municipalities": "kommun-b"}.items():
+            form.add_field(key, str(value))
+        form.add_field("attachments", b"x" * (3 * 1024 * 1024 // 2), filename="stor.pdf")
+        status, page = await anna.post("/ny/granska", form)
+        assert status == 422
+        assert "Bilagorna är för stora: 1,5 MB. Högst 1 MB sammanlagt går att skicka." in page
+        assert 'href="#attachments"' in page
+        assert await anna.core.cache.list_drafts() == []
+
+        form = aiohttp.FormData()
+        form.add_field("attachments", b"x" * (7 * 1024 * 1024), filename="enorm.pdf")
+        status, page = await anna.post("/ny/granska", form)
+        assert status == 413
+        assert "<h1>För stora bilagor</h1>" in page
+        assert await anna.core.cache.list_drafts() == []
+
+
+async def test_status_says_how_far_the_outbox_has_got_in_counts_only(net, tmp_path):
+    """While the agent uploads an inquiry to two municipalities, /status.json says which
+    envelope, which stage and how many bytes, and nothing else; then that nothing is on its
+    way. The pages answer meanwhile: sealing runs off the event loop."""
+    async with running_agent(net, "anna", tmp_path) as anna:
+        await anna.login()
+        assert anna.core.client is not None
+        real_upload = anna.core.client.upload
+        started, release = asyncio.Event(), asyncio.Event()
+
+        async def held_upload(data, to):
+            started.set()
+            await release.wait()
+            return await real_upload(data, to)
+
+        anna.core.client.upload = held_upload
+        attachment = Attachment("utredning.pdf", "application/pdf", b"%PDF " + b"x" * 300_000)
+        sending = asyncio.create_task(
+            anna.core.send_inquiry(
+                {"bakgrund_till_placering": CANARY}, [attachment], ["kommun-b", "kommun-c"]
+            )
+        )
+        await started.wait()
+        status, text = await anna.page("/status.json")
+        assert status == 200
+        progress = json.loads(text)["sending"]
+        assert progress["envelopes"] == 2
+        assert progress["done"] == 0
+        assert progress["stage"] == "uploading"
+        assert progress["size"] > 300_000
+        assert set(progress) == {"envelopes", "done", "stage", "sent", "size"}
+        assert CANARY not in text
+        assert "utredning" not in text
+        release.set()
+        await sending
+        _, text = await anna.page("/status.json")
+        assert json.loads(text)["sending"] is None
+        assert len(await (await net.client("anna")).envelopes("sent")) == 2

@@ -48,11 +48,16 @@ def templates() -> jinja2.Environment:
     )
 
 
-def init_inbox(core: AgentCore, auth: security.LocalAuth) -> web.Application:
+def init_inbox(
+    core: AgentCore, auth: security.LocalAuth, *, max_attachment_mb: int = views.MAX_ATTACHMENT_MB
+) -> web.Application:
+    """The inbox's pages; `max_attachment_mb`: the most a form's attachments may weigh (MiB),
+    with room for the form's text on top."""
     app = web.Application(
         middlewares=[security.security_headers, security.guard(auth)],
-        client_max_size=(views.MAX_ATTACHMENT_MB + 5) * 1024 * 1024,
+        client_max_size=(max_attachment_mb + 5) * views.MIB,
     )
+    app[views.MAX_ATTACHMENTS] = max_attachment_mb * views.MIB
     app[views.CORE] = core
     app[views.TEMPLATES] = templates()
     app[views.BANNERS] = views.BannerMemo()

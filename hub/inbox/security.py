@@ -75,16 +75,16 @@ def _same_origin(request: web.Request, origin: str) -> bool:
     return sent is None or sent == origin or (sent == "null" and fetch_site == "same-origin")
 
 
-def _refuse(text: str) -> web.Response:
+def _refuse(text: str, *, status: int = 403, title: str = "Åtkomst nekad") -> web.Response:
     """A refusal a person can read (and a screen reader can announce): a page in Swedish."""
     body = (
         '<!doctype html><html lang="sv"><head><meta charset="utf-8">'
-        "<title>Åtkomst nekad: Inkorg</title>"
+        f"<title>{html.escape(title)}: Inkorg</title>"
         '<link rel="stylesheet" href="/static/inbox.css"></head>'
-        '<body><main class="wrap"><h1>Åtkomst nekad</h1>'
+        f'<body><main class="wrap"><h1>{html.escape(title)}</h1>'
         f"<p>{html.escape(text)}</p></main></body></html>"
     )
-    return web.Response(status=403, text=body, content_type="text/html", charset="utf-8")
+    return web.Response(status=status, text=body, content_type="text/html", charset="utf-8")
 
 
 def guard(auth: LocalAuth) -> Middleware:
@@ -103,13 +103,29 @@ def guard(auth: LocalAuth) -> Middleware:
             )
         request[CSRF] = csrf
         if request.method not in {"GET", "HEAD"}:
-            form = await request.post()
-            sent = form.get("csrf")
-            if not isinstance(sent, str) or not hmac.compare_digest(sent, csrf):
-                return _refuse("Formuläret saknar en giltig säkerhetskod. Ladda om sidan.")
+            refused = await _check_form(request, csrf)
+            if refused is not None:
+                return refused
         return await handler(request)
 
     return middleware
+
+
+async def _check_form(request: web.Request, csrf: str) -> web.Response | None:
+    """A form post must carry the session's CSRF token; None when it does."""
+    try:
+        form = await request.post()
+    except web.HTTPRequestEntityTooLarge:
+        return _refuse(
+            "Det du skickade är större än inkorgen tar emot. Välj mindre eller färre "
+            "bilagor och försök igen: hur mycket som går att skicka står vid bilagorna.",
+            status=413,
+            title="För stora bilagor",
+        )
+    sent = form.get("csrf")
+    if not isinstance(sent, str) or not hmac.compare_digest(sent, csrf):
+        return _refuse("Formuläret saknar en giltig säkerhetskod. Ladda om sidan.")
+    return None
 
 
 def _protect(headers: MutableMapping[str, str]) -> None:

@@ -40,7 +40,7 @@ from hub.protocol.lifecycle import Case, RequestState, Role, is_terminal
 from hub.protocol.notices import alarms_for
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import AsyncIterator, Callable
 
     from hub.crypto.directory import Directory
     from hub.crypto.keys import PrivateIdentity
@@ -54,6 +54,38 @@ class Attachment:
     name: str
     media_type: str
     data: bytes
+
+
+@dataclass
+class SendProgress:
+    """What the outbox is sending now, in counts only (for /status.json): never content."""
+
+    envelopes: int  # envelopes in the item being sent (one per receiving municipality)
+    done: int = 0  # of them uploaded
+    stage: str = "encrypting"  # the current one: "encrypting", then "uploading"
+    sent: int = 0  # its bytes handed to the connection so far
+    size: int = 0  # its size once sealed
+
+    def as_json(self) -> dict[str, int | str]:
+        return {
+            "envelopes": self.envelopes,
+            "done": self.done,
+            "stage": self.stage,
+            "sent": self.sent,
+            "size": self.size,
+        }
+
+
+UPLOAD_CHUNK = 256 * 1024
+
+
+async def _counted(data: bytes, progress: SendProgress) -> AsyncIterator[bytes]:
+    """The envelope in chunks for the upload, counting what has gone."""
+    view = memoryview(data)
+    for start in range(0, len(data), UPLOAD_CHUNK):
+        chunk = bytes(view[start : start + UPLOAD_CHUNK])
+        yield chunk
+        progress.sent = start + len(chunk)
 
 
 @dataclass
@@ -72,6 +104,7 @@ class AgentCore:
     names: dict[str, str] = field(default_factory=dict)  # municipality id -> name
     notices: list[dict[str, str]] = field(default_factory=list)
     version: int = 0  # grows with every change the pages show: live.js compares it
+    sending: SendProgress | None = None  # the outbox item on its way to the hub, if any
     deadline_rules: NetworkDeadlines = NATIONAL
     calendar: SwedishCalendar = field(default_factory=SwedishCalendar)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -420,9 +453,25 @@ class AgentCore:
     async def _run(
         self, client: HubClient, case_id: bytes, steps: list[dict[str, Any]], item_id: str
     ) -> None:
+        progress = SendProgress(sum(1 for s in steps if s["op"] == "envelope_event"))
+        self.sending = progress
+        try:
+            await self._run_steps(client, case_id, steps, item_id, progress)
+        finally:
+            self.sending = None
+
+    async def _run_steps(
+        self,
+        client: HubClient,
+        case_id: bytes,
+        steps: list[dict[str, Any]],
+        item_id: str,
+        progress: SendProgress,
+    ) -> None:
         for index, step in enumerate(steps):
             done_key = f"outbox:{item_id}:{index}"
             if await self.cache.get_value(done_key):
+                progress.done += step["op"] == "envelope_event"
                 continue  # done before an interruption: never twice
             if step["op"] == "create_case":
                 with contextlib.suppress(RemoteError):
@@ -438,14 +487,20 @@ class AgentCore:
                 # Seal to the keys valid now, as the hub will check them.
                 self.directory = await client.directory(self.admin_public)
                 to = step.get("to", step["municipality"])
-                data = self._seal_to(
+                progress.stage, progress.sent, progress.size = "encrypting", 0, 0
+                # Sealing a large attachment takes a while: off the event loop, so that the
+                # pages (and /status.json with this progress) keep answering meanwhile.
+                data = await asyncio.to_thread(
+                    self._seal_to,
                     to,
                     case_id,
                     MessageKind(step["kind"]),
                     step["document"],
                     [unpack_attachment(a) for a in step["attachments"]],
                 )
-                ack = await client.upload(data, [to])
+                progress.stage, progress.size = "uploading", len(data)
+                ack = await client.upload(_counted(data, progress), [to])
+                progress.done += 1
                 if step["event"] is not None:
                     await client.case_event(
                         case_id,

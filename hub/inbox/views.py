@@ -40,6 +40,8 @@ TEMPLATES = web.AppKey("templates", jinja2.Environment)
 # beside the review step cannot put back what the review replaced.
 DRAFTS = web.AppKey("drafts", asyncio.Lock)
 MAX_ATTACHMENT_MB = 100
+MIB = 1024 * 1024
+MAX_ATTACHMENTS = web.AppKey("max_attachments", int)  # bytes, all of a form's files together
 
 STATE_LABELS = {
     "pre_inquiry_sent": "Förhandsförfrågan skickad",
@@ -202,10 +204,16 @@ async def _count_flagged(core: AgentCore, now: int) -> dict[Topic, set[bytes]]:
 
 
 async def status(request: web.Request) -> web.Response:
-    """For live.js: whether anything changed; counts only, never content."""
+    """For live.js and upload.js: whether anything changed, and how far the outbox has got
+    with what it is sending now; counts only, never content."""
     core = request.app[CORE]
     return web.json_response(
-        {"version": core.version, "online": core.online, "outbox": await core.cache.outbox_count()}
+        {
+            "version": core.version,
+            "online": core.online,
+            "outbox": await core.cache.outbox_count(),
+            "sending": None if core.sending is None else core.sending.as_json(),
+        }
     )
 
 
@@ -389,7 +397,8 @@ async def _compose_page(  # noqa: PLR0913 - the page's parts, all keyword-only
         errors=errors or {},
         municipalities=choices if choices is not None else await _municipality_choices(core),
         selected=selected,
-        max_attachment_mb=MAX_ATTACHMENT_MB,
+        max_attachment_mb=request.app[MAX_ATTACHMENTS] // MIB,
+        max_attachment_bytes=request.app[MAX_ATTACHMENTS],
         profile=_profile(core),
         draft_id=draft_id,
         drafts=drafts,
@@ -412,6 +421,7 @@ async def review(request: web.Request) -> web.Response:
     )
     errors.update(chosen_errors)
     attachments = [_file(f) for f in form.getall("attachments", []) if _is_file(f)]
+    errors.update(_too_large(request, attachments))
     draft_id = str(form.get("draft_id", "")) or secrets.token_hex(16)
     if errors:
         return await _compose_page(
@@ -484,6 +494,7 @@ async def case_page(request: web.Request) -> web.Response:
         request,
         "case.html",
         **context,
+        max_attachment_mb=request.app[MAX_ATTACHMENTS] // MIB,
         decline_reasons=forms.DECLINE_REASONS,
         target_groups=forms.TARGET_GROUPS,
         not_moved_reasons=forms.NOT_MOVED_REASONS,
@@ -639,7 +650,7 @@ async def case_action(request: web.Request) -> web.StreamResponse:
     target = str(form.get("target", "")) or _default_target(core, view)
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
     attachments = [_file(f) for f in form.getall("attachments", []) if _is_file(f)]
-    errors = await _act(
+    errors = _too_large(request, attachments) or await _act(
         core, case_id=case_id, action=action, target=target, values=values, attachments=attachments
     )
     if errors:
@@ -647,7 +658,7 @@ async def case_action(request: web.Request) -> web.StreamResponse:
             request,
             "error.html",
             status=422,
-            title="Uppgifter saknas",
+            title="För stora bilagor" if "attachments" in errors else "Uppgifter saknas",
             message=" ".join(errors.values()),
         )
     raise web.HTTPSeeOther(f"/arende/{case_id.hex()}")
@@ -766,6 +777,22 @@ def _case_id(request: web.Request) -> bytes:
     if len(text) != 32 or any(c not in "0123456789abcdef" for c in text):
         raise web.HTTPNotFound
     return bytes.fromhex(text)
+
+
+def _too_large(request: web.Request, attachments: list[Attachment]) -> dict[str, str]:
+    """The size limit, said the way the compose page's help says it."""
+    limit = request.app[MAX_ATTACHMENTS]
+    total = sum(len(a.data) for a in attachments)
+    if total <= limit:
+        return {}
+    return {
+        "attachments": f"Bilagorna är för stora: {_megabytes(total)} MB. "
+        f"Högst {limit // MIB} MB sammanlagt går att skicka."
+    }
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / MIB:.1f}".replace(".", ",")
 
 
 def _is_file(value: object) -> bool:

@@ -17,11 +17,12 @@ what is tested (B being told of the agreement elsewhere).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest_asyncio
 from playwright.async_api import expect
@@ -33,7 +34,7 @@ from tests.hubnet import running_hub
 from tests.inboxnet import running_agent
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable
+    from collections.abc import AsyncIterator, Awaitable
     from pathlib import Path
 
     from playwright.async_api import Browser, BrowserContext, Locator, Page, Response
@@ -83,7 +84,11 @@ class Inbox:
 
 
 if TYPE_CHECKING:
-    OpenInbox = Callable[[str], Awaitable[Inbox]]
+
+    class OpenInbox(Protocol):
+        def __call__(
+            self, person: str, *, max_attachment_mb: int | None = None
+        ) -> Awaitable[Inbox]: ...
 
 
 async def _new_context(browser: Browser) -> BrowserContext:
@@ -120,11 +125,14 @@ async def net(tmp_path: Path) -> AsyncIterator[HubNet]:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def open_inbox(net: HubNet, browser: Browser, tmp_path: Path) -> AsyncIterator[OpenInbox]:
-    """open_inbox(person): start the person's agent and sign in to it with the launch link."""
+    """open_inbox(person): start the person's agent and sign in to it with the launch link;
+    max_attachment_mb= lowers the agent's attachment limit."""
     async with AsyncExitStack() as stack:
 
-        async def open_(person: str) -> Inbox:
-            agent = await stack.enter_async_context(running_agent(net, person, tmp_path))
+        async def open_(person: str, *, max_attachment_mb: int | None = None) -> Inbox:
+            agent = await stack.enter_async_context(
+                running_agent(net, person, tmp_path, max_attachment_mb=max_attachment_mb)
+            )
             context = await _new_context(browser)
             stack.push_async_callback(context.close)  # before the agent stops
             inbox = Inbox(agent, context, await context.new_page(), agent.auth.launch_url)
@@ -541,3 +549,146 @@ async def test_what_is_typed_is_saved_as_a_draft_while_typing(open_inbox: OpenIn
 
 async def _drafts(inbox: Inbox) -> list[tuple[str, int, dict[str, Any]]]:
     return await inbox.agent.core.cache.list_drafts()
+
+
+BIG = 8 * 1024 * 1024  # a scanned investigation, say
+
+
+async def _fill_inquiry(page: Page, recipients: tuple[str, ...]) -> None:
+    for f in forms.INQUIRY_FIELDS:
+        box = page.get_by_label(re.compile(rf"^{re.escape(f.label_sv)} \("))
+        await box.fill("2026-11-24" if f.kind == "date" else f"{f.label_sv}: uppgift.")
+    for name in recipients:
+        await page.get_by_role("checkbox", name=name).check()
+
+
+async def _record_progress(page: Page, bar: str) -> None:
+    """Keep every value the progress bar takes in window.__progress (the window outlives the
+    document that upload.js writes the agent's answer into)."""
+    await page.evaluate(
+        """(selector) => {
+            const bar = document.querySelector(selector);
+            window.__progress = [];
+            new MutationObserver(() => window.__progress.push(
+                [bar.value, bar.nextElementSibling.textContent]
+            )).observe(bar, {attributes: true});
+        }""",
+        bar,
+    )
+
+
+async def test_a_large_attachment_shows_its_upload_progress(open_inbox: OpenInbox) -> None:
+    """An 8 MB attachment: on Granska the page shows a labelled progress bar and a percentage
+    climbing to 100 % while the file goes to the agent (the connection slowed so that there is
+    something to see), then the review page with the file."""
+    anna = await open_inbox("anna")
+    page = anna.page
+    await anna.goto("/ny")
+    await _fill_inquiry(page, ("Kommun B",))
+    await page.get_by_label(
+        "Bilagor, till exempel den avidentifierade utredningen"
+    ).set_input_files(
+        {"name": "skannad-utredning.pdf", "mimeType": "application/pdf", "buffer": b"%" * BIG}
+    )
+    cdp = await anna.context.new_cdp_session(page)
+    await cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": BIG},
+    )
+    await _record_progress(page, "#compose-bar")
+    await page.get_by_role("button", name="Granska förfrågan").click()
+    bar = page.get_by_role("progressbar", name="Hur mycket som har skickats")
+    await expect(bar).to_be_visible()
+    await screenshot(page, "inbox-22-anna-upload-progress")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Granska förfrågan")
+    await cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    seen = await page.evaluate("window.__progress")
+    values = [value for value, _ in seen]
+    assert values[-1] == 100, seen
+    assert [text for _, text in seen][-1] == "100 %"
+    assert any(0 < v < 100 for v in values), seen  # it climbed, not jumped
+    assert values == sorted(values), seen
+    await expect(page.locator("main")).to_contain_text("skannad-utredning.pdf (8,4 MB)")
+    [(_, _, draft)] = await _drafts(anna)
+    assert len(draft["attachments"]) == 1
+    assert not [
+        e for e in anna.console_errors if "Content Security Policy" in e or "pageerror" in e
+    ]
+
+
+async def test_attachments_over_the_limit_are_refused_before_sending(
+    open_inbox: OpenInbox,
+) -> None:
+    """Files over the limit: the page says so by the file field at once (and axe finds it in
+    order), and Granska sends nothing; smaller files clear the message."""
+    anna = await open_inbox("anna", max_attachment_mb=1)
+    page = anna.page
+    await anna.goto("/ny")
+    await expect(page.locator("main")).to_contain_text("högst 1 MB sammanlagt")
+    await _fill_inquiry(page, ("Kommun B",))
+    files = page.get_by_label("Bilagor, till exempel den avidentifierade utredningen")
+    await files.set_input_files(
+        {"name": "stor.pdf", "mimeType": "application/pdf", "buffer": b"%" * (2 * 1024 * 1024)}
+    )
+    alert = page.get_by_role("alert")
+    await expect(alert).to_have_text(
+        "Fel: Bilagorna är för stora: 2,0 MB. Högst 1 MB sammanlagt går att skicka."
+    )
+    await expect(files).to_have_attribute("aria-invalid", "true")
+    await _check_page(anna, "23-anna-attachments-too-large")
+    documents = len(anna.documents)
+    await page.get_by_role("button", name="Granska förfrågan").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Ny förfrågan")
+    await expect(alert).to_be_visible()
+    assert len(anna.documents) == documents  # nothing was posted
+    assert await _drafts(anna) == []
+    await files.set_input_files(
+        {"name": "liten.pdf", "mimeType": "application/pdf", "buffer": b"%PDF"}
+    )
+    await expect(alert).to_have_count(0)
+    await expect(files).not_to_have_attribute("aria-invalid", "true")
+
+
+async def test_sending_shows_the_agents_encrypting_and_uploading(
+    open_inbox: OpenInbox,
+) -> None:
+    """After Skicka, while the agent encrypts and uploads to the hub (held here), the review
+    page shows which recipient it is at, with a progress bar (axe finds it in order); then
+    the case page."""
+    anna = await open_inbox("anna")
+    page = anna.page
+    core = anna.agent.core
+    assert core.client is not None
+    real_upload = core.client.upload
+    release = asyncio.Event()
+
+    async def held_upload(data: Any, to: list[str]) -> dict[str, Any]:
+        await release.wait()
+        return await real_upload(data, to)
+
+    core.client.upload = held_upload  # type: ignore[method-assign]
+    try:
+        await anna.goto("/ny")
+        await _fill_inquiry(page, ("Kommun B", "Kommun C"))
+        await page.get_by_role("button", name="Granska förfrågan").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Granska förfrågan")
+        await page.get_by_role("button", name="Skicka", exact=True).click()
+        await expect(page.get_by_role("status").filter(has_text="mottagare")).to_have_text(
+            "Skickar krypterat till hubben: mottagare 1 av 2."
+        )
+        bar = page.get_by_role("progressbar", name="Hur mycket som har skickats")
+        await expect(bar).to_be_visible()
+        await expect(page.get_by_role("button", name="Skicka", exact=True)).to_be_disabled()
+        await _check_page(anna, "24-anna-sending-to-hub")
+    finally:
+        release.set()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Förfrågan till Kommun B, Kommun C"
+    )
+    assert re.search(r"/arende/[0-9a-f]{32}$", page.url), page.url
+    assert not [
+        e for e in anna.console_errors if "Content Security Policy" in e or "pageerror" in e
+    ]

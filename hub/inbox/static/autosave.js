@@ -114,7 +114,12 @@
 
   form.addEventListener("input", typed);
   form.addEventListener("change", typed);
-  form.addEventListener("submit", function () {
+  // Last of the submit listeners: a post another script stopped (upload.js refusing files
+  // that are too large) leaves the form here; one it sends itself is marked aria-busy.
+  window.addEventListener("submit", function (event) {
+    if (event.target !== form || (event.defaultPrevented && form.getAttribute("aria-busy") !== "true")) {
+      return;
+    }
     leaving = true;
     if (timer !== null) {
       window.clearTimeout(timer);
