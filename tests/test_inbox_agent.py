@@ -11,6 +11,7 @@ from datetime import time
 import aiohttp
 import pytest
 
+from hub.crypto.format import MessageKind
 from hub.inbox import forms
 from hub.inbox.security import COOKIE, CSP
 from hub.inbox.sync import Attachment
@@ -126,7 +127,7 @@ async def test_inquiry_goes_from_a_to_b_and_b_answers(net, tmp_path):
 
         await anna.core.sync()
         status, page = await anna.page(f"/arende/{case_id}")
-        assert "Läst av Kommun B" in page
+        assert "Förfrågan läst av Kommun B" in page
 
         status, _ = await bertil.post(
             f"/arende/{case_id}/decline",
@@ -473,3 +474,49 @@ async def test_status_says_how_far_the_outbox_has_got_in_counts_only(net, tmp_pa
         _, text = await anna.page("/status.json")
         assert json.loads(text)["sending"] is None
         assert len(await (await net.client("anna")).envelopes("sent")) == 2
+
+
+async def test_read_receipts_name_their_message_and_only_verified_ones_count(net, tmp_path, caplog):
+    """A sends the inquiry and a message; B opens the case; A writes again. A's case page
+    shows B's receipt with the inquiry and under the first message, and none under the
+    second, even when the hub passes off the first message's receipt as the second's."""
+    async with (
+        running_agent(net, "anna", tmp_path) as anna,
+        running_agent(net, "bertil", tmp_path) as bertil,
+    ):
+        await anna.login()
+        await bertil.login()
+        case_id = (
+            await anna.core.send_inquiry({"bakgrund_till_placering": "x"}, [], ["kommun-b"])
+        ).hex()
+        message = {"target": "kommun-b", "message": "Första meddelandet"}
+        await anna.post(f"/arende/{case_id}/message", message)
+        await bertil.core.sync()
+        await bertil.page(f"/arende/{case_id}")  # B reads both: signed read receipts
+        net.clock.now += 3600
+        await anna.post(f"/arende/{case_id}/message", {**message, "message": "Andra meddelandet"})
+
+        envelopes = await anna.core.cache.envelopes_of_case(bytes.fromhex(case_id))
+        first, second = [e["message_id"] for e in envelopes if e["kind"] == MessageKind.MESSAGE]
+        assert anna.core.client is not None
+        real_receipts = anna.core.client.receipts
+
+        async def swapped(message_id):
+            return await real_receipts(first if message_id == second else message_id)
+
+        anna.core.client.receipts = swapped
+        _, page = await anna.page(f"/arende/{case_id}")
+        assert "receipt refused" in caplog.text  # the swapped one did not verify
+        document = page.split('<section class="document"')[1].split("</section>")[0]
+        assert re.search(r"Förfrågan läst av Kommun B \d{4}-\d\d-\d\d \d\d:\d\d", document)
+        articles = [a.split("</article>")[0] for a in page.split('<article class="message">')[1:]]
+        assert "Första meddelandet" in articles[0]
+        assert "Läst av Kommun B" in articles[0]
+        assert "Andra meddelandet" in articles[1]
+        assert "Ingen läskvittens ännu" in articles[1]
+        assert "Läst av" not in articles[1]
+        receipts = page.split('id="receipts-title"')[1].split("</section>")[0]
+        assert receipts.count("läst av Kommun B") == 2  # the inquiry and the first message
+        assert re.search(r"Meddelandet \(\d{4}-\d\d-\d\d \d\d:\d\d\) läst av Kommun B", receipts)
+        _, inbox = await anna.page("/")
+        assert "Förfrågan läst av Kommun B" in inbox

@@ -216,7 +216,7 @@ async def test_the_receiver_downloads_the_inquiry_as_a_secret_marked_pdf(net, tm
 
         await anna.core.sync()
         _, page = await anna.page(f"/arende/{case_id}")
-        assert "Läst av Kommun B" in page  # the export read the inquiry: A is told so
+        assert "Förfrågan läst av Kommun B" in page  # the export read the inquiry: A is told so
         _, page = await bertil.page(f"/arende/{case_id}")
         assert f'href="/arende/{case_id}/pdf"' in page  # the case page offers the export
 

@@ -110,13 +110,32 @@ def case_context(**changes: Any) -> dict[str, Any]:
         "case": case(),
         "document_sections": document_sections(),
         "attachments": [attachment()],
+        "inquiry_read_by": ["Förfrågan läst av Kommun B 2026-11-25 10:14"],
         "thread": [
             {
                 "from_name": "Kommun B",
                 "at": "2026-11-26 08:30",
                 "text": "Vi kan ta emot.\nMöte nästa vecka?",
                 "attachments": [attachment("plan.pdf", 2048)],
-            }
+                "sent": False,
+                "read_by": [],
+            },
+            {
+                "from_name": "Kommun A",
+                "at": "2026-11-26 09:00",
+                "text": "Ja, tisdag.",
+                "attachments": [],
+                "sent": True,
+                "read_by": ["Läst av Kommun B 2026-11-26 10:14"],
+            },
+            {
+                "from_name": "Kommun A",
+                "at": "2026-11-27 09:00",
+                "text": "Bifogar planen.",
+                "attachments": [],
+                "sent": True,
+                "read_by": [],
+            },
         ],
         "actions": [
             "confirm",
@@ -630,6 +649,20 @@ def test_case_page_shows_the_decrypted_inquiry_thread_and_history() -> None:
     assert "Vi kan ta emot." in page.text
     assert "Läst av Kommun B 2026-11-25 10:14" in page.text
     assert "Kommun B: Förfrågan skickad" in page.text
+
+
+def test_read_receipts_sit_under_the_message_they_name() -> None:
+    """Each message we sent shows its own signed read receipts, or that none has come yet; the
+    inquiry's sit with the inquiry; a message we received shows none."""
+    html = render("case.html", case_context())
+    articles = html.split('<article class="message">')[1:]
+    received, read, unread = (parse(a.split("</article>")[0]).text for a in articles)
+    assert "läs" not in received.casefold()
+    assert "Läst av Kommun B 2026-11-26 10:14" in read
+    assert "Ingen läskvittens ännu" in unread
+    assert "Läst av" not in unread
+    document = html.split('<section class="document"')[1].split("</section>")[0]
+    assert "Förfrågan läst av Kommun B 2026-11-25 10:14" in parse(document).text
 
 
 def test_receiver_reads_the_inquiry_before_answering() -> None:

@@ -278,21 +278,22 @@ class InboxCache:
 
     async def read_receipts_by_case(
         self, case_ids: list[bytes]
-    ) -> dict[bytes, list[tuple[str, int]]]:
-        """For a page of cases at once: who signed a read receipt for what we sent, and when."""
-        found: dict[bytes, list[tuple[str, int]]] = {c: [] for c in case_ids}
+    ) -> dict[bytes, list[tuple[int, int, str, int]]]:
+        """For a page of cases at once: who signed a read receipt for what we sent, and when,
+        with the message it names: (its kind, its created_at, municipality, time)."""
+        found: dict[bytes, list[tuple[int, int, str, int]]] = {c: [] for c in case_ids}
         if not case_ids:
             return found
         marks = ",".join("?" * len(case_ids))
         async with self._db.execute(
-            "SELECT e.case_id, r.municipality, r.time FROM receipts r"  # noqa: S608 - marks only
-            " JOIN envelopes e ON e.message_id = r.message_id"
+            "SELECT e.case_id, e.kind, e.created_at, r.municipality, r.time"  # noqa: S608 - marks
+            " FROM receipts r JOIN envelopes e ON e.message_id = r.message_id"
             f" WHERE e.box = 'sent' AND r.event = 'read' AND e.case_id IN ({marks})"
             " ORDER BY r.time",
             case_ids,
         ) as cur:
-            for case_id, municipality, time in await cur.fetchall():
-                found[bytes(case_id)].append((municipality, time))
+            for case_id, kind, created_at, municipality, time in await cur.fetchall():
+                found[bytes(case_id)].append((kind, created_at, municipality, time))
         return found
 
     # --- drafts and outbox --------------------------------------------------------------

@@ -232,7 +232,10 @@ def _deadline_fields(core: AgentCore, view: dict[str, Any]) -> dict[str, Any]:
 
 
 def _inbox_item(
-    core: AgentCore, view: dict[str, Any], unread: set[bytes], read: list[tuple[str, int]]
+    core: AgentCore,
+    view: dict[str, Any],
+    unread: set[bytes],
+    read: list[tuple[int, int, str, int]],
 ) -> dict[str, Any]:
     mine = view["from"] == core.municipality
     others = [core.name_of(r["municipality"]) for r in view["requests"]]
@@ -255,19 +258,44 @@ def _inbox_item(
         **_deadline_fields(core, view),
         "unread": bytes.fromhex(view["case_id"]) in unread,
         "read_by": [
-            f"Läst av {core.name_of(m)} {_when(t)}" for m, t in read if m != core.municipality
+            _receipt_line(core, kind, created_at, m, t)
+            for kind, created_at, m, t in read
+            if m != core.municipality
         ],
     }
 
 
-async def _read_by(core: AgentCore, case_id: bytes) -> list[str]:
-    envelopes = await core.cache.envelopes_of_case(case_id)
+# What a read receipt names, in words: the inquiry (one per asked municipality), or the
+# message of the thread by when it was sent.
+_RECEIPT_NOUNS = {
+    MessageKind.PRE_INQUIRY: "Förhandsförfrågan",
+    MessageKind.INQUIRY: "Förfrågan",
+    MessageKind.ANSWER: "Svaret",
+    MessageKind.MESSAGE: "Meddelandet",
+    MessageKind.WITHDRAWAL: "Återkallelsen",
+}
+
+
+def _receipt_line(core: AgentCore, kind: int, created_at: int, municipality: str, at: int) -> str:
+    """'Förfrågan läst av Kommun B 2026-11-25 10:14', 'Meddelandet (2026-11-26 09:00) läst av
+    Kommun B 2026-11-26 10:14'."""
+    noun = _RECEIPT_NOUNS.get(MessageKind(kind), "Meddelandet")
+    if kind not in {MessageKind.INQUIRY, MessageKind.PRE_INQUIRY}:
+        noun = f"{noun} ({_when(created_at)})"
+    return f"{noun} läst av {core.name_of(municipality)} {_when(at)}"
+
+
+async def _read_receipts(
+    core: AgentCore, envelopes: list[dict[str, Any]]
+) -> dict[bytes, list[tuple[str, int]]]:
+    """Who has signed a read receipt for each message we sent, and when: verified receipts
+    only (refresh_receipts keeps no other), by message; our own municipality's left out."""
     sent = [e["message_id"] for e in envelopes if e["box"] == "sent"]
-    return [
-        f"Läst av {core.name_of(m)} {_when(t)}"
-        for _, m, event, t in await core.cache.receipts_of(sent)
-        if event == "read" and m != core.municipality
-    ]
+    found: dict[bytes, list[tuple[str, int]]] = {m: [] for m in sent}
+    for message_id, m, event, t in await core.cache.receipts_of(sent):
+        if event == "read" and m != core.municipality:
+            found[message_id].append((m, t))
+    return found
 
 
 def _profile(core: AgentCore) -> dict[str, str]:
@@ -531,11 +559,18 @@ async def case_context(core: AgentCore, case_id: bytes) -> dict[str, Any] | None
             }
             for i, a in enumerate(inquiry["opened"]["attachments"])
         ]
+    read = await _read_receipts(core, envelopes)
+
+    def read_by(envelope: dict[str, Any]) -> list[str]:
+        return [f"Läst av {core.name_of(m)} {_when(t)}" for m, t in read[envelope["message_id"]]]
+
     thread = [
         {
             "from_name": core.name_of(e["from"]),
             "at": _when(e["created_at"]),
             "text": _thread_text(e),
+            "sent": e["box"] == "sent",
+            "read_by": read_by(e) if e["box"] == "sent" else [],
             "attachments": [
                 {
                     "index": i,
@@ -579,7 +614,14 @@ async def case_context(core: AgentCore, case_id: bytes) -> dict[str, Any] | None
         "to_names": [r["name"] for r in requests],
         "state_label": "; ".join(f"{r['name']}: {r['state_label']}" for r in requests),
         "history": history,
-        "receipts": await _read_by(core, case_id),
+        "receipts": [
+            _receipt_line(core, kind, created_at, m, t)
+            for t, kind, created_at, m in sorted(
+                (t, e["kind"], e["created_at"], m)
+                for e in envelopes
+                for m, t in read.get(e["message_id"], [])
+            )
+        ],
         **_deadline_fields(core, view),
         "requests": requests,
         "mine": mine,
@@ -588,6 +630,12 @@ async def case_context(core: AgentCore, case_id: bytes) -> dict[str, Any] | None
         "case": case,
         "document_sections": document_sections,
         "attachments": attachments,
+        "inquiry_read_by": [
+            f"Förfrågan läst av {core.name_of(m)} {_when(t)}"
+            for e in envelopes
+            if e["kind"] == MessageKind.INQUIRY and e["box"] == "sent"
+            for m, t in read[e["message_id"]]
+        ],
         "thread": thread,
         "actions": actions,
     }

@@ -269,7 +269,8 @@ async def test_inquiry_goes_to_b_and_c_and_ends_with_c_through_the_pages(
 
     # --- A sees B's signed read receipt, and writes to B with a <script> in the text ----------
     await anna.refresh()
-    await expect(anna.page.get_by_text(re.compile(r"^Läst av Kommun B "))).to_be_visible()
+    document = anna.page.locator("section.document")
+    await expect(document.get_by_text(re.compile(r"^Förfrågan läst av Kommun B "))).to_be_visible()
     message_form = anna.page.locator("form.action-message")
     await message_form.get_by_role("radio", name="Kommun B").check()
     await message_form.get_by_label(re.compile(r"^Meddelande")).fill(SCRIPT_MESSAGE)
@@ -310,6 +311,9 @@ async def test_inquiry_goes_to_b_and_c_and_ends_with_c_through_the_pages(
     await expect(_request_box(anna.page, "Kommun B")).to_contain_text("Läge: Nekad")
     await expect(_request_box(anna.page, "Kommun C")).to_contain_text("Läge: Accepterad")
     await expect(anna.page.locator("section.thread")).to_contain_text(MOTIVATION)
+    # B read A's message when it opened the case again: the receipt sits under that message.
+    to_b = anna.page.locator("article.message").filter(has_text="Hej!")
+    await expect(to_b.get_by_role("listitem")).to_have_text(re.compile(r"^Läst av Kommun B "))
     await _check_page(anna, "10-anna-case-answered")
     await _submit(
         anna.page,
