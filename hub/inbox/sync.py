@@ -12,13 +12,14 @@ import base64
 import contextlib
 import io
 import logging
+import os
 import secrets
 import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 import aiohttp
 
@@ -27,6 +28,7 @@ from hub.crypto.envelope import AttachmentSource, open_envelope, read_header, se
 from hub.crypto.format import MessageKind
 from hub.crypto.receipts import make_receipt, verify_receipt
 from hub.errors import HubError
+from hub.inbox.cache import AttachmentUnreadable
 from hub.protocol.case_codec import case_from_json
 from hub.protocol.deadlines import (
     NATIONAL,
@@ -40,7 +42,7 @@ from hub.protocol.lifecycle import Case, RequestState, Role, is_terminal
 from hub.protocol.notices import alarms_for
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Callable, Sequence
 
     from hub.crypto.directory import Directory
     from hub.crypto.keys import PrivateIdentity
@@ -76,16 +78,26 @@ class SendProgress:
         }
 
 
+UNREADABLE_ATTACHMENT = (
+    "En bilaga i utkorgen gick inte att läsa: filen saknas eller har ändrats på den här datorn. "
+    "Det som skulle skickas med den har tagits bort ur utkorgen. Skicka det igen."
+)
 UPLOAD_CHUNK = 256 * 1024
+# An attachment kept in the cache until it is sent: {"name", "media_type", "size", "blob"}, the
+# last the id of its encrypted file (InboxCache.put_blob). Rows name it; they never hold it.
+StoredFile = dict[str, Any]
 
 
-async def _counted(data: bytes, progress: SendProgress) -> AsyncIterator[bytes]:
-    """The envelope in chunks for the upload, counting what has gone."""
-    view = memoryview(data)
-    for start in range(0, len(data), UPLOAD_CHUNK):
-        chunk = bytes(view[start : start + UPLOAD_CHUNK])
-        yield chunk
-        progress.sent = start + len(chunk)
+async def _read_counted(path: Path, progress: SendProgress) -> AsyncIterator[bytes]:
+    """A sealed envelope from its file in chunks for the upload, counting what has gone."""
+    with path.open("rb") as envelope:
+        while chunk := await asyncio.to_thread(envelope.read, UPLOAD_CHUNK):
+            yield chunk
+            progress.sent += len(chunk)
+
+
+def _create(path: Path) -> BinaryIO:
+    return os.fdopen(os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600), "wb")
 
 
 @dataclass
@@ -317,41 +329,70 @@ class AgentCore:
 
     # --- sending ------------------------------------------------------------------------
 
-    def _seal_to(
+    def _seal_to_file(  # noqa: PLR0913 - what is sealed, and where to
         self,
+        path: Path,
+        *,
         municipality: str,
         case_id: bytes,
         kind: MessageKind,
         document: dict[str, Any],
-        attachments: list[Attachment],
-    ) -> bytes:
-        """Seal to every key valid now of `municipality` and of our own municipality."""
+        attachments: list[dict[str, Any]],
+    ) -> int:
+        """Seal to every key valid now of `municipality` and of our own municipality, into the
+        file at `path`, reading each attachment from its encrypted file as it goes (blocking:
+        for a thread). Returns the envelope's size."""
         assert self.directory is not None  # noqa: S101
         now = int(self.clock())
         recipients = self.directory.recipients_for([municipality, self.municipality], now)
-        out = io.BytesIO()
-        seal(
-            out,
-            sender=self.identity,
-            recipients=recipients,
-            kind=kind,
-            case_id=case_id,
-            document=document,
-            attachments=[
-                AttachmentSource(a.name, a.media_type, len(a.data), io.BytesIO(a.data))
+        with contextlib.ExitStack() as open_files:
+            sources = [
+                AttachmentSource(
+                    a["name"],
+                    a["media_type"],
+                    a["size"],
+                    open_files.enter_context(self.cache.open_blob(a["blob"])),
+                )
+                if "blob" in a
+                else _from_row(a)  # kept in the row itself by an earlier version
                 for a in attachments
-            ],
-            created_at=now,
-        )
-        return out.getvalue()
+            ]
+            out = open_files.enter_context(_create(path))
+            seal(
+                out,
+                sender=self.identity,
+                recipients=recipients,
+                kind=kind,
+                case_id=case_id,
+                document=document,
+                attachments=sources,
+                created_at=now,
+            )
+            return out.tell()
+
+    async def store_attachment(self, name: str, media_type: str, source: IO[bytes]) -> StoredFile:
+        """Keep an attachment in the cache (encrypted, off the event loop) until it is sent."""
+        blob, size = await self.cache.put_blob(source)
+        return {"name": name, "media_type": media_type, "size": size, "blob": blob}
+
+    async def _stored(self, attachments: Sequence[Attachment | StoredFile]) -> list[StoredFile]:
+        return [
+            await self.store_attachment(a.name, a.media_type, io.BytesIO(a.data))
+            if isinstance(a, Attachment)
+            else a
+            for a in attachments
+        ]
 
     async def send_inquiry(
-        self, document: dict[str, Any], attachments: list[Attachment], municipalities: list[str]
+        self,
+        document: dict[str, Any],
+        attachments: Sequence[Attachment | StoredFile],
+        municipalities: list[str],
     ) -> bytes:
         """Create the case and send one envelope per asked municipality (so none of them learns
         who else was asked). Returns the case id; what cannot go now waits in the outbox."""
         case_id = secrets.token_bytes(16)
-        packed = [pack_attachment(a) for a in attachments]
+        stored = await self._stored(attachments)
         steps: list[dict[str, Any]] = [{"op": "create_case"}]
         steps += [
             {
@@ -360,11 +401,11 @@ class AgentCore:
                 "kind": int(MessageKind.INQUIRY),
                 "event": "send_inquiry",
                 "document": document,
-                "attachments": packed,
+                "attachments": stored,  # each file once, named by every envelope
             }
             for municipality in municipalities
         ]
-        await self._queue(case_id, steps)
+        await self._queue(case_id, steps, stored)
         return case_id
 
     async def answer(  # noqa: PLR0913 - each is part of the one action
@@ -375,7 +416,7 @@ class AgentCore:
         target: str,
         document: dict[str, Any] | None,
         details: dict[str, Any] | None = None,
-        attachments: list[Attachment] | None = None,
+        attachments: Sequence[Attachment | StoredFile] = (),
     ) -> None:
         """An event on a case; with a document it travels sealed to the other side first."""
         step: dict[str, Any] = {
@@ -384,25 +425,32 @@ class AgentCore:
             "event": event,
             "details": details or {},
         }
+        stored: list[StoredFile] = []
         if document is not None:
             view = await self.cache.get_case(case_id)
             sender = view["from"] if view else target
+            stored = await self._stored(attachments)
             step = {
                 **step,
                 "op": "envelope_event",
                 "kind": int(_kind_for(event)),
                 "document": document,
                 "to": sender if sender != self.municipality else target,
-                "attachments": [pack_attachment(a) for a in attachments or []],
+                "attachments": stored,
             }
-        await self._queue(case_id, [step])
+        await self._queue(case_id, [step], stored)
 
     async def send_message(
-        self, case_id: bytes, target: str, document: dict[str, Any], attachments: list[Attachment]
+        self,
+        case_id: bytes,
+        target: str,
+        document: dict[str, Any],
+        attachments: Sequence[Attachment | StoredFile],
     ) -> None:
         """A free-text message in the case thread, sealed to the other side."""
         view = await self.cache.get_case(case_id)
         to = view["from"] if view and view["from"] != self.municipality else target
+        stored = await self._stored(attachments)
         await self._queue(
             case_id,
             [
@@ -413,15 +461,21 @@ class AgentCore:
                     "event": None,
                     "kind": int(MessageKind.MESSAGE),
                     "document": document,
-                    "attachments": [pack_attachment(a) for a in attachments],
+                    "attachments": stored,
                 }
             ],
+            stored,
         )
 
-    async def _queue(self, case_id: bytes, steps: list[dict[str, Any]]) -> None:
+    async def _queue(
+        self, case_id: bytes, steps: list[dict[str, Any]], attachments: Sequence[StoredFile] = ()
+    ) -> None:
         item_id = f"{int(self.clock() * 1000):015d}-{secrets.token_hex(4)}"
         await self.cache.add_outbox(
-            item_id, {"case_id": case_id.hex(), "steps": steps}, int(self.clock())
+            item_id,
+            {"case_id": case_id.hex(), "steps": steps},
+            int(self.clock()),
+            blobs=[a["blob"] for a in attachments],
         )
         await self.flush_outbox()
 
@@ -440,6 +494,11 @@ class AgentCore:
                 self.notices.append(
                     {"level": "warning", "text": f"Hubben avvisade en åtgärd ({exc.code})."}
                 )
+                await self.cache.outbox_done(item_id)
+                continue
+            except AttachmentUnreadable:  # gone or changed on this disk: it can never go
+                await self.cache.outbox_failed(item_id, "attachment_unreadable")
+                self.notices.append({"level": "warning", "text": UNREADABLE_ATTACHMENT})
                 await self.cache.outbox_done(item_id)
                 continue
             except HubError as exc:  # refused here, before the hub saw it: keep it, say why
@@ -488,18 +547,23 @@ class AgentCore:
                 self.directory = await client.directory(self.admin_public)
                 to = step.get("to", step["municipality"])
                 progress.stage, progress.sent, progress.size = "encrypting", 0, 0
-                # Sealing a large attachment takes a while: off the event loop, so that the
-                # pages (and /status.json with this progress) keep answering meanwhile.
-                data = await asyncio.to_thread(
-                    self._seal_to,
-                    to,
-                    case_id,
-                    MessageKind(step["kind"]),
-                    step["document"],
-                    [unpack_attachment(a) for a in step["attachments"]],
-                )
-                progress.stage, progress.size = "uploading", len(data)
-                ack = await client.upload(_counted(data, progress), [to])
+                # Sealed into a file, off the event loop (the pages and /status.json with this
+                # progress keep answering), then uploaded from it: no large file held whole.
+                sealed = self.cache.outgoing_path(f"{item_id}-{index}")
+                try:
+                    progress.size = await asyncio.to_thread(
+                        self._seal_to_file,
+                        sealed,
+                        municipality=to,
+                        case_id=case_id,
+                        kind=MessageKind(step["kind"]),
+                        document=step["document"],
+                        attachments=step["attachments"],
+                    )
+                    progress.stage = "uploading"
+                    ack = await client.upload(_read_counted(sealed, progress), [to])
+                finally:
+                    await asyncio.to_thread(sealed.unlink, missing_ok=True)
                 progress.done += 1
                 if step["event"] is not None:
                     await client.case_event(
@@ -543,12 +607,10 @@ def _kind_for(event: str) -> MessageKind:
     return MessageKind.MESSAGE
 
 
-def pack_attachment(a: Attachment) -> dict[str, str]:
-    return {"name": a.name, "media_type": a.media_type, "data": base64.b64encode(a.data).decode()}
-
-
-def unpack_attachment(a: dict[str, str]) -> Attachment:
-    return Attachment(a["name"], a["media_type"], base64.b64decode(a["data"]))
+def _from_row(a: dict[str, Any]) -> AttachmentSource:
+    """An attachment an earlier version kept base64 inside the outbox row itself."""
+    data = base64.b64decode(a["data"])
+    return AttachmentSource(a["name"], a["media_type"], len(data), io.BytesIO(data))
 
 
 def due_to_json(due: Due) -> dict[str, Any]:

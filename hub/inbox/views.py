@@ -4,6 +4,7 @@ local cache and call the agent core; they never talk to the hub themselves."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -18,13 +19,7 @@ from hub.crypto.format import MessageKind
 from hub.crypto.keys import fingerprint_of
 from hub.inbox import forms, pdf
 from hub.inbox.security import CSRF
-from hub.inbox.sync import (
-    AgentCore,
-    Attachment,
-    due_from_json,
-    pack_attachment,
-    unpack_attachment,
-)
+from hub.inbox.sync import AgentCore, StoredFile, due_from_json
 from hub.protocol.deadlines import WORKING_DAY_STARTS, DueKind, NetworkDeadlines, days_left
 from hub.protocol.notices import Topic, banner_counts, topic_line
 
@@ -353,7 +348,9 @@ async def save_draft(request: web.Request) -> web.Response:
     form = await request.post()
     values, selected = _typed(form)
     draft_id = str(form.get("draft_id", "")) or secrets.token_hex(16)
-    attachments = [pack_attachment(_file(f)) for f in form.getall("attachments", []) if _is_file(f)]
+    files = _files(form)
+    errors = _too_large(request, files)
+    attachments = [] if errors else await _store(core, files)
     async with request.app[DRAFTS]:
         await core.cache.save_draft(
             draft_id,
@@ -364,6 +361,11 @@ async def save_draft(request: web.Request) -> web.Response:
                 "attachments": attachments,
             },
             int(core.clock()),
+            blobs=[a["blob"] for a in attachments],
+        )
+    if errors:
+        return await _compose_page(
+            request, values=values, selected=selected, draft_id=draft_id, errors=errors
         )
     return await _compose_page(
         request, values=values, selected=selected, draft_id=draft_id, saved=True
@@ -448,8 +450,8 @@ async def review(request: web.Request) -> web.Response:
         {c["id"] for c in choices},
     )
     errors.update(chosen_errors)
-    attachments = [_file(f) for f in form.getall("attachments", []) if _is_file(f)]
-    errors.update(_too_large(request, attachments))
+    files = _files(form)
+    errors.update(_too_large(request, files))
     draft_id = str(form.get("draft_id", "")) or secrets.token_hex(16)
     if errors:
         return await _compose_page(
@@ -460,6 +462,7 @@ async def review(request: web.Request) -> web.Response:
             errors=errors,
             choices=choices,
         )
+    attachments = await _store(core, files)
     async with request.app[DRAFTS]:
         await core.cache.save_draft(
             draft_id,
@@ -467,9 +470,10 @@ async def review(request: web.Request) -> web.Response:
                 "values": values,
                 "document": document,
                 "municipalities": selected,
-                "attachments": [pack_attachment(a) for a in attachments],
+                "attachments": attachments,
             },
             int(core.clock()),
+            blobs=[a["blob"] for a in attachments],
         )
     return await render(
         request,
@@ -477,7 +481,7 @@ async def review(request: web.Request) -> web.Response:
         sections=forms.INQUIRY_SECTIONS,
         values=document,
         municipalities=[core.name_of(m) for m in selected],
-        attachments=[{"name": a.name, "size": len(a.data)} for a in attachments],
+        attachments=[{"name": a["name"], "size": a["size"]} for a in attachments],
         draft_id=draft_id,
     )
 
@@ -485,7 +489,8 @@ async def review(request: web.Request) -> web.Response:
 async def send(request: web.Request) -> web.StreamResponse:
     core = request.app[CORE]
     draft_id = str((await request.post()).get("draft_id", ""))
-    draft = await core.cache.get_draft(draft_id)
+    async with request.app[DRAFTS]:
+        draft = await core.cache.take_draft(draft_id)
     if draft is None:
         return await render(
             request,
@@ -495,11 +500,8 @@ async def send(request: web.Request) -> web.StreamResponse:
             message="Utkastet hittades inte. Det kan redan vara skickat.",
         )
     case_id = await core.send_inquiry(
-        draft["document"],
-        [unpack_attachment(a) for a in draft["attachments"]],
-        draft["municipalities"],
+        draft["document"], draft["attachments"], draft["municipalities"]
     )
-    await core.cache.delete_draft(draft_id)
     raise web.HTTPSeeOther(f"/arende/{case_id.hex()}")
 
 
@@ -697,9 +699,9 @@ async def case_action(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound
     target = str(form.get("target", "")) or _default_target(core, view)
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
-    attachments = [_file(f) for f in form.getall("attachments", []) if _is_file(f)]
-    errors = _too_large(request, attachments) or await _act(
-        core, case_id=case_id, action=action, target=target, values=values, attachments=attachments
+    files = _files(form)
+    errors = _too_large(request, files) or await _act(
+        core, case_id=case_id, action=action, target=target, values=values, files=files
     )
     if errors:
         return await render(
@@ -725,13 +727,13 @@ async def _act(  # noqa: PLR0913 - the parts of one form post
     action: str,
     target: str,
     values: dict[str, str],
-    attachments: list[Attachment],
+    files: list[FileField],
 ) -> dict[str, str]:
     """Validate the form for `action` and hand it to the agent; the errors, if any."""
     if action == "message":
         document, errors = forms.validate_message(values)
         if not errors:
-            await core.send_message(case_id, target, document, attachments)
+            await core.send_message(case_id, target, document, await _store(core, files))
         return errors
     if action in {"decline", "accept"}:
         validate = forms.validate_decline if action == "decline" else forms.validate_accept
@@ -827,10 +829,10 @@ def _case_id(request: web.Request) -> bytes:
     return bytes.fromhex(text)
 
 
-def _too_large(request: web.Request, attachments: list[Attachment]) -> dict[str, str]:
+def _too_large(request: web.Request, files: list[FileField]) -> dict[str, str]:
     """The size limit, said the way the compose page's help says it."""
     limit = request.app[MAX_ATTACHMENTS]
-    total = sum(len(a.data) for a in attachments)
+    total = sum(_size_of(f) for f in files)
     if total <= limit:
         return {}
     return {
@@ -843,11 +845,25 @@ def _megabytes(size: int) -> str:
     return f"{size / MIB:.1f}".replace(".", ",")
 
 
-def _is_file(value: object) -> bool:
-    return hasattr(value, "file") and bool(getattr(value, "filename", ""))
+def _files(form: MultiDictProxy[Any]) -> list[FileField]:
+    """The form's chosen files (aiohttp has put each in a temporary file, not in memory)."""
+    return [
+        f for f in form.getall("attachments", []) if isinstance(f, web.FileField) and f.filename
+    ]
 
 
-def _file(field: FileField | Any) -> Attachment:  # noqa: ANN401
-    return Attachment(
-        field.filename, field.content_type or "application/octet-stream", field.file.read()
-    )
+def _size_of(field: FileField) -> int:
+    field.file.seek(0, io.SEEK_END)
+    size = field.file.tell()
+    field.file.seek(0)
+    return size
+
+
+async def _store(core: AgentCore, files: list[FileField]) -> list[StoredFile]:
+    """Each file into the cache, encrypted chunk by chunk as it is read."""
+    return [
+        await core.store_attachment(
+            f.filename, f.content_type or "application/octet-stream", f.file
+        )
+        for f in files
+    ]
