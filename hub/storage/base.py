@@ -294,4 +294,6 @@ class Storage(Protocol):
     async def list_outcome_reports(
         self, network_id: str
     ) -> list[tuple[bytes, dict[str, Any], int]]: ...  # (case_id, report, filed_at)
+    # statistics: every case of the network (hub/storage/sqlite_statistics.py)
+    async def list_network_cases(self, network_id: str) -> list[CaseRow]: ...
     async def close(self) -> None: ...

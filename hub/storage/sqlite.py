@@ -45,6 +45,7 @@ from hub.storage.base import (
 from hub.storage.blobs import FileBlobStore
 from hub.storage.sqlite_notices import NoticeReads, NoticeWrites
 from hub.storage.sqlite_outcomes import OutcomeReads, OutcomeWrites
+from hub.storage.sqlite_statistics import StatisticsReads
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Sequence
@@ -487,7 +488,7 @@ class SqliteTransaction(NoticeWrites, OutcomeWrites):
 # --- the storage ---------------------------------------------------------------------------
 
 
-class SqliteStorage(NoticeReads, OutcomeReads):
+class SqliteStorage(NoticeReads, OutcomeReads, StatisticsReads):
     def __init__(
         self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, blobs: FileBlobStore
     ) -> None:
