@@ -73,9 +73,15 @@ class HubNet:
         return client
 
     async def enrol(
-        self, person: str, municipality: str, *, not_after: int | None = None, key: str = ""
+        self,
+        person: str,
+        municipality: str,
+        *,
+        not_after: int | None = None,
+        key: str = "",
+        role: str = "contact_person",
     ) -> None:
-        """Enrol `person`; `key` names another seed, for a new key of the same person."""
+        """Enrol `person` in `role`; `key` names another seed, for a new key of the same person."""
         identity = PrivateIdentity.generate(SeededRng(f"hubnet/{person}{key}"))
         self.people[person] = identity
         self.municipality_of[person] = municipality
@@ -85,7 +91,7 @@ class HubNet:
             network=NETWORK,
             municipality=municipality,
             person=person,
-            role="contact_person",
+            role=role,
             identity=identity.public,
             not_before=START - 86_400,
             not_after=not_after or START + 30 * YEAR,

@@ -323,6 +323,28 @@ class HubClient:
         report = body["report"]
         return None if report is None else dict(report)
 
+    # --- statistics (docs/api.md, "Statistics") ---
+
+    async def statistics(self, year: int | None = None) -> dict[str, Any]:
+        """The network's year as suppressed tables (hub.report.wire.report_from_json reads it);
+        without `year`, the hub's current year."""
+        params = {} if year is None else {"year": str(year)}
+        return dict(
+            await self._request("GET", f"{API}/networks/{self.network}/statistics", params=params)
+        )
+
+    async def statistics_csv(self, year: int | None = None) -> bytes:
+        """The same tables as CSV: UTF-8 with a byte order mark, semicolons."""
+        params = {} if year is None else {"year": str(year)}
+        async with self._session.get(
+            f"{self.base_url}{API}/networks/{self.network}/statistics.csv",
+            headers=self._headers(),
+            params=params,
+        ) as response:
+            if response.status != 200:
+                await _json_or_raise(response)
+            return await response.read()
+
 
 async def _json_or_raise(response: aiohttp.ClientResponse) -> Any:  # noqa: ANN401
     try:

@@ -22,6 +22,7 @@ from hub.server import (
     envelopes,
     notice_routes,
     outcome_routes,
+    statistics_routes,
 )
 from hub.server.auth import caller_of
 from hub.server.directory_cache import DirectoryCache
@@ -119,6 +120,8 @@ def setup_routes(app: web.Application) -> None:
     r.add_post(f"{API}/cases/{{case_id}}/close-not-moved", cases.close_not_moved)
     r.add_put(f"{API}/cases/{{case_id}}/outcome-report", outcome_routes.put_report)
     r.add_get(f"{API}/cases/{{case_id}}/outcome-report", outcome_routes.get_report)
+    r.add_get(f"{API}/networks/{{network}}/statistics", statistics_routes.statistics)
+    r.add_get(f"{API}/networks/{{network}}/statistics.csv", statistics_routes.statistics_csv)
     r.add_get(f"{API}/live", live)
 
 

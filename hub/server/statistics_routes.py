@@ -1,0 +1,70 @@
+"""The coordinator's statistics: the network's year as suppressed tables (JSON) or as CSV.
+
+Only the coordinator, the county board and the county administrator may read them; a contact
+person is refused as on every role-restricted route (404 forbidden), and a coordinator's
+session opens no envelope or case (those routes take contact persons only). What is sent is the
+suppressed `Report` of hub/report/export.py, never a raw figure (hub/report/wire.py)."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Final
+
+from aiohttp import web
+
+from hub.errors import ApiError
+from hub.report.export import report_csv
+from hub.report.source import yearly_report
+from hub.report.wire import report_to_json
+from hub.server.auth import ADMIN_ROLE, caller_of, same_network
+from hub.server.typedefs import CALENDAR, CLOCK, STORAGE
+
+if TYPE_CHECKING:
+    from hub.report.export import Report
+
+READERS: Final = ("coordinator", "county_board", ADMIN_ROLE)
+FIRST_YEAR: Final = 2000
+_YEAR: Final = re.compile(r"[0-9]{4}")
+_FILENAME_UNSAFE: Final = re.compile(r"[^A-Za-z0-9._-]")
+
+
+async def statistics(request: web.Request) -> web.Response:
+    report = await _report(request)
+    return web.json_response(report_to_json(report))
+
+
+async def statistics_csv(request: web.Request) -> web.Response:
+    report = await _report(request)
+    network = _FILENAME_UNSAFE.sub("_", request.match_info["network"])
+    return web.Response(
+        body=report_csv(report),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={
+            "Content-Disposition": (f'attachment; filename="statistik-{network}-{report.year}.csv"')
+        },
+    )
+
+
+async def _report(request: web.Request) -> Report:
+    caller = await caller_of(request, *READERS)
+    same_network(request, caller.network_id)
+    now = int(request.app[CLOCK]())
+    calendar = request.app[CALENDAR]
+    year = _year(request, calendar.local_date(now).year)
+    return await yearly_report(
+        request.app[STORAGE], caller.network_id, year, as_of=now, calendar=calendar
+    )
+
+
+def _year(request: web.Request, current: int) -> int:
+    """`?year=YYYY` from 2000 to next year; without it, this year in Stockholm."""
+    query = request.rel_url.query
+    if any(key != "year" for key in query) or len(query.getall("year", [])) > 1:
+        raise ApiError("request_malformed", "year")
+    text = query.get("year")
+    if text is None:
+        return current
+    if not _YEAR.fullmatch(text) or not FIRST_YEAR <= int(text) <= current + 1:
+        raise ApiError("request_malformed", "year")
+    return int(text)
