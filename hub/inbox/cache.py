@@ -229,14 +229,14 @@ class InboxCache:
         )
         await self._db.commit()
 
-    async def alarmed_dues(self, now: int) -> list[tuple[bytes, dict[str, Any]]]:
+    async def alarmed_dues(self, now: int) -> list[tuple[bytes, str]]:
         """The deadlines (of open cases: a closed one keeps none) whose first notice has fired
-        by `now` and whose last day has not yet ended: with the passed ones (below), all a
-        banner can count, so a page need not look at every case."""
+        by `now` and whose last day has not yet ended, as stored (JSON text): with the passed
+        ones (below), all a banner can count, so a page need not look at every case."""
         async with self._db.execute(
             "SELECT case_id, due FROM dues WHERE alarm_from <= ? AND due_at >= ?", (now, now)
         ) as cur:
-            return [(bytes(r[0]), json.loads(r[1])) for r in await cur.fetchall()]
+            return [(bytes(r[0]), str(r[1])) for r in await cur.fetchall()]
 
     async def cases_past_due(self, now: int, *, ignore: str) -> set[bytes]:
         """Open cases with a deadline whose last day ended before `now`, of any kind but

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from aiohttp.web_request import FileField
     from multidict import MultiDictProxy
 
-    from hub.protocol.deadlines import Due
 
 CORE = web.AppKey("core", AgentCore)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
@@ -153,6 +152,9 @@ class BannerMemo:
     since: int = 0
     until: int = 0
     flagged: dict[Topic, set[bytes]] = field(default_factory=dict)
+    # Within one stretch [since, until) a running deadline's notice stage cannot change: what
+    # each (as stored) says is kept, so a changed case does not recount all the others.
+    topics: dict[str, Topic | None] = field(default_factory=dict)
 
 
 BANNERS = web.AppKey("banners", BannerMemo)
@@ -170,10 +172,15 @@ async def _flagged_cases(core: AgentCore, memo: BannerMemo) -> dict[Topic, set[b
     fires) or the end of a day; until then the last count is reused."""
     now = int(core.clock())
     key = (core.version, core.deadline_rules)
-    if memo.key == key and memo.since <= now < memo.until:
-        return memo.flagged
-    memo.key, memo.since, memo.until = key, now, _next_banner_change(now, core)
-    memo.flagged = await _count_flagged(core, now)
+    if memo.since <= now < memo.until:
+        if memo.key == key:
+            return memo.flagged
+    else:
+        memo.since, memo.until, memo.topics = now, _next_banner_change(now, core), {}
+    if memo.key is not None and memo.key[1] != core.deadline_rules:
+        memo.topics = {}
+    memo.key = key
+    memo.flagged = await _count_flagged(core, now, memo.topics)
     return memo.flagged
 
 
@@ -183,17 +190,21 @@ def _next_banner_change(now: int, core: AgentCore) -> int:
     return morning if now < morning else int(core.calendar.end_of_day(today).timestamp()) + 1
 
 
-async def _count_flagged(core: AgentCore, now: int) -> dict[Topic, set[bytes]]:
+async def _count_flagged(
+    core: AgentCore, now: int, topics: dict[str, Topic | None]
+) -> dict[Topic, set[bytes]]:
     flagged: dict[Topic, set[bytes]] = {
         Topic.OVERDUE: await core.cache.cases_past_due(
             now, ignore=str(DueKind.FINANCIAL_OVERLAP_END)
         )
     }
-    running: dict[bytes, list[Due]] = {}
-    for case_id, due in await core.cache.alarmed_dues(now):
-        running.setdefault(case_id, []).append(due_from_json(due))
-    for case_id, dues in running.items():
-        for topic in banner_counts(dues, now, core.calendar):
+    for case_id, stored in await core.cache.alarmed_dues(now):
+        if stored not in topics:
+            # A case's banners are the topics of its deadlines, each by the notices' rule.
+            counted = banner_counts([due_from_json(json.loads(stored))], now, core.calendar)
+            topics[stored] = next(iter(counted), None)
+        topic = topics[stored]
+        if topic is not None:
             flagged.setdefault(topic, set()).add(case_id)
     return flagged
 
