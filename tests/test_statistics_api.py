@@ -230,6 +230,7 @@ async def test_a_coordinator_opens_no_envelope_and_no_case(net):
         f"/envelopes/{inquiry.hex()}",
         f"/envelopes/{inquiry.hex()}/blob",
         f"/envelopes/{inquiry.hex()}/receipts",
+        "/live",
     ):
         status, _, data = await _get(net, "signe", path)
         assert status == 404, path

@@ -131,7 +131,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def live(request: web.Request) -> web.WebSocketResponse:
-    caller = await caller_of(request)
+    caller = await caller_of(request, "contact_person")  # only inboxes follow cases
     ws = web.WebSocketResponse(heartbeat=30)
     await ws.prepare(request)
     hub = request.app[LIVE]
