@@ -12,7 +12,9 @@ from hub.cli import (
     admin_command,
     demo_command,
     envelope_commands,
+    followup_command,
     inbox_command,
+    report_command,
     serve_command,
 )
 from hub.errors import MESSAGES, HubError
@@ -38,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve_command.register(commands)
     admin_command.register(commands)
     inbox_command.register(commands)
+    followup_command.register(commands)
+    report_command.register(commands)
     return parser
 
 
