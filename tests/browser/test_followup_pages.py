@@ -73,7 +73,9 @@ async def test_the_coordinators_pages_and_the_annual_pdf(net, browser, tmp_path)
         await page.goto(agent.auth.launch_url)
         await page.goto(f"{agent.url}/oversikt?ar={YEAR}")
         await expect(page.get_by_role("heading", level=1)).to_have_text(f"Översikt {YEAR}")
-        await expect(page.get_by_role("table", name="Förfrågningar och svar", exact=True)).to_be_visible()
+        await expect(
+            page.get_by_role("table", name="Förfrågningar och svar", exact=True)
+        ).to_be_visible()
         chart = page.locator('svg[role="img"]').first
         await expect(chart).to_be_visible()
         assert await page.locator('svg[role="img"] title').count() == 4
