@@ -11,8 +11,7 @@ import aiohttp
 from aiohttp import web
 
 from hub.client.api import HubClient
-from hub.followup.agent import FollowupCore, init_followup
-from hub.inbox import security
+from hub.followup.agent import FollowupCore, init_followup, local_auth
 from hub.protocol.enrolment import invite_code_hash, new_invite_code
 from tests.hubnet import NETWORK, free_port
 
@@ -22,6 +21,7 @@ if TYPE_CHECKING:
     from multidict import CIMultiDictProxy
 
     from hub.crypto.keys import PrivateIdentity
+    from hub.inbox import security
     from tests.hubnet import HubNet
 
 
@@ -54,7 +54,7 @@ async def running_followup(net: HubNet, who: str | None) -> AsyncIterator[Follow
     await core.connect()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    auth = security.LocalAuth(url)
+    auth = local_auth(url)
     runner = web.AppRunner(init_followup(core, auth))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()

@@ -164,9 +164,11 @@ async def test_the_hubs_own_refusal_is_a_403_page(net):
 
 async def test_the_guard_refuses_without_the_token_from_elsewhere_and_at_another_host(net):
     async with running_followup(net, "signe") as agent:
-        status, headers, _ = await agent.get("/oversikt")  # not signed in yet
+        status, headers, body = await agent.get("/oversikt")  # not signed in yet
         assert status == 403
         assert headers["Content-Security-Policy"] == CSP
+        assert "Du är inte inloggad i uppföljningen" in body.decode()  # not "inkorgen"
+        assert b"/static/followup.css" in body
         await agent.login()
         async with agent.session.get(agent.auth.launch_url, allow_redirects=False) as r:
             assert r.status == 403  # the launch link works once

@@ -127,6 +127,13 @@ def templates() -> jinja2.Environment:
     )
 
 
+def local_auth(origin: str) -> security.LocalAuth:
+    """The inbox's guard, under this agent's own name and stylesheet."""
+    return security.LocalAuth(
+        origin, product="uppföljningen", title="Uppföljning", stylesheet="/static/followup.css"
+    )
+
+
 def init_followup(core: FollowupCore, auth: security.LocalAuth) -> web.Application:
     app = web.Application(
         middlewares=[security.security_headers, security.guard(auth), views.refusals]
@@ -168,7 +175,7 @@ async def serve(
         await client.close()
         raise
     # Bind first (port 0 picks a free one), then tell the guard the one origin it may answer.
-    auth = security.LocalAuth("http://127.0.0.1:0")
+    auth = local_auth("http://127.0.0.1:0")
     runner = web.AppRunner(init_followup(core, auth), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", config.port)  # loopback only, by design

@@ -36,6 +36,11 @@ START_PATH = "/start"
 @dataclass
 class LocalAuth:
     origin: str  # e.g. "http://127.0.0.1:8765": what the browser was told to open
+    # The agent's name in its refusal pages: `product` as said in a sentence ("inkorgen"),
+    # `title` in the page title, `stylesheet` its own. The follow-up agent uses this guard too.
+    product: str = "inkorgen"
+    title: str = "Inkorg"
+    stylesheet: str = "/static/inbox.css"
     launch_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     sessions: dict[str, str] = field(default_factory=dict)  # session id -> CSRF token
 
@@ -75,12 +80,14 @@ def _same_origin(request: web.Request, origin: str) -> bool:
     return sent is None or sent == origin or (sent == "null" and fetch_site == "same-origin")
 
 
-def _refuse(text: str, *, status: int = 403, title: str = "Åtkomst nekad") -> web.Response:
+def _refuse(
+    auth: LocalAuth, text: str, *, status: int = 403, title: str = "Åtkomst nekad"
+) -> web.Response:
     """A refusal a person can read (and a screen reader can announce): a page in Swedish."""
     body = (
         '<!doctype html><html lang="sv"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}: Inkorg</title>"
-        '<link rel="stylesheet" href="/static/inbox.css"></head>'
+        f"<title>{html.escape(title)}: {html.escape(auth.title)}</title>"
+        f'<link rel="stylesheet" href="{html.escape(auth.stylesheet)}"></head>'
         f'<body><main class="wrap"><h1>{html.escape(title)}</h1>'
         f"<p>{html.escape(text)}</p></main></body></html>"
     )
@@ -91,19 +98,21 @@ def guard(auth: LocalAuth) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.host != auth.host:
-            return _refuse("Fel adress: inkorgen svarar bara på sin egen adress.")
+            return _refuse(auth, f"Fel adress: {auth.product} svarar bara på sin egen adress.")
         if request.method not in {"GET", "HEAD"} and not _same_origin(request, auth.origin):
-            return _refuse("Begäran kom från en annan webbplats och avvisades.")
+            return _refuse(auth, "Begäran kom från en annan webbplats och avvisades.")
         if request.path == START_PATH or request.path.startswith(OPEN_PATHS):
             return await handler(request)
         csrf = auth.csrf_for(request)
         if csrf is None:
             return _refuse(
-                "Du är inte inloggad i inkorgen. Öppna länken som skrevs ut när inkorgen startade."
+                auth,
+                f"Du är inte inloggad i {auth.product}. "
+                f"Öppna länken som skrevs ut när {auth.product} startade.",
             )
         request[CSRF] = csrf
         if request.method not in {"GET", "HEAD"}:
-            refused = await _check_form(request, csrf)
+            refused = await _check_form(request, csrf, auth)
             if refused is not None:
                 return refused
         return await handler(request)
@@ -111,20 +120,21 @@ def guard(auth: LocalAuth) -> Middleware:
     return middleware
 
 
-async def _check_form(request: web.Request, csrf: str) -> web.Response | None:
+async def _check_form(request: web.Request, csrf: str, auth: LocalAuth) -> web.Response | None:
     """A form post must carry the session's CSRF token; None when it does."""
     try:
         form = await request.post()
     except web.HTTPRequestEntityTooLarge:
         return _refuse(
-            "Det du skickade är större än inkorgen tar emot. Välj mindre eller färre "
+            auth,
+            f"Det du skickade är större än {auth.product} tar emot. Välj mindre eller färre "
             "bilagor och försök igen: hur mycket som går att skicka står vid bilagorna.",
             status=413,
             title="För stora bilagor",
         )
     sent = form.get("csrf")
     if not isinstance(sent, str) or not hmac.compare_digest(sent, csrf):
-        return _refuse("Formuläret saknar en giltig säkerhetskod. Ladda om sidan.")
+        return _refuse(auth, "Formuläret saknar en giltig säkerhetskod. Ladda om sidan.")
     return None
 
 
@@ -152,7 +162,9 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
 async def start(request: web.Request, auth: LocalAuth) -> web.StreamResponse:
     session_id = auth.start_session(request.query.get("token", ""))
     if session_id is None:
-        return _refuse("Länken är redan använd eller ogiltig. Starta inkorgen igen för en ny.")
+        return _refuse(
+            auth, f"Länken är redan använd eller ogiltig. Starta {auth.product} igen för en ny."
+        )
     response = web.HTTPSeeOther("/")
     response.set_cookie(COOKIE, session_id, httponly=True, samesite="Strict", path="/")
     raise response
