@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from hub.inbox import forms
-from hub.protocol.lifecycle import DeclineReason, Outcome
+from hub.protocol.lifecycle import DeclineReason
+from hub.report.outcome import NotMovedReason
 
 # The headings of "Förfrågningsunderlag för kommuner i nätverket Länskompotten Västmanland",
 # in the order the form lists them (the Västmanland collaboration plan, shared seed 003).
@@ -223,39 +224,47 @@ def test_moving_date_must_be_a_date() -> None:
 
 
 def test_outcome_report_categories() -> None:
-    """Closing a case reports one of the four target groups and, if not moved, a listed reason."""
+    """The report's target groups and reasons are the coordinator's lists, in their order."""
     assert [label for _, label in forms.TARGET_GROUPS] == [
         "Kvinna utan barn",
         "Kvinna med barn",
         "Man utan barn",
         "Man med barn",
     ]
-    assert [o for o, _ in forms.OUTCOMES] == [o.value for o in Outcome]
-    reasons = [r for r, _ in forms.NOT_MOVED_REASONS]
-    assert len(reasons) == len(set(reasons))
-    assert "other" in reasons
+    assert [r for r, _ in forms.NOT_MOVED_REASONS] == [r.value for r in NotMovedReason]
+    assert "other" in dict(forms.NOT_MOVED_REASONS)
 
 
-def test_close_report_validation() -> None:
-    """A report needs a target group and an outcome, and a reason only when nobody moved."""
-    _, errors = forms.validate_close({})
-    assert set(errors) == {"target_group", "outcome"}
-    document, errors = forms.validate_close(
-        {"target_group": "woman_with_children", "outcome": "moved", "not_moved_reason": "other"}
-    )
-    assert errors == {}
-    assert document == {"target_group": "woman_with_children", "outcome": "moved"}
-    _, errors = forms.validate_close({"target_group": "man_with_children", "outcome": "not_moved"})
-    assert set(errors) == {"not_moved_reason"}
-    document, errors = forms.validate_close(
+def test_outcome_validation_takes_moved_and_municipality_from_the_case() -> None:
+    """A target group always; a reason only when not moved; the rest is the case's own."""
+    report, _, errors = forms.validate_outcome({}, moved=False, receiving_municipality=None)
+    assert report is None
+    assert set(errors) == {"target_group", "not_moved_reason"}
+    report, values, errors = forms.validate_outcome(
         {
-            "target_group": "man_with_children",
-            "outcome": "not_moved",
-            "not_moved_reason": "offer_declined",
-        }
+            "target_group": "woman_with_children",
+            "not_moved_reason": "other",
+            "receiving_municipality": "kommun-x",
+            "message": "fritext",
+        },
+        moved=True,
+        receiving_municipality="kommun-c",
     )
     assert errors == {}
-    assert document["not_moved_reason"] == "offer_declined"
+    assert report is not None
+    assert report.to_json() == {
+        "target_group": "woman_with_children",
+        "moved": True,
+        "receiving_municipality": "kommun-c",
+        "not_moved_reason": None,
+    }
+    assert values == {"target_group": "woman_with_children", "not_moved_reason": ""}
+    report, _, errors = forms.validate_outcome(
+        {"target_group": "man_with_children", "not_moved_reason": "offer_declined"},
+        moved=False,
+        receiving_municipality=None,
+    )
+    assert set(errors) == {"not_moved_reason"}  # not one of the lists' reasons
 
 
 def test_one_to_three_known_recipients() -> None:

@@ -149,7 +149,6 @@ def case_context(**changes: Any) -> dict[str, Any]:
         "decline_reasons": forms.DECLINE_REASONS,
         "target_groups": forms.TARGET_GROUPS,
         "not_moved_reasons": forms.NOT_MOVED_REASONS,
-        "outcomes": forms.OUTCOMES,
     }
     context.update(changes)
     return context
@@ -253,6 +252,14 @@ def contexts() -> dict[str, dict[str, Any]]:
             "draft_id": "draft-1",
         },
         "case.html": case_context(),
+        "outcome_review.html": {
+            **base(),
+            "case_id": CASE_ID,
+            "case_title": "Förfrågan till Kommun B",
+            "rows": [("Målgrupp", "Kvinna med barn"), ("Flytten genomfördes", "Nej")],
+            "values": {"target_group": "woman_with_children", "not_moved_reason": "other"},
+            "problem": None,
+        },
         "keys.html": {
             **base(),
             "own": {"fingerprint": "1234 5678 9012 3456 7890", "key_id": "ab12cd34"},
@@ -718,25 +725,43 @@ def test_refused_decline_shows_its_errors_and_keeps_the_text() -> None:
 
 
 def test_move_and_close_forms() -> None:
-    """Recording a move asks for a date; closing asks target group, outcome and reason."""
+    """Recording a move asks for a date; closing asks nothing: the outcome report follows."""
     context = case_context(
-        case=case(requests=[]), actions=["record_move", "record_follow_up", "close"]
+        case=case(requests=[]),
+        actions=["record_move", "record_follow_up", "close", "close_not_moved"],
     )
     page = parse(render("case.html", context))
     moving = next(a for a in page.all("input") if a.get("name") == "moving_date")
     assert moving["type"] == "date"
-    for name, options in (
-        ("target_group", forms.TARGET_GROUPS),
-        ("outcome", forms.OUTCOMES),
-        ("not_moved_reason", forms.NOT_MOVED_REASONS),
-    ):
-        values = [a["value"] for a in page.all("input") if a.get("name") == name]
-        assert values == [o for o, _ in options]
-    legends = len(page.all("legend"))
-    assert legends == 3
-    assert "Kvinna med barn" in page.text
+    assert not [a for a in page.all("input") if a.get("name") == "target_group"]
+    assert "Därefter rapporterar du utfallet" in page.text
+    closing = [f for f in page.forms if f["attrs"]["action"].endswith("/close_not_moved")]
+    assert len(closing) == 1
     follow_up = [f for f in page.forms if f["attrs"]["action"].endswith("/record_follow_up")]
     assert len(follow_up) == 1
+
+
+def test_outcome_form_on_a_closed_case_we_sent() -> None:
+    """The report's form: radio groups with legends, moved and municipality shown, not chosen;
+    a refusal in an error summary linked to the field, the message beside it."""
+    outcome = {
+        "moved": True,
+        "receiving_name": "Kommun C",
+        "filed": None,
+        "chosen": {"target_group": "man_with_children"},
+        "errors": {"receiving_municipality": "Mottagande kommun stämmer inte."},
+        "problem": None,
+    }
+    page = parse(render("case.html", case_context(actions=["message"], outcome=outcome)))
+    form = next(f for f in page.forms if f["attrs"]["action"].endswith("/utfall/granska"))
+    names = {a.get("name") for _, a in form["controls"]} - {None}  # the button has none
+    assert names == {"csrf", "target_group"}
+    assert "Rapportera utfallet" in page.text
+    assert "Kommun C" in page.texts["utfall-receiving"]
+    assert "Mottagande kommun stämmer inte." in page.texts["utfall-receiving-error"]
+    assert "#utfall-receiving" in [a.get("href") for a in page.all("a")]
+    assert "Målgrupp" in page.text
+    assert len(page.all("legend")) >= 1
 
 
 def test_keys_page_warns_when_a_contact_key_changed() -> None:

@@ -23,6 +23,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Final, Literal
 
+from hub.report.outcome import (
+    NOT_MOVED_REASON_LABELS,
+    TARGET_GROUP_LABELS,
+    NotMovedReason,
+    OutcomeReport,
+    TargetGroup,
+)
+
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping, Sequence
 
@@ -149,6 +157,7 @@ CASE_ACTIONS: Final = (
     "record_move",
     "record_follow_up",
     "close",
+    "close_not_moved",
     "message",
     "export_pdf",
 )
@@ -163,37 +172,13 @@ DECLINE_REASONS: Final[tuple[tuple[str, str], ...]] = (
 )
 _HOUSING_SHORTAGE: Final = frozenset({"housing_shortage", "bostadsbrist", "no_housing"})
 
-# The outcome report's target groups (domain.md, "Report"): categories for the coordinator's
-# statistics, never free text.
-TARGET_GROUPS: Final[tuple[tuple[str, str], ...]] = (
-    ("woman_without_children", "Kvinna utan barn"),
-    ("woman_with_children", "Kvinna med barn"),
-    ("man_without_children", "Man utan barn"),
-    ("man_with_children", "Man med barn"),
+# The outcome report's categories (docs/statistics.md, "The outcome report"), with the labels
+# the coordinator's tables use: hub.report.outcome is the one list.
+TARGET_GROUPS: Final[tuple[tuple[str, str], ...]] = tuple(
+    (group.value, TARGET_GROUP_LABELS[group]) for group in TargetGroup
 )
-
-# Outcome of a case: the values of hub.protocol.lifecycle.Outcome.
-OUTCOMES: Final[tuple[tuple[str, str], ...]] = (
-    ("moved", "Ja, personen har flyttat"),
-    ("not_moved", "Nej, flytten blev inte av"),
-)
-
-# Why a move did not happen. A proposal, to be agreed with the county boards; the sources ask for
-# follow-up of cases that end without a move and of the time to housing, but name no categories:
-#   no_municipality_accepted  Ingen tillfrågad kommun kunde ta emot ärendet
-#   offer_declined            Den enskilde tackade nej till erbjudandet
-#   consent_withdrawn         Den enskilde återtog sitt samtycke eller ville inte längre flytta
-#   circumstances_changed     Omständigheterna ändrades (hotbild, vårdnad, umgänge eller annat)
-#   no_housing_in_time        Bostad kunde inte ordnas i tid
-#   other                     Annat skäl
-# Whether any municipality had accepted is not asked: the case's lifecycle already records it.
-NOT_MOVED_REASONS: Final[tuple[tuple[str, str], ...]] = (
-    ("no_municipality_accepted", "Ingen tillfrågad kommun kunde ta emot ärendet"),
-    ("offer_declined", "Den enskilde tackade nej till erbjudandet"),
-    ("consent_withdrawn", "Den enskilde återtog sitt samtycke eller ville inte längre flytta"),
-    ("circumstances_changed", "Omständigheterna ändrades (hotbild, vårdnad, umgänge eller annat)"),
-    ("no_housing_in_time", "Bostad kunde inte ordnas i tid"),
-    ("other", "Annat skäl"),
+NOT_MOVED_REASONS: Final[tuple[tuple[str, str], ...]] = tuple(
+    (reason.value, NOT_MOVED_REASON_LABELS[reason]) for reason in NotMovedReason
 )
 
 # A checkbox posts its value only when ticked; ours post "ja", and "on" is a browser's default.
@@ -331,22 +316,34 @@ def validate_move(form: Mapping[str, object]) -> tuple[dict[str, str], dict[str,
     return {"moving_date": moving_date}, errors
 
 
-def validate_close(form: Mapping[str, object]) -> tuple[dict[str, str], dict[str, str]]:
-    """The outcome report: "target_group", "outcome" and, when not moved, "not_moved_reason".
+def validate_outcome(
+    form: Mapping[str, object], *, moved: bool, receiving_municipality: str | None
+) -> tuple[OutcomeReport | None, dict[str, str], dict[str, str]]:
+    """The outcome report of a closed case: the person chooses "target_group" and, when the
+    person did not move, "not_moved_reason"; whether the move happened and where to are the
+    case's own (`moved`, `receiving_municipality`), never taken from the form.
 
-    Categories only: they go to the coordinator's statistics, so the form has no free text.
+    Returns (the report or None, the chosen values, errors). Categories only: the report goes
+    to the hub in clear, so nothing typed is read from the form.
     """
     target_group = _text(form, "target_group", multiline=False)
-    outcome = _text(form, "outcome", multiline=False)
-    reason = _text(form, "not_moved_reason", multiline=False)
+    reason = _text(form, "not_moved_reason", multiline=False) if not moved else ""
+    values = {"target_group": target_group, "not_moved_reason": reason}
     errors: dict[str, str] = {}
     if target_group not in dict(TARGET_GROUPS):
         errors["target_group"] = "Välj målgrupp."
-    if outcome not in dict(OUTCOMES):
-        errors["outcome"] = "Ange om flytten blev av."
-    document = {"target_group": target_group, "outcome": outcome}
-    if outcome == "not_moved":
-        document["not_moved_reason"] = reason
-        if reason not in dict(NOT_MOVED_REASONS):
-            errors["not_moved_reason"] = "Välj varför flytten inte blev av."
-    return document, errors
+    if not moved and reason not in dict(NOT_MOVED_REASONS):
+        errors["not_moved_reason"] = "Välj varför flytten inte blev av."
+    if moved and not receiving_municipality:
+        errors["receiving_municipality"] = (
+            "Ärendet visar ingen mottagande kommun. Hämta ärendet på nytt och försök igen."
+        )
+    if errors:
+        return None, values, errors
+    report = OutcomeReport(
+        target_group=TargetGroup(target_group),
+        moved=moved,
+        receiving_municipality=receiving_municipality if moved else None,
+        not_moved_reason=None if moved else NotMovedReason(reason),
+    )
+    return report, values, {}

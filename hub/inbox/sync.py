@@ -11,6 +11,7 @@ import asyncio
 import base64
 import contextlib
 import io
+import json
 import logging
 import os
 import secrets
@@ -40,6 +41,7 @@ from hub.protocol.deadlines import (
 )
 from hub.protocol.lifecycle import Case, RequestState, Role, is_terminal
 from hub.protocol.notices import alarms_for
+from hub.report.outcome import OutcomeReport
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Sequence
@@ -440,6 +442,47 @@ class AgentCore:
             }
         await self._queue(case_id, [step], stored)
 
+    async def close_not_moved(self, case_id: bytes) -> None:
+        """End our case without a move: the hub closes every open request and tells them."""
+        await self._queue(case_id, [{"op": "close_not_moved"}])
+
+    # --- the outcome report (docs/statistics.md) ------------------------------------------
+
+    async def file_outcome_report(self, case_id: bytes, report: OutcomeReport) -> FiledReport:
+        """Send a closed case's outcome report to the hub now (in clear, categories only) and
+        keep what was filed. Not through the outbox: the person is shown at once whether the
+        hub took it. Raises RemoteError when the hub refuses, and aiohttp.ClientError, OSError
+        or TimeoutError when it cannot be reached (the agent is then offline)."""
+        try:
+            client = await self._hub()
+            answer = await client.put_outcome_report(case_id, report.to_json())
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            self.online = False
+            self.changed.set()
+            raise
+        filed = FiledReport(OutcomeReport.from_json(answer["report"]), int(answer["filed_at"]))
+        await self.cache.set_value(_REPORT_KEY + case_id.hex(), json.dumps(filed.to_json()))
+        self.version += 1
+        return filed
+
+    async def outcome_report(self, case_id: bytes) -> FiledReport | None:
+        """The report this inbox filed (or learnt from the hub) for our case, if any."""
+        stored = await self.cache.get_value(_REPORT_KEY + case_id.hex())
+        if stored:
+            return FiledReport.from_json(json.loads(stored))
+        return None
+
+    async def fetch_outcome_report(self, case_id: bytes) -> FiledReport | None:
+        """Ask the hub for a report filed elsewhere (another of our machines); when it was
+        filed the hub does not say, so the date stays unknown."""
+        client = await self._hub()
+        report = await client.outcome_report(case_id)
+        if report is None:
+            return None
+        filed = FiledReport(OutcomeReport.from_json(report), None)
+        await self.cache.set_value(_REPORT_KEY + case_id.hex(), json.dumps(filed.to_json()))
+        return filed
+
     async def send_message(
         self,
         case_id: bytes,
@@ -535,6 +578,8 @@ class AgentCore:
             if step["op"] == "create_case":
                 with contextlib.suppress(RemoteError):
                     await client.create_case(case_id)
+            elif step["op"] == "close_not_moved":
+                await client.close_case_not_moved(case_id)
             elif step["op"] == "event":
                 await client.case_event(
                     case_id,
@@ -597,6 +642,24 @@ class AgentCore:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay)
             delay = min(delay * 2, 60.0)
+
+
+_REPORT_KEY = "outcome_report:"
+
+
+@dataclass(frozen=True)
+class FiledReport:
+    """An outcome report as the hub took it, and when (None: filed elsewhere, date unknown)."""
+
+    report: OutcomeReport
+    filed_at: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"report": self.report.to_json(), "filed_at": self.filed_at}
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> FiledReport:
+        return cls(OutcomeReport.from_json(value["report"]), value["filed_at"])
 
 
 def _kind_for(event: str) -> MessageKind:

@@ -4,6 +4,7 @@ local cache and call the agent core; they never talk to the hub themselves."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import secrets
@@ -12,20 +13,25 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+import aiohttp
 import jinja2
 from aiohttp import web
 
+from hub.client.api import RemoteError
 from hub.crypto.format import MessageKind
 from hub.crypto.keys import fingerprint_of
+from hub.errors import MESSAGES
 from hub.inbox import forms, pdf
 from hub.inbox.security import CSRF
-from hub.inbox.sync import AgentCore, StoredFile, due_from_json
+from hub.inbox.sync import AgentCore, StoredFile, case_from_view, due_from_json
 from hub.protocol.deadlines import WORKING_DAY_STARTS, DueKind, NetworkDeadlines, days_left
 from hub.protocol.notices import Topic, banner_counts, topic_line
 
 if TYPE_CHECKING:
     from aiohttp.web_request import FileField
     from multidict import MultiDictProxy
+
+    from hub.report.outcome import OutcomeReport
 
 
 CORE = web.AppKey("core", AgentCore)
@@ -522,24 +528,227 @@ async def case_page(request: web.Request) -> web.Response:
     if core.online:
         await core.mark_read(case_id)
         await core.refresh_receipts(case_id)
+    return await _render_case(request, case_id, fetch_report=core.online)
+
+
+async def _render_case(  # noqa: PLR0913 - the page, and a refused outcome form on it
+    request: web.Request,
+    case_id: bytes,
+    *,
+    status: int = 200,
+    fetch_report: bool = False,
+    outcome_values: dict[str, str] | None = None,
+    outcome_errors: dict[str, str] | None = None,
+    outcome_problem: str | None = None,
+) -> web.Response:
+    core = request.app[CORE]
     context = await case_context(core, case_id)
     if context is None:
-        return await render(
-            request,
-            "error.html",
-            status=404,
-            title="Ärendet finns inte",
-            message="Det finns inget sådant ärende i din inkorg.",
-        )
+        return await _no_such_case(request)
+    view = await core.cache.get_case(case_id)
+    assert view is not None  # noqa: S101 - case_context found it
+    if fetch_report and _reportable(core, view) and await core.outcome_report(case_id) is None:
+        with contextlib.suppress(RemoteError, aiohttp.ClientError, OSError, TimeoutError):
+            await core.fetch_outcome_report(case_id)  # filed from another of our machines?
+    outcome = await _outcome_part(
+        core,
+        case_id,
+        view,
+        values=outcome_values,
+        errors=outcome_errors,
+        problem=outcome_problem,
+    )
     return await render(
         request,
         "case.html",
+        status=status,
         **context,
+        outcome=outcome,
         max_attachment_mb=request.app[MAX_ATTACHMENTS] // MIB,
         decline_reasons=forms.DECLINE_REASONS,
         target_groups=forms.TARGET_GROUPS,
         not_moved_reasons=forms.NOT_MOVED_REASONS,
     )
+
+
+async def _no_such_case(request: web.Request) -> web.Response:
+    return await render(
+        request,
+        "error.html",
+        status=404,
+        title="Ärendet finns inte",
+        message="Det finns inget sådant ärende i din inkorg.",
+    )
+
+
+# --- the outcome report of a case we sent (docs/statistics.md, "The outcome report") -------
+
+OUTCOME_UNREACHABLE = (
+    "Hubben går inte att nå just nu, så rapporten är inte skickad. Dina val finns kvar här: "
+    "försök igen med Skicka rapporten när hubben svarar."
+)
+# The hub names only a code (hub.client.api.RemoteError): our own sentences, by the field the
+# case decides. The page is shown again with the case as the hub has it.
+OUTCOME_MISMATCH = {
+    "moved": (
+        "Hubben har ett annat utfall för ärendet än inkorgen visade. Ärendet är nu hämtat på "
+        "nytt: kontrollera uppgifterna och skicka rapporten igen."
+    ),
+    "receiving_municipality": (
+        "Mottagande kommun stämmer inte med den kommun som ärendet avslutades med enligt "
+        "hubben. Ärendet är nu hämtat på nytt: kontrollera uppgifterna och skicka rapporten igen."
+    ),
+}
+
+
+def _reportable(core: AgentCore, view: dict[str, Any]) -> bool:
+    """Our own case, closed (moved or not): its outcome report may be filed or corrected."""
+    return view["from"] == core.municipality and view.get("outcome") is not None
+
+
+def _receiving(view: dict[str, Any]) -> str | None:
+    """The municipality a moved case went to: its closed (once confirmed) request's."""
+    if view.get("outcome") != "moved":
+        return None
+    agreed = case_from_view(view).agreed_request
+    return None if agreed is None else agreed.municipality
+
+
+async def _outcome_part(  # noqa: PLR0913 - the form's state
+    core: AgentCore,
+    case_id: bytes,
+    view: dict[str, Any],
+    *,
+    values: dict[str, str] | None,
+    errors: dict[str, str] | None,
+    problem: str | None,
+) -> dict[str, Any] | None:
+    """What case.html's "Utfallet" section shows; None when the case has none."""
+    if not _reportable(core, view):
+        return None
+    filed = await core.outcome_report(case_id)
+    if values is None:
+        values = {}
+        if filed is not None:
+            reason = filed.report.not_moved_reason
+            values = {
+                "target_group": filed.report.target_group.value,
+                "not_moved_reason": "" if reason is None else reason.value,
+            }
+    receiving = _receiving(view)
+    return {
+        "moved": view["outcome"] == "moved",
+        "receiving_name": None if receiving is None else core.name_of(receiving),
+        "filed": None
+        if filed is None
+        else {
+            "at": None if filed.filed_at is None else _when(filed.filed_at),
+            "rows": list(filed.report.shown_rows(core.names)),
+        },
+        "chosen": values,
+        "errors": errors or {},
+        "problem": problem,
+    }
+
+
+async def _outcome_form(
+    request: web.Request,
+) -> tuple[bytes, dict[str, Any], OutcomeReport | None, dict[str, str], dict[str, str]]:
+    """The posted outcome form checked against the case: (case id, view, report, values,
+    errors). A case that is not ours or not closed is not found, as for the page itself."""
+    core = request.app[CORE]
+    case_id = _case_id(request)
+    form = await request.post()
+    view = await core.cache.get_case(case_id)
+    if view is None or not _reportable(core, view):
+        raise web.HTTPNotFound
+    report, values, errors = forms.validate_outcome(
+        form, moved=view["outcome"] == "moved", receiving_municipality=_receiving(view)
+    )
+    return case_id, view, report, values, errors
+
+
+async def outcome_change(request: web.Request) -> web.Response:
+    """ "Ändra" on the confirmation step: the case page, the form with what was chosen."""
+    case_id, _, _, values, _ = await _outcome_form(request)
+    return await _render_case(request, case_id, outcome_values=values)
+
+
+async def outcome_review(request: web.Request) -> web.Response:
+    """The confirmation step: exactly what the coordinator will see, before it is sent."""
+    case_id, view, report, values, errors = await _outcome_form(request)
+    if report is None:
+        return await _render_case(
+            request, case_id, status=422, outcome_values=values, outcome_errors=errors
+        )
+    return await _outcome_review_page(request, case_id, view, report, values)
+
+
+async def _outcome_review_page(  # noqa: PLR0913 - the step, and why it is shown again
+    request: web.Request,
+    case_id: bytes,
+    view: dict[str, Any],
+    report: OutcomeReport,
+    values: dict[str, str],
+    *,
+    problem: str | None = None,
+    status: int = 200,
+) -> web.Response:
+    core = request.app[CORE]
+    return await render(
+        request,
+        "outcome_review.html",
+        status=status,
+        case_id=case_id.hex(),
+        case_title="Förfrågan till "
+        + ", ".join(core.name_of(r["municipality"]) for r in view["requests"]),
+        rows=list(report.shown_rows(core.names)),
+        values=values,
+        problem=problem,
+    )
+
+
+async def outcome_send(request: web.Request) -> web.Response:
+    """ "Skicka rapporten": to the hub now. Refused: the form again, the reason by its field.
+    Hub unreachable: the confirmation step again, nothing lost, said plainly."""
+    core = request.app[CORE]
+    case_id, view, report, values, errors = await _outcome_form(request)
+    if report is None:
+        return await _render_case(
+            request, case_id, status=422, outcome_values=values, outcome_errors=errors
+        )
+    try:
+        await core.file_outcome_report(case_id, report)
+    except (aiohttp.ClientError, OSError, TimeoutError):
+        return await _outcome_review_page(
+            request, case_id, view, report, values, problem=OUTCOME_UNREACHABLE, status=503
+        )
+    except RemoteError as exc:
+        if exc.code == "outcome_report_mismatch":
+            field_ = await _mismatched_field(core, case_id, report)
+            return await _render_case(
+                request,
+                case_id,
+                status=422,
+                outcome_values=values,
+                outcome_errors={field_: OUTCOME_MISMATCH[field_]},
+            )
+        problem = MESSAGES.get(exc.code, f"Hubben tog inte emot rapporten ({exc.code}).")
+        return await _render_case(
+            request, case_id, status=422, outcome_values=values, outcome_problem=problem
+        )
+    raise web.HTTPSeeOther(f"/arende/{case_id.hex()}#utfall")
+
+
+async def _mismatched_field(core: AgentCore, case_id: bytes, report: OutcomeReport) -> str:
+    """The hub says the report contradicts the case: this inbox's copy was out of date. Fetch
+    the case again and name what differs: the outcome itself, else the municipality."""
+    with contextlib.suppress(RemoteError, aiohttp.ClientError, OSError, TimeoutError):
+        await core.sync()
+    view = await core.cache.get_case(case_id)
+    if view is None or (view.get("outcome") == "moved") != report.moved:
+        return "moved"
+    return "receiving_municipality"
 
 
 async def case_context(core: AgentCore, case_id: bytes) -> dict[str, Any] | None:
@@ -621,6 +830,8 @@ async def case_context(core: AgentCore, case_id: bytes) -> dict[str, Any] | None
         key=lambda h: h["sort"],
     )
     actions = [*sorted({a for r in requests for a in r["actions"]}), "message", "export_pdf"]
+    if view.get("can_close_not_moved"):
+        actions.insert(-2, "close_not_moved")
     case = {
         "case_id": view["case_id"],
         "from_name": core.name_of(view["from"]),
@@ -722,6 +933,8 @@ async def case_action(request: web.Request) -> web.StreamResponse:
             title="För stora bilagor" if "attachments" in errors else "Uppgifter saknas",
             message=" ".join(errors.values()),
         )
+    if action in {"close", "close_not_moved"}:  # on to the outcome report, on the case page
+        raise web.HTTPSeeOther(f"/arende/{case_id.hex()}#utfall")
     raise web.HTTPSeeOther(f"/arende/{case_id.hex()}")
 
 
@@ -758,13 +971,9 @@ async def _act(  # noqa: PLR0913 - the parts of one form post
         if not errors:
             await core.answer(case_id, action, target=target, document=None, details=document)
         return errors
-    if action == "close":
-        # The outcome categories go to the coordinator's statistics with issue 7; today the
-        # form is checked and the case closed.
-        _, errors = forms.validate_close(values)
-        if not errors:
-            await core.answer(case_id, action, target=target, document=None)
-        return errors
+    if action == "close_not_moved":
+        await core.close_not_moved(case_id)
+        return {}
     await core.answer(case_id, action, target=target, document=None)
     return {}
 

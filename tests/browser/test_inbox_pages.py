@@ -696,3 +696,66 @@ async def test_sending_shows_the_agents_encrypting_and_uploading(
     assert not [
         e for e in anna.console_errors if "Content Security Policy" in e or "pageerror" in e
     ]
+
+
+async def test_closing_a_case_leads_to_the_outcome_report_and_files_it(
+    open_inbox: OpenInbox,
+) -> None:
+    """A closes a case without a move and is led to "Rapportera utfallet"; nothing chosen shows
+    an error summary linked to the field; the confirmation step shows the coordinator's rows
+    (photographed); Skicka rapporten files it, and the case page says so. axe on each page."""
+    anna = await open_inbox("anna")
+    case_id = await _compose_and_send(anna, canary="UTFALL-ARENDET", attach=False, shoot=False)
+    page = anna.page
+    actions = page.locator("section.actions")
+    await _submit(page, actions.get_by_role("button", name="Avsluta ärendet utan flytt"))
+    assert page.url.endswith(f"/arende/{case_id}#utfall")
+    section = page.locator("section#utfall")
+    await expect(section.get_by_role("heading", name="Rapportera utfallet")).to_be_visible()
+    await _check_page(anna, "23-anna-outcome-form")
+
+    # Nothing chosen, the browser's own check switched off: the inbox's answer to it.
+    await section.locator("form").evaluate("form => { form.noValidate = true; }")
+    await _submit(page, section.get_by_role("button", name="Granska rapporten"))
+    summary = page.locator(".error-summary")
+    await expect(summary).to_contain_text("Välj målgrupp.")
+    await expect(summary.get_by_role("link", name="Välj målgrupp.")).to_have_attribute(
+        "href", "#utfall-target_group-1"
+    )
+    await _check_page(anna, "24-anna-outcome-errors")
+
+    section = page.locator("section#utfall")
+    group = section.get_by_role("group", name=re.compile(r"^Målgrupp"))
+    await group.get_by_role("radio", name="Kvinna med barn").check()
+    reasons = section.get_by_role("group", name=re.compile(r"^Varför blev flytten inte av"))
+    await reasons.get_by_role("radio", name="Personen ordnade boende på annat sätt").check()
+    await _submit(page, section.get_by_role("button", name="Granska rapporten"))
+
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Granska rapporten om utfallet")
+    await expect(page.locator("main")).to_contain_text("okrypterad, utan fritext")
+    table = page.get_by_role("table", name="Det samordnaren kommer att se")
+    await expect(table.get_by_role("row")).to_have_text(
+        [
+            re.compile(r"Målgrupp\s*Kvinna med barn"),
+            re.compile(r"Flytten genomfördes\s*Nej"),
+            re.compile(r"Skäl\s*Personen ordnade boende på annat sätt"),
+        ]
+    )
+    await _check_page(anna, "25-anna-outcome-confirm")
+    await _submit(page, page.get_by_role("button", name="Skicka rapporten"))
+
+    await expect(page.locator("section#utfall")).to_contain_text("Utfallet rapporterat")
+    client = anna.agent.core.client
+    assert client is not None
+    assert await client.outcome_report(bytes.fromhex(case_id)) == {
+        "target_group": "woman_with_children",
+        "moved": False,
+        "receiving_municipality": None,
+        "not_moved_reason": "moved_on_own",
+    }
+    await expect(
+        page.locator("section#utfall").get_by_role("radio", name="Kvinna med barn")
+    ).to_be_checked()  # the form again, to correct it
+    await _check_page(anna, "26-anna-outcome-filed")
+    for response in anna.documents:
+        assert (await response.all_headers()).get("content-security-policy") == CSP
