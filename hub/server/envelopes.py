@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from hub.crypto.directory import Role
 from hub.crypto.format import MessageKind
 from hub.crypto.receipts import verify_receipt
 from hub.crypto.scan import EnvelopeScanner
@@ -21,16 +22,18 @@ from hub.server import cases, notify
 from hub.server.auth import Caller, caller_of
 from hub.server.errors import hex_id, read_json
 from hub.server.typedefs import CLOCK, CONFIG, DIRECTORIES, LIVE, SCHEDULER, STORAGE
-from hub.storage.base import BlobTooLarge, EnvelopeRow, ReceiptRow
+from hub.storage.base import BlobTooLarge, EnvelopeRow, NotFound, ReceiptRow
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from hub.crypto.directory import Directory
     from hub.crypto.format import Header
+    from hub.storage.base import Storage
 
 log = logging.getLogger("hub.server")
 CONTACT = "contact_person"
+BOARD = "county_board"  # receives outcome notes (kind OUTCOME_NOTE) and nothing else
 READ_SIZE = 256 * 1024
 
 
@@ -45,14 +48,53 @@ def check_recipients(
     header: Header, directory: Directory, caller: Caller, to: tuple[str, ...], at: int
 ) -> None:
     """The stanzas must name exactly the valid keys of the addressed municipalities and of the
-    sender's own: no revoked key gets anything new, and no current holder is left out."""
-    wanted = {
-        entry.key_id
-        for municipality in {*to, caller.municipality_id}
-        for entry in directory.valid_keys(municipality, at)
-    }
+    sender's own: no revoked key gets anything new, and no current holder is left out.
+
+    An outcome note (kind OUTCOME_NOTE) goes to the network's county board only, sealed to its
+    valid county_board keys; nothing else may be addressed to a county board."""
+    boards = directory.municipalities(role=Role.COUNTY_BOARD)
+    if header.kind == MessageKind.OUTCOME_NOTE:
+        if not boards.issuperset(to):
+            raise ApiError("envelope_recipients_mismatch", "an outcome note goes to a county board")
+        addressed = [directory.valid_keys(board, at, role=Role.COUNTY_BOARD) for board in to]
+        if not all(addressed):
+            raise ApiError("envelope_recipients_mismatch", "the county board has no valid key")
+    else:
+        if boards.intersection(to):
+            raise ApiError(
+                "envelope_recipients_mismatch", "only outcome notes go to a county board"
+            )
+        addressed = [directory.valid_keys(municipality, at) for municipality in to]
+    own = directory.valid_keys(caller.municipality_id, at)
+    wanted = {entry.key_id for entries in (*addressed, own) for entry in entries}
     if set(header.recipient_key_ids) != wanted:
         raise ApiError("envelope_recipients_mismatch")
+
+
+async def _check_header(  # noqa: PLR0913 - what an upload's header is checked against
+    storage: Storage,
+    header: Header,
+    directory: Directory,
+    *,
+    caller: Caller,
+    to: tuple[str, ...],
+    at: int,
+) -> None:
+    if header.sender_key_id != caller.key_id:
+        raise ApiError("envelope_sender_not_you")
+    check_recipients(header, directory, caller, to, at)
+    if header.kind == MessageKind.OUTCOME_NOTE:
+        await _check_own_case(storage, header.case_id, caller)
+
+
+async def _check_own_case(storage: Storage, case_id: bytes, caller: Caller) -> None:
+    """An outcome note belongs to a case the caller's municipality sent, in its network."""
+    try:
+        case = await storage.get_case(case_id)
+    except NotFound:
+        raise ApiError("not_found") from None
+    if case.network_id != caller.network_id or case.sender_municipality != caller.municipality_id:
+        raise ApiError("not_found")
 
 
 async def upload(request: web.Request) -> web.Response:
@@ -73,9 +115,9 @@ async def upload(request: web.Request) -> web.Response:
             scanner.feed(chunk)
             if scanner.header is not None and not checked_header:
                 # Refuse before storing the body: sender and recipients are in the header.
-                if scanner.header.sender_key_id != caller.key_id:
-                    raise ApiError("envelope_sender_not_you")
-                check_recipients(scanner.header, directory, caller, to, now)
+                await _check_header(
+                    storage, scanner.header, directory, caller=caller, to=to, at=now
+                )
                 checked_header = True
             yield chunk
 
@@ -157,10 +199,12 @@ def envelope_json(row: EnvelopeRow) -> dict[str, Any]:
 
 
 async def listing(request: web.Request) -> web.Response:
-    caller = await caller_of(request, CONTACT)
+    caller = await caller_of(request, CONTACT, BOARD)
     box = request.query.get("box", "inbox")
     if box not in {"inbox", "sent"}:
         raise ApiError("request_malformed", "box")
+    if caller.role == BOARD and box != "inbox":
+        raise ApiError("forbidden")  # a county board sends nothing
     try:
         after = int(request.query.get("after", "0"))
     except ValueError:
@@ -172,10 +216,15 @@ async def listing(request: web.Request) -> web.Response:
 
 
 async def _visible_envelope(request: web.Request, caller: Caller) -> EnvelopeRow:
-    """The envelope, if the caller's municipality sent or received it; otherwise 404."""
+    """The envelope, if the caller's municipality sent or received it; otherwise 404. A county
+    board sees only the outcome notes addressed to it."""
     message_id = hex_id(request.match_info["message_id"], 16)
     row = await request.app[STORAGE].get_envelope(message_id)
     involved = {row.sender_municipality, *row.recipient_municipalities}
+    if caller.role == BOARD:
+        involved = (
+            set(row.recipient_municipalities) if row.kind == MessageKind.OUTCOME_NOTE else set()
+        )
     if row.network_id != caller.network_id or caller.municipality_id not in involved:
         raise ApiError("not_found")
     return row
@@ -187,14 +236,14 @@ async def metadata(request: web.Request) -> web.Response:
 
 
 async def download(request: web.Request) -> web.StreamResponse:
-    caller = await caller_of(request, CONTACT)
+    caller = await caller_of(request, CONTACT, BOARD)
     row = await _visible_envelope(request, caller)
     path = request.app[STORAGE].blobs.path_of(row.message_id)
     return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})
 
 
 async def post_receipt(request: web.Request) -> web.Response:
-    caller = await caller_of(request, CONTACT)
+    caller = await caller_of(request, CONTACT, BOARD)
     row = await _visible_envelope(request, caller)
     body = await read_json(request, {"record": str, "signature": str})
     app = request.app
