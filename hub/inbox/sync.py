@@ -102,6 +102,27 @@ def _create(path: Path) -> BinaryIO:
     return os.fdopen(os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600), "wb")
 
 
+@dataclass(frozen=True)
+class YearSoFar:
+    """Each member's quota for the year (None: no quota key or population) and the formal
+    inquiries it has received in it, as the hub last said (GET /networks/{network}/quotas),
+    and when it said so (the agent's clock, Unix seconds)."""
+
+    year: int
+    fetched_at: int
+    figures: dict[str, tuple[int | None, int]]  # municipality id -> (quota, received)
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any], fetched_at: int) -> YearSoFar:
+        figures: dict[str, tuple[int | None, int]] = {}
+        for m in body["municipalities"]:
+            quota, received = m["quota"], m["received"]
+            if not (quota is None or isinstance(quota, int)) or not isinstance(received, int):
+                raise TypeError("quota and received are counts")
+            figures[str(m["id"])] = (quota, received)
+        return cls(int(body["year"]), fetched_at, figures)
+
+
 @dataclass
 class AgentCore:
     hub_url: str
@@ -116,9 +137,12 @@ class AgentCore:
     municipality: str = ""
     online: bool = False
     names: dict[str, str] = field(default_factory=dict)  # municipality id -> name
+    members: list[dict[str, Any]] = field(default_factory=list)  # the hub's list, last fetched
     notices: list[dict[str, str]] = field(default_factory=list)
     version: int = 0  # grows with every change the pages show: live.js compares it
     sending: SendProgress | None = None  # the outbox item on its way to the hub, if any
+    year_so_far: YearSoFar | None = None  # the members' quotas, as last fetched
+    year_so_far_stale: bool = False  # the last fetch failed: year_so_far is older
     deadline_rules: NetworkDeadlines = NATIONAL
     calendar: SwedishCalendar = field(default_factory=SwedishCalendar)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -135,7 +159,8 @@ class AgentCore:
         signed_in = await self.client.sign_in(self.identity)
         self.municipality = signed_in.municipality
         self.directory = await self.client.directory(self.admin_public)
-        self.names = {m["id"]: m["name"] for m in await self.client.municipalities()}
+        self.members = await self.client.municipalities()
+        self.names = {m["id"]: m["name"] for m in self.members}
         settings = (await self.client.network_info()).get("settings", {})
         try:
             self.deadline_rules = NetworkDeadlines.from_settings(settings)
@@ -181,8 +206,27 @@ class AgentCore:
             await self.cache.set_value(f"cursor:{box}", str(cursor))
         for view in await client.cases():
             await self._store_case(view)
+        await self._fetch_year_so_far(client)
         self.changed.set()
         return new
+
+    async def _fetch_year_so_far(self, client: HubClient) -> None:
+        """The members' quotas and received inquiries this year, for Ny förfrågan. A figure the
+        hub does not give now is no reason to fail a sync: the last one stays, marked stale."""
+        try:
+            self.year_so_far = YearSoFar.from_json(await client.quotas(), int(self.clock()))
+            self.year_so_far_stale = False
+        except (
+            aiohttp.ClientError,
+            OSError,
+            RemoteError,
+            TimeoutError,
+            LookupError,
+            TypeError,
+            ValueError,
+        ) as exc:
+            log.info("quotas not fetched: %s", type(exc).__name__)
+            self.year_so_far_stale = True
 
     async def _receive(self, client: HubClient, meta: dict[str, Any], box: str) -> None:
         message_id = bytes.fromhex(meta["message_id"])

@@ -318,9 +318,13 @@ def _profile(core: AgentCore) -> dict[str, str]:
 
 
 async def _municipality_choices(core: AgentCore) -> list[dict[str, Any]]:
-    client = await core._hub()  # noqa: SLF001 - the agent's own connection
+    try:
+        client = await core._hub()  # noqa: SLF001 - the agent's own connection
+        core.members = await client.municipalities()
+    except (aiohttp.ClientError, OSError, RemoteError, TimeoutError):
+        pass  # the hub is unreachable: the list as last fetched (the outbox sends later)
     choices = []
-    for m in await client.municipalities():
+    for m in core.members:
         if m["id"] == core.municipality:
             continue
         template = m.get("template") or {}
@@ -331,10 +335,31 @@ async def _municipality_choices(core: AgentCore) -> list[dict[str, Any]]:
                 "template_text": str(template.get("text", ""))
                 if isinstance(template, dict)
                 else "",
-                "quota_text": "",
+                "quota_text": _quota_text(core, m["id"]),
             }
         )
     return choices
+
+
+def _quota_text(core: AgentCore, municipality: str) -> str:
+    """The line under a municipality's choice, "Kvot i år: 1 av 3 mottagna" (or "ingen kvot"),
+    as the last sync heard it; with its date when the hub has not answered since; "" when we
+    know nothing of this year."""
+    known = core.year_so_far
+    now = int(core.clock())
+    if known is None or municipality not in known.figures:
+        return ""
+    if known.year != core.calendar.local_date(now).year:
+        return ""
+    quota, received = known.figures[municipality]
+    text = (
+        f"Kvot i år: ingen kvot, {received} mottagna"
+        if quota is None
+        else f"Kvot i år: {received} av {quota} mottagna"
+    )
+    if core.year_so_far_stale or not core.online:
+        text += f" (uppgift från {core.calendar.local_date(known.fetched_at).isoformat()})"
+    return text
 
 
 async def compose(request: web.Request) -> web.Response:

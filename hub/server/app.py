@@ -122,6 +122,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get(f"{API}/cases/{{case_id}}/outcome-report", outcome_routes.get_report)
     r.add_get(f"{API}/networks/{{network}}/statistics", statistics_routes.statistics)
     r.add_get(f"{API}/networks/{{network}}/statistics.csv", statistics_routes.statistics_csv)
+    r.add_get(f"{API}/networks/{{network}}/quotas", statistics_routes.quotas)
     r.add_get(f"{API}/live", live)
 
 

@@ -1,4 +1,6 @@
-"""The coordinator's statistics: the network's year as suppressed tables (JSON) or as CSV.
+"""The coordinator's statistics: the network's year as suppressed tables (JSON) or as CSV; and,
+for the contact persons choosing whom to ask, each member's quota and what it has received
+this year (`quotas`).
 
 Only the coordinator, the county board and the county administrator may read them; a contact
 person is refused as on every role-restricted route (404 forbidden), and a coordinator's
@@ -13,8 +15,10 @@ from typing import TYPE_CHECKING, Final
 from aiohttp import web
 
 from hub.errors import ApiError
+from hub.protocol.case_codec import case_from_json
 from hub.report.export import report_csv
 from hub.report.source import yearly_report
+from hub.report.statistics import network_statistics
 from hub.report.wire import report_to_json
 from hub.server.auth import ADMIN_ROLE, caller_of, same_network
 from hub.server.typedefs import CALENDAR, CLOCK, STORAGE
@@ -23,6 +27,7 @@ if TYPE_CHECKING:
     from hub.report.export import Report
 
 READERS: Final = ("coordinator", "county_board", ADMIN_ROLE)
+QUOTA_READERS: Final = ("contact_person", *READERS)
 FIRST_YEAR: Final = 2000
 _YEAR: Final = re.compile(r"[0-9]{4}")
 _FILENAME_UNSAFE: Final = re.compile(r"[^A-Za-z0-9._-]")
@@ -43,6 +48,36 @@ async def statistics_csv(request: web.Request) -> web.Response:
         headers={
             "Content-Disposition": (f'attachment; filename="statistik-{network}-{report.year}.csv"')
         },
+    )
+
+
+async def quotas(request: web.Request) -> web.Response:
+    """Every member's quota for this Stockholm year (from the network's quota key and its
+    population; null without a key or a population) and the formal inquiries delivered to it
+    in the year's cases, counted as the statistics count them. Counts only: no case is named."""
+    caller = await caller_of(request, *QUOTA_READERS)
+    same_network(request, caller.network_id)
+    if request.rel_url.query:
+        raise ApiError("request_malformed", "query")
+    now = int(request.app[CLOCK]())
+    calendar = request.app[CALENDAR]
+    storage = request.app[STORAGE]
+    network = await storage.get_network(caller.network_id)
+    members = await storage.list_municipalities(caller.network_id)
+    cases = [case_from_json(row.data) for row in await storage.list_network_cases(network.id)]
+    year = calendar.local_date(now).year
+    stats = network_statistics(
+        cases, {}, members, network.settings, year, calendar=calendar, as_of=now
+    )
+    return web.json_response(
+        {
+            "year": stats.year,
+            "municipalities": [
+                {"id": m.id, "quota": m.quota, "received": m.received}
+                for m in stats.municipalities
+                if m.is_member
+            ],
+        }
     )
 
 
