@@ -18,6 +18,7 @@ from hub.report.statistics import network_statistics
 if TYPE_CHECKING:
     from hub.protocol.deadlines import SwedishCalendar
     from hub.report.export import Report
+    from hub.report.statistics import NetworkStatistics
     from hub.storage.base import Storage
 
 
@@ -26,13 +27,22 @@ async def yearly_report(
 ) -> Report:
     """The network's report for `year` as the coordinator may see it, as of `as_of` (Unix
     seconds: what is still within its deadline then is awaiting, not unanswered)."""
+    stats = await yearly_statistics(storage, network_id, year, as_of=as_of, calendar=calendar)
+    return report_tables(stats)
+
+
+async def yearly_statistics(
+    storage: Storage, network_id: str, year: int, *, as_of: int, calendar: SwedishCalendar
+) -> NetworkStatistics:
+    """The raw figures of `year`. Only for what may be shown unsuppressed (each member's own
+    quota and received count, to the members); everything else goes through `yearly_report`."""
     network = await storage.get_network(network_id)
     municipalities = await storage.list_municipalities(network_id)
     rows = await storage.list_network_cases(network_id)
     filed = await storage.list_outcome_reports(network_id)
     cases = [case_from_json(row.data) for row in rows]
     outcomes = {case_id.hex(): OutcomeReport.from_json(report) for case_id, report, _ in filed}
-    stats = network_statistics(
+    return network_statistics(
         cases,
         outcomes,
         municipalities,
@@ -41,4 +51,3 @@ async def yearly_report(
         calendar=calendar,
         as_of=as_of,
     )
-    return report_tables(stats)

@@ -15,10 +15,8 @@ from typing import TYPE_CHECKING, Final
 from aiohttp import web
 
 from hub.errors import ApiError
-from hub.protocol.case_codec import case_from_json
 from hub.report.export import report_csv
-from hub.report.source import yearly_report
-from hub.report.statistics import network_statistics
+from hub.report.source import yearly_report, yearly_statistics
 from hub.report.wire import report_to_json
 from hub.server.auth import ADMIN_ROLE, caller_of, same_network
 from hub.server.typedefs import CALENDAR, CLOCK, STORAGE
@@ -61,13 +59,9 @@ async def quotas(request: web.Request) -> web.Response:
         raise ApiError("request_malformed", "query")
     now = int(request.app[CLOCK]())
     calendar = request.app[CALENDAR]
-    storage = request.app[STORAGE]
-    network = await storage.get_network(caller.network_id)
-    members = await storage.list_municipalities(caller.network_id)
-    cases = [case_from_json(row.data) for row in await storage.list_network_cases(network.id)]
     year = calendar.local_date(now).year
-    stats = network_statistics(
-        cases, {}, members, network.settings, year, calendar=calendar, as_of=now
+    stats = await yearly_statistics(
+        request.app[STORAGE], caller.network_id, year, as_of=now, calendar=calendar
     )
     return web.json_response(
         {
