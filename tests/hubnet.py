@@ -171,14 +171,24 @@ class HubNet:
 
 
 @asynccontextmanager
-async def running_hub(tmp_path: Path, **config: Any) -> AsyncIterator[HubNet]:
+async def running_hub(
+    tmp_path: Path, *, network_settings: dict[str, Any] | None = None, **config: Any
+) -> AsyncIterator[HubNet]:
+    """A hub with the test network; `network_settings` are added to its agreed settings."""
     config.setdefault("signin_attempts_per_minute", 1000)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     data_dir = tmp_path / "hub-data"
     admin = SigningKey.generate(SeededRng("hubnet/admin"))
     await create_network(
-        data_dir, Network(NETWORK, "Testnätverket", admin.public, {"answer_days": 14}, START)
+        data_dir,
+        Network(
+            NETWORK,
+            "Testnätverket",
+            admin.public,
+            {"answer_days": 14, **(network_settings or {})},
+            START,
+        ),
     )
     clock = FakeClock()
     server_config = ServerConfig(data_dir=data_dir, port=port, public_url=url, **config)

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from hub.inbox import security
 from hub.inbox.agent import CACHE_PURPOSE, init_inbox
+from hub.inbox.board import BoardCore, init_board
 from hub.inbox.cache import InboxCache
 from hub.inbox.sync import AgentCore
 from tests.hubnet import NETWORK, free_port
@@ -52,19 +53,28 @@ class Agent:
 
 @asynccontextmanager
 async def running_agent(
-    net: HubNet, person: str, tmp_path: Path, *, max_attachment_mb: int | None = None
+    net: HubNet,
+    person: str,
+    tmp_path: Path,
+    *,
+    max_attachment_mb: int | None = None,
+    board: bool = False,
 ) -> AsyncIterator[Agent]:
-    """`person`'s agent on a free port; `max_attachment_mb` lowers the attachment limit."""
+    """`person`'s agent on a free port; `max_attachment_mb` lowers the attachment limit;
+    `board`: a county board's agent (hub.inbox.board), as `hub inbox` starts for its key."""
     identity = net.people[person]
     cache = await InboxCache.open(tmp_path / f"cache-{person}", identity.local_key(CACHE_PURPOSE))
-    core = AgentCore(net.url, NETWORK, identity, net.admin.public, cache, clock=net.clock)
+    core = (BoardCore if board else AgentCore)(
+        net.url, NETWORK, identity, net.admin.public, cache, clock=net.clock
+    )
     await core.connect()
     await core.sync()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     auth = security.LocalAuth(url)
     limit = {} if max_attachment_mb is None else {"max_attachment_mb": max_attachment_mb}
-    runner = web.AppRunner(init_inbox(core, auth, **limit))
+    app = init_board(core, auth) if isinstance(core, BoardCore) else init_inbox(core, auth, **limit)
+    runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     async with AsyncExitStack() as stack:

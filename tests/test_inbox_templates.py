@@ -15,6 +15,7 @@ import pytest
 from jinja2 import Environment, PackageLoader, StrictUndefined, Undefined
 
 from hub.inbox import forms
+from hub.inbox.board import Note
 
 HOSTILE = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -257,8 +258,19 @@ def contexts() -> dict[str, dict[str, Any]]:
             "case_id": CASE_ID,
             "case_title": "Förfrågan till Kommun B",
             "rows": [("Målgrupp", "Kvinna med barn"), ("Flytten genomfördes", "Nej")],
-            "values": {"target_group": "woman_with_children", "not_moved_reason": "other"},
+            "values": {
+                "target_group": "woman_with_children",
+                "not_moved_reason": "other",
+                "outcome_note": "Skälen i ord, till länsstyrelsen",
+            },
             "problem": None,
+            "note_to_board": True,
+        },
+        "board.html": {
+            **base(),
+            "notes": [
+                Note("ab" * 16, "cd" * 16, "kommun-a", 1_795_000_000, "Bostaden blev inte klar"),
+            ],
         },
         "keys.html": {
             **base(),

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import jinja2
 from aiohttp import web
 
-from hub.inbox import security, views
+from hub.client.api import HubClient
+from hub.inbox import board, security, views
 from hub.inbox.cache import InboxCache
 from hub.inbox.sync import AgentCore
 
@@ -109,7 +110,15 @@ async def open_core(
     cache = await InboxCache.open(
         config.cache_dir or config.keys_dir / "inbox-cache", identity.local_key(CACHE_PURPOSE)
     )
-    core = AgentCore(
+    # A county board's key gets its own small inbox: the outcome notes sealed to it.
+    kind = AgentCore
+    with contextlib.suppress(Exception):  # offline: a contact person's inbox, as before
+        async with HubClient(
+            config.hub_url, config.network, allow_insecure=config.allow_insecure
+        ) as client:
+            if (await client.sign_in(identity)).role == board.ROLE:
+                kind = board.BoardCore
+    core = kind(
         config.hub_url,
         config.network,
         identity,
@@ -129,7 +138,11 @@ async def serve(
     core = await open_core(config, identity, admin_public)
     # Bind first (port 0 picks a free one), then tell the guard the one origin it may answer.
     auth = security.LocalAuth("http://127.0.0.1:0")
-    app = init_inbox(core, auth)
+    app = (
+        board.init_board(core, auth)
+        if isinstance(core, board.BoardCore)
+        else init_inbox(core, auth)
+    )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", config.port)  # loopback only, by design

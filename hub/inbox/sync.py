@@ -25,10 +25,11 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO
 import aiohttp
 
 from hub.client.api import HubClient, RemoteError
+from hub.crypto.directory import Role as DirectoryRole
 from hub.crypto.envelope import AttachmentSource, open_envelope, read_header, seal
 from hub.crypto.format import MessageKind
 from hub.crypto.receipts import make_receipt, verify_receipt
-from hub.errors import HubError
+from hub.errors import AuthorityError, HubError
 from hub.inbox.cache import AttachmentUnreadable
 from hub.protocol.case_codec import case_from_json
 from hub.protocol.deadlines import (
@@ -144,6 +145,7 @@ class AgentCore:
     year_so_far: YearSoFar | None = None  # the members' quotas, as last fetched
     year_so_far_stale: bool = False  # the last fetch failed: year_so_far is older
     deadline_rules: NetworkDeadlines = NATIONAL
+    settings: dict[str, Any] = field(default_factory=dict)  # the network's, as last fetched
     calendar: SwedishCalendar = field(default_factory=SwedishCalendar)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     # One sync at a time: the live channel and a page may both ask for one, and an envelope
@@ -162,6 +164,7 @@ class AgentCore:
         self.members = await self.client.municipalities()
         self.names = {m["id"]: m["name"] for m in self.members}
         settings = (await self.client.network_info()).get("settings", {})
+        self.settings = settings
         try:
             self.deadline_rules = NetworkDeadlines.from_settings(settings)
         except ValueError as exc:  # keep the national defaults, and say so
@@ -384,13 +387,23 @@ class AgentCore:
         kind: MessageKind,
         document: dict[str, Any],
         attachments: list[dict[str, Any]],
+        role: DirectoryRole = DirectoryRole.CONTACT_PERSON,
     ) -> int:
-        """Seal to every key valid now of `municipality` and of our own municipality, into the
-        file at `path`, reading each attachment from its encrypted file as it goes (blocking:
-        for a thread). Returns the envelope's size."""
+        """Seal to every key valid now of `municipality` (its keys in `role`: the county board's
+        for an outcome note) and of our own municipality, into the file at `path`, reading each
+        attachment from its encrypted file as it goes (blocking: for a thread). Returns the
+        envelope's size."""
         assert self.directory is not None  # noqa: S101
         now = int(self.clock())
-        recipients = self.directory.recipients_for([municipality, self.municipality], now)
+        if role == DirectoryRole.CONTACT_PERSON:
+            recipients = self.directory.recipients_for([municipality, self.municipality], now)
+        else:
+            addressed = self.directory.valid_keys(municipality, now, role=role)
+            if not addressed:
+                raise AuthorityError("recipient_no_valid_key", "the addressee has no valid key")
+            own = self.directory.recipients_for([self.municipality], now)
+            found = {e.key_id: e.identity for e in addressed} | {i.key_id: i for i in own}
+            recipients = [found[k] for k in sorted(found)]
         with contextlib.ExitStack() as open_files:
             sources = [
                 AttachmentSource(
@@ -508,6 +521,42 @@ class AgentCore:
         await self.cache.set_value(_REPORT_KEY + case_id.hex(), json.dumps(filed.to_json()))
         self.version += 1
         return filed
+
+    @property
+    def outcome_free_text(self) -> bool:
+        """The network asks for the reasons in words too (`outcome_free_text: true`)."""
+        return self.settings.get("outcome_free_text") is True
+
+    def county_board(self) -> str | None:
+        """The county board an outcome note goes to: the directory name with valid keys of
+        role county_board now (the first by name, should a network list two); None if none."""
+        if self.directory is None:
+            return None
+        now = int(self.clock())
+        board = DirectoryRole.COUNTY_BOARD
+        boards = sorted(self.directory.municipalities(role=board))
+        return next((b for b in boards if self.directory.valid_keys(b, now, role=board)), None)
+
+    async def send_outcome_note(self, case_id: bytes, text: str) -> bool:
+        """The outcome report's reasons in words, sealed end to end to the county board's own
+        keys (kind OUTCOME_NOTE; never in the report the hub reads). Through the outbox, so it
+        waits when the hub cannot be reached. False when the directory has no county-board key:
+        nothing is sent."""
+        board = self.county_board()
+        if board is None:
+            return False
+        step: dict[str, Any] = {
+            "op": "envelope_event",
+            "municipality": board,
+            "to": board,
+            "role": str(DirectoryRole.COUNTY_BOARD),
+            "event": None,
+            "kind": int(MessageKind.OUTCOME_NOTE),
+            "document": {"outcome_note": {"v": 1, "text": text}},
+            "attachments": [],
+        }
+        await self._queue(case_id, [step])
+        return True
 
     async def outcome_report(self, case_id: bytes) -> FiledReport | None:
         """The report this inbox filed (or learnt from the hub) for our case, if any."""
@@ -648,6 +697,7 @@ class AgentCore:
                         kind=MessageKind(step["kind"]),
                         document=step["document"],
                         attachments=step["attachments"],
+                        role=DirectoryRole(step.get("role", DirectoryRole.CONTACT_PERSON)),
                     )
                     progress.stage = "uploading"
                     ack = await client.upload(_read_counted(sealed, progress), [to])

@@ -626,6 +626,22 @@ OUTCOME_MISMATCH = {
 }
 
 
+OUTCOME_NOTE_MAX = 4000  # characters of the reasons in words
+NO_BOARD_KEY = (
+    "Katalogen har ingen giltig nyckel för länsstyrelsen, så skälen i ord kunde inte krypteras "
+    "till den och skickades inte. Rapportens val skickades som vanligt."
+)
+
+
+def _outcome_note(core: AgentCore, form: MultiDictProxy[Any]) -> str:
+    """The reasons in words, when the network asks for them: for the county board only, sealed
+    to its keys (AgentCore.send_outcome_note); never part of the report the hub reads."""
+    value = form.get("outcome_note")
+    if not core.outcome_free_text or not isinstance(value, str):
+        return ""
+    return value.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
 def _reportable(core: AgentCore, view: dict[str, Any]) -> bool:
     """Our own case, closed (moved or not): its outcome report may be filed or corrected."""
     return view["from"] == core.municipality and view.get("outcome") is not None
@@ -673,6 +689,8 @@ async def _outcome_part(  # noqa: PLR0913 - the form's state
         "chosen": values,
         "errors": errors or {},
         "problem": problem,
+        "free_text": core.outcome_free_text,
+        "board_key": core.county_board() is not None,
     }
 
 
@@ -690,6 +708,12 @@ async def _outcome_form(
     report, values, errors = forms.validate_outcome(
         form, moved=view["outcome"] == "moved", receiving_municipality=_receiving(view)
     )
+    note = _outcome_note(core, form)
+    if note:
+        values = {**values, "outcome_note": note}
+    if len(note) > OUTCOME_NOTE_MAX:
+        errors = {**errors, "outcome_note": f"Skriv högst {OUTCOME_NOTE_MAX} tecken."}
+        report = None
     return case_id, view, report, values, errors
 
 
@@ -730,6 +754,7 @@ async def _outcome_review_page(  # noqa: PLR0913 - the step, and why it is shown
         rows=list(report.shown_rows(core.names)),
         values=values,
         problem=problem,
+        note_to_board=core.county_board() is not None,
     )
 
 
@@ -762,6 +787,10 @@ async def outcome_send(request: web.Request) -> web.Response:
         return await _render_case(
             request, case_id, status=422, outcome_values=values, outcome_problem=problem
         )
+    note = values.get("outcome_note", "")
+    # The report is filed; the words go sealed to the county board, through the outbox.
+    if note and not await core.send_outcome_note(case_id, note):
+        core.notices.append({"level": "warning", "text": NO_BOARD_KEY})
     raise web.HTTPSeeOther(f"/arende/{case_id.hex()}#utfall")
 
 
