@@ -19,6 +19,10 @@ _NOTICE_COLUMNS = (
     " next_attempt_at, status, attempts, batch, last_error, finished_at, id"
 )
 FINISHED = frozenset({"sent", "failed", "pending"})  # what a claimed notice can become
+# Rows (8 values) and keys (4 values) per statement: under SQLite's oldest limit of 999 bound
+# values a statement.
+_ROWS_PER_STATEMENT = 100
+_KEYS_PER_STATEMENT = 200
 
 
 def _alarm(row: Sequence[Any]) -> AlarmRow:
@@ -44,26 +48,35 @@ class NoticeWrites:
         """Put the case's alarms as they are now; returns the clocks (municipality, kind,
         due_at) that had alarms before and have none now, so the caller can cancel their
         notices."""
+        if any(a.case_id != case_id for a in alarms):
+            raise ValueError("an alarm of another case")
         old = await self._rows(
             "SELECT DISTINCT municipality, kind, due_at FROM deadline_alarms WHERE case_id = ?",
             (case_id,),
         )
-        await self._changed("DELETE FROM deadline_alarms WHERE case_id = ?", (case_id,))
-        for a in alarms:
-            if a.case_id != case_id:
-                raise ValueError("an alarm of another case")
+        if old:
+            await self._changed("DELETE FROM deadline_alarms WHERE case_id = ?", (case_id,))
+        # A few rows per statement rather than one statement per row: each statement is a trip
+        # to the connection's thread (benchmarks/deadline_clock.py).
+        for start in range(0, len(alarms), _ROWS_PER_STATEMENT):
+            part = alarms[start : start + _ROWS_PER_STATEMENT]
             await self._changed(
-                f"INSERT INTO deadline_alarms ({_ALARM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 - constant columns
-                (
-                    a.case_id,
-                    a.network_id,
-                    a.sender_municipality,
-                    a.municipality,
-                    a.kind,
-                    a.stage,
-                    a.fire_at,
-                    a.due_at,
-                ),
+                f"INSERT INTO deadline_alarms ({_ALARM_COLUMNS}) VALUES "  # noqa: S608 - constant columns, placeholders only
+                + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(part)),
+                [
+                    value
+                    for a in part
+                    for value in (
+                        a.case_id,
+                        a.network_id,
+                        a.sender_municipality,
+                        a.municipality,
+                        a.kind,
+                        a.stage,
+                        a.fire_at,
+                        a.due_at,
+                    )
+                ],
             )
         running = {(a.municipality, a.kind, a.due_at) for a in alarms}
         return {(m, k, d) for m, k, d in old} - running
@@ -76,11 +89,14 @@ class NoticeWrites:
             (at, limit),
         )
         alarms = [_alarm(r) for r in rows]
-        for a in alarms:
+        # The rows just read, by primary key: each term is one search of the key (SQLite's
+        # multi-index OR), where a row-value IN (VALUES …) would scan the table.
+        term = "(case_id = ? AND municipality = ? AND kind = ? AND stage = ?)"
+        for start in range(0, len(alarms), _KEYS_PER_STATEMENT):
+            part = alarms[start : start + _KEYS_PER_STATEMENT]
             await self._changed(
-                "DELETE FROM deadline_alarms"
-                " WHERE case_id = ? AND municipality = ? AND kind = ? AND stage = ?",
-                (a.case_id, a.municipality, a.kind, a.stage),
+                "DELETE FROM deadline_alarms WHERE " + " OR ".join([term] * len(part)),  # noqa: S608 - placeholders only
+                [v for a in part for v in (a.case_id, a.municipality, a.kind, a.stage)],
             )
         return alarms
 
