@@ -11,9 +11,13 @@ import re
 import stat
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -31,7 +35,9 @@ from hub.crypto.keys import (
     loads_public_signing_key,
 )
 from hub.protocol.enrolment import enrol_message, invite_code_hash, new_invite_code
+from hub.server.typedefs import SCHEDULER
 from tests.hubnet import NETWORK, YEAR, HubNet, running_hub
+from tests.mailcatch import mail_catcher
 
 PASSPHRASE = "korrekt häst batteri häftstift"
 CODE = re.compile(r"\b[0-9A-Z]{5}(?:-[0-9A-Z]{5}){3}\b")
@@ -134,7 +140,13 @@ class Setup:
 
 @pytest.fixture
 async def s(tmp_path):
-    async with running_hub(tmp_path) as net:
+    async with admin_setup(tmp_path) as setup:
+        yield setup
+
+
+@asynccontextmanager
+async def admin_setup(tmp_path: Path, **config: Any) -> AsyncIterator[Setup]:
+    async with running_hub(tmp_path, **config) as net:
         # The commands sign with the wall clock: move the hub to it (hubnet's keys stay valid).
         net.clock.now = max(net.clock.now, time.time())
         await net.client(fresh=True)
@@ -425,3 +437,213 @@ async def test_revoke_as_compromised_from_a_past_time(s):
     unknown = await s.hub("admin", "revoke", "00" * 16, "--reason", "left", *ADMIN)
     assert unknown.returncode == 1
     assert "finns inte i katalogen" in unknown.stderr
+
+
+# --- where notices go, and the notices that could not be sent ---------------------------------
+
+
+async def test_contact_addresses_are_set_listed_replaced_and_removed(s):
+    """The administrator sets where each contact person's deadline notices go, sees who gets
+    them now (a person without a valid key gets none yet), and removes an address."""
+    empty = await s.hub("admin", "contact", "list", *ADMIN)
+    assert empty.returncode == 0, empty.stderr
+    assert "Inga e-postadresser för aviseringar är sparade." in empty.stdout
+
+    bertil = await s.hub(
+        "admin", "contact", "set", "kommun-b", "bertil", "bertil@kommun-b.example", *ADMIN
+    )
+    assert bertil.returncode == 0, bertil.stderr
+    assert "Aviseringar till bertil (kommun-b) går nu till bertil@kommun-b.example." in (
+        bertil.stdout
+    )
+    assert "Obs" not in bertil.stdout
+    asa = await s.hub(
+        "admin", "contact", "set", "kommun-b", " Åsa Öberg ", "asa@kommun-b.example", *ADMIN
+    )
+    assert asa.returncode == 0, asa.stderr
+    assert "Obs: Åsa Öberg har ingen giltig nyckel" in asa.stdout
+    moved = await s.hub(
+        "admin", "contact", "set", "kommun-b", "bertil", "bertil.berg@kommun-b.example", *ADMIN
+    )
+    assert moved.returncode == 0, moved.stderr
+
+    admin = await s.admin()
+    assert await admin.contact_addresses() == [
+        {"municipality": "kommun-b", "person": "bertil", "email": "bertil.berg@kommun-b.example"},
+        {"municipality": "kommun-b", "person": "Åsa Öberg", "email": "asa@kommun-b.example"},
+    ]
+    listed = await s.hub("admin", "contact", "list", *ADMIN)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0] == "E-postadresser för aviseringar (2):"
+    assert [cells(line) for line in lines[1:2] + lines[3:]] == [
+        ["Kommun", "Person", "E-post", "Just nu"],
+        ["kommun-b", "bertil", "bertil.berg@kommun-b.example", "får aviseringar"],
+        [
+            "kommun-b",
+            "Åsa Öberg",
+            "asa@kommun-b.example",
+            "ingen giltig nyckel: får inga aviseringar",
+        ],
+    ]
+
+    removed = await s.hub("admin", "contact", "remove", "kommun-b", "Åsa Öberg", *ADMIN)
+    assert removed.returncode == 0, removed.stderr
+    assert "asa@kommun-b.example" in removed.stdout
+    again = await s.hub("admin", "contact", "remove", "kommun-b", "Åsa Öberg", *ADMIN)
+    assert again.returncode == 1
+    assert "fel: det finns ingen e-postadress för Åsa Öberg i kommun-b" in again.stderr
+    assert [c["person"] for c in await admin.contact_addresses()] == ["bertil"]
+
+
+async def test_a_bad_address_or_municipality_is_refused_and_nothing_changes(s):
+    """An address the hub would not send to, or a municipality outside the network, is a clear
+    `fel:` and stores nothing."""
+    cases = [
+        (("kommun-x", "bertil", "bertil@kommun-b.example"), "fel: kommunen kommun-x finns inte"),
+        (("kommun-b", "bertil", "a@b.example, c@d.example"), "är inte en e-postadress"),
+        (("kommun-b", "bertil", "ingen-adress"), "är inte en e-postadress"),
+        # Passes the command's first check; the hub's stricter one refuses it.
+        (("kommun-b", "bertil", "bertil@kommun-b.x"), "fel: hubben tar inte emot"),
+        # A name the address API's path would cut short ("a?b" would set "a"'s address).
+        (("kommun-b", "a?b", "ab@kommun-b.example"), "kan inte få en e-postadress"),
+        (("kommun-b", "a/b", "ab@kommun-b.example"), "kan inte få en e-postadress"),
+    ]
+    for arguments, error in cases:
+        refused = await s.hub("admin", "contact", "set", *arguments, *ADMIN)
+        assert refused.returncode == 1, arguments
+        assert error in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert await (await s.admin()).contact_addresses() == []
+
+
+async def test_an_invite_can_set_where_the_new_persons_notices_go(s):
+    """`hub admin invite --email` stores the address with the invite; a refused address, or an
+    address for someone who gets no notices (not a contact person), stops it before any code."""
+    invited = await s.hub(
+        "admin",
+        "invite",
+        "--municipality",
+        "kommun-a",
+        "--person",
+        "Dora Dahl",
+        "--email",
+        "dora@kommun-a.example",
+        *ADMIN,
+    )
+    assert invited.returncode == 0, invited.stderr
+    assert CODE.search(invited.stdout) is not None
+    assert "Aviseringar till Dora Dahl går till dora@kommun-a.example" in invited.stdout
+    admin = await s.admin()
+    assert await admin.contact_addresses() == [
+        {"municipality": "kommun-a", "person": "Dora Dahl", "email": "dora@kommun-a.example"}
+    ]
+
+    refused = await s.hub(
+        "admin",
+        "invite",
+        "--municipality",
+        "kommun-a",
+        "--person",
+        "Erik Ek",
+        "--email",
+        "erik@kommun-a.x",
+        *ADMIN,
+    )
+    assert refused.returncode == 1
+    assert "fel: hubben tar inte emot" in refused.stderr
+    assert CODE.search(refused.stdout) is None
+    coordinator = await s.hub(
+        "admin",
+        "invite",
+        "--municipality",
+        "kommun-a",
+        "--person",
+        "Frida Fors",
+        "--role",
+        "coordinator",
+        "--email",
+        "frida@kommun-a.example",
+        *ADMIN,
+    )
+    assert coordinator.returncode == 1
+    assert "fel: --email gäller bara kontaktpersoner" in coordinator.stderr
+    assert len(await admin.contact_addresses()) == 1
+
+
+async def test_notices_lists_what_could_not_be_sent_in_swedish_and_stockholm_time(tmp_path):
+    """Nothing to do: exit 0 and one sentence. A notice the mail server refused for good: its
+    address, what it was about, status, attempts, the server's answer and its times in
+    Stockholm time; a notice that went out shows only when asked for."""
+    with mail_catcher() as catcher:
+        async with admin_setup(tmp_path, smtp=catcher.config()) as s:
+            quiet = await s.hub("admin", "notices", *ADMIN)
+            assert quiet.returncode == 0, quiet.stderr
+            assert quiet.stdout == "Inga aviseringar behöver åtgärdas.\n"
+
+            for municipality, person in (("kommun-b", "bertil"), ("kommun-c", "cecilia")):
+                address = f"{person}@{municipality}.example"
+                done = await s.hub("admin", "contact", "set", municipality, person, address, *ADMIN)
+                assert done.returncode == 0, done.stderr
+            catcher.refuse["cecilia@kommun-c.example"] = "550 5.1.1 No such user"
+            anna = await s.net.client("anna")
+            data = s.net.seal_to("anna", ["kommun-b", "kommun-c"], {"bakgrund": "…"})
+            await anna.upload(data, ["kommun-b", "kommun-c"])
+            s.net.clock.now += 601  # nobody fetched it: each municipality is told
+            report = await s.net.app[SCHEDULER].tick()
+            assert (report.emails_sent, report.emails_failed) == (1, 1)
+
+            listed = await s.hub("admin", "notices", *ADMIN)
+            assert listed.returncode == 0, listed.stderr
+            [failed] = await (await s.admin()).notices()
+            lines = listed.stdout.splitlines()
+            assert lines[0] == (
+                "Aviseringar som behöver åtgärdas (1), tider i svensk tid (Europe/Stockholm):"
+            )
+            assert cells(lines[1]) == [
+                "Skapad",
+                "Avslutad",
+                "Kommun",
+                "Till",
+                "Adress",
+                "Gäller",
+                "Status",
+                "Försök",
+                "Senaste fel",
+            ]
+            assert cells(lines[3]) == [
+                stockholm(failed["created_at"]),
+                stockholm(failed["finished_at"]),
+                "kommun-c",
+                "kontaktperson",
+                "cecilia@kommun-c.example",
+                "nytt meddelande",
+                "misslyckad",
+                "1",
+                "SMTP 550",
+            ]
+            assert "bertil" not in listed.stdout  # his went out
+            assert "hub admin contact set" in listed.stdout
+
+            sent = await s.hub("admin", "notices", "--status", "sent", *ADMIN)
+            assert sent.returncode == 0, sent.stderr
+            assert "Aviseringar (1)" in sent.stdout
+            assert "bertil@kommun-b.example" in sent.stdout
+            assert "skickad" in sent.stdout
+            assert "cecilia" not in sent.stdout
+            none = await s.hub("admin", "notices", "--status", "pending,sending", *ADMIN)
+            assert none.returncode == 0, none.stderr
+            assert none.stdout == "Inga aviseringar med status väntar, skickas.\n"
+
+            bad = await s.hub("admin", "notices", "--status", "failed,bogus", *ADMIN)
+            assert bad.returncode == 1
+            assert "fel: okänd status bogus: välj bland pending, sending, sent" in bad.stderr
+
+
+def cells(line: str) -> list[str]:
+    """A table line's cells: columns are at least two spaces apart."""
+    return re.split(r"\s{2,}", line.strip())
+
+
+def stockholm(at: int) -> str:
+    return datetime.fromtimestamp(at, ZoneInfo("Europe/Stockholm")).strftime("%Y-%m-%d %H:%M")

@@ -1,6 +1,7 @@
 """`hub admin …`: the county administrator keeps the contact list (network key, municipalities,
-invites, approving, revoking and rotating contact persons' keys); `hub enrol`: a new contact
-person makes their keys and sends the public part with the one-time code.
+invites, approving, revoking and rotating contact persons' keys, the addresses their deadline
+notices go to, and the notices that could not be sent); `hub enrol`: a new contact person makes
+their keys and sends the public part with the one-time code.
 
 Trust runs through the administrator's network key only. The administrator checks each new
 key's fingerprint by phone before signing its directory entry, and verifies the directory
@@ -20,6 +21,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
+from zoneinfo import ZoneInfo
 
 from hub.cli.envelope_commands import KDF_PROFILES, PRIVATE_NAME, PUBLIC_NAME, _AtomicOutput
 from hub.cli.passphrase import read_passphrase
@@ -59,6 +61,28 @@ MAX_INVITE_DAYS: Final = 90
 FINGERPRINT_DIGITS: Final = 40
 CONFIRM_NEW_KEY: Final = "Stämmer fingeravtrycket med det kontaktpersonen läste upp? [j/N] "
 CONFIRM_ADMIN_KEY: Final = "Stämmer fingeravtrycket med det länsstyrelsen läste upp? [j/N] "
+STOCKHOLM: Final = ZoneInfo("Europe/Stockholm")
+# The outbox's statuses (hub/server/notice_routes.py) and topics (hub.protocol.notices.Topic),
+# as the administrator reads them.
+NOTICE_STATUSES: Final = {
+    "pending": "väntar",
+    "sending": "skickas",
+    "sent": "skickad",
+    "failed": "misslyckad",
+    "unknown": "okänt om den kom fram",
+    "cancelled": "inställd",
+}
+NEEDS_ATTENTION: Final = ("failed", "unknown")
+NOTICE_TOPICS: Final = {
+    "new": "nytt meddelande",
+    "due_soon": "tidsfrist snart",
+    "due_today": "tidsfrist i dag",
+    "overdue": "tidsfrist passerad",
+}
+NOTICE_AUDIENCES: Final = {"contacts": "kontaktperson", "manager": "ansvarig chef"}
+# A person's name is a path segment of the hub's address API (hub.client.api): these would
+# end it, or be read as an escape, so such a name cannot be given an address.
+NOT_IN_A_PATH: Final = frozenset("/?#%")
 
 
 class _NotConfirmed(Exception):  # noqa: N818 - a person's answer, not a failure
@@ -79,6 +103,7 @@ def register(commands: Subparsers) -> None:
     _register_municipality(sub)
     _register_invites(sub)
     _register_keys(sub)
+    _register_notices(sub)
     _register_enrol(commands)
 
 
@@ -102,6 +127,11 @@ def _register_invites(sub: Subparsers) -> None:
     p.add_argument("--person", required=True, help="personens namn")
     p.add_argument("--role", choices=[str(r) for r in Role], default=str(Role.CONTACT_PERSON))
     p.add_argument("--days", type=int, default=14, help="dagar koden gäller (standard 14)")
+    p.add_argument(
+        "--email",
+        metavar="E-POST",
+        help="dit personens aviseringar om tidsfrister ska gå (som `hub admin contact set`)",
+    )
     _hub_options(p)
     _passphrase_option(p)
     p.set_defaults(run=_invite)
@@ -147,6 +177,41 @@ def _register_keys(sub: Subparsers) -> None:
     _hub_options(p)
     _passphrase_option(p)
     p.set_defaults(run=_directory)
+
+
+def _register_notices(sub: Subparsers) -> None:
+    p = sub.add_parser("contact", help="e-postadresser dit kontaktpersonernas aviseringar går")
+    csub = p.add_subparsers(dest="contact_command", required=True, metavar="KOMMANDO")
+    p = csub.add_parser("set", help="spara (eller byt) en kontaktpersons e-postadress")
+    p.add_argument("municipality", metavar="KOMMUN", help="kommunens id")
+    p.add_argument("person", metavar="PERSON", help="personens namn, som i katalogen")
+    p.add_argument("email", metavar="E-POST", help="adressen aviseringarna ska gå till")
+    _hub_options(p)
+    _passphrase_option(p)
+    p.set_defaults(run=_contact_set)
+    p = csub.add_parser("remove", help="ta bort en kontaktpersons e-postadress")
+    p.add_argument("municipality", metavar="KOMMUN", help="kommunens id")
+    p.add_argument("person", metavar="PERSON", help="personens namn, som i katalogen")
+    _hub_options(p)
+    _passphrase_option(p)
+    p.set_defaults(run=_contact_remove)
+    p = csub.add_parser("list", help="visa alla sparade e-postadresser")
+    _hub_options(p)
+    _passphrase_option(p)
+    p.set_defaults(run=_contact_list)
+
+    p = sub.add_parser(
+        "notices", help="visa aviseringar som behöver åtgärdas (misslyckade eller okända)"
+    )
+    p.add_argument(
+        "--status",
+        default=",".join(NEEDS_ATTENTION),
+        metavar="STATUS[,STATUS]",
+        help=f"vilka som visas, av {', '.join(NOTICE_STATUSES)} (standard failed,unknown)",
+    )
+    _hub_options(p)
+    _passphrase_option(p)
+    p.set_defaults(run=_notices)
 
 
 def _register_enrol(commands: Subparsers) -> None:
@@ -304,25 +369,44 @@ def _municipality_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def _invite(args: argparse.Namespace) -> int:
-    if not 1 <= args.days <= MAX_INVITE_DAYS:
-        raise ValueError(f"--days ska vara mellan 1 och {MAX_INVITE_DAYS}")
-    person = unicodedata.normalize("NFC", args.person.strip())
+def _person_name(text: str) -> str:
+    """A person's name as the directory stores it (NFC, trimmed), checked."""
+    person = unicodedata.normalize("NFC", text.strip())
     try:
         text_field({"person": person}, "person")
     except ValueError:
         raise ValueError("personens namn ska vara 1 till 200 tecken, utan styrtecken") from None
+    return person
+
+
+async def _check_municipality(client: HubClient, municipality: str) -> None:
+    known = {m["id"] for m in await client.municipalities()}
+    if municipality not in known:
+        raise ValueError(
+            f"kommunen {municipality} finns inte i nätverket; "
+            "lägg till den med `hub admin municipality add`"
+        )
+
+
+def _invite(args: argparse.Namespace) -> int:
+    if not 1 <= args.days <= MAX_INVITE_DAYS:
+        raise ValueError(f"--days ska vara mellan 1 och {MAX_INVITE_DAYS}")
+    person = _person_name(args.person)
+    email = None if args.email is None else _check_email(args.email)
+    if email is not None:
+        _addressable(person)
+        if args.role != Role.CONTACT_PERSON:
+            raise ValueError("--email gäller bara kontaktpersoner: bara de får aviseringar")
     code = new_invite_code()  # made here; only its hash goes to the hub
     expires_at = int(time.time()) + args.days * 86_400
 
     async def run() -> str:
         async with _admin(args) as (client, key):
-            known = {m["id"] for m in await client.municipalities()}
-            if args.municipality not in known:
-                raise ValueError(
-                    f"kommunen {args.municipality} finns inte i nätverket; "
-                    "lägg till den med `hub admin municipality add`"
-                )
+            await _check_municipality(client, args.municipality)
+            if email is not None:
+                # First: a refused address leaves no invite behind, and setting it again is
+                # harmless if the invite then fails.
+                await _put_address(client, args.municipality, person, email)
             await client.create_invite(
                 invite_code_hash(code),
                 municipality=args.municipality,
@@ -345,6 +429,8 @@ def _invite(args: argparse.Namespace) -> int:
         f"Skicka också {NETWORK_PUB_NAME} och läs upp nätverksnyckelns fingeravtryck: "
         f"{admin_fingerprint}"
     )
+    if email is not None:
+        print(f"Aviseringar till {person} går till {email} när hens nyckel är godkänd.")
     return 0
 
 
@@ -604,6 +690,178 @@ def _state(directory: Directory, entry: DirectoryEntry, now: int) -> str:
     return "giltig"
 
 
+# --- hub admin contact, hub admin notices ---------------------------------------------------
+
+
+def _check_email(text: str) -> str:
+    """A first check before signing in; the hub checks the address again, and strictly."""
+    email = text.strip()
+    local, at, domain = email.rpartition("@")
+    if not at or not local or "." not in domain or any(c in " ,;<>\"'" for c in email):
+        raise ValueError(f"{text!r} är inte en e-postadress (en adress, t.ex. namn@kommun.se)")
+    return email
+
+
+def _addressable(person: str) -> str:
+    if NOT_IN_A_PATH & set(person) or person in {".", ".."}:
+        raise ValueError("en person vars namn innehåller / ? # eller % kan inte få en e-postadress")
+    return person
+
+
+async def _put_address(client: HubClient, municipality: str, person: str, email: str) -> None:
+    from hub.client.api import RemoteError  # noqa: PLC0415 - aiohttp only where a hub is dialled
+
+    try:
+        await client.put_contact_address(municipality, person, email)
+    except RemoteError as exc:
+        if exc.code != "request_malformed":
+            raise
+        raise ValueError(
+            f"hubben tar inte emot {email!r} som e-postadress (en adress, utan mellanslag, "
+            "komma, citattecken eller vinkelparenteser)"
+        ) from None
+
+
+def _has_valid_key(directory: Directory, municipality: str, person: str, at: int) -> bool:
+    """Whether `person` gets notices now: the hub sends only to contact persons with a key
+    valid in the signed directory (hub/server/notify.py)."""
+    return any(e.person == person for e in directory.valid_keys(municipality, at))
+
+
+def _contact_set(args: argparse.Namespace) -> int:
+    person = _addressable(_person_name(args.person))
+    email = _check_email(args.email)
+
+    async def run() -> bool:
+        async with _admin(args) as (client, key):
+            await _check_municipality(client, args.municipality)
+            directory, _serial = await _verified_directory(client, key)
+            await _put_address(client, args.municipality, person, email)
+            return _has_valid_key(directory, args.municipality, person, int(time.time()))
+
+    valid = asyncio.run(run())
+    print(f"Aviseringar till {person} ({args.municipality}) går nu till {email}.")
+    if not valid:
+        print(f"Obs: {person} har ingen giltig nyckel som kontaktperson i {args.municipality}")
+        print("i katalogen; aviseringarna börjar när en nyckel är godkänd.")
+    return 0
+
+
+def _contact_remove(args: argparse.Namespace) -> int:
+    person = _addressable(_person_name(args.person))
+
+    async def run() -> str:
+        async with _admin(args) as (client, _key):
+            saved = [
+                c["email"]
+                for c in await client.contact_addresses()
+                if (c["municipality"], c["person"]) == (args.municipality, person)
+            ]
+            if not saved:
+                raise ValueError(f"det finns ingen e-postadress för {person} i {args.municipality}")
+            await client.delete_contact_address(args.municipality, person)
+            return str(saved[0])
+
+    email = asyncio.run(run())
+    print(
+        f"Adressen {email} för {person} ({args.municipality}) är borttagen; "
+        "hen får inga fler aviseringar per e-post."
+    )
+    return 0
+
+
+def _contact_list(args: argparse.Namespace) -> int:
+    async def run() -> tuple[list[dict[str, Any]], Directory]:
+        async with _admin(args) as (client, key):
+            directory, _serial = await _verified_directory(client, key)
+            return await client.contact_addresses(), directory
+
+    contacts, directory = asyncio.run(run())
+    if not contacts:
+        print("Inga e-postadresser för aviseringar är sparade.")
+        return 0
+    now = int(time.time())
+    rows = [
+        [
+            c["municipality"],
+            c["person"],
+            c["email"],
+            "får aviseringar"
+            if _has_valid_key(directory, c["municipality"], c["person"], now)
+            else "ingen giltig nyckel: får inga aviseringar",
+        ]
+        for c in contacts
+    ]
+    print(f"E-postadresser för aviseringar ({len(rows)}):")
+    for line in _table(["Kommun", "Person", "E-post", "Just nu"], rows):
+        print(f"  {line}")
+    return 0
+
+
+def _notices(args: argparse.Namespace) -> int:
+    statuses = tuple(dict.fromkeys(s.strip() for s in args.status.split(",") if s.strip()))
+    unknown = [s for s in statuses if s not in NOTICE_STATUSES]
+    if not statuses or unknown:
+        raise ValueError(
+            f"okänd status {', '.join(unknown) or repr(args.status)}: "
+            f"välj bland {', '.join(NOTICE_STATUSES)}"
+        )
+
+    async def run() -> list[dict[str, Any]]:
+        async with _admin(args) as (client, _key):
+            return await client.notices(statuses)
+
+    notices = asyncio.run(run())
+    attention = set(statuses) == set(NEEDS_ATTENTION)
+    if not notices:
+        if attention:
+            print("Inga aviseringar behöver åtgärdas.")
+        else:
+            named = ", ".join(NOTICE_STATUSES[s] for s in statuses)
+            print(f"Inga aviseringar med status {named}.")
+        return 0
+    rows = [
+        [
+            _stockholm(n["created_at"]),
+            _stockholm(n["finished_at"]) if n["finished_at"] else "-",
+            n["municipality"],
+            NOTICE_AUDIENCES.get(n["audience"], n["audience"]),
+            n["address"],
+            NOTICE_TOPICS.get(n["topic"], n["topic"]),
+            NOTICE_STATUSES.get(n["status"], n["status"]),
+            str(n["attempts"]),
+            n["last_error"] or "-",
+        ]
+        for n in notices
+    ]
+    head = ["Skapad", "Avslutad", "Kommun", "Till", "Adress", "Gäller", "Status", "Försök"]
+    title = "Aviseringar som behöver åtgärdas" if attention else "Aviseringar"
+    print(f"{title} ({len(rows)}), tider i svensk tid (Europe/Stockholm):")
+    for line in _table([*head, "Senaste fel"], rows):
+        print(f"  {line}")
+    found = {n["status"] for n in notices}
+    if "failed" in found:
+        print()
+        print("Rätta en kontaktpersons adress med `hub admin contact set`, en ansvarig chefs")
+        print("med `hub admin municipality add … --manager-email`.")
+    if "unknown" in found:
+        print()
+        print(f"'{NOTICE_STATUSES['unknown']}': hubben stannade medan aviseringen skickades.")
+        print("Den skickas aldrig igen; fråga mottagaren om den kom fram.")
+    return 0
+
+
+def _table(head: list[str], rows: list[list[str]]) -> list[str]:
+    """Columns padded to their widest cell; the last one is left as it is."""
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head) - 1)]
+
+    def line(cells: list[str]) -> str:
+        padded = [c.ljust(w) for c, w in zip(cells, widths, strict=False)]
+        return "  ".join([*padded, cells[-1]]).rstrip()
+
+    return [line(head), line(["-" * len(h) for h in head]), *(line(r) for r in rows)]
+
+
 # --- hub enrol (the contact person) ----------------------------------------------------------
 
 
@@ -697,3 +955,7 @@ def _parse_time(text: str) -> int:
 
 def _when(t: int) -> str:
     return datetime.fromtimestamp(t).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _stockholm(t: int) -> str:
+    return datetime.fromtimestamp(t, STOCKHOLM).strftime("%Y-%m-%d %H:%M")
