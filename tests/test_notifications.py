@@ -256,7 +256,14 @@ async def test_only_the_administrator_manages_notice_addresses(net):
     with pytest.raises(RemoteError) as caught:
         await admin.put_contact_address("kommun-b", "bertil", "a@b.example\r\nBcc: x@y.example")
     assert (caught.value.status, caught.value.code) == (400, "request_malformed")
+    # A name with characters that mean something in a URL still names that person.
+    await admin.put_contact_address("kommun-b", "Britt?a #2/b%", "britt@kommun-b.example")
     contacts = await admin.contact_addresses()
+    assert {
+        "municipality": "kommun-b",
+        "person": "Britt?a #2/b%",
+        "email": "britt@kommun-b.example",
+    } in contacts
     assert {"municipality": "kommun-b", "person": "bertil", "email": "bertil@kommun-b.example"} in (
         contacts
     )

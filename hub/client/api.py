@@ -6,7 +6,7 @@ import base64
 import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 
@@ -178,12 +178,17 @@ class HubClient:
 
     async def put_contact_address(self, municipality_id: str, person: str, email: str) -> None:
         """Where `person`'s deadline notices go (the administrator's call)."""
-        path = f"{API}/networks/{self.network}/municipalities/{municipality_id}/contacts/{person}"
+        path = self._contact_path(municipality_id, person)
         await self._request("PUT", path, json={"email": email})
 
     async def delete_contact_address(self, municipality_id: str, person: str) -> None:
-        path = f"{API}/networks/{self.network}/municipalities/{municipality_id}/contacts/{person}"
+        path = self._contact_path(municipality_id, person)
         await self._request("DELETE", path)
+
+    def _contact_path(self, municipality_id: str, person: str) -> str:
+        # A name is a path segment: "/", "?", "#" or "%" in it must not change which one.
+        m, p = quote(municipality_id, safe=""), quote(person, safe="")
+        return f"{API}/networks/{self.network}/municipalities/{m}/contacts/{p}"
 
     async def contact_addresses(self) -> list[dict[str, Any]]:
         result = await self._request("GET", f"{API}/networks/{self.network}/contacts")
