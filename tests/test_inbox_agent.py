@@ -13,9 +13,10 @@ import pytest
 
 from hub.crypto.format import MessageKind
 from hub.inbox import forms
+from hub.inbox.agent import InboxConfig, open_core
 from hub.inbox.security import COOKIE, CSP
 from hub.inbox.sync import Attachment
-from tests.hubnet import running_hub
+from tests.hubnet import NETWORK, running_hub
 from tests.inboxnet import running_agent
 
 CANARY = "KANARIE-inkorgen-7c2e"
@@ -520,3 +521,13 @@ async def test_read_receipts_name_their_message_and_only_verified_ones_count(net
         assert re.search(r"Meddelandet \(\d{4}-\d\d-\d\d \d\d:\d\d\) läst av Kommun B", receipts)
         _, inbox = await anna.page("/")
         assert "Förfrågan läst av Kommun B" in inbox
+
+
+async def test_a_coordinators_key_gets_no_inbox(tmp_path):
+    """The coordinator never sees a case: `hub inbox` with a coordinator's key refuses to start
+    and says where the coordinator works instead; nothing is left running."""
+    async with running_hub(tmp_path) as net:
+        await net.enrol("signe", "samordnaren", role="coordinator")
+        config = InboxConfig(net.url, NETWORK, tmp_path / "keys", cache_dir=tmp_path / "cache")
+        with pytest.raises(ValueError, match="hub uppfoljning"):
+            await open_core(config, net.people["signe"], net.admin.public)

@@ -29,6 +29,7 @@ log = logging.getLogger("hub.inbox")
 STATIC = Path(__file__).with_name("static")
 AUTH = web.AppKey("auth", security.LocalAuth)
 CACHE_PURPOSE = b"hub-cache/v1"
+CONTACT_ROLE = "contact_person"  # the directory role whose holders have an inbox
 
 
 @dataclass(frozen=True)
@@ -110,14 +111,24 @@ async def open_core(
     cache = await InboxCache.open(
         config.cache_dir or config.keys_dir / "inbox-cache", identity.local_key(CACHE_PURPOSE)
     )
-    # A county board's key gets its own small inbox: the outcome notes sealed to it.
+    # A county board's key gets its own small inbox: the outcome notes sealed to it. Any other
+    # role but a contact person's has no inbox at all: the coordinator follows the network up
+    # with `hub uppfoljning` and never sees a case.
     kind = AgentCore
+    role = None
     with contextlib.suppress(Exception):  # offline: a contact person's inbox, as before
         async with HubClient(
             config.hub_url, config.network, allow_insecure=config.allow_insecure
         ) as client:
-            if (await client.sign_in(identity)).role == board.ROLE:
-                kind = board.BoardCore
+            role = (await client.sign_in(identity)).role
+    if role == board.ROLE:
+        kind = board.BoardCore
+    elif role not in {None, CONTACT_ROLE}:
+        await cache.close()
+        raise ValueError(
+            f"nyckeln hör till rollen {role}, som inte har någon inkorg; "
+            "samordnaren följer upp nätverket med hub uppfoljning"
+        )
     core = kind(
         config.hub_url,
         config.network,
