@@ -6,24 +6,29 @@ The rule, for every count the coordinator sees (breakdown cells and totals alike
 - A count of 0 is shown as "0". Hiding every zero would hide what the follow-up is for (the
   members that never receive a case) and would turn each "<3" into a guess between 0 and 2
   for the reader too. A zero carries no person, only the absence of one.
-- Complementary suppression: the shown numbers must not give a suppressed count back. The
-  reader is assumed to know every relation between the figures (`Line`: a total is the sum of
-  its parts, within a table and between tables), that "<3" means 0, 1 or 2 and that "x" means 3
-  or more. Whenever those pin a suppressed count to one value, one more cell on a line through
-  it is hidden, and the check runs again until nothing is pinned:
+- Complementary suppression: the shown numbers must not give a 1 or a 2 back. The reader is
+  assumed to know every relation between the figures (`Line`: a total is the sum of its parts,
+  within a table and between tables) and what each mark means: "<3" is 0, 1 or 2, "x" is 3 or
+  more, ".." anything. Whenever that pins a small count to one value, one more cell on a line
+  through it is hidden, and the check runs again until no small count is pinned:
     * a zero first, shown as "<3": true (0 < 3) and it costs the reader no information;
     * else the smallest other count: "<3" if it is 1-2, else "x" (it is 3 or more);
-    * a part before a total, so the headline figures stay visible when they can.
+    * a part before a total, so the headline figures stay visible when they can;
+    * when everything near is hidden and an "x" still says too much by meaning "3 or more"
+      (1 1 / 2 2 with every total), that "x" becomes "..".
   Example: 7 cases, 1 woman with children, 6 without children, no men. The 1 becomes "<3"; the
   7 minus the 6 would give it back, so one man row (a 0) also shows "<3": the reader learns
   only that those two rows hold 1 between them.
 
-What "pinned" means: the bounds the reader can derive by subtracting shown cells from shown
-totals along any line, repeated across lines until they settle (bounds propagation). That is
-exact for a single list with its total. For tables with several crossing lines a full linear
-program could in rare cases infer more; the property tests search small tables exhaustively.
-What this does not hide: that all of a group share one category ("all 5 ended without a
-move") is visible whenever the other categories are 0.
+How the reader is modelled (`_Reader`): every line with the shown counts filled in; the
+equations that follow from the lines together (the reduced row echelon form of each connected
+group, so any count fixed by the equations alone is found); the bounds each mark says,
+narrowed along all of these until they settle; and, for each small count still in doubt,
+every value of its bounds tried in turn against all of that (probing), which finds what needs
+the bounds and several lines at once (row + column against the grand total). That is no full
+integer program, but the property tests search small tables, 3 x 3 cross-tables included,
+exhaustively and find nothing it misses. What this does not hide: that all of a group share
+one category ("all 5 ended without a move") is visible whenever the other categories are 0.
 
 Pure functions: `suppress` over any set of keyed counts and lines, `suppress_table` over one
 table of rows x columns with totals.
@@ -32,8 +37,10 @@ table of rows x columns with totals.
 from __future__ import annotations
 
 import math
+from collections import Counter, deque
 from collections.abc import Hashable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING, Final, Generic, TypeVar
 
 if TYPE_CHECKING:
@@ -81,17 +88,26 @@ def suppress(counts: Mapping[K, int], lines: Iterable[Line[K]] = ()) -> dict[K, 
     masked: dict[K, str] = {k: SMALL for k, v in counts.items() if 0 < v < THRESHOLD}
     neighbours = _Neighbours(counts, lines)
     while True:
-        bounds = _reader_bounds(counts, masked, lines)
-        pinned = next((k for k in masked if bounds[k][0] == bounds[k][1]), None)
-        if pinned is None:
+        reader = _Reader(counts, masked, lines)
+        # Only a small count needs protecting: a hidden 0, or an "x" the reader can work
+        # out, gives no one away (zeros and larger counts are shown elsewhere anyway).
+        pinned = [k for k in masked if 0 < counts[k] < THRESHOLD and reader.pinned(k)]
+        # One more cell for each pinned count, in one round; a count whose lines got a new
+        # hidden cell this round waits for the next check rather than take a second one.
+        touched: set[int] = set()
+        for key in pinned:
+            if touched & neighbours.lines_through(key):
+                continue
+            extra = neighbours.complement(key, masked)
+            if extra is None:  # nothing left to hide or to say less about: cannot happen
+                continue
+            if extra in masked:  # all is hidden and "3 or more" still gives it away
+                masked[extra] = NOT_SHOWN
+            else:
+                masked[extra] = SMALL if counts[extra] < THRESHOLD else HIDDEN
+            touched |= neighbours.lines_through(extra)
+        if not touched:
             break
-        extra = neighbours.complement(pinned, masked)
-        if extra is None:  # nothing left to hide or to say less about: cannot happen
-            break
-        if extra in masked:  # all is hidden and "3 or more" still gives it away: say nothing
-            masked[extra] = NOT_SHOWN
-        else:
-            masked[extra] = SMALL if counts[extra] < THRESHOLD else HIDDEN
     return {k: masked.get(k, str(v)) for k, v in counts.items()}
 
 
@@ -101,58 +117,225 @@ def _check_count(count: object, key: object = None) -> None:
         raise ValueError(f"a count must be a whole number 0 or more{where}")
 
 
-_Bounds = dict[K, tuple[float, float]]
+# -- what the reader can work out -------------------------------------------------------------
+
+_Bound = int | float  # a whole number, or math.inf for "no bound"
 
 
-def _reader_bounds(
-    counts: Mapping[K, int], masked: Mapping[K, str], lines: Sequence[Line[K]]
-) -> _Bounds[K]:
-    """What the reader can know of each count: exact when shown, else an interval narrowed by
-    subtraction along every line until nothing changes."""
-    bounds: _Bounds[K] = {}
-    for key, count in counts.items():
-        mark = masked.get(key)
-        if mark is None:
-            bounds[key] = (count, count)
-        elif mark == SMALL:
-            bounds[key] = (0, THRESHOLD - 1)
-        elif mark == HIDDEN:
-            bounds[key] = (THRESHOLD, math.inf)
+@dataclass(frozen=True)
+class _Equation(Generic[K]):
+    """sum(coefficient * count) = constant in whole numbers, over hidden counts only (shown
+    ones are moved to the constant: the reader knows them)."""
+
+    coefficients: tuple[tuple[K, int], ...]
+    constant: int
+
+
+class _Contradiction(Exception):  # noqa: N818 - a signal inside probing, never raised out
+    """No count fits: the value being tried is impossible."""
+
+
+class _Reader(Generic[K]):
+    """What a reader who knows every relation and what each mark means can work out of the
+    hidden counts: the interval each mark says, narrowed by every line and by every equation
+    that follows from the lines together (by elimination: col = a + b and a + b = total - row
+    give col = total - row), until nothing changes."""
+
+    def __init__(
+        self, counts: Mapping[K, int], masked: Mapping[K, str], lines: Sequence[Line[K]]
+    ) -> None:
+        self.bounds: dict[K, tuple[_Bound, _Bound]] = {
+            key: _MEANING[mark] for key, mark in masked.items()
+        }
+        substituted = (_substituted(line, counts, masked) for line in lines)
+        self.equations = [e for e in substituted if e.coefficients]
+        self.equations += _implied(self.equations)
+        self.equations_of: dict[K, list[int]] = {}
+        for i, equation in enumerate(self.equations):
+            for key, _ in equation.coefficients:
+                self.equations_of.setdefault(key, []).append(i)
+        self._propagate(self.bounds, range(len(self.equations)))
+
+    def pinned(self, key: K) -> bool:
+        """Only one value of the count fits: by its bounds, or because every other value in
+        them, tried in turn, contradicts what the reader knows (probing catches what needs the
+        bounds and several lines at once)."""
+        low, high = self.bounds[key]
+        if low == high:
+            return True
+        if not math.isfinite(high) or high - low > _PROBE_WIDTH:
+            return False
+        fitting = 0
+        for value in range(int(low), int(high) + 1):
+            trial = dict(self.bounds)
+            trial[key] = (value, value)
+            try:
+                self._propagate(trial, self.equations_of.get(key, ()))
+            except _Contradiction:
+                continue
+            fitting += 1
+            if fitting > 1:
+                return False
+        return True
+
+    def _propagate(self, bounds: dict[K, tuple[_Bound, _Bound]], start: Iterable[int]) -> None:
+        """Narrow until nothing changes, looking again only at the equations of what changed.
+        Bounds only narrow, by whole numbers, towards the true counts, so it ends; the cap is
+        a guard."""
+        queue = deque(start)
+        queued = set(queue)
+        for _ in range(_MAX_STEPS):
+            if not queue:
+                break
+            i = queue.popleft()
+            queued.discard(i)
+            for key in _narrow(self.equations[i], bounds):
+                for j in self.equations_of[key]:
+                    if j not in queued:
+                        queue.append(j)
+                        queued.add(j)
+
+
+_PROBE_WIDTH: Final = THRESHOLD  # probe the counts hidden as "<3" (and narrower), not every "x"
+# What a mark tells the reader: the bounds of the count behind it.
+_MEANING: Final[Mapping[str, tuple[_Bound, _Bound]]] = {
+    SMALL: (0, THRESHOLD - 1),
+    HIDDEN: (THRESHOLD, math.inf),
+    NOT_SHOWN: (0, math.inf),
+}
+
+
+_MAX_STEPS: Final = 1_000_000
+
+
+def _substituted(line: Line[K], counts: Mapping[K, int], masked: Mapping[K, str]) -> _Equation[K]:
+    """total - sum(parts) = 0, with the shown counts moved to the constant."""
+    coefficients: dict[K, int] = {}
+    constant = 0
+    for key, sign in ((line.total, 1), *((p, -1) for p in line.parts)):
+        if key in masked:
+            coefficients[key] = coefficients.get(key, 0) + sign
         else:
-            bounds[key] = (0, math.inf)
-    changed = True
-    while changed:  # bounds only narrow, by whole numbers, towards the true counts: it ends
-        changed = False
-        for line in lines:
-            changed |= _narrow(line, bounds)
-    return bounds
+            constant -= sign * counts[key]
+    return _Equation(tuple((k, a) for k, a in coefficients.items() if a), constant)
 
 
-def _narrow(line: Line[K], bounds: _Bounds[K]) -> bool:
-    lows = [bounds[p][0] for p in line.parts]
-    highs = [bounds[p][1] for p in line.parts]
-    low_sum = sum(lows)
-    unbounded = sum(1 for h in highs if h == math.inf)  # counted apart: inf - inf is nan
-    bounded_sum = sum(h for h in highs if h != math.inf)
-    total_low, total_high = bounds[line.total]
-    changed = _tighten(bounds, line.total, low_sum, math.inf if unbounded else bounded_sum)
-    for part, low, high in zip(line.parts, lows, highs, strict=True):
-        others_unbounded = unbounded - (high == math.inf)
-        others_high = (
-            math.inf if others_unbounded else bounded_sum - (high if high != math.inf else 0)
-        )
-        # total - (the others at their most) <= part <= total - (the others at their least)
-        changed |= _tighten(bounds, part, total_low - others_high, total_high - (low_sum - low))
-    return changed
+def _implied(equations: Sequence[_Equation[K]]) -> list[_Equation[K]]:
+    """The reduced row echelon form of each connected group of equations: every hidden count
+    that the equations fix on their own appears in it as `count = constant`, and the other
+    rows are the combinations a reader would try."""
+    groups: dict[K, list[_Equation[K]]] = {}
+    root: dict[K, K] = {}
+
+    def find(key: K) -> K:
+        while root.setdefault(key, key) != key:
+            key = root[key]
+        return key
+
+    for equation in equations:
+        first = find(equation.coefficients[0][0])
+        for key, _ in equation.coefficients[1:]:
+            root[find(key)] = first
+    for equation in equations:
+        groups.setdefault(find(equation.coefficients[0][0]), []).append(equation)
+    return [row for group in groups.values() if len(group) > 1 for row in _echelon(group)]
 
 
-def _tighten(bounds: _Bounds[K], key: K, low: float, high: float) -> bool:
-    old_low, old_high = bounds[key]
-    new = (max(old_low, low), min(old_high, high))
-    if new == (old_low, old_high):
-        return False
-    bounds[key] = new
-    return True
+_Row = tuple[dict[K, Fraction], Fraction]
+
+
+def _echelon(equations: Sequence[_Equation[K]]) -> list[_Equation[K]]:
+    rows: list[_Row[K]] = [
+        ({k: Fraction(a) for k, a in e.coefficients}, Fraction(e.constant)) for e in equations
+    ]
+    # The count in fewest equations first: a row's unshown rest is in one only, and taking it
+    # first keeps the rows short (no fill-in across a whole column of municipalities).
+    degree = Counter(k for e in equations for k, _ in e.coefficients)
+    order = sorted(degree, key=degree.__getitem__)  # stable: ties keep first appearance
+    done: list[_Row[K]] = []
+    for key in order:
+        pivot = next((r for r in rows if r[0].get(key)), None)
+        if pivot is None:
+            continue
+        rows.remove(pivot)
+        scale = pivot[0][key]
+        pivot = ({k: a / scale for k, a in pivot[0].items()}, pivot[1] / scale)
+        rows = [_eliminate(r, pivot, key) for r in rows]
+        done = [_eliminate(r, pivot, key) for r in done]
+        done.append(pivot)
+    return [_whole(coefficients, constant) for coefficients, constant in done if coefficients]
+
+
+def _eliminate(row: _Row[K], pivot: _Row[K], key: K) -> _Row[K]:
+    factor = row[0].get(key)
+    if not factor:
+        return row
+    coefficients = dict(row[0])
+    for k, a in pivot[0].items():
+        value = coefficients.get(k, Fraction(0)) - factor * a
+        if value:
+            coefficients[k] = value
+        else:
+            coefficients.pop(k, None)
+    return coefficients, row[1] - factor * pivot[1]
+
+
+def _whole(coefficients: Mapping[K, Fraction], constant: Fraction) -> _Equation[K]:
+    """The same equation in whole numbers (times the denominators' least common multiple)."""
+    scale = math.lcm(constant.denominator, *(a.denominator for a in coefficients.values()))
+    return _Equation(
+        tuple((k, int(a * scale)) for k, a in coefficients.items()), int(constant * scale)
+    )
+
+
+def _narrow(equation: _Equation[K], bounds: dict[K, tuple[_Bound, _Bound]]) -> list[K]:
+    """Each count's bounds from the equation and the others' bounds: the counts that narrowed.
+    Linear in the equation's length: the others' sum is the whole sum less the term's own,
+    with infinite ends counted apart (inf - inf has no value)."""
+    spans = []  # each term's least and greatest value
+    for key, a in equation.coefficients:
+        low, high = bounds[key]
+        spans.append((a * low, a * high) if a > 0 else (a * high, a * low))
+    low_sum = sum(s[0] for s in spans if s[0] != -math.inf)
+    high_sum = sum(s[1] for s in spans if s[1] != math.inf)
+    low_infinite = sum(1 for s in spans if s[0] == -math.inf)
+    high_infinite = sum(1 for s in spans if s[1] == math.inf)
+    narrowed: list[K] = []
+    for (key, a), (own_low, own_high) in zip(equation.coefficients, spans, strict=True):
+        if low_infinite - (own_low == -math.inf):
+            rest_low: _Bound = -math.inf
+        else:
+            rest_low = low_sum - (own_low if own_low != -math.inf else 0)
+        if high_infinite - (own_high == math.inf):
+            rest_high: _Bound = math.inf
+        else:
+            rest_high = high_sum - (own_high if own_high != math.inf else 0)
+        # a * count = constant - the rest, which lies in [least, most]
+        least, most = equation.constant - rest_high, equation.constant - rest_low
+        if a > 0:
+            low, high = _ceil_div(least, a), _floor_div(most, a)
+        else:
+            low, high = _ceil_div(most, a), _floor_div(least, a)
+        old_low, old_high = bounds[key]
+        new = (max(old_low, low), min(old_high, high))
+        if new[0] > new[1]:
+            raise _Contradiction
+        if new != (old_low, old_high):
+            bounds[key] = new
+            narrowed.append(key)
+    return narrowed
+
+
+def _ceil_div(n: _Bound, d: int) -> _Bound:
+    if not math.isfinite(n):
+        return n if d > 0 else -n
+    return -(-int(n) // d)
+
+
+def _floor_div(n: _Bound, d: int) -> _Bound:
+    if not math.isfinite(n):
+        return n if d > 0 else -n
+    return int(n) // d
 
 
 class _Neighbours(Generic[K]):
@@ -167,6 +350,9 @@ class _Neighbours(Generic[K]):
         for i, line in enumerate(lines):
             for key in (line.total, *line.parts):
                 self.lines_of.setdefault(key, []).append(i)
+
+    def lines_through(self, key: K) -> set[int]:
+        return set(self.lines_of.get(key, ()))
 
     def complement(self, pinned: K, masked: Mapping[K, str]) -> K | None:
         """The cell to hide for `pinned`: on the nearest lines through it (breadth first over
