@@ -3,8 +3,10 @@
 `report_tables` is the one place that decides what is shown. It gathers every count of every
 table under one key, with every relation between them (`Line`: a total and its parts, within a
 table and across tables: the municipalities' column of moves adds up to the moves in the
-overview), and suppresses them together, so no table can undo another's "<3". The pages, the
-PDF, the charts and the CSV all render these tables and never the raw figures.
+overview), and suppresses them together, so no table can undo another's "<3". Differences a
+reader could take within a municipality's row (received 4, accepted 3) are counts of their
+own in that set, shown nowhere but protected all the same. The pages, the PDF, the charts and
+the CSV all render these tables and never the raw figures.
 
 Figures that are not counts follow the same idea:
 - a share answered in time is shown only when both its parts (in time, not in time) are shown
@@ -201,9 +203,10 @@ def _gather_outcomes(counts: _Counts, stats: NetworkStatistics) -> None:
     )
 
 
-# The municipalities' count columns: the figure, and the network total its column adds up to.
+# The municipalities' counts, each column adding up to a figure of the network.
 _PLACE_COLUMNS: Final[Mapping[str, tuple[Callable[[MunicipalityFigures], int], Key]]] = {
     "asked": (lambda m: m.asked, ("asked_total",)),
+    "inquiries": (lambda m: m.inquiries, ("sent",)),
     "received": (lambda m: m.received, ("delivered",)),
     "in_time": (lambda m: m.answered_in_time, ("in_time",)),
     "not_in_time": (lambda m: m.answers_owed - m.answered_in_time, ("not_in_time",)),
@@ -217,10 +220,32 @@ _PLACE_COLUMNS: Final[Mapping[str, tuple[Callable[[MunicipalityFigures], int], K
 def _gather_municipalities(
     counts: _Counts, places: Sequence[MunicipalityFigures], delivered: int
 ) -> None:
+    """Each column with its network total, and within each row the differences a reader could
+    take between two of its figures (received 4, accepted 3: one not accepted), as counts of
+    their own, so that suppression protects them too although no table shows them."""
     counts.add(("asked_total",), sum(m.asked for m in places))
     counts.add(("delivered",), delivered)
     for column, (count, total) in _PLACE_COLUMNS.items():
         counts.partition(total, {("m", m.id, column): count(m) for m in places})
+    for m in places:
+        row: dict[str, int] = {c: count(m) for c, (count, _) in _PLACE_COLUMNS.items()}
+        for whole, parts in _ROW_DIFFERENCES:
+            rest = row[whole] - sum(row[p] for p in parts)
+            counts.partition(
+                ("m", m.id, whole),
+                {**{("m", m.id, p): row[p] for p in parts}, ("m", m.id, whole, *parts): rest},
+            )
+
+
+# Within a municipality's row: whole = parts + the rest, a count no table shows.
+_ROW_DIFFERENCES: Final = (
+    ("asked", ("inquiries",)),  # the rest: pre-inquiries that never became inquiries
+    ("inquiries", ("received",)),  # never fetched by its inbox
+    ("inquiries", ("in_time", "not_in_time")),  # no answer owed (yet)
+    ("received", ("accepted",)),  # declined, or not answered
+    ("accepted", ("moves_in",)),  # not (yet) moved
+    ("cases_sent", ("moves_out",)),  # its cases that did not move (yet)
+)
 
 
 # -- the tables --------------------------------------------------------------------------------
@@ -468,8 +493,6 @@ def _municipality_table(places: Sequence[MunicipalityFigures], view: _View) -> R
             quota,
             view["m", m.id, "asked"],
             view["m", m.id, "received"],
-            view["m", m.id, "in_time"],
-            view["m", m.id, "not_in_time"],
             view.share(("m", m.id, "in_time"), ("m", m.id, "not_in_time")),
             view["m", m.id, "accepted"],
             view["m", m.id, "moves_in"],
@@ -480,8 +503,6 @@ def _municipality_table(places: Sequence[MunicipalityFigures], view: _View) -> R
         str(sum(quotas)) if quotas else NO_VALUE,
         view["asked_total",],
         view["delivered",],
-        view["in_time",],
-        view["not_in_time",],
         view.share(("in_time",), ("not_in_time",)),
         view["accepted",],
         view["moved",],
@@ -494,9 +515,7 @@ def _municipality_table(places: Sequence[MunicipalityFigures], view: _View) -> R
             "Kvot per år",
             "Tillfrågad",
             "Mottagna förfrågningar",
-            "Besvarade i tid",
-            "Inte besvarade i tid",
-            "Andel i tid",
+            "Andel besvarade i tid",
             "Accepterade",
             "Inflyttningar",
         ),

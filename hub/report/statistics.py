@@ -226,6 +226,7 @@ class MunicipalityFigures:
     population: int | None
     quota: int | None  # None: no quota key, or no population
     asked: int  # requests of any kind (pre-inquiries included)
+    inquiries: int  # formal inquiries sent to it
     received: int  # formal inquiries delivered to it
     accepted: int
     moves_in: int
@@ -270,6 +271,7 @@ class _Answer(enum.Enum):
 @dataclass
 class _Place:
     asked: int = 0
+    inquiries: int = 0
     received: int = 0
     accepted: int = 0
     moves_in: int = 0
@@ -334,6 +336,7 @@ class _Tally:
         if Event.SEND_INQUIRY not in events:
             return
         c["sent"] += 1
+        place.inquiries += 1
         if _S.DELIVERED in states:
             c["delivered"] += 1
             place.received += 1
@@ -573,6 +576,7 @@ def _municipality_figures(
                 population=population,
                 quota=None if bands is None or population is None else quota_for(population, bands),
                 asked=place.asked,
+                inquiries=place.inquiries,
                 received=place.received,
                 accepted=place.accepted,
                 moves_in=place.moves_in,
