@@ -76,7 +76,10 @@ class Report:
     legend: str = LEGEND
 
     def table(self, key: str) -> ReportTable:
-        return next(t for t in self.tables if t.key == key)
+        found = next((t for t in self.tables if t.key == key), None)
+        if found is None:
+            raise KeyError(key)
+        return found
 
 
 # -- every count and every relation, under one key each --------------------------------------------
