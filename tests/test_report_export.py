@@ -126,7 +126,7 @@ def test_a_share_in_time_is_shown_only_when_both_its_parts_are():
         )
         return report_tables(stats).table("kommuner")
 
-    share = koping_answers(late=0).columns.index("Andel besvarade i tid")
+    share = koping_answers(late=0).columns.index("Andel i tid")
     assert {r.label: r.values[share] for r in koping_answers(late=0).rows}["Köping"] == "100 %"
     assert {r.label: r.values[share] for r in koping_answers(late=1).rows}["Köping"] == NOT_SHOWN
 

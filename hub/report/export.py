@@ -518,7 +518,7 @@ def _municipality_table(places: Sequence[MunicipalityFigures], view: _View) -> R
             "Kvot per år",
             "Tillfrågad",
             "Mottagna förfrågningar",
-            "Andel besvarade i tid",
+            "Andel i tid",
             "Accepterade",
             "Inflyttningar",
         ),
