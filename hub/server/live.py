@@ -25,8 +25,11 @@ class LiveHub:
     async def tell(self, network_id: str, municipalities: set[str], event: dict[str, Any]) -> None:
         targets = [ws for m in municipalities for ws in self._sockets.get((network_id, m), ())]
         for ws in targets:
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await asyncio.wait_for(ws.send_json(event), timeout=5)
+            # A slow or gone listener is skipped: the change is stored, and the inbox fetches
+            # it on its next sync whatever this hint did.
+            with contextlib.suppress(ConnectionError, RuntimeError, TimeoutError):
+                async with asyncio.timeout(5):
+                    await ws.send_json(event)
 
     async def close_all(self) -> None:
         for sockets in self._sockets.values():

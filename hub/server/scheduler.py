@@ -85,18 +85,32 @@ class Scheduler:
             self._wake.clear()
             try:
                 await self.tick()
-                delay = await self._seconds_to_next()
+                delay = await self.seconds_to_next()
             except asyncio.CancelledError:
                 raise
             except Exception:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # The hub is stopping and the cancel met a failing statement on its way
+                    # out: stop, as the cancel asked.
+                    raise asyncio.CancelledError from None
                 log.exception("scheduler tick failed; trying again shortly")
                 delay = ERROR_PAUSE_SECONDS
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for returns normally when a
+            # poke and the hub's shutdown (cancel) arrive together, and the clock then slept
+            # on through the shutdown.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
 
-    async def _seconds_to_next(self) -> float:
+    async def seconds_to_next(self) -> float:
         storage = self._app[STORAGE]
-        instants = [t for t in (await storage.next_alarm_at(), await storage.next_notice_at()) if t]
+        candidates = [await storage.next_alarm_at()]
+        # Without [smtp] (turned off after notices were queued) a due notice is never sent,
+        # so it must not wake the clock: it would be due again at once, and the clock spin.
+        if self._app[CONFIG].smtp is not None:
+            candidates.append(await storage.next_notice_at())
+        instants = [t for t in candidates if t]
         if not instants:
             return MAX_SLEEP_SECONDS
         return max(0.0, min(min(instants) - self._app[CLOCK](), MAX_SLEEP_SECONDS))

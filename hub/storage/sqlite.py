@@ -524,20 +524,23 @@ class SqliteStorage(NoticeReads, OutcomeReads, StatisticsReads):
             if self._closed:
                 raise StorageError("the storage is closed")
             self._tx_task = task
+            tx = SqliteTransaction(self._writer)
             try:
                 await self._writer.execute("BEGIN IMMEDIATE")
-                tx = SqliteTransaction(self._writer)
-                try:
-                    yield tx
-                    tx._close()  # noqa: SLF001 - ours
-                    await self._writer.execute("COMMIT")
-                except BaseException:
-                    tx._close()  # noqa: SLF001
-                    # Queued on the connection's own thread ahead of any later BEGIN, so it
-                    # runs first even if this await is itself cancelled.
-                    if self._writer.in_transaction:
-                        await self._writer.execute("ROLLBACK")
-                    raise
+                yield tx
+                tx._close()  # noqa: SLF001 - ours
+                await self._writer.execute("COMMIT")
+            except BaseException:
+                tx._close()  # noqa: SLF001
+                # Statements run in order on the connection's own thread, and a cancelled
+                # await does not take back one already queued. So ROLLBACK is queued always,
+                # behind a BEGIN or COMMIT still on its way (in_transaction cannot tell yet),
+                # and ahead of any later BEGIN, even if this await is itself cancelled. After
+                # a COMMIT that went through it finds no transaction: the cancel, not that
+                # error, is what goes on.
+                with contextlib.suppress(sqlite3.OperationalError):
+                    await self._writer.execute("ROLLBACK")
+                raise
             finally:
                 self._tx_task = None
 
