@@ -251,3 +251,28 @@ async def test_unreachable_hub_keeps_the_choice_and_says_so(net, tmp_path):
         assert 'name="not_moved_reason" value="no_municipality"' in page
         assert "Skicka rapporten" in text
         assert await real(case_id, {**chosen, "moved": False}) is not None  # the hub is fine
+
+
+async def test_a_reason_the_answers_rule_out_is_refused_before_review(net, tmp_path):
+    """No one said yes, so "no housing in the new municipality" cannot be: the form comes
+    back with the sentence beside the reason, and nothing reaches the hub."""
+    async with running_agent(net, "anna", tmp_path) as anna:
+        await anna.login()
+        case_id = await anna.core.send_inquiry(_inquiry(), [], ["kommun-b"])
+        path = f"/arende/{case_id.hex()}"
+        await anna.core.close_not_moved(case_id)
+        await anna.core.sync()
+        sent = _capture(anna)
+        chosen = {"target_group": "woman_without_children", "not_moved_reason": "no_housing"}
+        for step in ("granska", "skicka"):
+            status, page = await anna.post(f"{path}/utfall/{step}", chosen)
+            assert status == 422
+            assert (
+                "Enligt ärendet tackade ingen tillfrågad kommun ja. "
+                "Välj det skäl som stämmer med ärendet."
+            ) in _text(page)
+        assert sent == []
+        chosen["not_moved_reason"] = "no_municipality"
+        status, review = await anna.post(f"{path}/utfall/granska", chosen)
+        assert status == 200
+        assert "Skäl Ingen tillfrågad kommun kunde ta emot ärendet" in _text(review)

@@ -139,6 +139,39 @@ async def test_a_moved_report_for_a_case_closed_without_a_move_is_refused(net):
     assert (caught.value.status, caught.value.code) == (422, "outcome_report_mismatch")
 
 
+async def test_a_not_moved_reason_that_contradicts_the_answers_is_refused(net):
+    """ "No municipality could take it" after B said yes, or "no housing in the new
+    municipality" when no one said yes, is refused with the field and the case's fact named;
+    the reason that fits is filed."""
+    await _ask_b(net)
+    anna = await net.client("anna")
+    await anna.close_case_not_moved(CASE)
+    status, body = await _raw_put(
+        net, "anna", _json({**NOT_MOVED, "not_moved_reason": "no_housing"})
+    )
+    assert (status, body["error"]["code"]) == (422, "outcome_report_mismatch")
+    assert body["error"]["field"] == "not_moved_reason"
+    assert body["error"]["detail"] == "Enligt ärendet tackade ingen tillfrågad kommun ja."
+    await anna.put_outcome_report(CASE, {**NOT_MOVED, "not_moved_reason": "no_municipality"})
+    assert (await anna.outcome_report(CASE))["not_moved_reason"] == "no_municipality"
+
+
+async def test_no_municipality_is_refused_when_one_accepted(net):
+    await _ask_b(net)
+    anna = await net.client("anna")
+    yes, _ = await _envelope(net, "bertil", "kommun-a", MessageKind.ANSWER, {"beslut": "ja"})
+    await (await net.client("bertil")).case_event(CASE, "kommun-b", "accept", message_id=yes)
+    await anna.close_case_not_moved(CASE)
+    status, body = await _raw_put(
+        net, "anna", _json({**NOT_MOVED, "not_moved_reason": "no_municipality"})
+    )
+    assert (status, body["error"]["code"]) == (422, "outcome_report_mismatch")
+    assert body["error"]["detail"] == "Enligt ärendet tackade en tillfrågad kommun ja."
+    assert await anna.outcome_report(CASE) is None
+    await anna.put_outcome_report(CASE, {**NOT_MOVED, "not_moved_reason": "no_housing"})
+    assert (await anna.outcome_report(CASE))["not_moved_reason"] == "no_housing"
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

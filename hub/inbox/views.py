@@ -26,6 +26,7 @@ from hub.inbox.security import CSRF
 from hub.inbox.sync import AgentCore, StoredFile, case_from_view, due_from_json
 from hub.protocol.deadlines import WORKING_DAY_STARTS, DueKind, NetworkDeadlines, days_left
 from hub.protocol.notices import Topic, banner_counts, topic_line
+from hub.report.outcome import contradiction
 
 if TYPE_CHECKING:
     from aiohttp.web_request import FileField
@@ -614,6 +615,7 @@ OUTCOME_UNREACHABLE = (
 )
 # The hub names only a code (hub.client.api.RemoteError): our own sentences, by the field the
 # case decides. The page is shown again with the case as the hub has it.
+OUTCOME_CHOOSE_AGAIN = "Välj det skäl som stämmer med ärendet."
 OUTCOME_MISMATCH = {
     "moved": (
         "Hubben har ett annat utfall för ärendet än inkorgen visade. Ärendet är nu hämtat på "
@@ -622,6 +624,10 @@ OUTCOME_MISMATCH = {
     "receiving_municipality": (
         "Mottagande kommun stämmer inte med den kommun som ärendet avslutades med enligt "
         "hubben. Ärendet är nu hämtat på nytt: kontrollera uppgifterna och skicka rapporten igen."
+    ),
+    "not_moved_reason": (
+        "Skälet stämmer inte med kommunernas svar i ärendet enligt hubben. Ärendet är nu hämtat "
+        "på nytt: välj det skäl som stämmer och skicka rapporten igen."
     ),
 }
 
@@ -708,6 +714,11 @@ async def _outcome_form(
     report, values, errors = forms.validate_outcome(
         form, moved=view["outcome"] == "moved", receiving_municipality=_receiving(view)
     )
+    refused = None if report is None else contradiction(case_from_view(view), report)
+    if refused is not None:  # the hub would refuse it: say so before the review step
+        field_, sentence = refused
+        errors = {field_: f"{sentence} {OUTCOME_CHOOSE_AGAIN}"}
+        report = None
     note = _outcome_note(core, form)
     if note:
         values = {**values, "outcome_note": note}
@@ -802,7 +813,8 @@ async def _mismatched_field(core: AgentCore, case_id: bytes, report: OutcomeRepo
     view = await core.cache.get_case(case_id)
     if view is None or (view.get("outcome") == "moved") != report.moved:
         return "moved"
-    return "receiving_municipality"
+    refused = contradiction(case_from_view(view), report)
+    return "receiving_municipality" if refused is None else refused[0]
 
 
 async def case_context(core: AgentCore, case_id: bytes) -> dict[str, Any] | None:

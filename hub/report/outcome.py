@@ -19,8 +19,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, TypeVar
 
+from hub.protocol.lifecycle import Outcome, RequestState
+
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
+
+    from hub.protocol.lifecycle import Case
 
 
 class TargetGroup(enum.StrEnum):
@@ -175,6 +179,30 @@ class OutcomeReport:
         if self.not_moved_reason is not None:
             rows.append(("Skäl", NOT_MOVED_REASON_LABELS[self.not_moved_reason]))
         return tuple(rows)
+
+
+def contradiction(case: Case, report: OutcomeReport) -> tuple[str, str] | None:
+    """(field, sentence) where the report tells another story than the closed case, or None:
+    moved or not, the municipality moved to, and a not-moved reason that the answers rule out
+    ("no municipality could take it" after one said yes, "no housing there" when none did).
+    The hub refuses such a report; the inbox says so before it is sent."""
+    moved = case.outcome is Outcome.MOVED
+    if report.moved != moved:
+        said = "flytten blev av" if moved else "flytten blev inte av"
+        return "moved", f"Enligt ärendet {said}."
+    agreed = case.agreed_request
+    if moved and agreed is not None and report.receiving_municipality != agreed.municipality:
+        return (
+            "receiving_municipality",
+            "Mottagande kommun ska vara den kommun som ärendet avslutades med.",
+        )
+    ever_accepted = any(r.entered_at(RequestState.ACCEPTED) is not None for r in case.requests)
+    reason = report.not_moved_reason
+    if reason is NotMovedReason.NO_MUNICIPALITY and ever_accepted:
+        return "not_moved_reason", "Enligt ärendet tackade en tillfrågad kommun ja."
+    if reason is NotMovedReason.NO_HOUSING and not ever_accepted:
+        return "not_moved_reason", "Enligt ärendet tackade ingen tillfrågad kommun ja."
+    return None
 
 
 def _choices(kind: type[enum.StrEnum]) -> str:

@@ -20,8 +20,7 @@ from aiohttp import web
 from hub.crypto import strictjson
 from hub.errors import MESSAGES, ApiError
 from hub.protocol.case_codec import case_from_json
-from hub.protocol.lifecycle import Outcome
-from hub.report.outcome import FIELD_LABELS, OutcomeReport
+from hub.report.outcome import FIELD_LABELS, OutcomeReport, contradiction
 from hub.server.auth import caller_of
 from hub.server.errors import API_STATUS, MAX_JSON_BYTES, hex_id
 from hub.server.typedefs import CLOCK, STORAGE
@@ -47,7 +46,7 @@ async def put_report(request: web.Request) -> web.Response:
         report = OutcomeReport.from_json(data)
     except ValueError as exc:
         return _refused("outcome_report_invalid", _field_of(data, str(exc)), str(exc))
-    mismatch = _mismatch(case, report)
+    mismatch = contradiction(case, report)
     if mismatch is not None:
         return _refused("outcome_report_mismatch", *mismatch)
     stored = report.to_json()
@@ -94,21 +93,6 @@ async def _read_object(request: web.Request) -> dict[str, Any]:
         return strictjson.loads_object(raw)
     except strictjson.StrictJSONError as exc:
         raise ApiError("request_malformed", exc.reason) from None
-
-
-def _mismatch(case: Case, report: OutcomeReport) -> tuple[str, str] | None:
-    """(field, sentence) where the report contradicts the case, or None."""
-    moved = case.outcome is Outcome.MOVED
-    if report.moved != moved:
-        said = "flytten blev av" if moved else "flytten blev inte av"
-        return "moved", f"Enligt ärendet {said}."
-    agreed = case.agreed_request
-    if moved and agreed is not None and report.receiving_municipality != agreed.municipality:
-        return (
-            "receiving_municipality",
-            "Mottagande kommun ska vara den kommun som ärendet avslutades med.",
-        )
-    return None
 
 
 def _field_of(data: dict[str, Any], problem: str) -> str | None:
