@@ -271,6 +271,7 @@ def contexts() -> dict[str, dict[str, Any]]:
             "notes": [
                 Note("ab" * 16, "cd" * 16, "kommun-a", 1_795_000_000, "Bostaden blev inte klar"),
             ],
+            "names": {"kommun-a": "Kommun A"},
         },
         "keys.html": {
             **base(),

@@ -390,6 +390,18 @@ async def test_municipality_templates_are_for_contact_persons(net):
     assert names == {"kommun-a", "kommun-b", "kommun-c"}
 
 
+async def test_the_county_board_reads_the_members_names_a_coordinator_does_not(net):
+    """The board's notes name the sending municipality, so it may read the list; the
+    coordinator sees members only through the suppressed statistics."""
+    await net.enrol("gun", "lansstyrelsen", role="county_board")
+    await net.enrol("signe", "lansstyrelsen", role="coordinator")
+    board = await (await net.client("gun")).municipalities()
+    assert {m["id"]: m["name"] for m in board}["kommun-a"] == "Kommun A"
+    with pytest.raises(RemoteError) as caught:
+        await (await net.client("signe")).municipalities()
+    assert (caught.value.status, caught.value.code) == (404, "forbidden")
+
+
 async def test_audit_log_records_every_change_and_its_chain_holds(net):
     """Sign-ins, directory records, uploads and receipts are in a hash-linked audit log that verifies."""
     await _send(net)

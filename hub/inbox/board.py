@@ -61,6 +61,8 @@ class BoardCore(AgentCore):
         signed_in = await self.client.sign_in(self.identity)
         self.municipality = signed_in.municipality
         self.directory = await self.client.directory(self.admin_public)
+        self.members = await self.client.municipalities()
+        self.names = {m["id"]: m["name"] for m in self.members}
         self.online = True
 
     async def _sync(self) -> int:
@@ -121,7 +123,7 @@ async def notes_page(request: web.Request) -> web.Response:
     with contextlib.suppress(aiohttp.ClientError, OSError, RemoteError, TimeoutError):
         await core.sync()
     notes = sorted(await core.notes(), key=lambda n: n.created_at, reverse=True)
-    return await views.render(request, "board.html", notes=notes)
+    return await views.render(request, "board.html", notes=notes, names=core.names)
 
 
 def init_board(core: BoardCore, auth: security.LocalAuth) -> web.Application:

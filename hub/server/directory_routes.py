@@ -80,8 +80,9 @@ async def get_network(request: web.Request) -> web.Response:
 
 
 async def get_municipalities(request: web.Request) -> web.Response:
-    """Members and their templates (kommunmallar): for contact persons and the administrator."""
-    caller = await caller_of(request, "contact_person", ADMIN_ROLE)
+    """Members and their templates (kommunmallar): for contact persons, the administrator, and
+    the county board (its outcome notes name the sending municipality)."""
+    caller = await caller_of(request, "contact_person", "county_board", ADMIN_ROLE)
     same_network(request, caller.network_id)
     found = await request.app[STORAGE].list_municipalities(caller.network_id)
     return web.json_response({"municipalities": [_municipality_json(m) for m in found]})
