@@ -102,6 +102,13 @@ async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse
         return await handler(request)
     except PageRefusedError as exc:
         refusal = exc
+    except web.HTTPNotFound:
+        refusal = PageRefusedError(
+            404,
+            "Sidan finns inte",
+            "Uppföljningen har ingen sådan sida. Här visas bara statistik: aldrig ärenden, "
+            "meddelanden eller bilagor.",
+        )
     except RemoteError as exc:
         refusal = _remote_refusal(exc)
     except (aiohttp.ClientError, TimeoutError):

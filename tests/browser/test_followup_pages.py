@@ -16,11 +16,12 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import expect
 
+from hub.client.api import API
 from hub.inbox.security import CSP
 from tests.browser.conftest import SCREENSHOTS, TIMEOUT_MS, VIEWPORT, assert_accessible, screenshot
 from tests.followupnet import follow_up_network, running_followup
 from tests.hubnet import running_hub
-from tests.test_statistics_api import CANARY, YEAR, _three_cases
+from tests.test_statistics_api import CANARY, MOVED, YEAR, _three_cases
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -161,4 +162,39 @@ async def test_a_contact_persons_key_and_a_browser_without_the_link_are_refused(
         assert response.status == 403
         await expect(page.get_by_text("Du är inte inloggad")).to_be_visible()
         _all_protected(documents)
+        await page.context.close()
+
+
+async def test_a_coordinator_opens_no_case_no_envelope_and_no_thread(net, browser):
+    """In the coordinator's browser: the follow-up has no case page (a Swedish 404), and the
+    hub refuses the coordinator's session every case, envelope and thread route (404, as for
+    something that does not exist)."""
+    async with running_followup(net, "signe") as agent:
+        page, documents = await _browser_page(browser)
+        await page.goto(agent.auth.launch_url)
+        for path in (f"/arende/{MOVED.hex()}", f"/arende/{MOVED.hex()}/pdf", "/ny"):
+            response = await page.goto(f"{agent.url}{path}")
+            assert response is not None
+            assert response.status == 404, path
+            await expect(page.get_by_role("heading", level=1)).to_have_text("Sidan finns inte")
+        await _check(page, "followup-404")
+        _all_protected(documents)
+
+        token = (await net.client("signe")).signed_in.token
+        anna = await net.client("anna")
+        sent = next(e for e in await anna.envelopes("sent") if e["case_id"] == MOVED.hex())
+        api = f"{net.url}{API}"
+        for path in (
+            "/cases",
+            f"/cases/{MOVED.hex()}",
+            f"/envelopes/{sent['message_id']}",
+            f"/envelopes/{sent['message_id']}/blob",
+            f"/envelopes/{sent['message_id']}/receipts",
+            "/envelopes?box=inbox",
+        ):
+            response = await page.context.request.get(
+                f"{api}{path}", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert response.status == 404, path
+            assert CANARY not in await response.text()
         await page.context.close()
