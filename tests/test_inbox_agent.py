@@ -531,3 +531,68 @@ async def test_a_coordinators_key_gets_no_inbox(tmp_path):
         config = InboxConfig(net.url, NETWORK, tmp_path / "keys", cache_dir=tmp_path / "cache")
         with pytest.raises(ValueError, match="hub uppfoljning"):
             await open_core(config, net.people["signe"], net.admin.public)
+
+
+def _kept_ids(page: str) -> dict[str, str]:
+    """The draft's saved attachments on the compose page: file name -> its keep checkbox value."""
+    found = re.findall(
+        r'name="keep_attachment" value="([^"]+)"[^>]*checked[^>]*>\s*<label for="kept-\d+">([^<]+) ',
+        page,
+    )
+    return {name: blob for blob, name in found}
+
+
+async def test_a_drafts_attachments_come_back_with_it_and_can_be_removed(net, tmp_path):
+    """Saved with two files, the draft reopens with both ticked; Granska with one unticked and
+    no new file sends the other; the saved files count against the size limit."""
+    async with (
+        running_agent(net, "anna", tmp_path, max_attachment_mb=1) as anna,
+        running_agent(net, "bertil", tmp_path) as bertil,
+    ):
+        await anna.login()
+        form = aiohttp.FormData()
+        for key, value in {**_filled_inquiry(), "municipalities": "kommun-b"}.items():
+            form.add_field(key, str(value))
+        form.add_field("attachments", b"%PDF utredning", filename="utredning.pdf")
+        form.add_field("attachments", b"%PDF gammal", filename="gammal.pdf")
+        status, page = await anna.post("/ny/spara", form)
+        assert status == 200
+        draft_id = page.split('name="draft_id" value="')[1].split('"')[0]
+
+        status, page = await anna.page(f"/ny?utkast={draft_id}")
+        kept = _kept_ids(page)
+        assert set(kept) == {"utredning.pdf", "gammal.pdf"}
+        assert "Bilagor som är sparade i utkastet" in page
+
+        # The saved files and a new one together over the limit: refused, the saved ones stay.
+        form = aiohttp.FormData()
+        for key, value in {**_filled_inquiry(), "municipalities": "kommun-b"}.items():
+            form.add_field(key, str(value))
+        form.add_field("draft_id", draft_id)
+        form.add_field("keep_attachment", kept["utredning.pdf"])
+        form.add_field("attachments", b"x" * (1024 * 1024), filename="stor.pdf")
+        status, page = await anna.post("/ny/granska", form)
+        assert status == 422
+        assert "Bilagorna är för stora: 1,0 MB." in page
+        assert "Bilagorna som är sparade i utkastet finns kvar." in page
+        assert set(_kept_ids(page)) == {"utredning.pdf"}
+
+        form = aiohttp.FormData()
+        for key, value in {**_filled_inquiry(), "municipalities": "kommun-b"}.items():
+            form.add_field(key, str(value))
+        form.add_field("draft_id", draft_id)
+        form.add_field("keep_attachment", kept["utredning.pdf"])  # gammal.pdf unticked
+        status, review = await anna.post("/ny/granska", form)
+        assert status == 200, review
+        assert "utredning.pdf" in review
+        assert "gammal.pdf" not in review
+        status, _ = await anna.post("/ny/skicka", {"draft_id": draft_id})
+        assert status == 200
+
+        await bertil.login()
+        await bertil.core.sync()
+        _, inbox = await bertil.page("/")
+        case_id = inbox.split('href="/arende/')[1].split('"')[0]
+        _, page = await bertil.page(f"/arende/{case_id}")
+        assert "utredning.pdf" in page
+        assert "gammal.pdf" not in page

@@ -240,6 +240,7 @@ def contexts() -> dict[str, dict[str, Any]]:
             "max_attachment_mb": 100,
             "profile": {"municipality_name": "Kommun A", "officer": "Handläggare Anna"},
             "today": "2026-11-24",
+            "kept_attachments": [{"blob": "ab" * 16, "name": "utredning.pdf", "size": 48_000}],
         },
         "review.html": {
             **base(),

@@ -29,6 +29,8 @@ from hub.protocol.notices import Topic, banner_counts, topic_line
 from hub.report.outcome import contradiction
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from aiohttp.web_request import FileField
     from multidict import MultiDictProxy
 
@@ -371,10 +373,11 @@ async def compose(request: web.Request) -> web.Response:
     if request.method == "POST":  # "Ändra" from the review page: back with what was typed
         draft_id = str((await request.post()).get("draft_id", ""))
     draft = await core.cache.get_draft(draft_id) if draft_id else None
+    kept: list[StoredFile] = []
     if draft:
-        values, selected = draft["values"], draft["municipalities"]
+        values, selected, kept = draft["values"], draft["municipalities"], draft["attachments"]
     return await _compose_page(
-        request, values=values, selected=selected, draft_id=draft_id if draft else ""
+        request, values=values, selected=selected, draft_id=draft_id if draft else "", kept=kept
     )
 
 
@@ -385,15 +388,26 @@ def _typed(form: MultiDictProxy[Any]) -> tuple[dict[str, str], list[str]]:
     return values, selected
 
 
+async def _kept(core: AgentCore, form: MultiDictProxy[Any]) -> list[StoredFile]:
+    """The draft's saved attachments that the person left ticked ("keep_attachment" holds
+    their local file ids; an id that is not the draft's own is ignored)."""
+    draft_id = str(form.get("draft_id", ""))
+    draft = await core.cache.get_draft(draft_id) if draft_id else None
+    keep = {v for v in form.getall("keep_attachment", []) if isinstance(v, str)}
+    return [a for a in (draft or {}).get("attachments", []) if a["blob"] in keep]
+
+
 async def save_draft(request: web.Request) -> web.Response:
-    """Spara utkast: what was typed, unchecked, encrypted in the local cache."""
+    """Spara utkast: what was typed, unchecked, encrypted in the local cache, with the saved
+    attachments still ticked and the files just chosen."""
     core = request.app[CORE]
     form = await request.post()
     values, selected = _typed(form)
     draft_id = str(form.get("draft_id", "")) or secrets.token_hex(16)
     files = _files(form)
-    errors = _too_large(request, files)
-    attachments = [] if errors else await _store(core, files)
+    kept = await _kept(core, form)
+    errors = _too_large(request, files, kept)
+    attachments = kept + ([] if errors else await _store(core, files))
     async with request.app[DRAFTS]:
         await core.cache.save_draft(
             draft_id,
@@ -408,10 +422,15 @@ async def save_draft(request: web.Request) -> web.Response:
         )
     if errors:
         return await _compose_page(
-            request, values=values, selected=selected, draft_id=draft_id, errors=errors
+            request,
+            values=values,
+            selected=selected,
+            draft_id=draft_id,
+            errors=errors,
+            kept=attachments,
         )
     return await _compose_page(
-        request, values=values, selected=selected, draft_id=draft_id, saved=True
+        request, values=values, selected=selected, draft_id=draft_id, saved=True, kept=attachments
     )
 
 
@@ -451,6 +470,7 @@ async def _compose_page(  # noqa: PLR0913 - the page's parts, all keyword-only
     errors: dict[str, str] | None = None,
     saved: bool = False,
     choices: list[dict[str, Any]] | None = None,
+    kept: list[StoredFile] | None = None,
 ) -> web.Response:
     core = request.app[CORE]
     drafts = [
@@ -475,6 +495,7 @@ async def _compose_page(  # noqa: PLR0913 - the page's parts, all keyword-only
         profile=_profile(core),
         draft_id=draft_id,
         drafts=drafts,
+        kept_attachments=[{k: a[k] for k in ("blob", "name", "size")} for a in kept or []],
         notices=[
             *core.notices,
             *([{"level": "info", "text": "Utkastet är sparat."}] if saved else []),
@@ -494,7 +515,8 @@ async def review(request: web.Request) -> web.Response:
     )
     errors.update(chosen_errors)
     files = _files(form)
-    errors.update(_too_large(request, files))
+    kept = await _kept(core, form)
+    errors.update(_too_large(request, files, kept))
     draft_id = str(form.get("draft_id", "")) or secrets.token_hex(16)
     if errors:
         return await _compose_page(
@@ -504,8 +526,9 @@ async def review(request: web.Request) -> web.Response:
             draft_id=str(form.get("draft_id", "")),
             errors=errors,
             choices=choices,
+            kept=kept,
         )
-    attachments = await _store(core, files)
+    attachments = kept + await _store(core, files)
     async with request.app[DRAFTS]:
         await core.cache.save_draft(
             draft_id,
@@ -1115,10 +1138,13 @@ def _case_id(request: web.Request) -> bytes:
     return bytes.fromhex(text)
 
 
-def _too_large(request: web.Request, files: list[FileField]) -> dict[str, str]:
-    """The size limit, said the way the compose page's help says it."""
+def _too_large(
+    request: web.Request, files: list[FileField], kept: Sequence[StoredFile] = ()
+) -> dict[str, str]:
+    """The size limit over the chosen files and the draft's saved ones, said the way the
+    compose page's help says it."""
     limit = request.app[MAX_ATTACHMENTS]
-    total = sum(_size_of(f) for f in files)
+    total = sum(_size_of(f) for f in files) + sum(int(a["size"]) for a in kept)
     if total <= limit:
         return {}
     return {

@@ -759,3 +759,39 @@ async def test_closing_a_case_leads_to_the_outcome_report_and_files_it(
     await _check_page(anna, "26-anna-outcome-filed")
     for response in anna.documents:
         assert (await response.all_headers()).get("content-security-policy") == CSP
+
+
+async def test_a_reopened_drafts_attachments_stay_and_count_against_the_limit(
+    open_inbox: OpenInbox,
+) -> None:
+    """A draft saved with a file reopens with that file ticked under "Bilagor som är sparade i
+    utkastet"; a new file that brings the sum over the limit is refused at once, unticking the
+    saved one clears it, and the review lists just the new file."""
+    anna = await open_inbox("anna", max_attachment_mb=1)
+    page = anna.page
+    await anna.goto("/ny")
+    await _fill_inquiry(page, ("Kommun B",))
+    files = page.get_by_label("Bilagor, till exempel den avidentifierade utredningen")
+    big = b"%" * (600 * 1024)
+    await files.set_input_files(
+        {"name": "sparad.pdf", "mimeType": "application/pdf", "buffer": big}
+    )
+    await page.get_by_role("button", name="Spara utkast").click()
+    await expect(page.get_by_text("Utkastet är sparat.")).to_be_visible()
+    [(draft_id, _, _)] = await _drafts(anna)
+    await anna.goto(f"/ny?utkast={draft_id}")
+    saved = page.get_by_role("checkbox", name="sparad.pdf")
+    await expect(saved).to_be_checked()
+    await _check_page(anna, "24-anna-draft-with-attachment")
+
+    await files.set_input_files({"name": "ny.pdf", "mimeType": "application/pdf", "buffer": big})
+    alert = page.get_by_role("alert")
+    await expect(alert).to_have_text(
+        "Fel: Bilagorna är för stora: 1,2 MB. Högst 1 MB sammanlagt går att skicka."
+    )
+    await saved.uncheck()
+    await expect(alert).to_have_count(0)
+    await page.get_by_role("button", name="Granska förfrågan").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Granska förfrågan")
+    await expect(page.locator("main")).to_contain_text("ny.pdf")
+    await expect(page.locator("main")).not_to_contain_text("sparad.pdf")

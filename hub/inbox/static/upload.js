@@ -18,6 +18,10 @@
 
   function filesSize(form) {
     let total = 0;
+    // The draft's saved attachments that stay ticked count towards the limit too.
+    for (const kept of form.querySelectorAll("input[name='keep_attachment']:checked")) {
+      total += Number(kept.dataset.size || 0);
+    }
     for (const input of form.querySelectorAll("input[type='file']")) {
       for (const file of input.files || []) {
         total += file.size;
@@ -179,7 +183,9 @@
 
   document.addEventListener("change", function (event) {
     const input = event.target;
-    if (input instanceof HTMLInputElement && input.type === "file" && input.form) {
+    const counted = input instanceof HTMLInputElement &&
+      (input.type === "file" || input.name === "keep_attachment");
+    if (counted && input.form) {
       sizeOk(input.form);
     }
   });
