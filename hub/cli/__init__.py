@@ -17,16 +17,11 @@ from hub.cli import (
     report_command,
     serve_command,
 )
+from hub.cli.exits import EXIT_INTERRUPTED, EXIT_REFUSED
 from hub.errors import MESSAGES, HubError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
-# Exit statuses, stable for scripts.
-EXIT_OK = 0
-EXIT_REFUSED = 1  # the input was checked and refused (bad signature, wrong key, …)
-EXIT_USAGE = 2  # argparse's own status for a wrong command line
-EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
 from hub.cli.envelope_commands import KDF_PROFILES, PRIVATE_NAME, PUBLIC_NAME, _AtomicOutput
+from hub.cli.exits import EXIT_ATTENTION, EXIT_OK
 from hub.cli.passphrase import read_passphrase
 from hub.crypto import keyfile
 from hub.crypto.directory import (
@@ -848,7 +849,8 @@ def _notices(args: argparse.Namespace) -> int:
         print()
         print(f"'{NOTICE_STATUSES['unknown']}': hubben stannade medan aviseringen skickades.")
         print("Den skickas aldrig igen; fråga mottagaren om den kom fram.")
-    return 0
+    # For cron and monitoring: something a person must look at was listed.
+    return EXIT_ATTENTION if found & set(NEEDS_ATTENTION) else EXIT_OK
 
 
 def _table(head: list[str], rows: list[list[str]]) -> list[str]:
