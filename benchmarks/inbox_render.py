@@ -83,7 +83,9 @@ async def fill(core: AgentCore, cases: int) -> None:
             "received_at": 1_790_000_001,
             "digest": os.urandom(32).hex(),
         }
-        await cache.put_envelope(meta, "sent" if mine else "inbox", b"x")
+        received = cache.incoming_path(bytes.fromhex(meta["message_id"]))
+        received.write_bytes(b"x")  # as downloaded: put_envelope moves the file into place
+        await cache.put_envelope(meta, "sent" if mine else "inbox", received)
         if mine:
             await cache.put_receipt(
                 bytes.fromhex(meta["message_id"]),

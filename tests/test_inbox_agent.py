@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import tempfile
 from datetime import time
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -596,3 +599,89 @@ async def test_a_drafts_attachments_come_back_with_it_and_can_be_removed(net, tm
         _, page = await bertil.page(f"/arende/{case_id}")
         assert "utredning.pdf" in page
         assert "gammal.pdf" not in page
+
+
+async def _attachment_link(bertil, case_id: bytes) -> str:
+    await bertil.core.sync()
+    [inquiry] = await bertil.core.cache.envelopes_of_case(case_id)
+    return f"/arende/{case_id.hex()}/bilaga/{inquiry['message_id'].hex()}/0"
+
+
+async def _gone(folder: Path) -> bool:
+    """The folder empties within a few seconds (a stopped download ends on the agent's side)."""
+    for _ in range(100):
+        if not await asyncio.to_thread(os.listdir, folder):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_an_attachment_downloads_as_sent_with_the_strict_headers_and_no_copy_left(
+    net, tmp_path, monkeypatch
+):
+    """B downloads A's 8 MB attachment byte for byte, as a file to save (never shown in the
+    page) under its own name, with the strict headers; the decrypted copy it came from is gone
+    afterwards, also when the browser stops the download halfway."""
+    work = tmp_path / "tmp"
+    work.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(work))  # where the agent decrypts to
+    data = CANARY.encode() + os.urandom(8_000_000)
+    async with (
+        running_agent(net, "anna", tmp_path) as anna,
+        running_agent(net, "bertil", tmp_path) as bertil,
+    ):
+        await bertil.login()
+        attachment = Attachment("utredning 1 (ny).pdf", "application/pdf", data)
+        case_id = await anna.core.send_inquiry(
+            {"bakgrund_till_placering": "x"}, [attachment], ["kommun-b"]
+        )
+        link = await _attachment_link(bertil, case_id)
+
+        async with bertil.session.head(bertil.url + link) as r:  # headers only: the next works
+            assert r.status == 200
+            assert r.headers["Content-Length"] == str(len(data))
+        async with bertil.session.get(bertil.url + link) as r:
+            assert r.status == 200
+            assert r.headers["Content-Disposition"] == (
+                "attachment; filename*=UTF-8''utredning%201%20%28ny%29.pdf"
+            )
+            assert r.headers["Content-Type"] == "application/octet-stream"
+            assert r.headers["Content-Length"] == str(len(data))
+            assert r.headers["Content-Security-Policy"] == CSP
+            assert r.headers["X-Content-Type-Options"] == "nosniff"
+            assert r.headers["Cache-Control"] == "no-store"
+            assert await r.read() == data
+        assert await _gone(work)
+
+        async with bertil.session.get(bertil.url + link) as r:
+            assert r.status == 200
+            assert (await r.content.read(65536)).startswith(CANARY.encode())
+        assert await _gone(work)
+
+
+async def test_a_changed_envelope_on_disk_gives_out_no_attachment(net, tmp_path, monkeypatch):
+    """If the envelope kept on B's disk has been changed, the attachment is checked again on
+    download and refused before a byte of it is given out; no decrypted copy is left."""
+    work = tmp_path / "tmp"
+    work.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(work))
+    data = CANARY.encode() + os.urandom(300_000)
+    async with (
+        running_agent(net, "anna", tmp_path) as anna,
+        running_agent(net, "bertil", tmp_path) as bertil,
+    ):
+        await bertil.login()
+        attachment = Attachment("utredning.pdf", "application/pdf", data)
+        case_id = await anna.core.send_inquiry(
+            {"bakgrund_till_placering": "x"}, [attachment], ["kommun-b"]
+        )
+        link = await _attachment_link(bertil, case_id)
+        stored = bertil.core.cache.envelope_path(bytes.fromhex(link.split("/")[4]))
+        changed = bytearray(stored.read_bytes())
+        changed[len(changed) // 2] ^= 1
+        stored.write_bytes(bytes(changed))
+
+        async with bertil.session.get(bertil.url + link) as r:
+            assert r.status != 200
+            assert CANARY.encode() not in await r.read()
+        assert await _gone(work)

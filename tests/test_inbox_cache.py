@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import io
 import os
+import tracemalloc
 
 import aiohttp
 import pytest
@@ -14,8 +16,10 @@ import pytest
 from hub.crypto import primitives as p
 from hub.crypto.format import MessageKind
 from hub.inbox import forms
+from hub.inbox.agent import CACHE_PURPOSE
 from hub.inbox.cache import BLOB_CHUNK, AttachmentUnreadable, InboxCache
-from tests.hubnet import running_hub
+from hub.inbox.sync import AgentCore, Attachment
+from tests.hubnet import NETWORK, running_hub
 from tests.inboxnet import running_agent
 
 CANARY = b"KANARIE-bilagan-5b1f"
@@ -30,6 +34,12 @@ async def net(tmp_path):
 
 def _scan(folder) -> bytes:
     return b"".join(path.read_bytes() for path in folder.rglob("*") if path.is_file())
+
+
+async def _attachment(core, message_id: bytes, index: int = 0) -> tuple[str, bytes]:
+    """An opened attachment's name and bytes, as the agent gives them out (in chunks)."""
+    async with core.open_attachment(message_id, index) as found:
+        return found.name, b"".join([chunk async for chunk in found.chunks])
 
 
 def _inquiry_form(attachment: bytes, name: str = "utredning.pdf") -> aiohttp.FormData:
@@ -141,9 +151,10 @@ async def test_an_attachment_waits_encrypted_in_the_outbox_and_goes_when_the_hub
         await bertil.core.sync()
         [case] = await bertil.core.cache.list_cases("inbox")
         envelopes = await bertil.core.cache.envelopes_of_case(bytes.fromhex(case["case_id"]))
-        opened = await bertil.core.attachment(envelopes[0]["message_id"], 0)
-        assert opened.name == "utredning.pdf"
-        assert opened.data == attachment
+        assert await _attachment(bertil.core, envelopes[0]["message_id"]) == (
+            "utredning.pdf",
+            attachment,
+        )
 
 
 async def test_an_outbox_item_kept_by_an_earlier_version_still_goes(net, tmp_path):
@@ -174,7 +185,10 @@ async def test_an_outbox_item_kept_by_an_earlier_version_still_goes(net, tmp_pat
         assert await anna.core.cache.outbox_count() == 0
         await bertil.core.sync()
         [envelope] = await bertil.core.cache.envelopes_of_case(case_id)
-        assert (await bertil.core.attachment(envelope["message_id"], 0)).data == b"%PDF gammal"
+        assert await _attachment(bertil.core, envelope["message_id"]) == (
+            "gammal.pdf",
+            b"%PDF gammal",
+        )
 
 
 async def test_attachment_files_nobody_took_are_dropped_at_the_next_start(tmp_path):
@@ -235,3 +249,82 @@ async def test_an_outbox_item_whose_attachment_file_is_gone_is_dropped_and_said(
         assert len(await (await net.client("anna")).envelopes("sent")) == 1
         _, page = await anna.page("/")
         assert "En bilaga i utkorgen gick inte att läsa" in page
+
+
+async def test_a_large_envelope_is_received_kept_and_served_without_being_held_whole(net, tmp_path):
+    """B receives A's 20 MB attachment and downloads it from the page byte for byte, while the
+    agent's memory grows by well under half of it (it goes to disk and back in chunks). The
+    envelope is kept on B's disk exactly as the hub holds it (ciphertext, readable by B
+    alone), and no half-written file is left beside it."""
+    attachment = CANARY + os.urandom(20_000_000)
+    async with running_agent(net, "anna", tmp_path) as anna:
+        case_id = await anna.core.send_inquiry(
+            {"bakgrund_till_placering": "x"},
+            [Attachment("utredning.pdf", "application/pdf", attachment)],
+            ["kommun-b"],
+        )
+    # B's agent without its pages first, so that nothing but this sync fetches the envelope.
+    identity = net.people["bertil"]
+    folder = tmp_path / "cache-bertil"
+    cache = await InboxCache.open(folder, identity.local_key(CACHE_PURPOSE))
+    core = AgentCore(net.url, NETWORK, identity, net.admin.public, cache, clock=net.clock)
+    tracemalloc.start()
+    try:
+        await core.sync()
+        received = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        await core.close()
+        await cache.close()
+    assert received < len(attachment) // 2
+
+    [stored] = (folder / "envelopes").iterdir()
+    message_id = bytes.fromhex(stored.stem)
+    assert stored.read_bytes() == await (await net.client("bertil")).download(message_id)
+    assert stored.stat().st_mode & 0o777 == 0o600
+    assert CANARY not in stored.read_bytes()
+
+    async with running_agent(net, "bertil", tmp_path) as bertil:
+        await bertil.login()
+        link = f"/arende/{case_id.hex()}/bilaga/{message_id.hex()}/0"
+        digest = hashlib.sha256()
+        tracemalloc.start()
+        try:
+            async with bertil.session.get(bertil.url + link) as r:
+                assert r.status == 200
+                async for chunk in r.content.iter_chunked(65536):
+                    digest.update(chunk)
+            served = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert digest.digest() == hashlib.sha256(attachment).digest()
+    assert served < len(attachment) // 2
+
+
+async def test_a_download_cut_off_is_fetched_again_and_its_remains_go_at_the_next_start(
+    net, tmp_path
+):
+    """If the agent stops while an envelope is arriving, what had arrived is removed when the
+    inbox starts again, and the envelope is fetched anew and opens."""
+    async with running_agent(net, "anna", tmp_path) as anna:
+        case_id = await anna.core.send_inquiry(
+            {"bakgrund_till_placering": "x"},
+            [Attachment("utredning.pdf", "application/pdf", b"%PDF hel")],
+            ["kommun-b"],
+        )
+    [meta] = await (await net.client("bertil")).envelopes("inbox")
+    message_id = bytes.fromhex(meta["message_id"])
+    folder = tmp_path / "cache-bertil"
+    key = net.people["bertil"].local_key(CACHE_PURPOSE)
+    cache = await InboxCache.open(folder, key)
+    cache.incoming_path(message_id).write_bytes(b"HUBENV halvt")  # as a stop midway leaves it
+    await cache.close()
+
+    cache = await InboxCache.open(folder, key)
+    assert list((folder / "envelopes").iterdir()) == []
+    await cache.close()
+    async with running_agent(net, "bertil", tmp_path) as bertil:  # its start syncs
+        assert [p.name for p in (folder / "envelopes").iterdir()] == [f"{message_id.hex()}.env"]
+        [envelope] = await bertil.core.cache.envelopes_of_case(case_id)
+        assert envelope["error"] is None
+        assert await _attachment(bertil.core, message_id) == ("utredning.pdf", b"%PDF hel")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import ipaddress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, Self
 from urllib.parse import quote, urlsplit
 
 import aiohttp
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from hub.crypto.keys import PrivateIdentity, SigningKey
 
 API = "/api/v1"
+DOWNLOAD_CHUNK: Final = 256 * 1024
 
 
 class RemoteError(Exception):
@@ -265,12 +267,27 @@ class HubClient:
         return list(result["envelopes"])
 
     async def download(self, message_id: bytes) -> bytes:
+        """The envelope whole, in memory: for small ones and tests. The inbox uses download_to."""
         async with self._session.get(
             f"{self.base_url}{API}/envelopes/{message_id.hex()}/blob", headers=self._headers()
         ) as response:
             if response.status != 200:
                 await _json_or_raise(response)
             return await response.read()
+
+    async def download_to(self, message_id: bytes, target: BinaryIO) -> int:
+        """Write the envelope to `target` as it arrives, chunk by chunk (each write off the
+        event loop), so no envelope is ever held whole; returns its size."""
+        async with self._session.get(
+            f"{self.base_url}{API}/envelopes/{message_id.hex()}/blob", headers=self._headers()
+        ) as response:
+            if response.status != 200:
+                await _json_or_raise(response)
+            size = 0
+            async for chunk in response.content.iter_chunked(DOWNLOAD_CHUNK):
+                await asyncio.to_thread(target.write, chunk)
+                size += len(chunk)
+            return size
 
     async def post_receipt(self, message_id: bytes, wire: dict[str, str]) -> None:
         await self._request("POST", f"{API}/envelopes/{message_id.hex()}/receipts", json=wire)

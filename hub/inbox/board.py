@@ -89,7 +89,13 @@ class BoardCore(AgentCore):
 
     async def _fetch_note(self, client: HubClient, meta: dict[str, Any]) -> Note | None:
         message_id = bytes.fromhex(meta["message_id"])
-        opened, error = await self._open(await client.download(message_id))
+        # Opened from a file, as an inbox's envelopes are, then dropped: only the note is kept.
+        received = self.cache.incoming_path(message_id)
+        try:
+            await self._download(client, message_id, received)
+            opened, error = await self._open(received)
+        finally:
+            await asyncio.to_thread(received.unlink, missing_ok=True)
         note = None if opened is None else opened["document"].get("outcome_note")
         if not isinstance(note, dict) or not isinstance(note.get("text"), str):
             log.warning("outcome note refused: %s", error or "document")

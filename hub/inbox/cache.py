@@ -117,9 +117,16 @@ class InboxCache:
         ) as cur:
             return await cur.fetchone() is not None
 
-    async def put_envelope(self, meta: dict[str, Any], box: str, data: bytes) -> None:
+    def incoming_path(self, message_id: bytes) -> Path:
+        """Where an envelope is written as it downloads (as received: ciphertext), until
+        put_envelope moves it into place; one left by a stop midway goes at the next start."""
+        return self.folder / "envelopes" / f"{message_id.hex()}.part"
+
+    async def put_envelope(self, meta: dict[str, Any], box: str, received: Path) -> None:
+        """Keep the envelope downloaded to `received` (incoming_path, 0600), moved into place
+        whole (a rename: never a half-written envelope under its name), and its row."""
         message_id = bytes.fromhex(meta["message_id"])
-        await asyncio.to_thread(_write_atomically, self.envelope_path(message_id), data)
+        await asyncio.to_thread(received.replace, self.envelope_path(message_id))
         await self._db.execute(
             "INSERT OR IGNORE INTO envelopes (message_id, case_id, kind, sender, recipients, seq,"
             " box, created_at, received_at, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -361,7 +368,8 @@ class InboxCache:
     async def _collect_blobs(self, *, startup: bool) -> None:
         """Drop attachments whose draft or outbox item is gone; at start also those still
         pending (a form that never became a draft or an outbox item), files no row names,
-        and sealed envelopes left half-sent (they are sealed again)."""
+        sealed envelopes left half-sent (they are sealed again) and envelopes left
+        half-downloaded (they are fetched again)."""
         orphaned = (
             "SELECT blob_id FROM blobs WHERE"
             " (owner LIKE 'draft:%' AND substr(owner, 7) NOT IN (SELECT draft_id FROM drafts))"
@@ -561,6 +569,9 @@ def _sweep(folder: Path, named: set[str]) -> None:
             path.unlink(missing_ok=True)
     for path in (folder / "outgoing").iterdir():
         path.unlink(missing_ok=True)
+    for path in (folder / "envelopes").iterdir():
+        if path.suffix in {".part", ".tmp"}:  # a download, or an earlier version's write, cut off
+            path.unlink(missing_ok=True)
 
 
 def _prepare(folder: Path) -> Path:
@@ -572,11 +583,3 @@ def _prepare(folder: Path) -> Path:
     if not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     return path
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    temp = path.with_suffix(".tmp")
-    fd = os.open(temp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    temp.replace(path)

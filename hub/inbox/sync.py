@@ -20,13 +20,19 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 
 import aiohttp
 
 from hub.client.api import HubClient, RemoteError
 from hub.crypto.directory import Role as DirectoryRole
-from hub.crypto.envelope import AttachmentSource, open_envelope, read_header, seal
+from hub.crypto.envelope import (
+    AttachmentSource,
+    OpenedMessage,
+    open_envelope,
+    read_header,
+    seal,
+)
 from hub.crypto.format import MessageKind
 from hub.crypto.receipts import make_receipt, verify_receipt
 from hub.errors import AuthorityError, HubError
@@ -45,9 +51,17 @@ from hub.protocol.notices import alarms_for
 from hub.report.outcome import OutcomeReport
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Sequence
+    from collections.abc import (
+        AsyncIterator,
+        Callable,
+        Container,
+        Generator,
+        Iterator,
+        Sequence,
+    )
 
     from hub.crypto.directory import Directory
+    from hub.crypto.format import Header
     from hub.crypto.keys import PrivateIdentity
     from hub.inbox.cache import InboxCache
 
@@ -59,6 +73,16 @@ class Attachment:
     name: str
     media_type: str
     data: bytes
+
+
+@dataclass(frozen=True)
+class OpenedAttachment:
+    """One attachment of a verified message, given out in chunks (AgentCore.open_attachment)."""
+
+    name: str
+    media_type: str
+    size: int
+    chunks: AsyncIterator[bytes]
 
 
 @dataclass
@@ -86,6 +110,7 @@ UNREADABLE_ATTACHMENT = (
     "Det som skulle skickas med den har tagits bort ur utkorgen. Skicka det igen."
 )
 UPLOAD_CHUNK = 256 * 1024
+ATTACHMENT_BLOCK = 256 * 1024  # an opened attachment is given out in blocks of this size
 # An attachment kept in the cache until it is sent: {"name", "media_type", "size", "blob"}, the
 # last the id of its encrypted file (InboxCache.put_blob). Rows name it; they never hold it.
 StoredFile = dict[str, Any]
@@ -101,6 +126,18 @@ async def _read_counted(path: Path, progress: SendProgress) -> AsyncIterator[byt
 
 def _create(path: Path) -> BinaryIO:
     return os.fdopen(os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600), "wb")
+
+
+async def _off_the_loop(blocks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """Each block read in a thread, so a large attachment never stalls the pages."""
+    while block := await asyncio.to_thread(next, blocks, b""):
+        yield block
+
+
+def _stored_header(path: Path) -> Header:
+    """The header of a stored envelope: its first bytes only, not the whole file."""
+    with path.open("rb") as src:
+        return read_header(src)
 
 
 @dataclass(frozen=True)
@@ -233,55 +270,93 @@ class AgentCore:
 
     async def _receive(self, client: HubClient, meta: dict[str, Any], box: str) -> None:
         message_id = bytes.fromhex(meta["message_id"])
-        data = await client.download(message_id)
-        await self.cache.put_envelope(meta, box, data)
-        opened, error = await self._open(data)
+        received = self.cache.incoming_path(message_id)
+        await self._download(client, message_id, received)
+        await self.cache.put_envelope(meta, box, received)
+        opened, error = await self._open(self.cache.envelope_path(message_id))
         await self.cache.put_opened(message_id, opened, error)
         if box == "inbox" and opened is not None:
             await self._receipt(client, message_id, bytes.fromhex(meta["digest"]), "delivered")
 
-    async def _open(self, data: bytes) -> tuple[dict[str, Any] | None, str | None]:
-        """Verify and open; the document and attachment list come back, or the error code."""
+    async def _download(self, client: HubClient, message_id: bytes, path: Path) -> None:
+        """The envelope into a new private file at `path` as it arrives: never whole in memory.
+        A download cut off leaves no file behind."""
+        try:
+            with await asyncio.to_thread(_create, path) as target:
+                await client.download_to(message_id, target)
+        except BaseException:
+            await asyncio.to_thread(path.unlink, missing_ok=True)
+            raise
+
+    async def _open(self, path: Path) -> tuple[dict[str, Any] | None, str | None]:
+        """Verify and open the envelope in the file at `path`, off the event loop; the document
+        and attachment list come back, or the error code."""
         assert self.directory is not None  # noqa: S101 - connect() loads it
         seen = await self.cache.seen_message_ids()
-        with tempfile.TemporaryDirectory(prefix="inkorg-") as work:
-            try:
-                opened = open_envelope(
-                    io.BytesIO(data),
-                    recipient=self.identity,
-                    sender_keys=self.directory,
-                    workdir=Path(work),
-                    now=int(self.clock()),
-                    seen=seen,
-                )
-            except HubError as exc:
-                log.warning("envelope refused: %s", exc.code)
-                return None, exc.code
-            with opened:
-                return {
-                    "document": opened.document,
-                    "attachments": [
-                        {"name": a.name, "media_type": a.media_type, "size": a.size}
-                        for a in opened.attachments
-                    ],
-                }, None
+        directory, now = self.directory, int(self.clock())
 
-    async def attachment(self, message_id: bytes, index: int) -> Attachment:
-        """Open the stored envelope again (verifying it again) and return one attachment."""
-        assert self.directory is not None  # noqa: S101
-        data = await asyncio.to_thread(self.cache.envelope_path(message_id).read_bytes)
-        with (
-            tempfile.TemporaryDirectory(prefix="inkorg-") as work,
-            open_envelope(
-                io.BytesIO(data),
+        def check() -> tuple[dict[str, Any] | None, str | None]:
+            with tempfile.TemporaryDirectory(prefix="inkorg-") as work:
+                try:
+                    opened = self._open_file(path, Path(work), directory, now, seen)
+                except HubError as exc:
+                    log.warning("envelope refused: %s", exc.code)
+                    return None, exc.code
+                with opened:
+                    return {
+                        "document": opened.document,
+                        "attachments": [
+                            {"name": a.name, "media_type": a.media_type, "size": a.size}
+                            for a in opened.attachments
+                        ],
+                    }, None
+
+        return await asyncio.to_thread(check)
+
+    def _open_file(
+        self,
+        path: Path,
+        workdir: Path,
+        directory: Directory,
+        now: int,
+        seen: Container[bytes] = frozenset(),
+    ) -> OpenedMessage:
+        """open_envelope reading the file as it goes (blocking: for a thread)."""
+        with path.open("rb") as src:
+            return open_envelope(
+                src,
                 recipient=self.identity,
-                sender_keys=self.directory,
-                workdir=Path(work),
-                now=int(self.clock()),
-            ) as opened,
-        ):
-            info = opened.attachments[index]
-            return Attachment(info.name, info.media_type, opened.read_attachment(index))
+                sender_keys=directory,
+                workdir=workdir,
+                now=now,
+                seen=seen,
+            )
+
+    @contextlib.asynccontextmanager
+    async def open_attachment(
+        self, message_id: bytes, index: int
+    ) -> AsyncIterator[OpenedAttachment]:
+        """Open the stored envelope again (verifying it again, off the event loop) and give out
+        one attachment in chunks. Its plaintext is in a private temporary file (0600) until the
+        block ends; raises IndexError for an attachment the message does not have."""
+        assert self.directory is not None  # noqa: S101
+        path, directory, now = self.cache.envelope_path(message_id), self.directory, self.clock()
+        with tempfile.TemporaryDirectory(prefix="inkorg-") as work:
+            opened = await asyncio.to_thread(self._open_file, path, Path(work), directory, int(now))
+            with opened:
+                info = opened.attachments[index]
+                # A generator (typed as an iterator): closed below, so its file is shut
+                # before the plaintext is removed, however far the reader got.
+                blocks = cast(
+                    "Generator[bytes, None, None]",
+                    opened.iter_attachment(index, ATTACHMENT_BLOCK),
+                )
+                try:
+                    yield OpenedAttachment(
+                        info.name, info.media_type, info.size, _off_the_loop(blocks)
+                    )
+                finally:
+                    blocks.close()  # its file, before the plaintext goes
 
     async def _receipt(
         self, client: HubClient, message_id: bytes, digest: bytes, event: str
@@ -340,10 +415,8 @@ class AgentCore:
         for envelope in await self.cache.envelopes_of_case(case_id):
             if envelope["box"] != "sent":
                 continue
-            data = await asyncio.to_thread(
-                self.cache.envelope_path(envelope["message_id"]).read_bytes
-            )
-            header = read_header(io.BytesIO(data))
+            path = self.cache.envelope_path(envelope["message_id"])
+            header = await asyncio.to_thread(_stored_header, path)
             for wire in await client.receipts(envelope["message_id"]):
                 try:
                     receipt = verify_receipt(

@@ -22,7 +22,7 @@ from hub.crypto.format import MessageKind
 from hub.crypto.keys import fingerprint_of
 from hub.errors import MESSAGES
 from hub.inbox import forms, pdf
-from hub.inbox.security import CSRF
+from hub.inbox.security import CSRF, _protect
 from hub.inbox.sync import AgentCore, StoredFile, case_from_view, due_from_json
 from hub.protocol.deadlines import WORKING_DAY_STARTS, DueKind, NetworkDeadlines, days_left
 from hub.protocol.notices import Topic, banner_counts, topic_line
@@ -1070,13 +1070,23 @@ async def _act(  # noqa: PLR0913 - the parts of one form post
 async def attachment(request: web.Request) -> web.StreamResponse:
     core = request.app[CORE]
     message_id = bytes.fromhex(request.match_info["message_id"])
-    found = await core.attachment(message_id, int(request.match_info["index"]))
-    # Served as a download, never rendered here: the name and bytes come from another party.
-    return web.Response(
-        body=found.data,
-        content_type="application/octet-stream",
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.name)}"},
-    )
+    async with core.open_attachment(message_id, int(request.match_info["index"])) as found:
+        # Served as a download, never rendered here: the name and bytes come from another party.
+        response = web.StreamResponse(
+            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.name)}"}
+        )
+        response.content_type = "application/octet-stream"
+        response.content_length = found.size
+        # Streamed, so the headers leave before the handler returns: the security middleware
+        # would add its own too late.
+        _protect(response.headers)
+        await response.prepare(request)
+        with contextlib.suppress(ConnectionResetError):  # the browser stopped the download
+            if request.method != "HEAD":  # aiohttp would send a streamed body even then
+                async for chunk in found.chunks:
+                    await response.write(chunk)
+            await response.write_eof()
+    return response
 
 
 KNOWN_KEYS = "known_keys"  # person and municipality -> the key id this inbox has seen
