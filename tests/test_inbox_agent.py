@@ -661,7 +661,8 @@ async def test_an_attachment_downloads_as_sent_with_the_strict_headers_and_no_co
 
 async def test_a_changed_envelope_on_disk_gives_out_no_attachment(net, tmp_path, monkeypatch):
     """If the envelope kept on B's disk has been changed, the attachment is checked again on
-    download and refused before a byte of it is given out; no decrypted copy is left."""
+    download and refused, with a Swedish page, before a byte of it is given out; no decrypted
+    copy is left. An attachment the message does not have is a Swedish 404."""
     work = tmp_path / "tmp"
     work.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(work))
@@ -676,12 +677,22 @@ async def test_a_changed_envelope_on_disk_gives_out_no_attachment(net, tmp_path,
             {"bakgrund_till_placering": "x"}, [attachment], ["kommun-b"]
         )
         link = await _attachment_link(bertil, case_id)
+        missing = link.rsplit("/", 1)[0] + "/7"  # the message has one attachment
+        async with bertil.session.get(bertil.url + missing) as r:
+            assert r.status == 404
+            assert "<h1>Bilagan finns inte</h1>" in await r.text()
+
         stored = bertil.core.cache.envelope_path(bytes.fromhex(link.split("/")[4]))
         changed = bytearray(stored.read_bytes())
         changed[len(changed) // 2] ^= 1
         stored.write_bytes(bytes(changed))
 
         async with bertil.session.get(bertil.url + link) as r:
-            assert r.status != 200
-            assert CANARY.encode() not in await r.read()
+            assert r.status == 422
+            page = await r.text()
+            assert CANARY not in page
+            assert "<h1>Bilagan kunde inte öppnas</h1>" in page
+            assert re.search(r"\(envelope_[a-z_]+\)", page)  # the check that failed
+            assert r.headers["Content-Security-Policy"] == CSP
         assert await _gone(work)
+

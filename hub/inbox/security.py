@@ -138,7 +138,9 @@ async def _check_form(request: web.Request, csrf: str, auth: LocalAuth) -> web.R
     return None
 
 
-def _protect(headers: MutableMapping[str, str]) -> None:
+def protect(headers: MutableMapping[str, str]) -> None:
+    """The headers every response carries. The middleware adds them; a streamed response,
+    whose headers leave before its handler returns, calls this before prepare()."""
     headers["Content-Security-Policy"] = CSP
     headers["X-Frame-Options"] = "DENY"
     headers["Referrer-Policy"] = "no-referrer"
@@ -153,9 +155,9 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     try:
         response = await handler(request)
     except web.HTTPException as exc:  # redirects and errors carry the same headers
-        _protect(exc.headers)
+        protect(exc.headers)
         raise
-    _protect(response.headers)
+    protect(response.headers)
     return response
 
 

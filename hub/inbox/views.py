@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import io
 import json
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,9 +21,9 @@ from aiohttp import web
 from hub.client.api import RemoteError
 from hub.crypto.format import MessageKind
 from hub.crypto.keys import fingerprint_of
-from hub.errors import MESSAGES
+from hub.errors import MESSAGES, HubError
 from hub.inbox import forms, pdf
-from hub.inbox.security import CSRF, _protect
+from hub.inbox.security import CSRF, protect
 from hub.inbox.sync import AgentCore, StoredFile, case_from_view, due_from_json
 from hub.protocol.deadlines import WORKING_DAY_STARTS, DueKind, NetworkDeadlines, days_left
 from hub.protocol.notices import Topic, banner_counts, topic_line
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from hub.report.outcome import OutcomeReport
 
 
+log = logging.getLogger("hub.inbox")
 CORE = web.AppKey("core", AgentCore)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 # Drafts are read and written back whole: one change at a time, so that an autosave running
@@ -1068,6 +1070,34 @@ async def _act(  # noqa: PLR0913 - the parts of one form post
 
 
 async def attachment(request: web.Request) -> web.StreamResponse:
+    """One attachment as a download, checked again against the sender's signature first: a
+    stored envelope that no longer passes gives out nothing and says so."""
+    try:
+        return await _stream_attachment(request)
+    except (ValueError, IndexError, FileNotFoundError):
+        return await render(
+            request,
+            "error.html",
+            status=404,
+            title="Bilagan finns inte",
+            message="Det finns ingen sådan bilaga i ärendet på den här datorn.",
+        )
+    except HubError as exc:
+        log.warning("stored envelope refused: %s", exc.code)
+        return await render(
+            request,
+            "error.html",
+            status=422,
+            title="Bilagan kunde inte öppnas",
+            message=(
+                "Meddelandet som bilagan hör till klarar inte längre kontrollen av avsändarens "
+                f"underskrift ({exc.code}). Inget av bilagan lämnas ut. Kontakta "
+                "systemförvaltningen."
+            ),
+        )
+
+
+async def _stream_attachment(request: web.Request) -> web.StreamResponse:
     core = request.app[CORE]
     message_id = bytes.fromhex(request.match_info["message_id"])
     async with core.open_attachment(message_id, int(request.match_info["index"])) as found:
@@ -1079,7 +1109,7 @@ async def attachment(request: web.Request) -> web.StreamResponse:
         response.content_length = found.size
         # Streamed, so the headers leave before the handler returns: the security middleware
         # would add its own too late.
-        _protect(response.headers)
+        protect(response.headers)
         await response.prepare(request)
         with contextlib.suppress(ConnectionResetError):  # the browser stopped the download
             if request.method != "HEAD":  # aiohttp would send a streamed body even then
