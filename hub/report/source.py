@@ -8,6 +8,7 @@ report is never quietly short of a case."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from hub.protocol.case_codec import case_from_json
@@ -28,7 +29,9 @@ async def yearly_report(
     """The network's report for `year` as the coordinator may see it, as of `as_of` (Unix
     seconds: what is still within its deadline then is awaiting, not unanswered)."""
     stats = await yearly_statistics(storage, network_id, year, as_of=as_of, calendar=calendar)
-    return report_tables(stats)
+    # Suppression is pure CPU work (a second or more for a large network): off the event
+    # loop, so the hub and the inboxes' requests go on meanwhile.
+    return await asyncio.to_thread(report_tables, stats)
 
 
 async def yearly_statistics(

@@ -87,28 +87,43 @@ def suppress(counts: Mapping[K, int], lines: Iterable[Line[K]] = ()) -> dict[K, 
             raise ValueError(f"the parts of {line.total!r} do not add up to it")
     masked: dict[K, str] = {k: SMALL for k, v in counts.items() if 0 < v < THRESHOLD}
     neighbours = _Neighbours(counts, lines)
+    # Only a small count needs protecting: a hidden 0, or an "x" the reader can work out,
+    # gives no one away (zeros and larger counts are shown elsewhere anyway).
+    to_check = list(masked)
     while True:
         reader = _Reader(counts, masked, lines)
-        # Only a small count needs protecting: a hidden 0, or an "x" the reader can work
-        # out, gives no one away (zeros and larger counts are shown elsewhere anyway).
-        pinned = [k for k in masked if 0 < counts[k] < THRESHOLD and reader.pinned(k)]
-        # One more cell for each pinned count, in one round; a count whose lines got a new
-        # hidden cell this round waits for the next check rather than take a second one.
-        touched: set[int] = set()
-        for key in pinned:
-            if touched & neighbours.lines_through(key):
-                continue
-            extra = neighbours.complement(key, masked)
-            if extra is None:  # nothing left to hide or to say less about: cannot happen
-                continue
-            if extra in masked:  # all is hidden and "3 or more" still gives it away
-                masked[extra] = NOT_SHOWN
-            else:
-                masked[extra] = SMALL if counts[extra] < THRESHOLD else HIDDEN
-            touched |= neighbours.lines_through(extra)
-        if not touched:
+        pinned = [k for k in to_check if reader.pinned(k)]
+        # Hiding more only takes knowledge away from the reader: a count not pinned now is not
+        # pinned later. So the next round looks again only at the counts pinned now and at
+        # the small counts hidden now (it saves most of the probing in a large network).
+        newly_hidden = _hide_more(pinned, counts, masked, neighbours)
+        if not newly_hidden:
             break
+        to_check = [*pinned, *(k for k in newly_hidden if 0 < counts[k] < THRESHOLD)]
     return {k: masked.get(k, str(v)) for k, v in counts.items()}
+
+
+def _hide_more(
+    pinned: Sequence[K], counts: Mapping[K, int], masked: dict[K, str], neighbours: _Neighbours[K]
+) -> list[K]:
+    """One more cell for each pinned count, in one round (into `masked`); a count whose lines
+    got a new hidden cell this round waits for the next check rather than take a second one.
+    Returns the cells hidden or said less about."""
+    touched: set[int] = set()
+    changed: list[K] = []
+    for key in pinned:
+        if touched & neighbours.lines_through(key):
+            continue
+        extra = neighbours.complement(key, masked)
+        if extra is None:  # nothing left to hide or to say less about: cannot happen
+            continue
+        if extra in masked:  # all is hidden and "3 or more" still gives it away
+            masked[extra] = NOT_SHOWN
+        else:
+            masked[extra] = SMALL if counts[extra] < THRESHOLD else HIDDEN
+        changed.append(extra)
+        touched |= neighbours.lines_through(extra)
+    return changed
 
 
 def _check_count(count: object, key: object = None) -> None:
@@ -241,29 +256,53 @@ def _implied(equations: Sequence[_Equation[K]]) -> list[_Equation[K]]:
     return [row for group in groups.values() if len(group) > 1 for row in _echelon(group)]
 
 
-_Row = tuple[dict[K, Fraction], Fraction]
+_Number = int | Fraction  # a whole number until a division makes it a fraction
+_Row = tuple[dict[K, _Number], _Number]
 
 
 def _echelon(equations: Sequence[_Equation[K]]) -> list[_Equation[K]]:
-    rows: list[_Row[K]] = [
-        ({k: Fraction(a) for k, a in e.coefficients}, Fraction(e.constant)) for e in equations
-    ]
+    # Whole numbers while they stay whole (most pivots are 1 or -1): Fraction only when a
+    # division needs it, as Fraction arithmetic is many times slower than int's.
+    rows: list[_Row[K]] = [(dict(e.coefficients), e.constant) for e in equations]
+    # Which rows hold each count, kept up to date: a pivot touches only those rows, not every
+    # row of the group (in a network of a hundred members, most rows hold none of it).
+    holders: dict[K, set[int]] = {}
+    for i, (coefficients, _) in enumerate(rows):
+        for k in coefficients:
+            holders.setdefault(k, set()).add(i)
     # The count in fewest equations first: a row's unshown rest is in one only, and taking it
     # first keeps the rows short (no fill-in across a whole column of municipalities).
     degree = Counter(k for e in equations for k, _ in e.coefficients)
     order = sorted(degree, key=degree.__getitem__)  # stable: ties keep first appearance
-    done: list[_Row[K]] = []
+    waiting = set(range(len(rows)))  # rows not yet a pivot
+    done: list[int] = []
     for key in order:
-        pivot = next((r for r in rows if r[0].get(key)), None)
-        if pivot is None:
+        chosen = holders.get(key, set()) & waiting
+        if not chosen:
             continue
-        rows.remove(pivot)
-        scale = pivot[0][key]
-        pivot = ({k: a / scale for k, a in pivot[0].items()}, pivot[1] / scale)
-        rows = [_eliminate(r, pivot, key) for r in rows]
-        done = [_eliminate(r, pivot, key) for r in done]
-        done.append(pivot)
-    return [_whole(coefficients, constant) for coefficients, constant in done if coefficients]
+        first = min(chosen)  # the first such row in the equations' order
+        waiting.discard(first)
+        coefficients, constant = rows[first]
+        scale = coefficients[key]
+        pivot: _Row[K] = _scaled(coefficients, constant, scale)
+        rows[first] = pivot
+        for i in sorted(holders[key] - {first}):
+            old = rows[i][0]
+            rows[i] = _eliminate(rows[i], pivot, key)
+            for k in pivot[0]:
+                if k in rows[i][0]:
+                    holders.setdefault(k, set()).add(i)
+                elif k in old:
+                    holders[k].discard(i)
+        done.append(first)
+    return [_whole(*rows[i]) for i in done if rows[i][0]]
+
+
+def _scaled(coefficients: Mapping[K, _Number], constant: _Number, scale: _Number) -> _Row[K]:
+    """The row divided by `scale`, kept whole when it is 1 or -1 (its own inverse)."""
+    if scale in {1, -1}:
+        return {k: a * scale for k, a in coefficients.items()}, constant * scale
+    return {k: Fraction(a) / scale for k, a in coefficients.items()}, Fraction(constant) / scale
 
 
 def _eliminate(row: _Row[K], pivot: _Row[K], key: K) -> _Row[K]:
@@ -272,7 +311,7 @@ def _eliminate(row: _Row[K], pivot: _Row[K], key: K) -> _Row[K]:
         return row
     coefficients = dict(row[0])
     for k, a in pivot[0].items():
-        value = coefficients.get(k, Fraction(0)) - factor * a
+        value = coefficients.get(k, 0) - factor * a
         if value:
             coefficients[k] = value
         else:
@@ -280,7 +319,7 @@ def _eliminate(row: _Row[K], pivot: _Row[K], key: K) -> _Row[K]:
     return coefficients, row[1] - factor * pivot[1]
 
 
-def _whole(coefficients: Mapping[K, Fraction], constant: Fraction) -> _Equation[K]:
+def _whole(coefficients: Mapping[K, _Number], constant: _Number) -> _Equation[K]:
     """The same equation in whole numbers (times the denominators' least common multiple)."""
     scale = math.lcm(constant.denominator, *(a.denominator for a in coefficients.values()))
     return _Equation(
