@@ -695,4 +695,3 @@ async def test_a_changed_envelope_on_disk_gives_out_no_attachment(net, tmp_path,
             assert re.search(r"\(envelope_[a-z_]+\)", page)  # the check that failed
             assert r.headers["Content-Security-Policy"] == CSP
         assert await _gone(work)
-
