@@ -254,10 +254,15 @@ _ROW_DIFFERENCES: Final = (
 # -- the tables --------------------------------------------------------------------------------
 
 
+# The overview's headline counts: another cell is hidden to protect a small count whenever
+# one can, so that the year's cases, inquiries and moves stay readable in a small network.
+HEADLINES: Final = (("cases",), ("sent",), ("moved",))
+
+
 def report_tables(stats: NetworkStatistics) -> Report:
     """Every table of the year, suppressed together. Deterministic: same figures, same pages."""
     counts = _gather(stats)
-    shown = suppress(counts.values, counts.lines)
+    shown = suppress(counts.values, counts.lines, hide_last=HEADLINES)
     view = _View(shown)
     places = stats.municipalities
     never = tuple(m.name for m in places if m.is_member and shown["m", m.id, "received"] == "0")

@@ -13,7 +13,9 @@ The rule, for every count the coordinator sees (breakdown cells and totals alike
   through it is hidden, and the check runs again until no small count is pinned:
     * a zero first, shown as "<3": true (0 < 3) and it costs the reader no information;
     * else the smallest other count: "<3" if it is 1-2, else "x" (it is 3 or more);
-    * a part before a total, so the headline figures stay visible when they can;
+    * a part before a total, so the headline figures stay visible when they can; and the
+      cells given as `hide_last` (the overview's headlines) only when no other cell on the
+      lines within reach can do it;
     * when everything near is hidden and an "x" still says too much by meaning "3 or more"
       (1 1 / 2 2 with every total), that "x" becomes "..".
   Example: 7 cases, 1 woman with children, 6 without children, no men. The 1 becomes "<3"; the
@@ -44,7 +46,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Final, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 SMALL: Final = "<3"  # a count of 0, 1 or 2 (1-2 always; 0 only to protect another cell)
 HIDDEN: Final = "x"  # a count of 3 or more, hidden so that a small one cannot be derived
@@ -73,8 +75,12 @@ def shown_count(count: int) -> str:
     return SMALL if 0 < count < THRESHOLD else str(count)
 
 
-def suppress(counts: Mapping[K, int], lines: Iterable[Line[K]] = ()) -> dict[K, str]:
+def suppress(
+    counts: Mapping[K, int], lines: Iterable[Line[K]] = (), *, hide_last: Collection[K] = ()
+) -> dict[K, str]:
     """Every count as it may be shown: its number, "<3" or "x". See the module's rule.
+    `hide_last`: the headline figures, hidden to protect another count only when no other
+    cell within reach can.
 
     Raises ValueError when a count is negative or a line does not add up (a bug upstream:
     suppression that trusts a wrong relation protects nothing).
@@ -86,7 +92,7 @@ def suppress(counts: Mapping[K, int], lines: Iterable[Line[K]] = ()) -> dict[K, 
         if sum(counts[p] for p in line.parts) != counts[line.total]:
             raise ValueError(f"the parts of {line.total!r} do not add up to it")
     masked: dict[K, str] = {k: SMALL for k, v in counts.items() if 0 < v < THRESHOLD}
-    neighbours = _Neighbours(counts, lines)
+    neighbours = _Neighbours(counts, lines, hide_last)
     # Only a small count needs protecting: a hidden 0, or an "x" the reader can work out,
     # gives no one away (zeros and larger counts are shown elsewhere anyway).
     to_check = list(masked)
@@ -380,8 +386,11 @@ def _floor_div(n: _Bound, d: int) -> _Bound:
 class _Neighbours(Generic[K]):
     """Which cell to hide next: the lines through each cell, and the order to prefer."""
 
-    def __init__(self, counts: Mapping[K, int], lines: Sequence[Line[K]]) -> None:
+    def __init__(
+        self, counts: Mapping[K, int], lines: Sequence[Line[K]], hide_last: Collection[K] = ()
+    ) -> None:
         self.counts = counts
+        self.hide_last = frozenset(hide_last)
         self.lines = lines
         self.order = {key: i for i, key in enumerate(counts)}
         self.totals = {line.total for line in lines}
@@ -399,9 +408,13 @@ class _Neighbours(Generic[K]):
         When every cell within reach is hidden already, the nearest "x" instead, to be shown
         as ".." (for example 1 1 / 2 2 with all totals: the rows' "x" = 4 and "<3" = 2 pin it).
         """
-        shown = self._nearest(pinned, lambda key: key not in masked)
-        if shown:
-            return min(shown, key=self._preference)
+        for wanted in (
+            lambda key: key not in masked and key not in self.hide_last,
+            lambda key: key not in masked,
+        ):
+            shown = self._nearest(pinned, wanted)
+            if shown:
+                return min(shown, key=self._preference)
         hidden = self._nearest(pinned, lambda key: masked.get(key) == HIDDEN)
         return min(hidden, key=self._preference) if hidden else None
 
