@@ -4,12 +4,11 @@ no I/O at import. `cleanup_ctx` owns the storage and the deadline clock (server/
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import ssl
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from aiohttp import WSMsgType, web
 
@@ -51,6 +50,8 @@ if TYPE_CHECKING:
     from hub.storage.base import Storage
 
 API = "/api/v1"
+CLOCK_STOP_SECONDS: Final = 10.0
+log = logging.getLogger("hub.server")
 
 
 def init_app(config: ServerConfig, *, clock: Clock = time.time) -> web.Application:
@@ -80,8 +81,10 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     clock_task = asyncio.create_task(scheduler.run(), name="deadline-clock")
     yield
     clock_task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await clock_task
+    # Bounded: a clock that does not stop (a bug) must not keep the hub from shutting down.
+    done, _ = await asyncio.wait({clock_task}, timeout=CLOCK_STOP_SECONDS)
+    if not done:
+        log.error("the deadline clock did not stop within %s s", CLOCK_STOP_SECONDS)
     await app[LIVE].close_all()
     await storage.close()
 
@@ -190,7 +193,7 @@ def run(config: ServerConfig) -> None:
         host=config.host,
         port=config.port,
         ssl_context=ssl_context(config),
-        print=lambda _text: logging.getLogger("hub.server").info(
+        print=lambda _text: log.info(
             "listening on %s:%d (%s)", config.host, config.port, "TLS" if config.tls else "HTTP"
         ),
         access_log=None,
