@@ -18,7 +18,7 @@ from hub.report.export import CSV_HEADER
 from hub.report.source import yearly_report
 from hub.report.suppression import SMALL
 from hub.report.wire import report_from_json, report_to_json
-from hub.server.typedefs import CALENDAR, STORAGE
+from hub.server.typedefs import CALENDAR, REPORTS, STORAGE
 from tests.hubnet import NETWORK, running_hub
 
 MOVED = bytes.fromhex("c1" * 16)  # A asks B; B accepts; the move is done and reported
@@ -358,3 +358,20 @@ def test_wire_refuses_what_is_not_an_object():
     for data in (None, [], "report", 2026):
         with pytest.raises(ValueError):
             report_from_json(data)
+
+
+async def test_reports_are_built_once_and_a_new_case_shows_at_once(net):
+    """The same figures give the cached report (built once, off the event loop); a new case
+    changes the figures, and the next answer counts it."""
+    await _three_cases(net)
+    signe = await net.client("signe")
+    first = await signe.statistics(YEAR)
+    assert await signe.statistics(YEAR) == first
+    assert len(net.app[REPORTS]) == 1
+    later = bytes.fromhex("c4" * 16)
+    await (await net.client("anna")).create_case(later)
+    await _ask(net, later, "bertil", "kommun-b")
+    after = await signe.statistics(YEAR)
+    assert _row(first, "oversikt", "Ärenden") == ["3"]
+    assert _row(after, "oversikt", "Ärenden") == ["4"]
+    assert len(net.app[REPORTS]) == 2

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Final
 from aiohttp import WSMsgType, web
 
 from hub.protocol.deadlines import SwedishCalendar
+from hub.report.source import ReportCache
 from hub.server import (
     auth,
     cases,
@@ -35,6 +36,7 @@ from hub.server.typedefs import (
     CONFIG,
     DIRECTORIES,
     LIVE,
+    REPORTS,
     SCHEDULER,
     SIGNIN_BY_ADDRESS,
     SIGNIN_BY_KEY,
@@ -63,6 +65,7 @@ def init_app(config: ServerConfig, *, clock: Clock = time.time) -> web.Applicati
     app[CLOCK] = clock
     app[LIVE] = LiveHub()
     app[CALENDAR] = SwedishCalendar()
+    app[REPORTS] = ReportCache()
     per_minute = config.signin_attempts_per_minute
     app[SIGNIN_BY_KEY] = RateLimiter(per_minute, 60)
     app[SIGNIN_BY_ADDRESS] = RateLimiter(per_minute * 6, 60)

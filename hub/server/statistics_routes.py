@@ -19,7 +19,7 @@ from hub.report.export import report_csv
 from hub.report.source import yearly_report, yearly_statistics
 from hub.report.wire import report_to_json
 from hub.server.auth import ADMIN_ROLE, caller_of, same_network
-from hub.server.typedefs import CALENDAR, CLOCK, STORAGE
+from hub.server.typedefs import CALENDAR, CLOCK, REPORTS, STORAGE
 
 if TYPE_CHECKING:
     from hub.report.export import Report
@@ -82,7 +82,12 @@ async def _report(request: web.Request) -> Report:
     calendar = request.app[CALENDAR]
     year = _year(request, calendar.local_date(now).year)
     return await yearly_report(
-        request.app[STORAGE], caller.network_id, year, as_of=now, calendar=calendar
+        request.app[STORAGE],
+        caller.network_id,
+        year,
+        as_of=now,
+        calendar=calendar,
+        cache=request.app[REPORTS],
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.protocol.deadlines import SwedishCalendar
+from hub.report.source import ReportCache
 from hub.server.config import ServerConfig
 from hub.server.directory_cache import DirectoryCache
 from hub.server.live import LiveHub
@@ -24,5 +25,6 @@ LIVE = web.AppKey("live", LiveHub)
 SIGNIN_BY_KEY = web.AppKey("signin_by_key", RateLimiter)
 SIGNIN_BY_ADDRESS = web.AppKey("signin_by_address", RateLimiter)
 CALENDAR = web.AppKey("calendar", SwedishCalendar)
+REPORTS = web.AppKey("reports", ReportCache)
 # The scheduler's type is named by string: hub.server.scheduler imports this module.
 SCHEDULER = web.AppKey[Any]("scheduler")
