@@ -30,12 +30,13 @@ class ReportCache:
     """The last few suppressed reports, by the figures they came from. Suppression is pure and
     costs seconds for a large network (half a minute for 290 members and 300 cases), while the
     figures behind a year change only when a case does: a coordinator paging back and forth, or
-    two at once, wait once. One report is built at a time, off the event loop."""
+    two at once, wait once. A report is built once however many ask for it at the same time
+    (another network's waits for nothing), off the event loop."""
 
     def __init__(self, size: int = 8) -> None:
         self._size = size
         self._reports: OrderedDict[bytes, Report] = OrderedDict()
-        self._building = asyncio.Lock()
+        self._building: dict[bytes, asyncio.Lock] = {}
 
     def __len__(self) -> int:
         return len(self._reports)
@@ -44,16 +45,21 @@ class ReportCache:
         # The tables read `as_of` only for its date (in a description): one report a day.
         day = replace(stats, as_of=stats.as_of.replace(hour=0, minute=0, second=0, microsecond=0))
         key = hashlib.sha256(repr(day).encode()).digest()
-        async with self._building:
-            found = self._reports.get(key)
-            if found is None:
-                # Pure CPU work: off the event loop, so every other request goes on meanwhile.
-                found = await asyncio.to_thread(report_tables, day)
-            self._reports[key] = found
-            self._reports.move_to_end(key)
-            while len(self._reports) > self._size:
-                self._reports.popitem(last=False)
-            return found
+        building = self._building.setdefault(key, asyncio.Lock())
+        try:
+            async with building:
+                found = self._reports.get(key)
+                if found is None:
+                    # Pure CPU work: off the event loop, so other requests go on meanwhile.
+                    found = await asyncio.to_thread(report_tables, day)
+                self._reports[key] = found
+                self._reports.move_to_end(key)
+                while len(self._reports) > self._size:
+                    self._reports.popitem(last=False)
+                return found
+        finally:
+            if not building.locked():
+                self._building.pop(key, None)
 
 
 async def yearly_report(  # noqa: PLR0913 - where from, which year, as of when, and the cache
