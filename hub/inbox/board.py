@@ -15,7 +15,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import aiohttp
 from aiohttp import web
@@ -24,9 +24,6 @@ from hub.client.api import HubClient, RemoteError
 from hub.crypto.format import MessageKind
 from hub.inbox import security, views
 from hub.inbox.sync import AgentCore
-
-if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
 
 log = logging.getLogger("hub.inbox")
 ROLE: Final = "county_board"
@@ -134,7 +131,7 @@ async def notes_page(request: web.Request) -> web.Response:
 
 def init_board(core: BoardCore, auth: security.LocalAuth) -> web.Application:
     """The county board's pages: its outcome notes, behind the same local guard."""
-    from hub.inbox.agent import AUTH, STATIC, _start, templates  # noqa: PLC0415 - no cycle
+    from hub.inbox.agent import AUTH, STATIC, _follow_hub, _start, templates  # noqa: PLC0415 - no cycle
 
     app = web.Application(middlewares=[security.security_headers, security.guard(auth)])
     app[views.CORE] = core
@@ -145,15 +142,3 @@ def init_board(core: BoardCore, auth: security.LocalAuth) -> web.Application:
     app.router.add_static("/static/", STATIC, append_version=False)
     app.cleanup_ctx.append(_follow_hub)
     return app
-
-
-async def _follow_hub(app: web.Application) -> AsyncIterator[None]:
-    core = app[views.CORE]
-    stop = asyncio.Event()
-    task = asyncio.create_task(core.follow(stop))
-    yield
-    stop.set()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    await core.close()
