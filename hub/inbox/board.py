@@ -53,13 +53,8 @@ class BoardCore(AgentCore):
     """AgentCore for a county-board key: the inbox box only, outcome notes only."""
 
     async def connect(self) -> None:
-        if self.client is None:
-            self.client = HubClient(self.hub_url, self.network, allow_insecure=self.allow_insecure)
-        signed_in = await self.client.sign_in(self.identity)
-        self.municipality = signed_in.municipality
-        self.directory = await self.client.directory(self.admin_public)
-        self.members = await self.client.municipalities()
-        self.names = {m["id"]: m["name"] for m in self.members}
+        """As a contact person's agent, without the network's deadlines: no cases here."""
+        await self._sign_in()
         self.online = True
 
     async def _sync(self) -> int:

@@ -192,14 +192,10 @@ class AgentCore:
     # --- connection ---------------------------------------------------------------------
 
     async def connect(self) -> None:
-        """Sign in, verify the directory, learn the members; marks the agent online."""
-        if self.client is None:
-            self.client = HubClient(self.hub_url, self.network, allow_insecure=self.allow_insecure)
-        signed_in = await self.client.sign_in(self.identity)
-        self.municipality = signed_in.municipality
-        self.directory = await self.client.directory(self.admin_public)
-        self.members = await self.client.municipalities()
-        self.names = {m["id"]: m["name"] for m in self.members}
+        """Sign in, verify the directory, learn the members and the network's deadlines;
+        marks the agent online."""
+        await self._sign_in()
+        assert self.client is not None  # noqa: S101 - _sign_in sets it
         settings = (await self.client.network_info()).get("settings", {})
         self.settings = settings
         try:
@@ -207,6 +203,16 @@ class AgentCore:
         except ValueError as exc:  # keep the national defaults, and say so
             self.notices.append({"level": "warning", "text": f"Nätverkets tidsfrister: {exc}"})
         self.online = True
+
+    async def _sign_in(self) -> None:
+        """Sign in, verify the directory and learn the members (their names)."""
+        if self.client is None:
+            self.client = HubClient(self.hub_url, self.network, allow_insecure=self.allow_insecure)
+        signed_in = await self.client.sign_in(self.identity)
+        self.municipality = signed_in.municipality
+        self.directory = await self.client.directory(self.admin_public)
+        self.members = await self.client.municipalities()
+        self.names = {m["id"]: m["name"] for m in self.members}
 
     async def close(self) -> None:
         if self.client is not None:

@@ -127,20 +127,25 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     return response
 
 
-async def read_json(
-    request: web.Request, required: dict[str, type], optional: dict[str, type] | None = None
-) -> dict[str, Any]:
-    """A JSON object with exactly the named fields of the named types, or request_malformed."""
-    optional = optional or {}
+async def read_object(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object (strict JSON, bounded size), its keys not yet checked."""
     if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
         raise ApiError("request_too_large")
     raw = await request.content.read(MAX_JSON_BYTES + 1)
     if len(raw) > MAX_JSON_BYTES:
         raise ApiError("request_too_large")
     try:
-        body = strictjson.loads_object(raw)
+        return strictjson.loads_object(raw)
     except strictjson.StrictJSONError as exc:
         raise ApiError("request_malformed", exc.reason) from None
+
+
+async def read_json(
+    request: web.Request, required: dict[str, type], optional: dict[str, type] | None = None
+) -> dict[str, Any]:
+    """A JSON object with exactly the named fields of the named types, or request_malformed."""
+    optional = optional or {}
+    body = await read_object(request)
     unknown = set(body) - set(required) - set(optional)
     missing = set(required) - set(body)
     if unknown or missing:

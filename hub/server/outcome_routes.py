@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from hub.crypto import strictjson
 from hub.errors import MESSAGES, ApiError
 from hub.protocol.case_codec import case_from_json
 from hub.report.outcome import FIELD_LABELS, OutcomeReport, contradiction
 from hub.server.auth import caller_of
-from hub.server.errors import API_STATUS, MAX_JSON_BYTES, hex_id
+from hub.server.errors import API_STATUS, hex_id, read_object
 from hub.server.typedefs import CLOCK, STORAGE
 from hub.storage.base import NotFound
 
@@ -39,7 +38,7 @@ async def put_report(request: web.Request) -> web.Response:
     caller = await caller_of(request, CONTACT)
     case_id = hex_id(request.match_info["case_id"], 16)
     case, row = await _senders_case(request, case_id, caller)
-    data = await _read_object(request)
+    data = await read_object(request)
     if not case.is_closed:
         raise ApiError("case_not_closed")
     try:
@@ -80,19 +79,6 @@ async def _senders_case(
     if row.network_id != caller.network_id or case.sender != caller.municipality_id:
         raise ApiError("not_found")
     return case, row
-
-
-async def _read_object(request: web.Request) -> dict[str, Any]:
-    """The body as a JSON object (strict JSON, bounded size); its keys are checked later."""
-    if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
-        raise ApiError("request_too_large")
-    raw = await request.content.read(MAX_JSON_BYTES + 1)
-    if len(raw) > MAX_JSON_BYTES:
-        raise ApiError("request_too_large")
-    try:
-        return strictjson.loads_object(raw)
-    except strictjson.StrictJSONError as exc:
-        raise ApiError("request_malformed", exc.reason) from None
 
 
 def _field_of(data: dict[str, Any], problem: str) -> str | None:
