@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from hub.report.export import Report
 
 STATIC = Path(__file__).with_name("static")
-AUTH = web.AppKey("auth", security.LocalAuth)
 COORDINATOR: Final = "coordinator"
 ADMIN: Final = "county_admin"
 ALLOWED_ROLES: Final = frozenset({COORDINATOR, "county_board", ADMIN})  # as the hub's READERS
@@ -140,9 +139,9 @@ def init_followup(core: FollowupCore, auth: security.LocalAuth) -> web.Applicati
     )
     app[views.CORE] = core
     app[views.TEMPLATES] = templates()
-    app[AUTH] = auth
+    app[security.AUTH] = auth
     r = app.router
-    r.add_get(security.START_PATH, _start)
+    r.add_get(security.START_PATH, security.start)
     r.add_get("/", views.index)
     r.add_get("/oversikt", views.overview)
     r.add_get("/oversikt.csv", views.overview_csv)
@@ -154,10 +153,6 @@ def init_followup(core: FollowupCore, auth: security.LocalAuth) -> web.Applicati
     r.add_get("/aviseringar", views.notices)
     r.add_static("/static/", STATIC, append_version=False)
     return app
-
-
-async def _start(request: web.Request) -> web.StreamResponse:
-    return await security.start(request, request.app[AUTH])
 
 
 async def serve(

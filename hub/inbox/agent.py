@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hub.inbox")
 STATIC = Path(__file__).with_name("static")
-AUTH = web.AppKey("auth", security.LocalAuth)
 CACHE_PURPOSE = b"hub-cache/v1"
 CONTACT_ROLE = "contact_person"  # the directory role whose holders have an inbox
 
@@ -64,9 +63,9 @@ def init_inbox(
     app[views.TEMPLATES] = templates()
     app[views.BANNERS] = views.BannerMemo()
     app[views.DRAFTS] = asyncio.Lock()
-    app[AUTH] = auth
+    app[security.AUTH] = auth
     r = app.router
-    r.add_get(security.START_PATH, _start)
+    r.add_get(security.START_PATH, security.start)
     r.add_get("/", views.inbox)
     r.add_get("/ny", views.compose)
     r.add_post("/ny", views.compose)
@@ -87,10 +86,6 @@ def init_inbox(
     r.add_static("/static/", STATIC, append_version=False)
     app.cleanup_ctx.append(_follow_hub)
     return app
-
-
-async def _start(request: web.Request) -> web.StreamResponse:
-    return await security.start(request, request.app[AUTH])
 
 
 async def _follow_hub(app: web.Application) -> AsyncIterator[None]:

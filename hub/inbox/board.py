@@ -126,13 +126,13 @@ async def notes_page(request: web.Request) -> web.Response:
 
 def init_board(core: BoardCore, auth: security.LocalAuth) -> web.Application:
     """The county board's pages: its outcome notes, behind the same local guard."""
-    from hub.inbox.agent import AUTH, STATIC, _follow_hub, _start, templates  # noqa: PLC0415 - no cycle
+    from hub.inbox.agent import STATIC, _follow_hub, templates  # noqa: PLC0415 - no cycle
 
     app = web.Application(middlewares=[security.security_headers, security.guard(auth)])
     app[views.CORE] = core
     app[views.TEMPLATES] = templates()
-    app[AUTH] = auth
-    app.router.add_get(security.START_PATH, _start)
+    app[security.AUTH] = auth
+    app.router.add_get(security.START_PATH, security.start)
     app.router.add_get("/", notes_page)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.cleanup_ctx.append(_follow_hub)

@@ -161,7 +161,12 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     return response
 
 
-async def start(request: web.Request, auth: LocalAuth) -> web.StreamResponse:
+AUTH = web.AppKey("auth", LocalAuth)  # the app's LocalAuth, for `start`
+
+
+async def start(request: web.Request) -> web.StreamResponse:
+    """START_PATH: the launch link's one-time token becomes the session cookie."""
+    auth = request.app[AUTH]
     session_id = auth.start_session(request.query.get("token", ""))
     if session_id is None:
         return _refuse(
