@@ -151,7 +151,7 @@ async def test_an_attachment_waits_encrypted_in_the_outbox_and_goes_when_the_hub
         await bertil.core.sync()
         [case] = await bertil.core.cache.list_cases("inbox")
         envelopes = await bertil.core.cache.envelopes_of_case(bytes.fromhex(case["case_id"]))
-        assert await _attachment(bertil.core, envelopes[0]["message_id"]) == (
+        assert await _attachment(bertil.core, envelopes[0].message_id) == (
             "utredning.pdf",
             attachment,
         )
@@ -185,7 +185,7 @@ async def test_an_outbox_item_kept_by_an_earlier_version_still_goes(net, tmp_pat
         assert await anna.core.cache.outbox_count() == 0
         await bertil.core.sync()
         [envelope] = await bertil.core.cache.envelopes_of_case(case_id)
-        assert await _attachment(bertil.core, envelope["message_id"]) == (
+        assert await _attachment(bertil.core, envelope.message_id) == (
             "gammal.pdf",
             b"%PDF gammal",
         )
@@ -326,5 +326,5 @@ async def test_a_download_cut_off_is_fetched_again_and_its_remains_go_at_the_nex
     async with running_agent(net, "bertil", tmp_path) as bertil:  # its start syncs
         assert [p.name for p in (folder / "envelopes").iterdir()] == [f"{message_id.hex()}.env"]
         [envelope] = await bertil.core.cache.envelopes_of_case(case_id)
-        assert envelope["error"] is None
+        assert envelope.error is None
         assert await _attachment(bertil.core, message_id) == ("utredning.pdf", b"%PDF hel")

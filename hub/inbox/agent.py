@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import webbrowser
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,10 @@ import jinja2
 from aiohttp import web
 
 from hub.client.api import HubClient
+from hub.errors import AuthorityError
 from hub.inbox import board, security, views
 from hub.inbox.cache import InboxCache
+from hub.inbox.facts import who_am_i
 from hub.inbox.sync import AgentCore
 
 if TYPE_CHECKING:
@@ -111,11 +114,13 @@ async def open_core(
     # with `hub uppfoljning` and never sees a case.
     kind = AgentCore
     role = None
-    with contextlib.suppress(Exception):  # offline: a contact person's inbox, as before
-        async with HubClient(
-            config.hub_url, config.network, allow_insecure=config.allow_insecure
-        ) as client:
-            role = (await client.sign_in(identity)).role
+    try:
+        role = await _role_of(config, identity, admin_public)
+    except AuthorityError:  # the hub and the administrator disagree on who we are: stop
+        await cache.close()
+        raise
+    except Exception:  # noqa: BLE001 - offline: a contact person's inbox, as before
+        log.info("hub unreachable at start: the role is taken to be a contact person's")
     if role == board.ROLE:
         kind = board.BoardCore
     elif role not in {None, CONTACT_ROLE}:
@@ -136,6 +141,17 @@ async def open_core(
         await core.connect()
         await core.sync()
     return core
+
+
+async def _role_of(config: InboxConfig, identity: PrivateIdentity, admin_public: bytes) -> str:
+    """Our role from our key's signed directory entry (the hub's sign-in answer must agree)."""
+    async with HubClient(
+        config.hub_url, config.network, allow_insecure=config.allow_insecure
+    ) as client:
+        signed_in = await client.sign_in(identity)
+        directory = await client.directory(admin_public)
+    hub_says = (signed_in.municipality, signed_in.role)
+    return str(who_am_i(directory, identity, int(time.time()), hub_says=hub_says).role)
 
 
 async def serve(

@@ -13,15 +13,19 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Self
 
 import aiosqlite
 
 from hub.crypto import primitives as p
+from hub.crypto.format import MessageKind
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
     from pathlib import Path
+
+    from hub.inbox.facts import EnvelopeFacts
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -29,8 +33,12 @@ CREATE TABLE IF NOT EXISTS envelopes (
     message_id BLOB PRIMARY KEY, case_id BLOB NOT NULL, kind INTEGER NOT NULL,
     sender TEXT NOT NULL, recipients TEXT NOT NULL, seq INTEGER NOT NULL, box TEXT NOT NULL,
     created_at INTEGER NOT NULL, received_at INTEGER NOT NULL, digest BLOB NOT NULL,
-    document BLOB, error TEXT, read_at INTEGER
+    document BLOB, error TEXT, read_at INTEGER, listing_mismatch INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS seen_messages (message_id BLOB PRIMARY KEY, seen_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS listed (listing_id BLOB PRIMARY KEY, box TEXT NOT NULL,
+    case_hint BLOB, message_id BLOB, error TEXT, at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS listed_by_case ON listed (case_hint);
 CREATE INDEX IF NOT EXISTS envelopes_by_case ON envelopes (case_id, created_at);
 CREATE TABLE IF NOT EXISTS cases (
     case_id BLOB PRIMARY KEY, view TEXT NOT NULL, sort_key INTEGER NOT NULL,
@@ -75,6 +83,7 @@ class InboxCache:
         db = await aiosqlite.connect(path)
         await db.execute("PRAGMA journal_mode=WAL")
         await db.executescript(SCHEMA)
+        await _migrate(db)
         await db.commit()
         cache = cls(db, folder, key)
         await cache._collect_blobs(startup=True)
@@ -111,50 +120,129 @@ class InboxCache:
     def envelope_path(self, message_id: bytes) -> Path:
         return self.folder / "envelopes" / f"{message_id.hex()}.env"
 
-    async def has_envelope(self, message_id: bytes) -> bool:
+    async def is_listed(self, listing_id: bytes) -> bool:
+        """The hub's listing named this id before (fetched then, whatever it turned out to be):
+        it is not fetched again, however often the hub lists it."""
         async with self._db.execute(
-            "SELECT 1 FROM envelopes WHERE message_id = ?", (message_id,)
+            "SELECT 1 FROM listed WHERE listing_id = ? UNION ALL"
+            " SELECT 1 FROM envelopes WHERE message_id = ?",
+            (listing_id, listing_id),
         ) as cur:
             return await cur.fetchone() is not None
 
     def incoming_path(self, message_id: bytes) -> Path:
         """Where an envelope is written as it downloads (as received: ciphertext), until
-        put_envelope moves it into place; one left by a stop midway goes at the next start."""
+        put_received moves it into place; one left by a stop midway goes at the next start."""
         return self.folder / "envelopes" / f"{message_id.hex()}.part"
 
-    async def put_envelope(self, meta: dict[str, Any], box: str, received: Path) -> None:
-        """Keep the envelope downloaded to `received` (incoming_path, 0600), moved into place
-        whole (a rename: never a half-written envelope under its name), and its row."""
-        message_id = bytes.fromhex(meta["message_id"])
-        await asyncio.to_thread(received.replace, self.envelope_path(message_id))
+    async def put_received(  # noqa: PLR0913 - the envelope, where it came from, what it said
+        self,
+        facts: EnvelopeFacts,
+        *,
+        box: str,
+        seq: int,
+        received: Path,
+        opened: dict[str, Any],
+        listing_id: bytes,
+    ) -> bool:
+        """Keep a verified envelope under its signed message id: the file downloaded to
+        `received` moved into place whole (a rename), its row from the signed facts, the
+        document encrypted, and its id among those seen, so that it is never taken twice even
+        after its case is gone. False (and nothing kept) if that id was seen already."""
+        if facts.message_id in await self.seen_message_ids():
+            await asyncio.to_thread(received.unlink, missing_ok=True)
+            return False
+        await asyncio.to_thread(received.replace, self.envelope_path(facts.message_id))
+        key = facts.message_id
         await self._db.execute(
-            "INSERT OR IGNORE INTO envelopes (message_id, case_id, kind, sender, recipients, seq,"
-            " box, created_at, received_at, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO envelopes (message_id, case_id, kind, sender, recipients, seq, box,"
+            " created_at, received_at, digest, document, listing_mismatch)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                message_id,
-                bytes.fromhex(meta["case_id"]),
-                meta["kind"],
-                meta["from"],
-                json.dumps(meta["to"]),
-                meta["seq"],
+                key,
+                facts.case_id,
+                int(facts.kind),
+                facts.sender,
+                json.dumps(list(facts.recipients)),
+                seq,
                 box,
-                meta["created_at"],
-                meta["received_at"],
-                bytes.fromhex(meta["digest"]),
+                facts.created_at,
+                facts.hub_received_at or 0,
+                facts.digest,
+                self._seal("envelopes", key.hex(), opened),
+                int(facts.listing_mismatch),
             ),
+        )
+        await self._db.execute(
+            "INSERT INTO seen_messages (message_id, seen_at) VALUES (?, ?)",
+            (key, facts.created_at),
+        )
+        await self._note_listed(
+            listing_id,
+            box=box,
+            case_hint=facts.case_id,
+            message_id=key,
+            error=None,
+            at=facts.created_at,
+        )
+        await self._db.commit()
+        return True
+
+    async def remember_seen(self, facts: EnvelopeFacts, *, listing_id: bytes) -> None:
+        """An envelope taken without keeping it (a county board keeps only the note it
+        carried): its signed id is seen, so a replay of it is refused."""
+        await self._db.execute(
+            "INSERT OR IGNORE INTO seen_messages (message_id, seen_at) VALUES (?, ?)",
+            (facts.message_id, facts.created_at),
+        )
+        await self._note_listed(
+            listing_id,
+            box="inbox",
+            case_hint=facts.case_id,
+            message_id=facts.message_id,
+            error=None,
+            at=facts.created_at,
         )
         await self._db.commit()
 
-    async def put_opened(
-        self, message_id: bytes, opened: dict[str, Any] | None, error: str | None
+    async def put_refused(
+        self, listing_id: bytes, *, box: str, case_hint: bytes | None, error: str, at: int
     ) -> None:
-        """The verified document and attachment list, encrypted; or why it could not be opened."""
-        sealed = None if opened is None else self._seal("envelopes", message_id.hex(), opened)
-        await self._db.execute(
-            "UPDATE envelopes SET document = ?, error = ? WHERE message_id = ?",
-            (sealed, error, message_id),
+        """An envelope the hub listed that did not verify (or was a replay): kept as the hub's
+        claim with the reason, shown on no case as fact."""
+        await self._note_listed(
+            listing_id, box=box, case_hint=case_hint, message_id=None, error=error, at=at
         )
         await self._db.commit()
+
+    async def _note_listed(  # noqa: PLR0913 - one row
+        self,
+        listing_id: bytes,
+        *,
+        box: str,
+        case_hint: bytes | None,
+        message_id: bytes | None,
+        error: str | None,
+        at: int,
+    ) -> None:
+        await self._db.execute(
+            "INSERT OR IGNORE INTO listed (listing_id, box, case_hint, message_id, error, at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (listing_id, box, case_hint, message_id, error, at),
+        )
+
+    async def refused_of_case(self, case_id: bytes) -> list[tuple[str, int]]:
+        """What the hub listed for this case that was refused here: (the error code, when)."""
+        async with self._db.execute(
+            "SELECT error, at FROM listed WHERE case_hint = ? AND error IS NOT NULL ORDER BY at",
+            (case_id,),
+        ) as cur:
+            return [(str(r[0]), int(r[1])) for r in await cur.fetchall()]
+
+    async def refused_count(self) -> int:
+        async with self._db.execute("SELECT COUNT(*) FROM listed WHERE error IS NOT NULL") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     async def mark_read(self, message_id: bytes, at: int) -> bool:
         """True the first time: the caller then sends the signed read receipt."""
@@ -165,34 +253,56 @@ class InboxCache:
         await self._db.commit()
         return cursor.rowcount == 1
 
-    async def envelopes_of_case(self, case_id: bytes) -> list[dict[str, Any]]:
+    async def envelopes_of_case(self, case_id: bytes) -> list[StoredEnvelope]:
+        """The case's envelopes as verified, in the order their senders signed them."""
         async with self._db.execute(
-            "SELECT message_id, kind, sender, recipients, box, created_at, received_at, digest,"
-            " document, error, read_at FROM envelopes WHERE case_id = ? ORDER BY created_at, seq",
+            "SELECT message_id, case_id, kind, sender, recipients, box, created_at, received_at,"
+            " digest, document, error, read_at, listing_mismatch FROM envelopes"
+            " WHERE case_id = ? ORDER BY created_at, seq",
             (case_id,),
         ) as cur:
             rows = await cur.fetchall()
-        result = []
-        for r in rows:
-            message_id = bytes(r[0])
-            result.append(
-                {
-                    "message_id": message_id,
-                    "kind": r[1],
-                    "from": r[2],
-                    "to": json.loads(r[3]),
-                    "box": r[4],
-                    "created_at": r[5],
-                    "received_at": r[6],
-                    "digest": bytes(r[7]),
-                    "opened": None
-                    if r[8] is None
-                    else self._unseal("envelopes", message_id.hex(), r[8]),
-                    "error": r[9],
-                    "read_at": r[10],
-                }
-            )
-        return result
+        return [self._stored_envelope(r) for r in rows]
+
+    def _stored_envelope(self, r: Sequence[Any]) -> StoredEnvelope:
+        message_id = bytes(r[0])
+        opened = None if r[9] is None else self._unseal("envelopes", message_id.hex(), r[9])
+        return StoredEnvelope(
+            message_id=message_id,
+            case_id=bytes(r[1]),
+            kind=int(r[2]),
+            sender=str(r[3]),
+            recipients=tuple(json.loads(r[4])),
+            box=str(r[5]),
+            created_at=int(r[6]),
+            hub_received_at=int(r[7]) or None,
+            digest=bytes(r[8]),
+            document=None if opened is None else opened["document"],
+            attachments=()
+            if opened is None
+            else tuple(
+                AttachmentInfo(str(a["name"]), str(a["media_type"]), int(a["size"]))
+                for a in opened["attachments"]
+            ),
+            error=r[10],
+            read_at=r[11],
+            listing_mismatch=bool(r[12]),
+        )
+
+    async def case_parties(self, case_id: bytes) -> tuple[str, frozenset[str]] | None:
+        """Who sent the case and whom it asked, from its verified inquiries alone (the signed
+        sender and recipient keys, placed with the directory): None if none has arrived."""
+        async with self._db.execute(
+            "SELECT sender, recipients FROM envelopes WHERE case_id = ? AND kind IN (?, ?)"
+            " AND document IS NOT NULL ORDER BY created_at, seq",
+            (case_id, int(MessageKind.PRE_INQUIRY), int(MessageKind.INQUIRY)),
+        ) as cur:
+            rows = list(await cur.fetchall())
+        if not rows:
+            return None
+        sender = str(rows[0][0])
+        asked = {m for r in rows if r[0] == sender for m in json.loads(r[1])} - {sender}
+        return sender, frozenset(asked)
 
     async def unread_cases(self) -> set[bytes]:
         async with self._db.execute(
@@ -201,9 +311,8 @@ class InboxCache:
             return {bytes(r[0]) for r in await cur.fetchall()}
 
     async def seen_message_ids(self) -> set[bytes]:
-        async with self._db.execute(
-            "SELECT message_id FROM envelopes WHERE document IS NOT NULL"
-        ) as cur:
+        """Every signed message id taken so far: a second envelope with one is a replay."""
+        async with self._db.execute("SELECT message_id FROM seen_messages") as cur:
             return {bytes(r[0]) for r in await cur.fetchall()}
 
     # --- cases and receipts -------------------------------------------------------------
@@ -383,10 +492,13 @@ class InboxCache:
         if startup:
             async with self._db.execute("SELECT blob_id FROM blobs") as cur:
                 named = {r[0] for r in await cur.fetchall()}
-            await asyncio.to_thread(_sweep, self.folder, named)
+            async with self._db.execute("SELECT item_id FROM outbox") as cur:
+                waiting = {r[0] for r in await cur.fetchall()}
+            await asyncio.to_thread(_sweep, self.folder, named, waiting)
 
     def outgoing_path(self, name: str) -> Path:
-        """Where a sealed envelope waits while it is uploaded (ciphertext; removed after)."""
+        """Where a sealed envelope waits until the hub has taken it ("<item id>-<step>":
+        ciphertext, kept across restarts while its item waits; removed after)."""
         return self.folder / "outgoing" / f"{name}.env"
 
     # --- drafts and outbox --------------------------------------------------------------
@@ -460,14 +572,104 @@ class InboxCache:
         await self._db.commit()
 
     async def outbox_done(self, item_id: str) -> None:
+        """The item is sent (or can never go): it, its steps' states, its attachment files and
+        any sealed envelope of it left on disk go."""
         await self._db.execute("DELETE FROM outbox WHERE item_id = ?", (item_id,))
+        await self._db.execute(
+            "DELETE FROM kv WHERE key >= ? AND key < ?",
+            (f"outbox:{item_id}:", f"outbox:{item_id};"),  # ';' follows ':'
+        )
         await self._drop_owned_by(f"outbox:{item_id}")
         await self._db.commit()
+        sealed = list((self.folder / "outgoing").glob(f"{item_id}-*.env"))
+        await asyncio.to_thread(_unlink_all, sealed)
+
+    async def step_progress(self, item_id: str, index: int) -> StepProgress:
+        stored = await self.get_value(f"outbox:{item_id}:{index}")
+        return StepProgress.from_text(stored)
+
+    async def set_step_progress(self, item_id: str, index: int, state: StepProgress) -> None:
+        await self.set_value(f"outbox:{item_id}:{index}", state.to_text())
 
     async def outbox_count(self) -> int:
         async with self._db.execute("SELECT COUNT(*) FROM outbox") as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    """Where one outbox step stands, kept before the next state is entered: sealed (the
+    envelope's message id; its signed bytes wait in outgoing/), uploaded (the hub took it),
+    done."""
+
+    sealed: bytes | None = None
+    uploaded: bytes | None = None
+    done: bool = False
+
+    def to_text(self) -> str:
+        return json.dumps(
+            {
+                "sealed": None if self.sealed is None else self.sealed.hex(),
+                "uploaded": None if self.uploaded is None else self.uploaded.hex(),
+                "done": self.done,
+            }
+        )
+
+    @classmethod
+    def from_text(cls, text: str) -> StepProgress:
+        if text in {"", "1"}:  # nothing yet; or "1", an earlier version's "done"
+            return cls(done=text == "1")
+        value = json.loads(text)
+        return cls(
+            sealed=None if value["sealed"] is None else bytes.fromhex(value["sealed"]),
+            uploaded=None if value["uploaded"] is None else bytes.fromhex(value["uploaded"]),
+            done=bool(value["done"]),
+        )
+
+
+@dataclass(frozen=True)
+class AttachmentInfo:
+    name: str
+    media_type: str
+    size: int
+
+
+@dataclass(frozen=True)
+class StoredEnvelope:
+    """A received envelope as kept: its signed facts, the hub's receive time (labelled as the
+    hub's wherever shown), and its opened document, still as the sender's JSON (read it with
+    hub.inbox.documents before showing it)."""
+
+    message_id: bytes
+    case_id: bytes
+    kind: int
+    sender: str
+    recipients: tuple[str, ...]
+    box: str  # "sent" when our own municipality signed it, else "inbox"
+    created_at: int
+    hub_received_at: int | None
+    digest: bytes
+    document: object | None  # None: it could not be opened (an earlier version kept those)
+    attachments: tuple[AttachmentInfo, ...]
+    error: str | None
+    read_at: int | None
+    listing_mismatch: bool
+
+
+async def _migrate(db: aiosqlite.Connection) -> None:
+    """A cache written by an earlier version: the listing flag, and every id it had opened
+    among those seen (before, a replay was judged on the envelopes table alone)."""
+    async with db.execute("PRAGMA table_info(envelopes)") as cur:
+        columns = {r[1] for r in await cur.fetchall()}
+    if "listing_mismatch" not in columns:
+        await db.execute(
+            "ALTER TABLE envelopes ADD COLUMN listing_mismatch INTEGER NOT NULL DEFAULT 0"
+        )
+    await db.execute(
+        "INSERT OR IGNORE INTO seen_messages (message_id, seen_at)"
+        " SELECT message_id, created_at FROM envelopes WHERE document IS NOT NULL"
+    )
 
 
 class AttachmentUnreadable(Exception):  # noqa: N818 - a condition, as AuthenticationFailed
@@ -563,12 +765,15 @@ def _unlink_all(paths: list[Path]) -> None:
         path.unlink(missing_ok=True)
 
 
-def _sweep(folder: Path, named: set[str]) -> None:
+def _sweep(folder: Path, named: set[str], waiting: set[str]) -> None:
     for path in (folder / "blobs").iterdir():
         if path.suffix != ".blob" or path.stem not in named:
             path.unlink(missing_ok=True)
     for path in (folder / "outgoing").iterdir():
-        path.unlink(missing_ok=True)
+        # A sealed envelope of an item still waiting is uploaded again as it is, never
+        # sealed anew (hub.inbox.outbox); any other is left over.
+        if path.suffix != ".env" or path.stem.rpartition("-")[0] not in waiting:
+            path.unlink(missing_ok=True)
     for path in (folder / "envelopes").iterdir():
         if path.suffix in {".part", ".tmp"}:  # a download, or an earlier version's write, cut off
             path.unlink(missing_ok=True)

@@ -22,7 +22,7 @@ from hub.client.api import RemoteError
 from hub.crypto.format import MessageKind
 from hub.crypto.keys import fingerprint_of
 from hub.errors import MESSAGES, HubError
-from hub.inbox import forms, pdf
+from hub.inbox import documents, forms, pdf
 from hub.inbox.security import CSRF, protect
 from hub.inbox.sync import AgentCore, StoredFile, case_from_view, due_from_json
 from hub.protocol.deadlines import WORKING_DAY_STARTS, DueKind, NetworkDeadlines, days_left
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from aiohttp.web_request import FileField
     from multidict import MultiDictProxy
 
+    from hub.inbox.cache import StoredEnvelope
     from hub.report.outcome import OutcomeReport
 
 
@@ -303,11 +304,11 @@ def _receipt_line(core: AgentCore, kind: int, created_at: int, municipality: str
 
 
 async def _read_receipts(
-    core: AgentCore, envelopes: list[dict[str, Any]]
+    core: AgentCore, envelopes: list[StoredEnvelope]
 ) -> dict[bytes, list[tuple[str, int]]]:
     """Who has signed a read receipt for each message we sent, and when: verified receipts
     only (refresh_receipts keeps no other), by message; our own municipality's left out."""
-    sent = [e["message_id"] for e in envelopes if e["box"] == "sent"]
+    sent = [e.message_id for e in envelopes if e.box == "sent"]
     found: dict[bytes, list[tuple[str, int]]] = {m: [] for m in sent}
     for message_id, m, event, t in await core.cache.receipts_of(sent):
         if event == "read" and m != core.municipality:
@@ -843,59 +844,54 @@ async def _mismatched_field(core: AgentCore, case_id: bytes, report: OutcomeRepo
 
 
 async def case_context(core: AgentCore, case_id: bytes) -> dict[str, Any] | None:
-    """One case as case.html and pdf.html show it, from the local cache; None if unknown."""
+    """One case as case.html and pdf.html show it, from the local cache; None if unknown. The
+    documents, senders and times come from the verified envelopes, each document read into
+    its typed model (hub.inbox.documents) so that no received shape can break the page."""
     view = await core.cache.get_case(case_id)
     if view is None:
         return None
     envelopes = await core.cache.envelopes_of_case(case_id)
     inquiry = next(
-        (e for e in envelopes if e["kind"] == MessageKind.INQUIRY and e["opened"] is not None), None
+        (e for e in envelopes if e.kind == MessageKind.INQUIRY and e.document is not None), None
     )
-    document_sections, attachments = [], []
+    document_sections: list[dict[str, Any]] = []
+    attachments: list[dict[str, Any]] = []
+    inquiry_problem = None
     if inquiry is not None:
-        document = inquiry["opened"]["document"]
-        for section in forms.INQUIRY_SECTIONS:
-            fields = [
-                {"label": f.label_sv, "value": document.get(f.id, "")}
-                for f in section.fields
-                if document.get(f.id)
+        read = documents.read_inquiry(inquiry.document)
+        if isinstance(read, documents.Unreadable):
+            inquiry_problem = read.problem
+        else:
+            document_sections = [
+                {
+                    "title": section.title,
+                    "fields": [{"label": label, "value": text} for label, text in section.fields],
+                }
+                for section in read.sections
             ]
-            if fields:
-                document_sections.append({"title": section.title_sv, "fields": fields})
-        attachments = [
-            {
-                "index": i,
-                "name": a["name"],
-                "size": a["size"],
-                "media_type": a["media_type"],
-                "message_id": inquiry["message_id"].hex(),
-            }
-            for i, a in enumerate(inquiry["opened"]["attachments"])
-        ]
-    read = await _read_receipts(core, envelopes)
+            if read.unknown_fields:
+                inquiry_problem = _unknown_fields(read.unknown_fields)
+            attachments = _attachment_links(inquiry)
+    read_receipts = await _read_receipts(core, envelopes)
 
-    def read_by(envelope: dict[str, Any]) -> list[str]:
-        return [f"Läst av {core.name_of(m)} {_when(t)}" for m, t in read[envelope["message_id"]]]
+    def read_by(envelope: StoredEnvelope) -> list[str]:
+        return [
+            f"Läst av {core.name_of(m)} {_when(t)}" for m, t in read_receipts[envelope.message_id]
+        ]
 
     thread = [
         {
-            "from_name": core.name_of(e["from"]),
-            "at": _when(e["created_at"]),
+            "from_name": core.name_of(e.sender),
+            "at": _when(e.created_at),
+            "hub_at": None if e.hub_received_at is None else _when(e.hub_received_at),
             "text": _thread_text(e),
-            "sent": e["box"] == "sent",
-            "read_by": read_by(e) if e["box"] == "sent" else [],
-            "attachments": [
-                {
-                    "index": i,
-                    "name": a["name"],
-                    "size": a["size"],
-                    "message_id": e["message_id"].hex(),
-                }
-                for i, a in enumerate((e["opened"] or {}).get("attachments", []))
-            ],
+            "sent": e.box == "sent",
+            "read_by": read_by(e) if e.box == "sent" else [],
+            "listing_mismatch": e.listing_mismatch,
+            "attachments": _attachment_links(e),
         }
         for e in envelopes
-        if e["kind"] != MessageKind.INQUIRY
+        if e.kind != MessageKind.INQUIRY
     ]
     mine = view["from"] == core.municipality
     requests = [
@@ -932,10 +928,16 @@ async def case_context(core: AgentCore, case_id: bytes) -> dict[str, Any] | None
         "receipts": [
             _receipt_line(core, kind, created_at, m, t)
             for t, kind, created_at, m in sorted(
-                (t, e["kind"], e["created_at"], m)
+                (t, e.kind, e.created_at, m)
                 for e in envelopes
-                for m, t in read.get(e["message_id"], [])
+                for m, t in read_receipts.get(e.message_id, [])
             )
+        ],
+        "hub_disagrees": bool(view.get("hub_disagrees"))
+        or any(e.listing_mismatch for e in envelopes),
+        "refused": [
+            f"{_when(at)}: {MESSAGES.get(code, code)}"
+            for code, at in await core.cache.refused_of_case(case_id)
         ],
         **_deadline_fields(core, view),
         "requests": requests,
@@ -945,11 +947,12 @@ async def case_context(core: AgentCore, case_id: bytes) -> dict[str, Any] | None
         "case": case,
         "document_sections": document_sections,
         "attachments": attachments,
+        "inquiry_problem": inquiry_problem,
         "inquiry_read_by": [
             f"Förfrågan läst av {core.name_of(m)} {_when(t)}"
             for e in envelopes
-            if e["kind"] == MessageKind.INQUIRY and e["box"] == "sent"
-            for m, t in read[e["message_id"]]
+            if e.kind == MessageKind.INQUIRY and e.box == "sent"
+            for m, t in read_receipts[e.message_id]
         ],
         "thread": thread,
         "actions": actions,
@@ -981,23 +984,37 @@ async def case_pdf(request: web.Request) -> web.Response:
     )
 
 
-def _thread_text(envelope: dict[str, Any]) -> str:
+def _thread_text(envelope: StoredEnvelope) -> str:
     """What a message in the thread says, in Swedish: decisions and reasons by their labels."""
-    if envelope["opened"] is None:
-        return f"Meddelandet kunde inte öppnas ({envelope['error']})."
-    document = envelope["opened"]["document"]
-    reasons = dict(forms.DECLINE_REASONS)
-    lines = []
-    if document.get("reason") in reasons:
-        lines.append(f"Nej. Skäl: {reasons[document['reason']]}.")
-    if document.get("managers_consented") == "ja":
-        lines.append("Ja. Alla berörda chefer har samtyckt.")
-    lines += [
-        document[key]
-        for key in ("motivation", "message")
-        if isinstance(document.get(key), str) and document[key]
-    ]
+    if envelope.document is None:
+        return f"Meddelandet kunde inte öppnas ({envelope.error})."
+    read = documents.read_thread(envelope.document)
+    if isinstance(read, documents.Unreadable):
+        return read.problem
+    lines = read.lines()
+    if read.unknown_fields:
+        lines.append(_unknown_fields(read.unknown_fields))
     return "\n".join(lines) or "(tomt meddelande)"
+
+
+def _unknown_fields(count: int) -> str:
+    return (
+        f"Avsändaren skickade {count} uppgift{'er' if count > 1 else ''} som den här versionen "
+        "av inkorgen inte känner till; de visas inte."
+    )
+
+
+def _attachment_links(envelope: StoredEnvelope) -> list[dict[str, Any]]:
+    return [
+        {
+            "index": i,
+            "name": a.name,
+            "size": a.size,
+            "media_type": a.media_type,
+            "message_id": envelope.message_id.hex(),
+        }
+        for i, a in enumerate(envelope.attachments)
+    ]
 
 
 async def case_action(request: web.Request) -> web.StreamResponse:
