@@ -28,7 +28,7 @@ import pytest_asyncio
 from playwright.async_api import expect
 
 from hub.inbox import forms
-from hub.inbox.security import CSP
+from hub.localagent.security import CSP
 from tests.browser.conftest import TIMEOUT_MS, VIEWPORT, assert_accessible, screenshot
 from tests.hubnet import running_hub
 from tests.inboxnet import running_agent
