@@ -23,10 +23,10 @@ import aiohttp
 from aiohttp import web
 
 from hub.crypto.keys import PrivateIdentity
-from hub.inbox import security
 from hub.inbox.agent import CACHE_PURPOSE, init_inbox
 from hub.inbox.cache import InboxCache
 from hub.inbox.sync import AgentCore
+from hub.localagent import security
 
 MUNICIPALITIES = [f"kommun-{i:02d}" for i in range(60)]
 FIRST = 1_790_000_000

@@ -13,7 +13,7 @@ from hub.crypto.directory import Directory, make_entry, make_revocation
 from hub.crypto.keys import PrivateIdentity, SigningKey
 from hub.followup.agent import init_followup
 from hub.followup.views import key_state
-from hub.inbox import security
+from hub.localagent import security
 from tests.hubnet import free_port
 from tests.vectors._rng import SeededRng
 

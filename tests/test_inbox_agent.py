@@ -17,8 +17,8 @@ import pytest
 from hub.crypto.format import MessageKind
 from hub.inbox import forms
 from hub.inbox.agent import InboxConfig, open_core
-from hub.inbox.security import COOKIE, CSP
 from hub.inbox.sync import Attachment
+from hub.localagent.security import COOKIE, CSP
 from tests.hubnet import NETWORK, running_hub
 from tests.inboxnet import running_agent
 

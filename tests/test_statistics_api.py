@@ -15,9 +15,9 @@ from hub.client.api import API, RemoteError
 from hub.crypto.format import MessageKind
 from hub.crypto.receipts import make_receipt
 from hub.report.export import CSV_HEADER
-from hub.report.source import yearly_report
 from hub.report.suppression import SMALL
 from hub.report.wire import report_from_json, report_to_json
+from hub.server.report_source import yearly_report
 from hub.server.typedefs import CALENDAR, REPORTS, STORAGE
 from tests.hubnet import NETWORK, running_hub
 

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import quote
 
 import aiohttp
-import jinja2
 from aiohttp import web
 
 from hub.client.api import RemoteError
 from hub.crypto.keys import fingerprint_of
 from hub.followup import document
 from hub.followup.document import Chart, overview_charts
-from hub.inbox import security
+from hub.localagent import security
+from hub.localagent.templates import TEMPLATES
 from hub.protocol.deadlines import STOCKHOLM
 from hub.report.charts import Series, bar_chart
 
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from hub.report.export import ReportRow, ReportTable
 
 CORE: Final[web.AppKey[FollowupCore]] = web.AppKey("core")
-TEMPLATES: Final = web.AppKey("templates", jinja2.Environment)
 EXPIRING_DAYS: Final = 30
 YEARS_BACK: Final = 5
 ROLE_LABELS: Final = {

@@ -8,23 +8,22 @@ import asyncio
 import contextlib
 import logging
 import time
-import webbrowser
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import jinja2
-from aiohttp import web
-
 from hub.client.api import HubClient
 from hub.errors import AuthorityError
-from hub.inbox import board, security, views
+from hub.inbox import board, views
 from hub.inbox.cache import InboxCache
 from hub.inbox.facts import who_am_i
 from hub.inbox.sync import AgentCore
+from hub.localagent import launch, security
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    from aiohttp import web
 
     from hub.crypto.keys import PrivateIdentity
 
@@ -44,31 +43,17 @@ class InboxConfig:
     allow_insecure: bool = False
 
 
-def templates() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("hub", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
 def init_inbox(
     core: AgentCore, auth: security.LocalAuth, *, max_attachment_mb: int = views.MAX_ATTACHMENT_MB
 ) -> web.Application:
     """The inbox's pages; `max_attachment_mb`: the most a form's attachments may weigh (MiB),
     with room for the form's text on top."""
-    app = web.Application(
-        middlewares=[security.security_headers, security.guard(auth)],
-        client_max_size=(max_attachment_mb + 5) * views.MIB,
-    )
+    app = launch.guarded_app(auth, STATIC, client_max_size=(max_attachment_mb + 5) * views.MIB)
     app[views.MAX_ATTACHMENTS] = max_attachment_mb * views.MIB
     app[views.CORE] = core
-    app[views.TEMPLATES] = templates()
     app[views.BANNERS] = views.BannerMemo()
     app[views.DRAFTS] = asyncio.Lock()
-    app[security.AUTH] = auth
     r = app.router
-    r.add_get(security.START_PATH, security.start)
     r.add_get("/", views.inbox)
     r.add_get("/ny", views.compose)
     r.add_post("/ny", views.compose)
@@ -86,7 +71,6 @@ def init_inbox(
     r.add_get("/status.json", views.status)
     r.add_get("/nycklar", views.keys_page)
     r.add_post("/nycklar/kontrollerad", views.keys_checked)
-    r.add_static("/static/", STATIC, append_version=False)
     app.cleanup_ctx.append(_follow_hub)
     return app
 
@@ -158,25 +142,13 @@ async def serve(
     config: InboxConfig, identity: PrivateIdentity, admin_public: bytes, *, open_browser: bool
 ) -> None:
     core = await open_core(config, identity, admin_public)
-    # Bind first (port 0 picks a free one), then tell the guard the one origin it may answer.
-    auth = security.LocalAuth("http://127.0.0.1:0")
+    auth = security.LocalAuth("http://127.0.0.1:0")  # launch.serve binds, then tells it the port
     app = (
         board.init_board(core, auth)
         if isinstance(core, board.BoardCore)
         else init_inbox(core, auth)
     )
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", config.port)  # loopback only, by design
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
-    auth.origin = f"http://127.0.0.1:{port}"
-    print(f"Inkorgen är öppen på {auth.origin}")  # noqa: T201
-    print(f"Öppna den här länken (den fungerar en gång): {auth.launch_url}")  # noqa: T201
-    if open_browser:
-        webbrowser.open(auth.launch_url)
     try:
-        await asyncio.Event().wait()
+        await launch.serve(app, auth, port=config.port, name="Inkorgen", open_browser=open_browser)
     finally:
-        await runner.cleanup()
         await core.cache.close()

@@ -22,10 +22,11 @@ from aiohttp import web
 
 from hub.client.api import HubClient, RemoteError
 from hub.crypto.format import MessageKind
-from hub.inbox import documents, security, views
+from hub.inbox import documents, views
 from hub.inbox.facts import Listed
 from hub.inbox.receiving import Opened, Refused
 from hub.inbox.sync import AgentCore
+from hub.localagent import launch, security
 
 log = logging.getLogger("hub.inbox")
 ROLE: Final = "county_board"
@@ -145,14 +146,10 @@ async def notes_page(request: web.Request) -> web.Response:
 
 def init_board(core: BoardCore, auth: security.LocalAuth) -> web.Application:
     """The county board's pages: its outcome notes, behind the same local guard."""
-    from hub.inbox.agent import STATIC, _follow_hub, templates  # noqa: PLC0415 - no cycle
+    from hub.inbox.agent import STATIC, _follow_hub  # noqa: PLC0415 - no cycle
 
-    app = web.Application(middlewares=[security.security_headers, security.guard(auth)])
+    app = launch.guarded_app(auth, STATIC)
     app[views.CORE] = core
-    app[views.TEMPLATES] = templates()
-    app[security.AUTH] = auth
-    app.router.add_get(security.START_PATH, security.start)
     app.router.add_get("/", notes_page)
-    app.router.add_static("/static/", STATIC, append_version=False)
     app.cleanup_ctx.append(_follow_hub)
     return app

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import aiohttp
-import jinja2
 from aiohttp import web
 
 from hub.client.api import RemoteError
@@ -23,8 +22,9 @@ from hub.crypto.format import MessageKind
 from hub.crypto.keys import fingerprint_of
 from hub.errors import MESSAGES, HubError
 from hub.inbox import documents, forms, pdf
-from hub.inbox.security import CSRF, protect
 from hub.inbox.sync import AgentCore, StoredFile, case_from_view, due_from_json
+from hub.localagent.security import CSRF, protect
+from hub.localagent.templates import TEMPLATES
 from hub.protocol.deadlines import WORKING_DAY_STARTS, DueKind, NetworkDeadlines, days_left
 from hub.protocol.notices import Topic, banner_counts, topic_line
 from hub.report.outcome import contradiction
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hub.inbox")
 CORE = web.AppKey("core", AgentCore)
-TEMPLATES = web.AppKey("templates", jinja2.Environment)
 # Drafts are read and written back whole: one change at a time, so that an autosave running
 # beside the review step cannot put back what the review replaced.
 DRAFTS = web.AppKey("drafts", asyncio.Lock)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Final
 from aiohttp import WSMsgType, web
 
 from hub.protocol.deadlines import SwedishCalendar
-from hub.report.source import ReportCache
 from hub.server import (
     auth,
     cases,
@@ -29,6 +28,7 @@ from hub.server.directory_cache import DirectoryCache
 from hub.server.errors import error_middleware, security_headers
 from hub.server.live import LiveHub
 from hub.server.ratelimit import RateLimiter
+from hub.server.report_source import ReportCache
 from hub.server.scheduler import Scheduler
 from hub.server.typedefs import (
     CALENDAR,

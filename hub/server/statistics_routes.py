@@ -16,9 +16,9 @@ from aiohttp import web
 
 from hub.errors import ApiError
 from hub.report.export import report_csv
-from hub.report.source import yearly_report, yearly_statistics
 from hub.report.wire import report_to_json
 from hub.server.auth import ADMIN_ROLE, caller_of, same_network
+from hub.server.report_source import yearly_report, yearly_statistics
 from hub.server.typedefs import CALENDAR, CLOCK, REPORTS, STORAGE
 
 if TYPE_CHECKING:

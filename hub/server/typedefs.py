@@ -8,11 +8,11 @@ from typing import Any
 from aiohttp import web
 
 from hub.protocol.deadlines import SwedishCalendar
-from hub.report.source import ReportCache
 from hub.server.config import ServerConfig
 from hub.server.directory_cache import DirectoryCache
 from hub.server.live import LiveHub
 from hub.server.ratelimit import RateLimiter
+from hub.server.report_source import ReportCache
 from hub.storage.base import Storage
 
 Clock = Callable[[], float]

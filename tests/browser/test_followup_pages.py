@@ -17,7 +17,7 @@ import pytest_asyncio
 from playwright.async_api import expect
 
 from hub.client.api import API
-from hub.inbox.security import CSP
+from hub.localagent.security import CSP
 from tests.browser.conftest import SCREENSHOTS, TIMEOUT_MS, VIEWPORT, assert_accessible, screenshot
 from tests.followupnet import follow_up_network, running_followup
 from tests.hubnet import running_hub
