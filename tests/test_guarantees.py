@@ -1,0 +1,172 @@
+"""Claims of docs/threat-model.md that no other test proved on its own: disguised attachment
+names refused on sealing and on opening, the hub refusing a stanza for an outsider's or an
+unknown key, the inbox agent listening on loopback only, and what its CSP allows."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from hub.client.api import RemoteError
+from hub.crypto import content
+from hub.crypto.envelope import AttachmentSource, PinnedSender, open_envelope, seal, seal_raw
+from hub.crypto.format import MessageKind
+from hub.crypto.keys import PrivateIdentity
+from hub.errors import HubError
+from hub.inbox import agent
+from hub.inbox.agent import InboxConfig
+from hub.inbox.security import CSP
+from tests.hubnet import NETWORK, free_port, running_hub
+from tests.vectors._rng import SeededRng
+
+ALICE = PrivateIdentity.generate(SeededRng("test-guarantees/alice"))
+BOB = PrivateIdentity.generate(SeededRng("test-guarantees/bob"))
+NOW = 1_795_000_000
+
+DISGUISED_NAMES = [
+    "../utredning.pdf",
+    "mapp/utredning.pdf",
+    "..\\utredning.pdf",
+    "..",
+    "utredning\u202efdp.exe",  # RLO: shows as "utredningexe.pdf"
+    "utredning\u200b.pdf",  # an invisible character
+    "utred\nning.pdf",  # a control character
+    "utredning-a\u030a.pdf",  # not NFC: "å" as "a" and a combining ring
+    " utredning.pdf",
+]
+
+
+@pytest.mark.parametrize("name", DISGUISED_NAMES)
+def test_a_disguised_attachment_name_is_refused_on_seal_and_on_open(tmp_path, name):
+    """A path, a right-to-left override, a control or invisible character or a name not in NFC
+    is refused by the honest sender's seal, and by the reader when a hostile sender signs it."""
+    with pytest.raises(ValueError, match="attachment name"):
+        seal(
+            io.BytesIO(),
+            sender=ALICE,
+            recipients=[BOB.public],
+            kind=MessageKind.INQUIRY,
+            case_id=bytes(16),
+            document={},
+            attachments=[AttachmentSource(name, "application/pdf", 1, io.BytesIO(b"x"))],
+            created_at=NOW,
+        )
+    # A hostile sender skips seal()'s check and signs the manifest as it likes.
+    manifest = {
+        "v": content.MANIFEST_VERSION,
+        "document": {},
+        "attachments": [{"name": name, "media_type": "application/pdf", "size": 1}],
+    }
+    body = json.dumps(manifest, ensure_ascii=False).encode()
+    plain = len(body).to_bytes(4, "big") + body + b"x"
+    plain += bytes(content.padded_length(len(plain)) - len(plain))
+    out = io.BytesIO()
+    seal_raw(
+        out,
+        sender=ALICE,
+        recipients=[BOB.public],
+        kind=MessageKind.INQUIRY,
+        case_id=bytes(16),
+        plaintext=io.BytesIO(plain),
+        payload_length=len(plain),
+        created_at=NOW,
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    with pytest.raises(HubError) as caught:
+        open_envelope(
+            io.BytesIO(out.getvalue()),
+            recipient=BOB,
+            sender_keys=PinnedSender(ALICE.public),
+            workdir=work,
+            now=NOW,
+        ).close()
+    assert caught.value.code == "envelope_content_malformed"
+    assert list(work.iterdir()) == []  # nothing of the plaintext is left behind
+
+
+async def test_the_hub_refuses_a_stanza_for_an_outsiders_or_an_unknown_key(tmp_path):
+    """An envelope to B that also carries a stanza for C's key, or for a key the directory does
+    not know, is refused before it is stored; the honest envelope then goes through."""
+    async with running_hub(tmp_path) as net:
+        anna = await net.client("anna")
+        stranger = PrivateIdentity.generate(SeededRng("test-guarantees/stranger"))
+        honest = [net.people[p].public for p in ("anna", "bertil", "britta")]
+        for extra in (net.people["cecilia"].public, stranger.public):
+            out = io.BytesIO()
+            seal(
+                out,
+                sender=net.people["anna"],
+                recipients=[*honest, extra],
+                kind=MessageKind.INQUIRY,
+                case_id=bytes(16),
+                document={"x": 1},
+                created_at=int(net.clock.now),
+            )
+            with pytest.raises(RemoteError) as caught:
+                await anna.upload(out.getvalue(), ["kommun-b"])
+            assert (caught.value.status, caught.value.code) == (422, "envelope_recipients_mismatch")
+        assert await anna.envelopes("sent") == []
+        await anna.upload(net.seal_to("anna", ["kommun-b"], {"x": 2}), ["kommun-b"])
+        assert len(await anna.envelopes("sent")) == 1
+
+
+def _listening(port: int) -> set[str]:
+    """The local addresses the kernel has a listening TCP socket on for `port` (Linux /proc)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.split(":")
+                if int(hex_port, 16) == port and state == "0A":  # 0A: LISTEN
+                    found.add(address)
+    return found
+
+
+async def test_hub_inbox_listens_on_loopback_only(tmp_path, monkeypatch, capsys):
+    """`hub inbox` (agent.serve) binds 127.0.0.1 and nothing else: not every interface, not
+    IPv6; the kernel's own table of listening sockets says so."""
+    if not await asyncio.to_thread(Path("/proc/net/tcp").exists):
+        pytest.skip("needs Linux /proc/net/tcp")
+    async with running_hub(tmp_path) as net:
+        port = free_port()
+        config = InboxConfig(
+            net.url, NETWORK, tmp_path / "keys", port=port, cache_dir=tmp_path / "cache"
+        )
+        monkeypatch.setattr(agent.webbrowser, "open", pytest.fail)
+        task = asyncio.create_task(
+            agent.serve(config, net.people["anna"], net.admin.public, open_browser=False)
+        )
+        try:
+            for _ in range(200):
+                if _listening(port):
+                    break
+                await asyncio.sleep(0.05)
+            assert _listening(port) == {"0100007F"}  # 127.0.0.1, little-endian hex
+            assert f"http://127.0.0.1:{port}" in capsys.readouterr().out
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def test_the_inbox_csp_allows_no_inline_script_and_nothing_from_elsewhere():
+    """The agent's Content-Security-Policy (sent on every page, see test_inbox_agent) starts
+    from nothing, allows scripts, styles, images and connections only from the agent itself,
+    no inline script or style, no framing and no form posts elsewhere."""
+    directives = {
+        name: sources
+        for name, *sources in (part.split() for part in CSP.split(";") if part.strip())
+    }
+    assert directives["default-src"] == ["'none'"]
+    for name in ("script-src", "style-src", "img-src", "connect-src", "form-action"):
+        assert directives[name] == ["'self'"], name
+    assert directives["frame-ancestors"] == ["'none'"]
+    assert directives["base-uri"] == ["'none'"]
+    assert not any("unsafe" in s or ":" in s or "*" in s for v in directives.values() for s in v)
