@@ -1,6 +1,7 @@
 """Claims of docs/threat-model.md that no other test proved on its own: disguised attachment
 names refused on sealing and on opening, the hub refusing a stanza for an outsider's or an
-unknown key, the inbox agent listening on loopback only, and what its CSP allows."""
+unknown key, the inbox agent listening on loopback only, what its CSP allows, a key file synced
+before and after it takes its name, and a public identity file that lies about its keys."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from hub.client.api import RemoteError
-from hub.crypto import content
+from hub.crypto import content, keyfile
 from hub.crypto.envelope import AttachmentSource, PinnedSender, open_envelope, seal, seal_raw
 from hub.crypto.format import MessageKind
-from hub.crypto.keys import PrivateIdentity
-from hub.errors import HubError
+from hub.crypto.keys import PrivateIdentity, PublicIdentity
+from hub.errors import HubError, KeyFileError
 from hub.inbox import agent
 from hub.inbox.agent import InboxConfig
 from hub.inbox.security import CSP
@@ -170,3 +171,41 @@ def test_the_inbox_csp_allows_no_inline_script_and_nothing_from_elsewhere():
     assert directives["frame-ancestors"] == ["'none'"]
     assert directives["base-uri"] == ["'none'"]
     assert not any("unsafe" in s or ":" in s or "*" in s for v in directives.values() for s in v)
+
+
+def test_a_key_file_is_synced_before_and_after_it_takes_its_name(tmp_path, monkeypatch):
+    """K5: the temporary file's bytes are synced before it is linked to its name, and the folder
+    is synced after, so a power cut leaves the old state or the whole new file."""
+    synced: list[str] = []
+    real_fsync = keyfile.os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(str(Path(f"/proc/self/fd/{fd}").readlink()))
+        real_fsync(fd)
+
+    monkeypatch.setattr(keyfile.os, "fsync", fsync)
+    path = tmp_path / "identity.key"
+    keyfile.write_keyfile(
+        path, ALICE, "korrekt häst batteri häftklammer", opslimit=1, memlimit=8192
+    )
+    assert len(synced) == 2
+    assert Path(synced[0]).name.startswith(".identity.key.")  # the temporary file, synced first
+    assert synced[1] == str(tmp_path)  # then the folder that now names it
+    assert path.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["identity.key"]
+
+
+@pytest.mark.parametrize("field", ["key_id", "fingerprint"])
+def test_a_public_identity_file_whose_stated_id_or_fingerprint_lies_is_refused(field):
+    """K6: identity.pub states a key id and fingerprint; an edit to either, or keys swapped in
+    under the stated ones, is public_key_invalid."""
+    honest = ALICE.public.to_json()
+    assert PublicIdentity.from_json(honest) == ALICE.public
+    lying = {**honest, field: BOB.public.to_json()[field]}
+    with pytest.raises(KeyFileError) as caught:
+        PublicIdentity.loads(json.dumps(lying))
+    assert caught.value.code == "public_key_invalid"
+    swapped = {**BOB.public.to_json(), field: honest[field]}
+    with pytest.raises(KeyFileError) as caught:
+        PublicIdentity.from_json(swapped)
+    assert caught.value.code == "public_key_invalid"
