@@ -58,13 +58,23 @@ def test_a_disguised_attachment_name_is_refused_on_seal_and_on_open(tmp_path, na
             created_at=NOW,
         )
     # A hostile sender skips seal()'s check and signs the manifest as it likes.
+    attachment = {"name": name, "media_type": "application/pdf", "size": 1}
+    caught = _open_hostile(tmp_path, [attachment], b"x")
+    assert caught.code == "envelope_content_malformed"
+
+
+def _open_hostile(
+    tmp_path: Path, attachments: list[object], data: bytes, document: object = None
+) -> HubError:
+    """Seal a manifest as a hostile sender would (signed, past seal()'s checks), open it as
+    Bob, and give the error; nothing of the plaintext may be left in the work folder."""
     manifest = {
         "v": content.MANIFEST_VERSION,
-        "document": {},
-        "attachments": [{"name": name, "media_type": "application/pdf", "size": 1}],
+        "document": document or {},
+        "attachments": attachments,
     }
     body = json.dumps(manifest, ensure_ascii=False).encode()
-    plain = len(body).to_bytes(4, "big") + body + b"x"
+    plain = len(body).to_bytes(4, "big") + body + data
     plain += bytes(content.padded_length(len(plain)) - len(plain))
     out = io.BytesIO()
     seal_raw(
@@ -78,7 +88,7 @@ def test_a_disguised_attachment_name_is_refused_on_seal_and_on_open(tmp_path, na
         created_at=NOW,
     )
     work = tmp_path / "work"
-    work.mkdir()
+    work.mkdir(parents=True)
     with pytest.raises(HubError) as caught:
         open_envelope(
             io.BytesIO(out.getvalue()),
@@ -87,8 +97,19 @@ def test_a_disguised_attachment_name_is_refused_on_seal_and_on_open(tmp_path, na
             workdir=work,
             now=NOW,
         ).close()
-    assert caught.value.code == "envelope_content_malformed"
-    assert list(work.iterdir()) == []  # nothing of the plaintext is left behind
+    assert list(work.iterdir()) == []
+    return caught.value
+
+
+def test_a_manifest_over_its_limits_is_refused_on_open(tmp_path):
+    """A signed manifest of more than 1 MiB, or with more than 256 attachments, is refused by
+    the reader: a hostile sender cannot make it hold either."""
+    assert content.MAX_MANIFEST_SIZE == 1024 * 1024
+    assert content.MAX_ATTACHMENTS == 256
+    many = [{"name": f"b{i}", "media_type": "text/plain", "size": 0} for i in range(257)]
+    assert _open_hostile(tmp_path / "many", many, b"").code == "envelope_content_malformed"
+    text = {"bakgrund": "x" * content.MAX_MANIFEST_SIZE}
+    assert _open_hostile(tmp_path / "big", [], b"", text).code == "envelope_content_malformed"
 
 
 async def test_the_hub_refuses_a_stanza_for_an_outsiders_or_an_unknown_key(tmp_path):
