@@ -21,7 +21,8 @@ from hub.crypto.keys import PrivateIdentity, PublicIdentity
 from hub.errors import HubError, KeyFileError
 from hub.inbox import agent
 from hub.inbox.agent import InboxConfig
-from hub.inbox.security import CSP
+from hub.localagent import launch
+from hub.localagent.security import CSP
 from tests.hubnet import NETWORK, free_port, running_hub
 from tests.vectors._rng import SeededRng
 
@@ -161,7 +162,7 @@ async def test_hub_inbox_listens_on_loopback_only(tmp_path, monkeypatch, capsys)
         config = InboxConfig(
             net.url, NETWORK, tmp_path / "keys", port=port, cache_dir=tmp_path / "cache"
         )
-        monkeypatch.setattr(agent.webbrowser, "open", pytest.fail)
+        monkeypatch.setattr(launch.webbrowser, "open", pytest.fail)
         task = asyncio.create_task(
             agent.serve(config, net.people["anna"], net.admin.public, open_browser=False)
         )
