@@ -326,3 +326,48 @@ async def test_the_state_is_labelled_as_the_hubs(liar, tmp_path):
         await bertil.core.sync()
         _, page = await bertil.page(f"/arende/{case_id}")
         assert "Läge enligt hubben" in _text(page)
+
+
+async def test_a_replay_is_refused_after_a_restart_and_after_its_case_is_gone(liar, tmp_path):
+    """The seen ids are kept in their own table: a replay under a new id is refused by an agent
+    started again, even when the case it belonged to is no longer in the cache."""
+    net, proxy = liar
+    made_up = "ef" * 16
+    async with running_agent(net, "anna", tmp_path) as anna:
+        await anna.login()
+        case_id = await _inquiry(anna, ["kommun-b"])
+    async with running_agent(net, "bertil", tmp_path) as bertil:  # its start fetches it
+        [real] = await (await net.client("bertil")).envelopes("inbox")
+        cache = bertil.core.cache
+        await cache._db.execute("DELETE FROM envelopes")  # as if the case had been removed
+        await cache._db.execute("DELETE FROM cases")
+        await cache._db.commit()
+    proxy.blob_swaps[made_up] = real["message_id"]
+    replayed = {**real, "message_id": made_up, "seq": real["seq"] + 1000}
+
+    def replay(method: str, path: str, said: Any) -> Any:
+        if method == "GET" and path == "/api/v1/envelopes" and said["envelopes"] == []:
+            return {"envelopes": [replayed]}
+        return said
+
+    proxy.lie(replay)
+    async with running_agent(net, "bertil", tmp_path) as bertil:
+        await bertil.core.sync()
+        assert await bertil.core.cache.envelopes_of_case(bytes.fromhex(case_id)) == []
+        [(code, _)] = await bertil.core.cache.refused_of_case(bytes.fromhex(case_id))
+        assert code == "envelope_replayed"
+
+
+async def test_the_hubs_receive_time_is_shown_labelled_beside_the_signed_time(liar, tmp_path):
+    net, _ = liar
+    async with (
+        running_agent(net, "anna", tmp_path) as anna,
+        running_agent(net, "bertil", tmp_path) as bertil,
+    ):
+        await anna.login()
+        await bertil.login()
+        case_id = await _inquiry(anna, ["kommun-b"])
+        await anna.post(f"/arende/{case_id}/message", MESSAGE)
+        await bertil.core.sync()
+        _, page = await bertil.page(f"/arende/{case_id}")
+        assert "Tiden är avsändarens underskrivna. Hubben säger att den tog emot" in _text(page)
