@@ -7,6 +7,7 @@ committed; a refused or interrupted upload leaves nothing visible.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -22,7 +23,7 @@ from hub.server import cases, notify
 from hub.server.auth import Caller, caller_of
 from hub.server.errors import hex_id, read_json
 from hub.server.typedefs import CLOCK, CONFIG, DIRECTORIES, LIVE, SCHEDULER, STORAGE
-from hub.storage.base import BlobTooLarge, EnvelopeRow, NotFound, ReceiptRow
+from hub.storage.base import AlreadyExists, BlobTooLarge, EnvelopeRow, NotFound, ReceiptRow
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -79,12 +80,23 @@ async def _check_header(  # noqa: PLR0913 - what an upload's header is checked a
     caller: Caller,
     to: tuple[str, ...],
     at: int,
-) -> None:
+) -> EnvelopeRow | None:
+    """Refuse a header the caller may not upload; the envelope already stored under its message
+    id, if the same sender stored one (a retry: its recipients were checked then)."""
     if header.sender_key_id != caller.key_id:
         raise ApiError("envelope_sender_not_you")
+    try:
+        earlier = await storage.get_envelope(header.message_id)
+    except NotFound:
+        earlier = None
+    if earlier is not None:
+        if earlier.sender_key_id != header.sender_key_id:
+            raise ApiError("envelope_id_taken")
+        return earlier
     check_recipients(header, directory, caller, to, at)
     if header.kind == MessageKind.OUTCOME_NOTE:
         await _check_own_case(storage, header.case_id, caller)
+    return None
 
 
 async def _check_own_case(storage: Storage, case_id: bytes, caller: Caller) -> None:
@@ -95,6 +107,26 @@ async def _check_own_case(storage: Storage, case_id: bytes, caller: Caller) -> N
         raise ApiError("not_found") from None
     if case.network_id != caller.network_id or case.sender_municipality != caller.municipality_id:
         raise ApiError("not_found")
+
+
+def _acknowledgement(row: EnvelopeRow, status: int) -> web.Response:
+    """What an upload answers: the same for the first upload (201) and a repeat (200)."""
+    body = {
+        "message_id": row.message_id.hex(),
+        "digest": row.digest.hex(),
+        "seq": row.seq,
+        "size": row.size,
+    }
+    return web.json_response(body, status=status)
+
+
+def _same_upload(earlier: EnvelopeRow, row: EnvelopeRow) -> web.Response:
+    """A message id already stored: the same sender's same bytes are the same upload, answered
+    as the first time and changing nothing; anything else is refused."""
+    if earlier.sender_key_id != row.sender_key_id or earlier.digest != row.digest:
+        raise ApiError("envelope_id_taken")
+    log.info("envelope %s uploaded again: unchanged", row.message_id.hex())
+    return _acknowledgement(earlier, 200)
 
 
 async def upload(request: web.Request) -> web.Response:
@@ -108,14 +140,15 @@ async def upload(request: web.Request) -> web.Response:
     directory = await app[DIRECTORIES].get(caller.network_id)
     scanner = EnvelopeScanner(max_payload_length=config.max_envelope_bytes)
     checked_header = False
+    earlier: EnvelopeRow | None = None
 
     async def checked_chunks() -> AsyncIterator[bytes]:
-        nonlocal checked_header
+        nonlocal checked_header, earlier
         async for chunk in request.content.iter_chunked(READ_SIZE):
             scanner.feed(chunk)
             if scanner.header is not None and not checked_header:
                 # Refuse before storing the body: sender and recipients are in the header.
-                await _check_header(
+                earlier = await _check_header(
                     storage, scanner.header, directory, caller=caller, to=to, at=now
                 )
                 checked_header = True
@@ -146,41 +179,49 @@ async def upload(request: web.Request) -> web.Response:
             created_at=header.created_at,
             received_at=now,
         )
-        await pending.commit(header.message_id)
+        if earlier is not None:
+            await pending.discard()
+            return _same_upload(earlier, row)
+        try:
+            await pending.commit(header.message_id)
+        except AlreadyExists:
+            raise ApiError("envelope_id_taken") from None
     except BaseException:
         await pending.discard()
         raise
-    async with storage.transaction() as tx:
+    return await _store(request.app, caller, row)
+
+
+async def _store(app: web.Application, caller: Caller, row: EnvelopeRow) -> web.Response:
+    """Commit the row with its audit record and notices, unless the same id got there first."""
+    now = row.received_at
+    async with app[STORAGE].transaction() as tx:
+        # Two uploads of one id at once: the second finds the first's row here.
+        earlier = await tx.find_envelope(row.message_id)
+        if earlier is not None:
+            return _same_upload(earlier, row)
         seq = await tx.add_envelope(row)
         await tx.append_audit(
             at=now,
             actor=caller.actor,
             action="envelope_uploaded",
             subject={
-                "message_id": header.message_id.hex(),
-                "kind": int(header.kind),
-                "to": list(to),
-                "size": scanned.length,
+                "message_id": row.message_id.hex(),
+                "kind": row.kind,
+                "to": list(row.recipient_municipalities),
+                "size": row.size,
             },
         )
         queued = await notify.queue_new_message(app, tx, row, now)
     if queued:
         app[SCHEDULER].poke()
-    log.info("envelope %s kind %d stored", header.message_id.hex(), int(header.kind))
+    log.info("envelope %s kind %d stored", row.message_id.hex(), row.kind)
     await app[LIVE].tell(
         caller.network_id,
-        set(to),
-        {"type": "envelope", "seq": seq, "message_id": header.message_id.hex()},
+        set(row.recipient_municipalities),
+        {"type": "envelope", "seq": seq, "message_id": row.message_id.hex()},
     )
-    return web.json_response(
-        {
-            "message_id": header.message_id.hex(),
-            "digest": scanned.digest.hex(),
-            "seq": seq,
-            "size": scanned.length,
-        },
-        status=201,
-    )
+    return _acknowledgement(replace(row, seq=seq), 201)
 
 
 def envelope_json(row: EnvelopeRow) -> dict[str, Any]:

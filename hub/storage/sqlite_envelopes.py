@@ -83,6 +83,16 @@ class EnvelopeWrites:
             )
         return seq
 
+    async def find_envelope(self, message_id: bytes) -> EnvelopeRow | None:
+        """The row stored under `message_id`, read under this transaction's write lock (so
+        nobody can store one between this look and the caller's insert); None if there is
+        none."""
+        rows = await self._rows(
+            f"SELECT {_ENVELOPE_COLUMNS} FROM envelopes WHERE message_id = ?",  # noqa: S608 - constant columns
+            (message_id,),
+        )
+        return _envelope(rows[0]) if rows else None
+
 
 class EnvelopeReads:
     """Reads; the host class gives `_read` and `_one` on its read-only connection."""
