@@ -28,6 +28,7 @@ from hub.server.auth import caller_of
 from hub.server.directory_cache import DirectoryCache
 from hub.server.errors import error_middleware, security_headers
 from hub.server.live import LiveHub
+from hub.server.query import query_middleware
 from hub.server.ratelimit import RateLimiter
 from hub.server.scheduler import Scheduler
 from hub.server.typedefs import (
@@ -58,7 +59,7 @@ log = logging.getLogger("hub.server")
 
 def init_app(config: ServerConfig, *, clock: Clock = time.time) -> web.Application:
     app = web.Application(
-        middlewares=[error_middleware, security_headers],
+        middlewares=[error_middleware, security_headers, query_middleware],
         client_max_size=64 * 1024,  # JSON bodies; envelope uploads stream past this limit
     )
     app[CONFIG] = config

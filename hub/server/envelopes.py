@@ -19,9 +19,10 @@ from hub.crypto.scan import EnvelopeScanner
 from hub.errors import ApiError, EnvelopeFormatError
 from hub.protocol.lifecycle import Event
 from hub.protocol.notices import delivery_cause
-from hub.server import cases, notify
+from hub.server import cases, notify, query
 from hub.server.auth import Caller, caller_of
 from hub.server.errors import hex_id, read_json
+from hub.server.query import takes_query
 from hub.server.typedefs import CLOCK, CONFIG, DIRECTORIES, LIVE, SCHEDULER, STORAGE
 from hub.storage.base import AlreadyExists, BlobTooLarge, EnvelopeRow, NotFound, ReceiptRow
 
@@ -36,13 +37,7 @@ log = logging.getLogger("hub.server")
 CONTACT = "contact_person"
 BOARD = "county_board"  # receives outcome notes (kind OUTCOME_NOTE) and nothing else
 READ_SIZE = 256 * 1024
-
-
-def _recipient_municipalities(request: web.Request) -> tuple[str, ...]:
-    names = tuple(sorted({m for m in request.query.get("to", "").split(",") if m}))
-    if not 1 <= len(names) <= 16:
-        raise ApiError("request_malformed", "to")
-    return names
+MAX_RECIPIENT_MUNICIPALITIES = 16
 
 
 def check_recipients(
@@ -66,6 +61,8 @@ def check_recipients(
                 "envelope_recipients_mismatch", "only outcome notes go to a county board"
             )
         addressed = [directory.valid_keys(municipality, at) for municipality in to]
+        if not all(addressed):
+            raise ApiError("envelope_recipients_mismatch", "a municipality has no valid key")
     own = directory.valid_keys(caller.municipality_id, at)
     wanted = {entry.key_id for entries in (*addressed, own) for entry in entries}
     if set(header.recipient_key_ids) != wanted:
@@ -129,9 +126,10 @@ def _same_upload(earlier: EnvelopeRow, row: EnvelopeRow) -> web.Response:
     return _acknowledgement(earlier, 200)
 
 
+@takes_query("to")
 async def upload(request: web.Request) -> web.Response:
     caller = await caller_of(request, CONTACT)
-    to = _recipient_municipalities(request)
+    to = query.names(request, "to", most=MAX_RECIPIENT_MUNICIPALITIES)
     app = request.app
     config, storage = app[CONFIG], app[STORAGE]
     if request.content_length is not None and request.content_length > config.max_envelope_bytes:
@@ -239,17 +237,13 @@ def envelope_json(row: EnvelopeRow) -> dict[str, Any]:
     }
 
 
+@takes_query("box", "after")
 async def listing(request: web.Request) -> web.Response:
     caller = await caller_of(request, CONTACT, BOARD)
-    box = request.query.get("box", "inbox")
-    if box not in {"inbox", "sent"}:
-        raise ApiError("request_malformed", "box")
+    box = query.choice(request, "box", ("inbox", "sent"), "inbox")
     if caller.role == BOARD and box != "inbox":
         raise ApiError("forbidden")  # a county board sends nothing
-    try:
-        after = int(request.query.get("after", "0"))
-    except ValueError:
-        raise ApiError("request_malformed", "after") from None
+    after = query.seq(request, "after")
     rows = await request.app[STORAGE].list_envelopes(
         caller.network_id, caller.municipality_id, box=box, after=after
     )
