@@ -25,7 +25,7 @@ from hub.server import (
     statistics_routes,
 )
 from hub.server.auth import caller_of
-from hub.server.directory_cache import DirectoryCache
+from hub.server.directory_cache import DirectoryCache, SessionCache
 from hub.server.errors import error_middleware, security_headers
 from hub.server.live import LiveHub
 from hub.server.query import query_middleware
@@ -39,6 +39,7 @@ from hub.server.typedefs import (
     LIVE,
     REPORTS,
     SCHEDULER,
+    SESSIONS,
     SIGNIN_BY_ADDRESS,
     SIGNIN_BY_KEY,
     STORAGE,
@@ -79,6 +80,7 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     storage: Storage = await SqliteStorage.open(app[CONFIG].data_dir)
     app[STORAGE] = storage
     app[DIRECTORIES] = DirectoryCache(storage)
+    app[SESSIONS] = SessionCache(storage)
     scheduler = Scheduler(app)
     app[SCHEDULER] = scheduler
     await scheduler.start()
