@@ -322,6 +322,10 @@ class Result:
     def rate(self) -> float:
         return self.uploads / self.elapsed if self.elapsed else 0.0
 
+    @property
+    def cpu_ms_per_upload(self) -> float:
+        return self.server_cpu / self.uploads * 1000 if self.uploads else math.nan
+
     def percentile(self, q: float) -> float:
         """Nearest rank, in ms."""
         if not self.latencies:
@@ -410,8 +414,16 @@ class SizeReport:
     warmup_per_client: int
     per_client: int
     prep_seconds: float
-    hub: Result
-    bare: Result
+    pairs: list[tuple[Result, Result]]  # (hub, bare), measured one after the other
+
+    def median_pair(self) -> tuple[Result, Result]:
+        """The pair whose hub/bare ratio is the median (the middle one of an odd count)."""
+        ordered = sorted(self.pairs, key=lambda pair: ratio(*pair))
+        return ordered[(len(ordered) - 1) // 2]
+
+
+def ratio(hub: Result, bare: Result) -> float:
+    return hub.rate / bare.rate if bare.rate else math.nan
 
 
 async def measure(
@@ -450,31 +462,34 @@ async def measure(
                 f"{label}: hub warm-up {warmup.rate:.0f} envelopes/s; sealing {per_client} "
                 f"per client ({per_client * len(people)} in all, {SEAL_WORKERS} processes)"
             )
+            envelope_size = len(warm[0][0][1])
             del warm
-            began = time.perf_counter()
-            pool = await seal_pools(executor, people, size, per_client)
-            prep += time.perf_counter() - began
-            # Sessions last 15 minutes; sign in again so none runs out during the timed part.
-            await asyncio.gather(
-                *(c.sign_in(p.identity) for c, p in zip(hub_clients, people, strict=True))
-            )
-            progress(f"{label}: hub, {args.seconds:g} s")
-            hub_result = await run_load(hub, hub_clients, pool, args.seconds, reuse=False)
-            progress(f"{label}: bare server, {args.seconds:g} s")
-            bare_result = await run_load(bare, bare_clients, pool, args.seconds, reuse=True)
+            pairs: list[tuple[Result, Result]] = []
+            for pair in range(1, args.pairs + 1):
+                began = time.perf_counter()
+                pool = await seal_pools(executor, people, size, per_client)
+                prep += time.perf_counter() - began
+                # Sessions last 15 minutes; sign in again so none runs out during the timed part.
+                await asyncio.gather(
+                    *(c.sign_in(p.identity) for c, p in zip(hub_clients, people, strict=True))
+                )
+                progress(f"{label}: pair {pair}: hub, {args.seconds:g} s")
+                hub_result = await run_load(hub, hub_clients, pool, args.seconds, reuse=False)
+                progress(f"{label}: pair {pair}: bare server, {args.seconds:g} s")
+                bare_result = await run_load(bare, bare_clients, pool, args.seconds, reuse=True)
+                pairs.append((hub_result, bare_result))
+                del pool
             reports.append(
                 SizeReport(
                     label,
-                    len(pool[0][0][1]),
+                    envelope_size,
                     warmup.rate,
                     warm_per_client,
                     per_client,
                     prep,
-                    hub_result,
-                    bare_result,
+                    pairs,
                 )
             )
-            del pool
     finally:
         for client in hub_clients + bare_clients:
             await client.close()
@@ -505,7 +520,8 @@ def machine_lines(tmp: Path) -> list[str]:
 def table(reports: list[SizeReport], clients: int, seconds: float) -> list[str]:
     head = (
         f"  {'payload':<8}{'server':<14}{'envelope B':>11}{'uploads':>9}{'env/s':>9}{'MB/s':>8}"
-        f"{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'srv CPU':>9}{'gen CPU':>9}{'hub/bare':>10}"
+        f"{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'srv CPU':>9}{'CPU/up':>8}{'gen CPU':>9}"
+        f"{'hub/bare':>10}"
     )
     lines = [head, "  " + "-" * (len(head) - 2)]
 
@@ -514,19 +530,26 @@ def table(reports: list[SizeReport], clients: int, seconds: float) -> list[str]:
             f"  {label:<8}{server:<14}{envelope:>11,}{r.uploads:>9,}{r.rate:>9.1f}"
             f"{r.bytes / r.elapsed / MB:>8.1f}{r.percentile(0.50):>9.1f}{r.percentile(0.99):>9.1f}"
             f"{sum(r.errors.values()):>8}{r.server_cpu / r.elapsed:>9.0%}"
-            f"{r.client_cpu / r.elapsed:>9.0%}{ratio:>10}"
+            f"{r.cpu_ms_per_upload:>8.2f}{r.client_cpu / r.elapsed:>9.0%}{ratio:>10}"
         ).rstrip()
 
     for rep in reports:
-        ratio = rep.hub.rate / rep.bare.rate if rep.bare.rate else math.nan
-        lines.append(row(rep.label, "hub", rep.envelope, rep.hub, f"{ratio:.2f}"))
-        lines.append(row("", "bare+SQLite", rep.envelope, rep.bare, ""))
+        for n, (hub, bare) in enumerate(rep.pairs, start=1):
+            label = rep.label if n == 1 else ""
+            lines.append(row(label, f"hub #{n}", rep.envelope, hub, f"{ratio(hub, bare):.2f}"))
+            lines.append(row("", f"bare #{n}", rep.envelope, bare, ""))
+        hub, bare = rep.median_pair()
+        lines.append(
+            f"  {rep.label}: median of {len(rep.pairs)} pairs: hub/bare {ratio(hub, bare):.2f} "
+            f"(hub {hub.rate:.1f} env/s, {hub.cpu_ms_per_upload:.2f} ms CPU per upload; "
+            f"bare {bare.rate:.1f} env/s)"
+        )
     what = [
         f"{clients} clients, each one upload at a time; {seconds:g} s per row, then the uploads in",
         "flight are answered: env/s = uploads / time to the last answer. MB/s counts envelope",
         "bytes sent (MB = 10^6 B). Latency: one upload, request to answer. CPU: share of one core",
-        "used during the row by the server process (all threads) and by this load generator.",
-        "hub/bare: the ratio of env/s.",
+        "used during the row by the server process (all threads) and by this load generator;",
+        "CPU/up: the server's CPU ms per upload. hub/bare: the ratio of env/s within a pair.",
     ]
     lines += [f"  {line}" for line in what]
     return lines
@@ -537,26 +560,28 @@ def notes(reports: list[SizeReport], clients: int, seconds: float) -> list[str]:
     for rep in reports:
         warm, timed = rep.warmup_per_client * clients, rep.per_client * clients
         first = (
-            f"{rep.label}: {timed:,} distinct envelopes ({rep.per_client} a client) for the hub "
+            f"{rep.label}: {timed:,} distinct envelopes ({rep.per_client} a client) for each hub "
             f"row: hub warm-up rate {rep.warmup_rate:.0f} env/s x {seconds:g} s x {POOL_MARGIN};"
         )
-        times = "once" if rep.bare.passes <= 1 else f"up to {rep.bare.passes} times"
+        passes = max(bare.passes for _, bare in rep.pairs)
+        times = "once" if passes <= 1 else f"up to {passes} times"
         second = (
             f"sealed with the {warm:,} of the warm-up in {rep.prep_seconds:.1f} s by "
             f"{SEAL_WORKERS} processes. The bare row sends the same ones, each {times}."
         )
         indent = " " * (len(rep.label) + 2)
         lines += [f"  {first}", f"  {indent}{second}"]
-        if rep.hub.exhausted:
-            lines.append(
-                f"  {rep.label}: WARNING: {rep.hub.exhausted} hub clients ran out of envelopes "
-                "before the end, so the hub's figures are low: raise POOL_MARGIN"
-            )
-        for server, r in (("hub", rep.hub), ("bare server", rep.bare)):
-            lines += [
-                f"  {rep.label}: {server}: ERROR {error}: {count}"
-                for error, count in sorted(r.errors.items())
-            ]
+        for n, (hub, bare) in enumerate(rep.pairs, start=1):
+            if hub.exhausted:
+                lines.append(
+                    f"  {rep.label}: WARNING: pair {n}: {hub.exhausted} hub clients ran out of "
+                    "envelopes before the end, so the hub's figures are low: raise POOL_MARGIN"
+                )
+            for server, r in ((f"hub #{n}", hub), (f"bare server #{n}", bare)):
+                lines += [
+                    f"  {rep.label}: {server}: ERROR {error}: {count}"
+                    for error, count in sorted(r.errors.items())
+                ]
     return lines
 
 
@@ -580,8 +605,9 @@ def report(header: list[str], reports: list[SizeReport], people: list[Person], a
     print("\n".join(table(reports, args.clients, args.seconds)))
     print()
     print("\n".join(notes(reports, args.clients, args.seconds)))
-    errors = sum(sum(r.errors.values()) for rep in reports for r in (rep.hub, rep.bare))
-    exhausted = sum(rep.hub.exhausted for rep in reports)
+    results = [r for rep in reports for pair in rep.pairs for r in pair]
+    errors = sum(sum(r.errors.values()) for r in results)
+    exhausted = sum(hub.exhausted for rep in reports for hub, _ in rep.pairs)
     return 1 if errors or exhausted else 0
 
 
@@ -608,6 +634,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=15, help="timed length of each row")
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients (persons)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 s per row")
+    parser.add_argument("--pairs", type=int, default=3, help="hub/bare pairs per payload size")
     parser.add_argument("--bare-server", nargs=2, metavar=("PORT", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bare_server:
@@ -615,8 +642,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.quick:
         args.seconds = 3
-    if args.seconds <= 0 or args.clients < 2:
-        parser.error("--seconds must be positive and --clients at least 2")
+    if args.seconds <= 0 or args.clients < 2 or args.pairs < 1:
+        parser.error("--seconds must be positive, --clients at least 2 and --pairs at least 1")
 
     def progress(text: str) -> None:
         print(f"... {text}", file=sys.stderr, flush=True)

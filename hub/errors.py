@@ -33,6 +33,9 @@ MESSAGES: dict[str, str] = {
     "not_found": "Det finns inget sådant här.",
     "forbidden": "Du har inte behörighet till detta.",
     "conflict_exists": "Det finns redan.",
+    "envelope_id_taken": (
+        "Ett annat meddelande finns redan under samma meddelande-id; det här sparades inte."
+    ),
     "envelope_sender_not_you": "Meddelandet är inte undertecknat med din egen nyckel.",
     "envelope_recipients_mismatch": (
         "Meddelandet är inte krypterat till exakt de giltiga nycklarna hos mottagarna och "
@@ -221,6 +224,7 @@ class ApiError(HubError):
             "not_found",
             "forbidden",
             "conflict_exists",
+            "envelope_id_taken",
             "envelope_sender_not_you",
             "envelope_recipients_mismatch",
             "plain_http_refused",

@@ -122,6 +122,7 @@ class HubNet:
         *,
         kind: MessageKind = MessageKind.INQUIRY,
         case_id: bytes = bytes(range(16)),
+        message_id: bytes | None = None,
     ) -> bytes:
         """Seal as the inbox will: to every current key of the addressed and own municipality."""
         own = self.municipality_of[sender]
@@ -143,6 +144,7 @@ class HubNet:
                 for n, b in attachments or []
             ],
             created_at=int(self.clock.now),
+            message_id=message_id,
         )
         return out.getvalue()
 

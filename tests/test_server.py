@@ -228,16 +228,6 @@ async def test_tampered_upload_is_refused_and_leaves_nothing(net, mutate, code):
     assert [p for p in (net.data_dir / "blobs").rglob("*") if p.is_file()] == []
 
 
-async def test_the_same_envelope_twice_is_a_conflict(net):
-    """Uploading an envelope again answers 409 and keeps one copy."""
-    data, _ = await _send(net)
-    anna = await net.client("anna")
-    with pytest.raises(RemoteError) as caught:
-        await anna.upload(data, ["kommun-b"])
-    assert caught.value.status == 409
-    assert len(await anna.envelopes("sent")) == 1
-
-
 async def test_upload_over_the_limit_answers_413(tmp_path):
     """An envelope above the configured size limit is refused with 413 and a clear code."""
     async with running_hub(tmp_path, max_envelope_bytes=50_000) as net:

@@ -24,9 +24,10 @@ from hub.server import (
     statistics_routes,
 )
 from hub.server.auth import caller_of
-from hub.server.directory_cache import DirectoryCache
+from hub.server.directory_cache import DirectoryCache, SessionCache
 from hub.server.errors import error_middleware, security_headers
 from hub.server.live import LiveHub
+from hub.server.query import query_middleware
 from hub.server.ratelimit import RateLimiter
 from hub.server.report_source import ReportCache
 from hub.server.scheduler import Scheduler
@@ -38,6 +39,7 @@ from hub.server.typedefs import (
     LIVE,
     REPORTS,
     SCHEDULER,
+    SESSIONS,
     SIGNIN_BY_ADDRESS,
     SIGNIN_BY_KEY,
     STORAGE,
@@ -58,7 +60,7 @@ log = logging.getLogger("hub.server")
 
 def init_app(config: ServerConfig, *, clock: Clock = time.time) -> web.Application:
     app = web.Application(
-        middlewares=[error_middleware, security_headers],
+        middlewares=[error_middleware, security_headers, query_middleware],
         client_max_size=64 * 1024,  # JSON bodies; envelope uploads stream past this limit
     )
     app[CONFIG] = config
@@ -78,6 +80,7 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     storage: Storage = await SqliteStorage.open(app[CONFIG].data_dir)
     app[STORAGE] = storage
     app[DIRECTORIES] = DirectoryCache(storage)
+    app[SESSIONS] = SessionCache(storage)
     scheduler = Scheduler(app)
     app[SCHEDULER] = scheduler
     await scheduler.start()

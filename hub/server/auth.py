@@ -20,6 +20,7 @@ from hub.server.typedefs import (
     CLOCK,
     CONFIG,
     DIRECTORIES,
+    SESSIONS,
     SIGNIN_BY_ADDRESS,
     SIGNIN_BY_KEY,
     STORAGE,
@@ -145,7 +146,7 @@ async def caller_of(request: web.Request, *roles: str) -> Caller:
     app = request.app
     now = int(app[CLOCK]())
     try:
-        found = await app[STORAGE].get_session(_token_hash(token), now)
+        found = await app[SESSIONS].get(_token_hash(token), now)
     except NotFound:
         raise ApiError("auth_required") from None
     if found.role != ADMIN_ROLE:

@@ -21,7 +21,7 @@ from hub.server import notify
 from hub.server.auth import Caller, caller_of
 from hub.server.errors import hex_id, read_json
 from hub.server.typedefs import CALENDAR, CLOCK, LIVE, SCHEDULER, STORAGE
-from hub.storage.base import CaseRow, EnvelopeRow, NotFound, StaleVersion
+from hub.storage.base import AlreadyExists, CaseRow, EnvelopeRow, NotFound, StaleVersion
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -105,16 +105,29 @@ async def _load(request: web.Request, case_id: bytes, caller: Caller) -> tuple[C
 
 
 async def create(request: web.Request) -> web.Response:
+    """201 and the new case. The caller's municipality creating its own case again (a retry)
+    answers 200 and its view, changing nothing. An id taken anywhere else answers exactly as an
+    id that is not an id at all (400 request_malformed): whether a case exists in another
+    municipality or network is never told."""
     caller = await caller_of(request, CONTACT)
     body = await read_json(request, {"case_id": str})
     case_id = hex_id(body["case_id"], 16)
     now = int(request.app[CLOCK]())
     case = Case(case_id.hex(), caller.municipality_id)
-    async with request.app[STORAGE].transaction() as tx:
-        await tx.add_case(_row(case, caller.network_id, now, created_at=now, version=1))
-        await tx.append_audit(
-            at=now, actor=caller.actor, action="case_created", subject={"case_id": case.case_id}
-        )
+    try:
+        async with request.app[STORAGE].transaction() as tx:
+            await tx.add_case(_row(case, caller.network_id, now, created_at=now, version=1))
+            await tx.append_audit(
+                at=now, actor=caller.actor, action="case_created", subject={"case_id": case.case_id}
+            )
+    except AlreadyExists:
+        existing = await request.app[STORAGE].get_case(case_id)
+        if (existing.network_id, existing.sender_municipality) != (
+            caller.network_id,
+            caller.municipality_id,
+        ):
+            raise ApiError("request_malformed", "case_id") from None
+        return web.json_response(view(case_from_json(existing.data), caller), status=200)
     return web.json_response(view(case, caller), status=201)
 
 

@@ -51,7 +51,7 @@ async def add_record(request: web.Request) -> web.Response:
     opener = open_revocation if kind == REVOCATION_KIND else open_entry
     added = opener(wire, admin_public=network.admin_public, network=caller.network_id)
     now = int(app[CLOCK]())
-    async with storage.transaction() as tx:
+    async with app[DIRECTORIES].changing(caller.network_id), storage.transaction() as tx:
         await tx.add_directory_record(
             DirectoryRecord(caller.network_id, added.serial, str(kind), added.key_id, wire)
         )
@@ -65,7 +65,6 @@ async def add_record(request: web.Request) -> web.Response:
             await enrolment_routes.approve_matching(
                 tx, storage, network_id=caller.network_id, key_id=added.key_id, at=now
             )
-    app[DIRECTORIES].forget(caller.network_id)
     everyone = {m.id for m in await storage.list_municipalities(caller.network_id)}
     await app[LIVE].tell(caller.network_id, everyone, {"type": "directory", "serial": added.serial})
     return web.json_response({"serial": added.serial}, status=201)

@@ -21,8 +21,10 @@ from hub.crypto.keys import PublicIdentity
 from hub.crypto.records import text_field
 from hub.errors import ApiError
 from hub.protocol.enrolment import CODE_HASH_BYTES, enrol_message, invite_code_hash, normalise_code
+from hub.server import query
 from hub.server.auth import ADMIN_ROLE, caller_of, same_network
 from hub.server.errors import hex_id, read_json
+from hub.server.query import takes_query
 from hub.server.typedefs import CLOCK, SIGNIN_BY_ADDRESS, STORAGE
 from hub.storage.base import Enrolment, Invite
 
@@ -132,13 +134,12 @@ async def enrol(request: web.Request) -> web.Response:
     return web.json_response({"enrolment_id": enrolment_id}, status=201)
 
 
+@takes_query("status")
 async def list_enrolments(request: web.Request) -> web.Response:
     """The administrator's list of enrolments (pending by default), with the public keys."""
     caller = await caller_of(request, ADMIN_ROLE)
     same_network(request, caller.network_id)
-    status = request.query.get("status", "pending")
-    if status not in STATUSES:
-        raise ApiError("request_malformed", "status")
+    status = query.choice(request, "status", STATUSES, "pending")
     found = await request.app[STORAGE].list_enrolments(caller.network_id, status)
     return web.json_response({"enrolments": [enrolment_json(e) for e in found]})
 

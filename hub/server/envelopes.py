@@ -7,6 +7,7 @@ committed; a refused or interrupted upload leaves nothing visible.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -18,11 +19,12 @@ from hub.crypto.scan import EnvelopeScanner
 from hub.errors import ApiError, EnvelopeFormatError
 from hub.protocol.lifecycle import Event
 from hub.protocol.notices import delivery_cause
-from hub.server import cases, notify
+from hub.server import cases, notify, query
 from hub.server.auth import Caller, caller_of
 from hub.server.errors import hex_id, read_json
+from hub.server.query import takes_query
 from hub.server.typedefs import CLOCK, CONFIG, DIRECTORIES, LIVE, SCHEDULER, STORAGE
-from hub.storage.base import BlobTooLarge, EnvelopeRow, NotFound, ReceiptRow
+from hub.storage.base import AlreadyExists, BlobTooLarge, EnvelopeRow, NotFound, ReceiptRow
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -35,13 +37,7 @@ log = logging.getLogger("hub.server")
 CONTACT = "contact_person"
 BOARD = "county_board"  # receives outcome notes (kind OUTCOME_NOTE) and nothing else
 READ_SIZE = 256 * 1024
-
-
-def _recipient_municipalities(request: web.Request) -> tuple[str, ...]:
-    names = tuple(sorted({m for m in request.query.get("to", "").split(",") if m}))
-    if not 1 <= len(names) <= 16:
-        raise ApiError("request_malformed", "to")
-    return names
+MAX_RECIPIENT_MUNICIPALITIES = 16
 
 
 def check_recipients(
@@ -65,6 +61,8 @@ def check_recipients(
                 "envelope_recipients_mismatch", "only outcome notes go to a county board"
             )
         addressed = [directory.valid_keys(municipality, at) for municipality in to]
+        if not all(addressed):
+            raise ApiError("envelope_recipients_mismatch", "a municipality has no valid key")
     own = directory.valid_keys(caller.municipality_id, at)
     wanted = {entry.key_id for entries in (*addressed, own) for entry in entries}
     if set(header.recipient_key_ids) != wanted:
@@ -79,12 +77,23 @@ async def _check_header(  # noqa: PLR0913 - what an upload's header is checked a
     caller: Caller,
     to: tuple[str, ...],
     at: int,
-) -> None:
+) -> EnvelopeRow | None:
+    """Refuse a header the caller may not upload; the envelope already stored under its message
+    id, if the same sender stored one (a retry: its recipients were checked then)."""
     if header.sender_key_id != caller.key_id:
         raise ApiError("envelope_sender_not_you")
+    try:
+        earlier = await storage.get_envelope(header.message_id)
+    except NotFound:
+        earlier = None
+    if earlier is not None:
+        if earlier.sender_key_id != header.sender_key_id:
+            raise ApiError("envelope_id_taken")
+        return earlier
     check_recipients(header, directory, caller, to, at)
     if header.kind == MessageKind.OUTCOME_NOTE:
         await _check_own_case(storage, header.case_id, caller)
+    return None
 
 
 async def _check_own_case(storage: Storage, case_id: bytes, caller: Caller) -> None:
@@ -97,9 +106,30 @@ async def _check_own_case(storage: Storage, case_id: bytes, caller: Caller) -> N
         raise ApiError("not_found")
 
 
+def _acknowledgement(row: EnvelopeRow, status: int) -> web.Response:
+    """What an upload answers: the same for the first upload (201) and a repeat (200)."""
+    body = {
+        "message_id": row.message_id.hex(),
+        "digest": row.digest.hex(),
+        "seq": row.seq,
+        "size": row.size,
+    }
+    return web.json_response(body, status=status)
+
+
+def _same_upload(earlier: EnvelopeRow, row: EnvelopeRow) -> web.Response:
+    """A message id already stored: the same sender's same bytes are the same upload, answered
+    as the first time and changing nothing; anything else is refused."""
+    if earlier.sender_key_id != row.sender_key_id or earlier.digest != row.digest:
+        raise ApiError("envelope_id_taken")
+    log.info("envelope %s uploaded again: unchanged", row.message_id.hex())
+    return _acknowledgement(earlier, 200)
+
+
+@takes_query("to")
 async def upload(request: web.Request) -> web.Response:
     caller = await caller_of(request, CONTACT)
-    to = _recipient_municipalities(request)
+    to = query.names(request, "to", most=MAX_RECIPIENT_MUNICIPALITIES)
     app = request.app
     config, storage = app[CONFIG], app[STORAGE]
     if request.content_length is not None and request.content_length > config.max_envelope_bytes:
@@ -108,14 +138,15 @@ async def upload(request: web.Request) -> web.Response:
     directory = await app[DIRECTORIES].get(caller.network_id)
     scanner = EnvelopeScanner(max_payload_length=config.max_envelope_bytes)
     checked_header = False
+    earlier: EnvelopeRow | None = None
 
     async def checked_chunks() -> AsyncIterator[bytes]:
-        nonlocal checked_header
+        nonlocal checked_header, earlier
         async for chunk in request.content.iter_chunked(READ_SIZE):
             scanner.feed(chunk)
             if scanner.header is not None and not checked_header:
                 # Refuse before storing the body: sender and recipients are in the header.
-                await _check_header(
+                earlier = await _check_header(
                     storage, scanner.header, directory, caller=caller, to=to, at=now
                 )
                 checked_header = True
@@ -146,41 +177,49 @@ async def upload(request: web.Request) -> web.Response:
             created_at=header.created_at,
             received_at=now,
         )
-        await pending.commit(header.message_id)
+        if earlier is not None:
+            await pending.discard()
+            return _same_upload(earlier, row)
+        try:
+            await pending.commit(header.message_id)
+        except AlreadyExists:
+            raise ApiError("envelope_id_taken") from None
     except BaseException:
         await pending.discard()
         raise
-    async with storage.transaction() as tx:
+    return await _store(request.app, caller, row)
+
+
+async def _store(app: web.Application, caller: Caller, row: EnvelopeRow) -> web.Response:
+    """Commit the row with its audit record and notices, unless the same id got there first."""
+    now = row.received_at
+    async with app[STORAGE].transaction() as tx:
+        # Two uploads of one id at once: the second finds the first's row here.
+        earlier = await tx.find_envelope(row.message_id)
+        if earlier is not None:
+            return _same_upload(earlier, row)
         seq = await tx.add_envelope(row)
         await tx.append_audit(
             at=now,
             actor=caller.actor,
             action="envelope_uploaded",
             subject={
-                "message_id": header.message_id.hex(),
-                "kind": int(header.kind),
-                "to": list(to),
-                "size": scanned.length,
+                "message_id": row.message_id.hex(),
+                "kind": row.kind,
+                "to": list(row.recipient_municipalities),
+                "size": row.size,
             },
         )
         queued = await notify.queue_new_message(app, tx, row, now)
     if queued:
         app[SCHEDULER].poke()
-    log.info("envelope %s kind %d stored", header.message_id.hex(), int(header.kind))
+    log.info("envelope %s kind %d stored", row.message_id.hex(), row.kind)
     await app[LIVE].tell(
         caller.network_id,
-        set(to),
-        {"type": "envelope", "seq": seq, "message_id": header.message_id.hex()},
+        set(row.recipient_municipalities),
+        {"type": "envelope", "seq": seq, "message_id": row.message_id.hex()},
     )
-    return web.json_response(
-        {
-            "message_id": header.message_id.hex(),
-            "digest": scanned.digest.hex(),
-            "seq": seq,
-            "size": scanned.length,
-        },
-        status=201,
-    )
+    return _acknowledgement(replace(row, seq=seq), 201)
 
 
 def envelope_json(row: EnvelopeRow) -> dict[str, Any]:
@@ -198,17 +237,13 @@ def envelope_json(row: EnvelopeRow) -> dict[str, Any]:
     }
 
 
+@takes_query("box", "after")
 async def listing(request: web.Request) -> web.Response:
     caller = await caller_of(request, CONTACT, BOARD)
-    box = request.query.get("box", "inbox")
-    if box not in {"inbox", "sent"}:
-        raise ApiError("request_malformed", "box")
+    box = query.choice(request, "box", ("inbox", "sent"), "inbox")
     if caller.role == BOARD and box != "inbox":
         raise ApiError("forbidden")  # a county board sends nothing
-    try:
-        after = int(request.query.get("after", "0"))
-    except ValueError:
-        raise ApiError("request_malformed", "after") from None
+    after = query.seq(request, "after")
     rows = await request.app[STORAGE].list_envelopes(
         caller.network_id, caller.municipality_id, box=box, after=after
     )

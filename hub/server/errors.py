@@ -35,6 +35,7 @@ API_STATUS = {
     # Refusing access answers 404: a municipality must not learn that a case exists elsewhere.
     "forbidden": 404,
     "conflict_exists": 409,
+    "envelope_id_taken": 409,
     "envelope_sender_not_you": 403,
     "envelope_recipients_mismatch": 422,
     "plain_http_refused": 400,

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from hub.errors import ApiError
+from hub.server import query
 from hub.server.auth import ADMIN_ROLE, caller_of, same_network
 from hub.server.errors import read_json
+from hub.server.query import takes_query
 from hub.server.typedefs import CLOCK, STORAGE
 from hub.storage.base import ContactAddress
 
@@ -74,13 +76,12 @@ async def list_contacts(request: web.Request) -> web.Response:
     return web.json_response({"contacts": [_contact_json(a) for a in found]})
 
 
+@takes_query("status")
 async def list_notices(request: web.Request) -> web.Response:
     """?status=failed,unknown (the default: what needs the administrator's attention)."""
     caller = await caller_of(request, ADMIN_ROLE)
     same_network(request, caller.network_id)
-    wanted = tuple(s for s in request.query.get("status", ",".join(NEEDS_ATTENTION)).split(","))
-    if not wanted or any(s not in STATUSES for s in wanted):
-        raise ApiError("request_malformed", "status")
+    wanted = query.choices(request, "status", STATUSES, NEEDS_ATTENTION)
     found = await request.app[STORAGE].list_notices(caller.network_id, wanted)
     return web.json_response({"notices": [_notice_json(n) for n in found]})
 

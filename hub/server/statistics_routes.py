@@ -18,6 +18,7 @@ from hub.errors import ApiError
 from hub.report.export import report_csv
 from hub.report.wire import report_to_json
 from hub.server.auth import ADMIN_ROLE, caller_of, same_network
+from hub.server.query import takes_query
 from hub.server.report_source import yearly_report, yearly_statistics
 from hub.server.typedefs import CALENDAR, CLOCK, REPORTS, STORAGE
 
@@ -31,11 +32,13 @@ _YEAR: Final = re.compile(r"[0-9]{4}")
 _FILENAME_UNSAFE: Final = re.compile(r"[^A-Za-z0-9._-]")
 
 
+@takes_query("year")
 async def statistics(request: web.Request) -> web.Response:
     report = await _report(request)
     return web.json_response(report_to_json(report))
 
 
+@takes_query("year")
 async def statistics_csv(request: web.Request) -> web.Response:
     report = await _report(request)
     network = _FILENAME_UNSAFE.sub("_", request.match_info["network"])
@@ -55,8 +58,6 @@ async def quotas(request: web.Request) -> web.Response:
     in the year's cases, counted as the statistics count them. Counts only: no case is named."""
     caller = await caller_of(request, *QUOTA_READERS)
     same_network(request, caller.network_id)
-    if request.rel_url.query:
-        raise ApiError("request_malformed", "query")
     now = int(request.app[CLOCK]())
     calendar = request.app[CALENDAR]
     year = calendar.local_date(now).year
@@ -93,10 +94,7 @@ async def _report(request: web.Request) -> Report:
 
 def _year(request: web.Request, current: int) -> int:
     """`?year=YYYY` from 2000 to next year; without it, this year in Stockholm."""
-    query = request.rel_url.query
-    if any(key != "year" for key in query) or len(query.getall("year", [])) > 1:
-        raise ApiError("request_malformed", "year")
-    text = query.get("year")
+    text = request.rel_url.query.get("year")
     if text is None:
         return current
     if not _YEAR.fullmatch(text) or not FIRST_YEAR <= int(text) <= current + 1:

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from hub.protocol.deadlines import SwedishCalendar
 from hub.server.config import ServerConfig
-from hub.server.directory_cache import DirectoryCache
+from hub.server.directory_cache import DirectoryCache, SessionCache
 from hub.server.live import LiveHub
 from hub.server.ratelimit import RateLimiter
 from hub.server.report_source import ReportCache
@@ -21,6 +21,7 @@ CONFIG = web.AppKey("config", ServerConfig)
 STORAGE = web.AppKey("storage", Storage)
 CLOCK = web.AppKey[Clock]("clock")
 DIRECTORIES = web.AppKey("directories", DirectoryCache)
+SESSIONS = web.AppKey("sessions", SessionCache)
 LIVE = web.AppKey("live", LiveHub)
 SIGNIN_BY_KEY = web.AppKey("signin_by_key", RateLimiter)
 SIGNIN_BY_ADDRESS = web.AppKey("signin_by_address", RateLimiter)

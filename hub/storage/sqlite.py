@@ -32,7 +32,6 @@ from hub.storage.base import (
     CaseRow,
     DirectoryRecord,
     Enrolment,
-    EnvelopeRow,
     Invite,
     Municipality,
     Network,
@@ -43,6 +42,7 @@ from hub.storage.base import (
     StorageError,
 )
 from hub.storage.blobs import FileBlobStore
+from hub.storage.sqlite_envelopes import EnvelopeReads, EnvelopeWrites
 from hub.storage.sqlite_notices import NoticeReads, NoticeWrites
 from hub.storage.sqlite_outcomes import OutcomeReads, OutcomeWrites
 from hub.storage.sqlite_statistics import StatisticsReads
@@ -57,10 +57,6 @@ BUSY_TIMEOUT_MS = 10_000
 AUDIT_PAGE = 500
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
-_ENVELOPE_COLUMNS = (
-    "seq, message_id, network_id, case_id, kind, sender_key_id, sender_municipality, "
-    "recipient_municipalities, recipient_key_ids, size, digest, created_at, received_at"
-)
 _ENROLMENT_COLUMNS = (
     "id, network_id, municipality_id, person, role, public_identity, key_id, status, created_at"
 )
@@ -79,24 +75,6 @@ def _object(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise StorageError("a stored JSON object is not an object")
     return value
-
-
-def _envelope(row: Sequence[Any]) -> EnvelopeRow:
-    return EnvelopeRow(
-        seq=row[0],
-        message_id=row[1],
-        network_id=row[2],
-        case_id=row[3],
-        kind=row[4],
-        sender_key_id=row[5],
-        sender_municipality=row[6],
-        recipient_municipalities=tuple(json.loads(row[7])),
-        recipient_key_ids=tuple(bytes.fromhex(k) for k in json.loads(row[8])),
-        size=row[9],
-        digest=row[10],
-        created_at=row[11],
-        received_at=row[12],
-    )
 
 
 def _enrolment(row: Sequence[Any]) -> Enrolment:
@@ -232,7 +210,7 @@ def _prepare(data_dir: Path) -> FileBlobStore:
 # --- transactions --------------------------------------------------------------------------
 
 
-class SqliteTransaction(NoticeWrites, OutcomeWrites):
+class SqliteTransaction(EnvelopeWrites, NoticeWrites, OutcomeWrites):
     """Every write of the hub. Valid only inside its `async with storage.transaction()`."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
@@ -383,40 +361,6 @@ class SqliteTransaction(NoticeWrites, OutcomeWrites):
         purged = await self._changed("DELETE FROM challenges WHERE expires_at <= ?", (at,))
         return purged + await self._changed("DELETE FROM sessions WHERE expires_at <= ?", (at,))
 
-    async def add_envelope(self, envelope: EnvelopeRow) -> int:
-        """Store the row and return its seq (assigned here; `envelope.seq` is not used)."""
-        e = envelope
-        cursor = await self._exec(
-            "INSERT INTO envelopes (message_id, network_id, case_id, kind, sender_key_id,"
-            " sender_municipality, recipient_municipalities, recipient_key_ids, size, digest,"
-            " created_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                e.message_id,
-                e.network_id,
-                e.case_id,
-                e.kind,
-                e.sender_key_id,
-                e.sender_municipality,
-                json.dumps(list(e.recipient_municipalities)),
-                json.dumps([k.hex() for k in e.recipient_key_ids]),
-                e.size,
-                e.digest,
-                e.created_at,
-                e.received_at,
-            ),
-        )
-        seq = cursor.lastrowid
-        await cursor.close()
-        if seq is None:
-            raise StorageError("no seq for the new envelope")
-        for municipality in sorted(set(e.recipient_municipalities) - {e.sender_municipality}):
-            await self._changed(
-                "INSERT INTO envelope_recipients (network_id, municipality_id, seq)"
-                " VALUES (?, ?, ?)",
-                (e.network_id, municipality, seq),
-            )
-        return seq
-
     async def add_case(self, case: CaseRow) -> None:
         await self._changed(
             "INSERT INTO cases (case_id, network_id, sender_municipality, data, version,"
@@ -488,7 +432,7 @@ class SqliteTransaction(NoticeWrites, OutcomeWrites):
 # --- the storage ---------------------------------------------------------------------------
 
 
-class SqliteStorage(NoticeReads, OutcomeReads, StatisticsReads):
+class SqliteStorage(EnvelopeReads, NoticeReads, OutcomeReads, StatisticsReads):
     def __init__(
         self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, blobs: FileBlobStore
     ) -> None:
@@ -612,38 +556,6 @@ class SqliteStorage(NoticeReads, OutcomeReads, StatisticsReads):
             (token_hash, at),
         )
         return Session(*row)
-
-    async def get_envelope(self, message_id: bytes) -> EnvelopeRow:
-        row = await self._one(
-            "envelope",
-            f"SELECT {_ENVELOPE_COLUMNS} FROM envelopes WHERE message_id = ?",  # noqa: S608
-            (message_id,),
-        )
-        return _envelope(row)
-
-    async def list_envelopes(
-        self, network_id: str, municipality_id: str, *, box: str, after: int = 0, limit: int = 200
-    ) -> Sequence[EnvelopeRow]:
-        """Inbox: envelopes addressed to the municipality by another one. Sent: those it sent.
-        In seq order, those with seq > `after`, at most `limit`."""
-        if box == "inbox":
-            rows = await self._read(
-                f"SELECT {', '.join('e.' + c for c in _ENVELOPE_COLUMNS.split(', '))}"  # noqa: S608
-                " FROM envelope_recipients AS r JOIN envelopes AS e ON e.seq = r.seq"
-                " WHERE r.network_id = ? AND r.municipality_id = ? AND r.seq > ?"
-                " AND e.sender_municipality != ? ORDER BY r.seq LIMIT ?",
-                (network_id, municipality_id, after, municipality_id, limit),
-            )
-        elif box == "sent":
-            rows = await self._read(
-                f"SELECT {_ENVELOPE_COLUMNS} FROM envelopes"  # noqa: S608
-                " WHERE network_id = ? AND sender_municipality = ? AND seq > ?"
-                " ORDER BY seq LIMIT ?",
-                (network_id, municipality_id, after, limit),
-            )
-        else:
-            raise ValueError("box is 'inbox' or 'sent'")
-        return [_envelope(r) for r in rows]
 
     async def get_case(self, case_id: bytes) -> CaseRow:
         row = await self._one(
