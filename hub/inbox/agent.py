@@ -14,9 +14,20 @@ from typing import TYPE_CHECKING
 
 from hub.client.api import HubClient
 from hub.errors import AuthorityError
-from hub.inbox import board, views
+from hub.inbox import board
 from hub.inbox.cache import InboxCache
 from hub.inbox.facts import who_am_i
+from hub.inbox.pages import (
+    attachment,
+    case,
+    common,
+    compose,
+    inbox_list,
+    keys,
+    outcome,
+    status,
+    uploads,
+)
 from hub.inbox.sync import AgentCore
 from hub.localagent import launch, security
 
@@ -44,39 +55,39 @@ class InboxConfig:
 
 
 def init_inbox(
-    core: AgentCore, auth: security.LocalAuth, *, max_attachment_mb: int = views.MAX_ATTACHMENT_MB
+    core: AgentCore, auth: security.LocalAuth, *, max_attachment_mb: int = uploads.MAX_ATTACHMENT_MB
 ) -> web.Application:
     """The inbox's pages; `max_attachment_mb`: the most a form's attachments may weigh (MiB),
     with room for the form's text on top."""
-    app = launch.guarded_app(auth, STATIC, client_max_size=(max_attachment_mb + 5) * views.MIB)
-    app[views.MAX_ATTACHMENTS] = max_attachment_mb * views.MIB
-    app[views.CORE] = core
-    app[views.BANNERS] = views.BannerMemo()
-    app[views.DRAFTS] = asyncio.Lock()
+    app = launch.guarded_app(auth, STATIC, client_max_size=(max_attachment_mb + 5) * uploads.MIB)
+    app[uploads.MAX_ATTACHMENTS] = max_attachment_mb * uploads.MIB
+    app[common.CORE] = core
+    app[inbox_list.BANNERS] = inbox_list.BannerMemo()
+    app[compose.DRAFTS] = asyncio.Lock()
     r = app.router
-    r.add_get("/", views.inbox)
-    r.add_get("/ny", views.compose)
-    r.add_post("/ny", views.compose)
-    r.add_post("/ny/granska", views.review)
-    r.add_post("/ny/spara", views.save_draft)
-    r.add_post("/ny/autospara", views.autosave_draft)
-    r.add_post("/ny/skicka", views.send)
-    r.add_get("/arende/{case_id}", views.case_page)
-    r.add_get("/arende/{case_id}/pdf", views.case_pdf)
-    r.add_get("/arende/{case_id}/bilaga/{message_id}/{index:\\d+}", views.attachment)
-    r.add_post("/arende/{case_id}/utfall", views.outcome_change)
-    r.add_post("/arende/{case_id}/utfall/granska", views.outcome_review)
-    r.add_post("/arende/{case_id}/utfall/skicka", views.outcome_send)
-    r.add_post("/arende/{case_id}/{action}", views.case_action)
-    r.add_get("/status.json", views.status)
-    r.add_get("/nycklar", views.keys_page)
-    r.add_post("/nycklar/kontrollerad", views.keys_checked)
+    r.add_get("/", inbox_list.inbox)
+    r.add_get("/ny", compose.compose)
+    r.add_post("/ny", compose.compose)
+    r.add_post("/ny/granska", compose.review)
+    r.add_post("/ny/spara", compose.save_draft)
+    r.add_post("/ny/autospara", compose.autosave_draft)
+    r.add_post("/ny/skicka", compose.send)
+    r.add_get("/arende/{case_id}", case.case_page)
+    r.add_get("/arende/{case_id}/pdf", case.case_pdf)
+    r.add_get("/arende/{case_id}/bilaga/{message_id}/{index:\\d+}", attachment.attachment)
+    r.add_post("/arende/{case_id}/utfall", outcome.outcome_change)
+    r.add_post("/arende/{case_id}/utfall/granska", outcome.outcome_review)
+    r.add_post("/arende/{case_id}/utfall/skicka", outcome.outcome_send)
+    r.add_post("/arende/{case_id}/{action}", case.case_action)
+    r.add_get("/status.json", status.status)
+    r.add_get("/nycklar", keys.keys_page)
+    r.add_post("/nycklar/kontrollerad", keys.keys_checked)
     app.cleanup_ctx.append(_follow_hub)
     return app
 
 
 async def _follow_hub(app: web.Application) -> AsyncIterator[None]:
-    core = app[views.CORE]
+    core = app[common.CORE]
     stop = asyncio.Event()
     task = asyncio.create_task(core.follow(stop))
     yield

@@ -22,8 +22,9 @@ from aiohttp import web
 
 from hub.client.api import HubClient, RemoteError
 from hub.crypto.format import MessageKind
-from hub.inbox import documents, views
+from hub.inbox import documents
 from hub.inbox.facts import Listed
+from hub.inbox.pages.common import CORE, render
 from hub.inbox.receiving import Opened, Refused
 from hub.inbox.sync import AgentCore
 from hub.localagent import launch, security
@@ -136,12 +137,12 @@ class BoardCore(AgentCore):
 
 
 async def notes_page(request: web.Request) -> web.Response:
-    core = request.app[views.CORE]
+    core = request.app[CORE]
     assert isinstance(core, BoardCore)  # noqa: S101 - init_board serves a BoardCore only
     with contextlib.suppress(aiohttp.ClientError, OSError, RemoteError, TimeoutError):
         await core.sync()
     notes = sorted(await core.notes(), key=lambda n: n.created_at, reverse=True)
-    return await views.render(request, "board.html", notes=notes, names=core.names)
+    return await render(request, "board.html", notes=notes, names=core.names)
 
 
 def init_board(core: BoardCore, auth: security.LocalAuth) -> web.Application:
@@ -149,7 +150,7 @@ def init_board(core: BoardCore, auth: security.LocalAuth) -> web.Application:
     from hub.inbox.agent import STATIC, _follow_hub  # noqa: PLC0415 - no cycle
 
     app = launch.guarded_app(auth, STATIC)
-    app[views.CORE] = core
+    app[CORE] = core
     app.router.add_get("/", notes_page)
     app.cleanup_ctx.append(_follow_hub)
     return app

@@ -42,7 +42,8 @@ def _page_header(municipality_name: str, generated: str) -> str:
 def render_case_pdf(
     context: dict[str, Any], *, municipality_name: str, generated_at: datetime
 ) -> bytes:
-    """The case (the context case_page builds, hub.inbox.views.case_context) as a PDF/A file."""
+    """The case (the context case_page builds, hub.inbox.pages.case_view.case_context) as a
+    PDF/A file."""
     local = generated_at.astimezone()
     generated = local.strftime("%Y-%m-%d %H:%M")
     html = _TEMPLATES.get_template("inbox/pdf.html").render(
