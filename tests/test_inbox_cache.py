@@ -17,7 +17,8 @@ from hub.crypto import primitives as p
 from hub.crypto.format import MessageKind
 from hub.inbox import forms
 from hub.inbox.agent import CACHE_PURPOSE
-from hub.inbox.cache import BLOB_CHUNK, AttachmentUnreadable, InboxCache
+from hub.inbox.cache import InboxCache
+from hub.inbox.cache_blobs import BLOB_CHUNK, AttachmentUnreadable
 from hub.inbox.sync import AgentCore, Attachment
 from tests.hubnet import NETWORK, running_hub
 from tests.inboxnet import running_agent

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from hub.client.api import RemoteError
 from hub.crypto.directory import Role as DirectoryRole
 from hub.crypto.format import MessageKind
-from hub.inbox.cache import StepProgress
+from hub.inbox.cache_outbox import StepProgress
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable

@@ -34,7 +34,7 @@ from hub.crypto.envelope import (
 from hub.crypto.format import MessageKind
 from hub.crypto.receipts import make_receipt, verify_receipt
 from hub.errors import AuthorityError, HubError
-from hub.inbox.cache import AttachmentUnreadable
+from hub.inbox.cache_blobs import AttachmentUnreadable
 from hub.inbox.facts import Listed, Me, who_am_i, within_verified
 from hub.inbox.outbox import ItemRunner, Op, SendProgress, Step
 from hub.inbox.receiving import Receiver, Refused, create_private, open_file, post_receipt

@@ -11,7 +11,7 @@ from hub.inbox import documents, forms
 from hub.inbox.pages.common import STATE_LABELS, _deadline_fields, _receipt_line, _when
 
 if TYPE_CHECKING:
-    from hub.inbox.cache import StoredEnvelope
+    from hub.inbox.cache_envelopes import StoredEnvelope
     from hub.inbox.sync import AgentCore
 
 
