@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from aiohttp import web
 
 from hub.client.api import HubClient
@@ -244,3 +245,8 @@ def wait_until(predicate: Any, timeout: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError
         time.sleep(0.05)
+
+
+def as_json(value: Any) -> Any:
+    """A wire shape (or a list of them) as the plain JSON the hub sent, for comparing."""
+    return msgspec.to_builtins(value)

@@ -308,7 +308,7 @@ async def test_the_canary_reaches_nothing_the_hub_holds_or_sends(
             # The ciphertext B fetched, for the recorder's own control below.
             b_client = await net.client("bertil", fresh=True)
             listed = (await b_client.envelopes("inbox"))[0]
-            envelope = await b_client.download(bytes.fromhex(listed["message_id"]))
+            envelope = await b_client.download(bytes.fromhex(listed.message_id))
 
         disk_while_running = {
             str(p): p.read_bytes() for p in net.data_dir.rglob("*") if p.is_file()

@@ -79,7 +79,7 @@ async def _hostile_case(net, inquiry: dict[str, object], message: dict[str, obje
     data = net.seal_to("anna", ["kommun-b"], inquiry, case_id=case_id)
     ack = await hub.upload(data, ["kommun-b"])
     await hub.case_event(
-        case_id, "kommun-b", "send_inquiry", message_id=bytes.fromhex(ack["message_id"])
+        case_id, "kommun-b", "send_inquiry", message_id=bytes.fromhex(ack.message_id)
     )
     net.clock.now += 60
     data = net.seal_to("anna", ["kommun-b"], message, kind=MessageKind.MESSAGE, case_id=case_id)

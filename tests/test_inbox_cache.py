@@ -314,7 +314,7 @@ async def test_a_download_cut_off_is_fetched_again_and_its_remains_go_at_the_nex
             ["kommun-b"],
         )
     [meta] = await (await net.client("bertil")).envelopes("inbox")
-    message_id = bytes.fromhex(meta["message_id"])
+    message_id = bytes.fromhex(meta.message_id)
     folder = tmp_path / "cache-bertil"
     key = net.people["bertil"].local_key(CACHE_PURPOSE)
     cache = await InboxCache.open(folder, key)

@@ -30,8 +30,8 @@ async def _sent(net) -> list[dict]:
 
 
 async def _request_of(net, case_id: bytes) -> dict:
-    [view] = [c for c in await (await net.client("anna")).cases() if c["case_id"] == case_id.hex()]
-    [request] = view["requests"]
+    [view] = [c for c in await (await net.client("anna")).cases() if c.case_id == case_id.hex()]
+    [request] = view.requests
     return request
 
 
@@ -47,9 +47,9 @@ async def test_two_flushes_at_once_send_each_step_once(liar, tmp_path):
         await asyncio.gather(anna.core.flush_outbox(), anna.core.flush_outbox())
         assert await anna.core.cache.outbox_count() == 0
     [sent] = await _sent(net)
-    assert sent["case_id"] == case_id.hex()
+    assert sent.case_id == case_id.hex()
     request = await _request_of(net, case_id)
-    assert [h["event"] for h in request["history"]].count("send_inquiry") == 1
+    assert [h.event for h in request.history].count("send_inquiry") == 1
 
 
 async def test_an_upload_whose_answer_is_lost_goes_again_as_the_same_bytes(liar, tmp_path):
@@ -63,11 +63,11 @@ async def test_an_upload_whose_answer_is_lost_goes_again_as_the_same_bytes(liar,
         [stored] = await _sent(net)  # but the hub has it
         await anna.core.flush_outbox()
         assert await anna.core.cache.outbox_count() == 0
-    assert [e["message_id"] for e in await _sent(net)] == [stored["message_id"]]
+    assert [e.message_id for e in await _sent(net)] == [stored.message_id]
     request = await _request_of(net, case_id)
-    [sent] = [h for h in request["history"] if h["event"] == "send_inquiry"]
-    assert (await (await net.client("bertil")).envelopes("inbox"))[0]["message_id"] == (
-        stored["message_id"]
+    [sent] = [h for h in request.history if h.event == "send_inquiry"]
+    assert (await (await net.client("bertil")).envelopes("inbox"))[0].message_id == (
+        stored.message_id
     )
     assert sent is not None
 
@@ -82,9 +82,7 @@ async def test_an_event_that_failed_after_its_upload_is_sent_alone_after_a_resta
         case_id = await anna.core.send_inquiry({"bakgrund_till_placering": "x"}, [], ["kommun-b"])
         assert await anna.core.cache.outbox_count() == 1
     [stored] = await _sent(net)
-    assert [h["event"] for h in (await _request_of(net, case_id))["history"]].count(
-        "send_inquiry"
-    ) <= 1
+    assert [h.event for h in (await _request_of(net, case_id)).history].count("send_inquiry") <= 1
 
     identity = net.people["anna"]
     cache = await InboxCache.open(tmp_path / "cache-anna", identity.local_key(CACHE_PURPOSE))
@@ -97,9 +95,9 @@ async def test_an_event_that_failed_after_its_upload_is_sent_alone_after_a_resta
     finally:
         await core.close()
         await cache.close()
-    assert [e["message_id"] for e in await _sent(net)] == [stored["message_id"]]
+    assert [e.message_id for e in await _sent(net)] == [stored.message_id]
     request = await _request_of(net, case_id)
-    assert [h["event"] for h in request["history"]].count("send_inquiry") == 1
+    assert [h.event for h in request.history].count("send_inquiry") == 1
 
 
 async def test_a_sealed_envelope_waiting_at_a_stop_is_uploaded_unchanged(liar, tmp_path):
@@ -118,11 +116,11 @@ async def test_a_sealed_envelope_waiting_at_a_stop_is_uploaded_unchanged(liar, t
     proxy.swallow.clear()
     # The swallowing proxy forwarded the upload: the hub has the bytes the agent sealed once.
     [stored] = await _sent(net)
-    assert stored["message_id"] == progress.sealed.hex()
+    assert stored.message_id == progress.sealed.hex()
     async with running_agent(net, "anna", tmp_path) as anna:
         await anna.core.flush_outbox()
         assert await anna.core.cache.outbox_count() == 0
-    assert [e["message_id"] for e in await _sent(net)] == [progress.sealed.hex()]
-    assert stored["kind"] == MessageKind.INQUIRY
+    assert [e.message_id for e in await _sent(net)] == [progress.sealed.hex()]
+    assert stored.kind == MessageKind.INQUIRY
     request = await _request_of(net, case_id)
-    assert [h["event"] for h in request["history"]].count("send_inquiry") == 1
+    assert [h.event for h in request.history].count("send_inquiry") == 1

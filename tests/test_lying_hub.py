@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from hub.client.api import RemoteError
 from hub.crypto.format import MessageKind
 from hub.errors import AuthorityError
 from hub.inbox.agent import InboxConfig, open_core
-from tests.hubnet import NETWORK
+from tests.hubnet import NETWORK, as_json
 from tests.inboxnet import running_agent
 from tests.lyinghub import in_cases, in_listing, lying_hub
 
@@ -147,14 +148,14 @@ async def test_a_duplicated_listing_under_a_made_up_id_shows_the_message_once(li
         [real] = [
             e
             for e in await (await net.client("bertil")).envelopes("inbox")
-            if e["kind"] == MessageKind.MESSAGE
+            if e.kind == MessageKind.MESSAGE
         ]
-        proxy.blob_swaps[made_up] = real["message_id"]
+        proxy.blob_swaps[made_up] = real.message_id
         proxy.lie(
             in_listing(
                 lambda e: (
                     [e, {**e, "message_id": made_up, "seq": e["seq"] + 1000}]
-                    if e["message_id"] == real["message_id"]
+                    if e["message_id"] == real.message_id
                     else [e]
                 )
             )
@@ -187,8 +188,8 @@ async def test_a_blob_served_under_another_listing_is_filed_where_its_header_say
         proxy.quiet = True
         first = await _inquiry(anna, ["kommun-b"], "Det första")
         second = await _inquiry(anna, ["kommun-b"], "Det andra")
-        by_case = {e["case_id"]: e for e in await (await net.client("bertil")).envelopes("inbox")}
-        proxy.blob_swaps[by_case[first]["message_id"]] = by_case[second]["message_id"]
+        by_case = {e.case_id: e for e in await (await net.client("bertil")).envelopes("inbox")}
+        proxy.blob_swaps[by_case[first].message_id] = by_case[second].message_id
         await bertil.core.sync()
 
         status, page = await bertil.page(f"/arende/{second}")
@@ -223,20 +224,20 @@ async def test_a_receipt_is_signed_over_the_envelope_opened_not_the_listing(liar
         messages = [
             e
             for e in await (await net.client("bertil")).envelopes("inbox")
-            if e["kind"] == MessageKind.MESSAGE
+            if e.kind == MessageKind.MESSAGE
         ]
-        first, second = sorted(messages, key=lambda e: e["created_at"])
+        first, second = sorted(messages, key=lambda e: e.created_at)
         # The first is withheld from the listing and served in the second's place.
-        proxy.lie(in_listing(lambda e: [] if e["message_id"] == first["message_id"] else [e]))
-        proxy.blob_swaps[second["message_id"]] = first["message_id"]
+        proxy.lie(in_listing(lambda e: [] if e["message_id"] == first.message_id else [e]))
+        proxy.blob_swaps[second.message_id] = first.message_id
         await bertil.core.sync()
         await bertil.page(f"/arende/{case_id}")  # B reads: read receipts for what it opened
         proxy.blob_swaps.clear()
         proxy.lies.clear()
 
         hub = await net.client("anna")
-        assert await hub.receipts(bytes.fromhex(second["message_id"])) == []
-        events = {r["record"] for r in await hub.receipts(bytes.fromhex(first["message_id"]))}
+        assert await hub.receipts(bytes.fromhex(second.message_id)) == []
+        events = {r["record"] for r in await hub.receipts(bytes.fromhex(first.message_id))}
         assert len(events) == 2  # delivered and read, both over the first message
         _, page = await anna.page(f"/arende/{case_id}")
         text = _text(page)
@@ -293,6 +294,9 @@ async def test_a_case_the_hub_makes_up_is_not_shown(liar, tmp_path):
                 view = {
                     "case_id": invented,
                     "from": "kommun-a",
+                    "outcome": None,
+                    "closed_at": None,
+                    "can_close_not_moved": False,
                     "requests": [
                         {
                             "municipality": "kommun-b",
@@ -342,8 +346,8 @@ async def test_a_replay_is_refused_after_a_restart_and_after_its_case_is_gone(li
         await cache._db.execute("DELETE FROM envelopes")  # as if the case had been removed
         await cache._db.execute("DELETE FROM cases")
         await cache._db.commit()
-    proxy.blob_swaps[made_up] = real["message_id"]
-    replayed = {**real, "message_id": made_up, "seq": real["seq"] + 1000}
+    proxy.blob_swaps[made_up] = real.message_id
+    replayed = {**as_json(real), "message_id": made_up, "seq": real.seq + 1000}
 
     def replay(method: str, path: str, said: Any) -> Any:
         if method == "GET" and path == "/api/v1/envelopes" and said["envelopes"] == []:
@@ -371,3 +375,24 @@ async def test_the_hubs_receive_time_is_shown_labelled_beside_the_signed_time(li
         await bertil.core.sync()
         _, page = await bertil.page(f"/arende/{case_id}")
         assert "Tiden är avsändarens underskrivna. Hubben säger att den tog emot" in _text(page)
+
+
+async def test_a_listing_of_another_shape_is_refused_and_nothing_is_kept(liar, tmp_path):
+    """An answer the wire model does not read (here a listing entry with a field the hub's
+    answers do not have) is refused whole: the sync fails as if the hub had, nothing is kept,
+    and the next honest answer is read as usual."""
+    net, proxy = liar
+    async with (
+        running_agent(net, "anna", tmp_path) as anna,
+        running_agent(net, "bertil", tmp_path) as bertil,
+    ):
+        proxy.quiet = True
+        case_id = await _inquiry(anna, ["kommun-b"])
+        proxy.lie(in_listing(lambda e: [{**e, "extra": "x"}]))
+        with pytest.raises(RemoteError) as refused:
+            await bertil.core.sync()
+        assert refused.value.code == "answer_malformed"
+        assert await bertil.core.cache.get_case(bytes.fromhex(case_id)) is None
+        proxy.lies.clear()
+        await bertil.core.sync()
+        assert await bertil.core.cache.get_case(bytes.fromhex(case_id)) is not None

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from hub.crypto.directory import Directory
     from hub.crypto.keys import PrivateIdentity, SigningKey
+    from hub.protocol import wire
     from hub.report.export import Report
 
 STATIC = Path(__file__).with_name("static")
@@ -71,7 +72,7 @@ class FollowupCore:
         self.role = signed.role
         if self.allowed:
             info = await self.client.network_info()
-            self.network_name = str(info.get("name") or self.client.network)
+            self.network_name = info.name or self.client.network
 
     async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
         """`call`, signing in again once if the hub's session has run out."""
@@ -99,7 +100,7 @@ class FollowupCore:
         """The same aggregates as the pages, as CSV, rebuilt here from the report."""
         return report_csv(await self.report(year))
 
-    async def municipalities(self) -> list[dict[str, Any]]:
+    async def municipalities(self) -> list[wire.Member]:
         return await self._call(self.client.municipalities)
 
     async def directory(self) -> Directory:
@@ -108,7 +109,7 @@ class FollowupCore:
     async def enrolments(self) -> list[dict[str, Any]]:
         return await self._call(lambda: self.client.enrolments("pending"))
 
-    async def notices(self) -> list[dict[str, Any]]:
+    async def notices(self) -> list[wire.Notice]:
         return await self._call(self.client.notices)
 
     async def close(self) -> None:

@@ -67,9 +67,9 @@ class BoardCore(AgentCore):
         cursor = int(await self.cache.get_value("cursor:inbox", "0"))
         notes = await self.notes()
         new = 0
-        for wire in await client.envelopes("inbox", after=cursor):
+        for entry in await client.envelopes("inbox", after=cursor):
             try:
-                listed = Listed.from_wire(wire)
+                listed = Listed.from_wire(entry)
             except ValueError:
                 continue
             cursor = max(cursor, listed.seq)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from hub.crypto.directory import Role
 from hub.crypto.format import ID_SIZE, MessageKind
 from hub.errors import AuthorityError
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     from hub.crypto.directory import Directory, DirectoryEntry
     from hub.crypto.format import Header
     from hub.crypto.keys import PrivateIdentity
+    from hub.protocol import wire
 
 # The roles whose keys may speak in a case. A county board's key only receives outcome notes;
 # a coordinator's never takes part.
@@ -40,22 +43,20 @@ class Listed:
     received_at: int | None
 
     @classmethod
-    def from_wire(cls, value: object) -> Listed:
+    def from_wire(cls, entry: wire.ListedEnvelope) -> Listed:
         """ValueError when the entry has no usable id or seq: then it says nowhere to fetch."""
-        if not isinstance(value, dict):
-            raise ValueError("a listing entry is an object")
-        message_id = _hex_id(value.get("message_id"))
-        seq = _count(value.get("seq"))
+        message_id = _hex_id(entry.message_id)
+        seq = _count(entry.seq)
         if message_id is None or seq is None:
             raise ValueError("a listing entry needs a message id and a seq")
         return cls(
             message_id=message_id,
             seq=seq,
-            case_id=_hex_id(value.get("case_id")),
-            kind=_count(value.get("kind")),
-            sender=value["from"] if isinstance(value.get("from"), str) else None,
-            created_at=_count(value.get("created_at")),
-            received_at=_count(value.get("received_at")),
+            case_id=_hex_id(entry.case_id),
+            kind=_count(entry.kind),
+            sender=entry.sender,
+            created_at=_count(entry.created_at),
+            received_at=_count(entry.received_at),
         )
 
 
@@ -167,15 +168,16 @@ def _count(value: object) -> int | None:
 
 
 def within_verified(
-    hub_view: dict[str, Any], sender: str, asked: frozenset[str], *, me: str
+    hub_view: wire.CaseView, sender: str, asked: frozenset[str], *, me: str
 ) -> dict[str, Any] | None:
-    """The hub's view of a case cut to what the verified inquiries say: the signed sender,
-    requests only to the municipalities the sender sealed an inquiry to (for a receiver, its
-    own request only), and "hub_disagrees" when the hub said otherwise. None when we are
-    neither the sender nor asked: the hub has no business showing us the case."""
+    """The hub's view of a case cut to what the verified inquiries say, as the cache keeps it:
+    the signed sender, requests only to the municipalities the sender sealed an inquiry to
+    (for a receiver, its own request only), and "hub_disagrees" when the hub said otherwise.
+    None when we are neither the sender nor asked: the hub has no business showing it to us."""
     if me != sender and me not in asked:
         return None
     shown = asked if me == sender else frozenset({me})
-    requests = [r for r in hub_view["requests"] if r["municipality"] in shown]
-    disagrees = hub_view["from"] != sender or len(requests) != len(hub_view["requests"])
-    return {**hub_view, "from": sender, "requests": requests, "hub_disagrees": disagrees}
+    requests = [r for r in hub_view.requests if r.municipality in shown]
+    disagrees = hub_view.sender != sender or len(requests) != len(hub_view.requests)
+    kept = msgspec.structs.replace(hub_view, sender=sender, requests=requests)
+    return {**msgspec.to_builtins(kept), "hub_disagrees": disagrees}

@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from hub.crypto.format import Header
     from hub.crypto.keys import PrivateIdentity
     from hub.inbox.cache import InboxCache
+    from hub.protocol import wire
 
 log = logging.getLogger("hub.inbox")
 
@@ -143,14 +144,14 @@ class AgentCore:
     municipality: str = ""  # me.municipality once signed in
     online: bool = False
     names: dict[str, str] = field(default_factory=dict)  # municipality id -> name
-    members: list[dict[str, Any]] = field(default_factory=list)  # the hub's list, last fetched
+    members: list[wire.Member] = field(default_factory=list)  # the hub's list, last fetched
     notices: list[dict[str, str]] = field(default_factory=list)
     version: int = 0  # grows with every change the pages show: live.js compares it
     sending: SendProgress | None = None  # the outbox item on its way to the hub, if any
     year_so_far: YearSoFar | None = None  # the members' quotas, as last fetched
     year_so_far_stale: bool = False  # the last fetch failed: year_so_far is older
     deadline_rules: NetworkDeadlines = NATIONAL
-    settings: dict[str, Any] = field(default_factory=dict)  # the network's, as last fetched
+    settings: dict[str, object] = field(default_factory=dict)  # the network's, last fetched
     calendar: SwedishCalendar = field(default_factory=SwedishCalendar)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     # One sync at a time: the live channel and a page may both ask for one, and an envelope
@@ -165,7 +166,7 @@ class AgentCore:
         marks the agent online."""
         await self._sign_in()
         assert self.client is not None  # noqa: S101 - _sign_in sets it
-        settings = (await self.client.network_info()).get("settings", {})
+        settings = (await self.client.network_info()).settings
         self.settings = settings
         try:
             self.deadline_rules = NetworkDeadlines.from_settings(settings)
@@ -189,7 +190,7 @@ class AgentCore:
         )
         self.municipality = self.me.municipality
         self.members = await self.client.municipalities()
-        self.names = {m["id"]: m["name"] for m in self.members}
+        self.names = {m.id: m.name for m in self.members}
 
     async def close(self) -> None:
         if self.client is not None:
@@ -219,9 +220,9 @@ class AgentCore:
         new = 0
         for box in ("inbox", "sent"):
             cursor = int(await self.cache.get_value(f"cursor:{box}", "0"))
-            for wire in await client.envelopes(box, after=cursor):
+            for entry in await client.envelopes(box, after=cursor):
                 try:
-                    listed = Listed.from_wire(wire)
+                    listed = Listed.from_wire(entry)
                 except ValueError:
                     log.warning("listing entry refused: no id or seq")
                     continue
@@ -347,11 +348,11 @@ class AgentCore:
                 )
                 await post_receipt(client, envelope.message_id, wire)
 
-    async def _store_case(self, hub_view: dict[str, Any]) -> None:
+    async def _store_case(self, hub_view: wire.CaseView) -> None:
         """Keep the hub's view of a case, within what the verified envelopes say: a case with
         no verified inquiry is not shown, its sender and counterparts are the signed ones, and
         where the hub said otherwise the view is flagged (its states stay the hub's word)."""
-        case_id = bytes.fromhex(hub_view["case_id"])
+        case_id = bytes.fromhex(hub_view.case_id)
         parties = await self.cache.case_parties(case_id)
         if parties is None:
             return  # the hub's word alone makes no case
@@ -394,10 +395,10 @@ class AgentCore:
                 continue
             path = self.cache.envelope_path(envelope.message_id)
             header = await asyncio.to_thread(_stored_header, path)
-            for wire in await client.receipts(envelope.message_id):
+            for signed in await client.receipts(envelope.message_id):
                 try:
                     receipt = verify_receipt(
-                        wire,
+                        signed,
                         directory=self.directory,
                         message_id=envelope.message_id,
                         envelope_digest=envelope.digest,

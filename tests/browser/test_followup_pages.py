@@ -182,14 +182,14 @@ async def test_a_coordinator_opens_no_case_no_envelope_and_no_thread(net, browse
 
         token = (await net.client("signe")).signed_in.token
         anna = await net.client("anna")
-        sent = next(e for e in await anna.envelopes("sent") if e["case_id"] == MOVED.hex())
+        sent = next(e for e in await anna.envelopes("sent") if e.case_id == MOVED.hex())
         api = f"{net.url}{API}"
         for path in (
             "/cases",
             f"/cases/{MOVED.hex()}",
-            f"/envelopes/{sent['message_id']}",
-            f"/envelopes/{sent['message_id']}/blob",
-            f"/envelopes/{sent['message_id']}/receipts",
+            f"/envelopes/{sent.message_id}",
+            f"/envelopes/{sent.message_id}/blob",
+            f"/envelopes/{sent.message_id}/receipts",
             "/envelopes?box=inbox",
         ):
             response = await page.context.request.get(

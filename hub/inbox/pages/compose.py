@@ -42,17 +42,14 @@ async def _municipality_choices(core: AgentCore) -> list[dict[str, Any]]:
         pass  # the hub is unreachable: the list as last fetched (the outbox sends later)
     choices = []
     for m in core.members:
-        if m["id"] == core.municipality:
+        if m.id == core.municipality:
             continue
-        template = m.get("template") or {}
         choices.append(
             {
-                "id": m["id"],
-                "name": m["name"],
-                "template_text": str(template.get("text", ""))
-                if isinstance(template, dict)
-                else "",
-                "quota_text": _quota_text(core, m["id"]),
+                "id": m.id,
+                "name": m.name,
+                "template_text": str(m.template.get("text", "")),
+                "quota_text": _quota_text(core, m.id),
             }
         )
     return choices
