@@ -1,14 +1,17 @@
-"""The operator's maintenance commands on the hub machine: `hub backup` and `hub restore`
-(docs/operations.md)."""
+"""The operator's maintenance commands on the hub machine: `hub backup`, `hub restore` and
+`hub migrate` (docs/operations.md)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hub.cli.exits import EXIT_OK
+from hub.cli.exits import EXIT_ATTENTION, EXIT_OK
 from hub.server.config import load_config
 from hub.storage.backup import backup, restore
+from hub.storage.sqlite import SqliteStorage
+from hub.storage.upgrade import UpgradeError, schema_state
 
 if TYPE_CHECKING:
     import argparse
@@ -28,6 +31,19 @@ def register(commands: Subparsers) -> None:
     p.add_argument("source", type=Path, help="mappen som hub backup skrev")
     p.add_argument("--config", type=Path, help="hub.toml: data_dir är målet")
     p.set_defaults(run=_restore)
+
+    p = commands.add_parser("migrate", help="uppgradera databasens schema")
+    p.add_argument("--config", type=Path)
+    p.add_argument(
+        "--check", action="store_true", help="visa bara vad som skulle ändras; ändra inget"
+    )
+    p.add_argument("--backup", type=Path, metavar="MAPP", help="säkerhetskopiera hit först")
+    p.add_argument(
+        "--without-backup",
+        action="store_true",
+        help="uppgradera utan att ta en säkerhetskopia (du har en egen)",
+    )
+    p.set_defaults(run=_migrate)
 
 
 def _config_hint(args: argparse.Namespace) -> str:
@@ -57,4 +73,35 @@ def _restore(args: argparse.Namespace) -> int:
         f"Kör nu `hub audit verify{_config_hint(args)}`. Det som länsstyrelsen undertecknat "
         "efter säkerhetskopian finns inte i den: be administratören publicera det igen."
     )
+    return EXIT_OK
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    state = schema_state(config.data_dir)
+    print(f"Databasens schemaversion: {state.current}; den här hubben: {state.newest}.")
+    if not state.pending:
+        print("Inget att uppgradera.")
+        return EXIT_OK
+    for version, name in state.pending:
+        print(f"  väntar: {version:04d} {name}")
+    if args.check:
+        print("Ingenting ändrades (--check).")
+        return EXIT_ATTENTION
+    if state.current > 0:
+        if args.backup is not None:
+            summary = backup(config.data_dir, args.backup)
+            print(f"Säkerhetskopian är klar i {summary.path}.")
+        elif not args.without_backup:
+            raise UpgradeError(
+                "ta en säkerhetskopia först: `hub migrate"
+                f"{_config_hint(args)} --backup MAPP` (eller --without-backup om du har en)"
+            )
+
+    async def apply() -> None:
+        storage = await SqliteStorage.open(config.data_dir)  # migrates forward
+        await storage.close()
+
+    asyncio.run(apply())
+    print(f"Uppgraderad till schemaversion {schema_state(config.data_dir).current}.")
     return EXIT_OK
