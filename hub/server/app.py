@@ -19,6 +19,7 @@ from hub.server import (
     directory_routes,
     enrolment_routes,
     envelopes,
+    metrics,
     notice_routes,
     outcome_routes,
     statistics_routes,
@@ -60,7 +61,12 @@ log = logging.getLogger("hub.server")
 
 def init_app(config: ServerConfig, *, clock: Clock = time.time) -> web.Application:
     app = web.Application(
-        middlewares=[error_middleware, security_headers, query_middleware],
+        middlewares=[
+            metrics.metrics_middleware,  # outermost: it counts the answer the others settled on
+            error_middleware,
+            security_headers,
+            query_middleware,
+        ],
         client_max_size=64 * 1024,  # JSON bodies; envelope uploads stream past this limit
     )
     app[CONFIG] = config
@@ -68,6 +74,7 @@ def init_app(config: ServerConfig, *, clock: Clock = time.time) -> web.Applicati
     app[LIVE] = LiveHub()
     app[CALENDAR] = SwedishCalendar()
     app[REPORTS] = ReportCache()
+    app[metrics.METRICS] = metrics.HubMetrics()
     per_minute = config.signin_attempts_per_minute
     app[SIGNIN_BY_KEY] = RateLimiter(per_minute, 60)
     app[SIGNIN_BY_ADDRESS] = RateLimiter(per_minute * 6, 60)
@@ -98,6 +105,7 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
 def setup_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/healthz", health)
+    r.add_get("/metrics", metrics.endpoint)
     r.add_post(f"{API}/auth/challenge", auth.challenge)
     r.add_post(f"{API}/auth/session", auth.session)
     r.add_get(f"{API}/networks/{{network}}", directory_routes.get_network)
