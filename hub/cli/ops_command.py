@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,11 @@ def register(commands: Subparsers) -> None:
     p.add_argument("--config", type=Path, help="hub.toml: data_dir är målet")
     p.set_defaults(run=_restore)
 
+    p = commands.add_parser(
+        "systemd-unit", help="skriv ut systemd-tjänsten (hub.service) som följer med paketet"
+    )
+    p.set_defaults(run=_systemd_unit)
+
     p = commands.add_parser("migrate", help="uppgradera databasens schema")
     p.add_argument("--config", type=Path)
     p.add_argument(
@@ -44,6 +50,12 @@ def register(commands: Subparsers) -> None:
         help="uppgradera utan att ta en säkerhetskopia (du har en egen)",
     )
     p.set_defaults(run=_migrate)
+
+
+def _systemd_unit(_args: argparse.Namespace) -> int:
+    unit = resources.files("hub").joinpath("deploy/hub.service").read_text(encoding="utf-8")
+    print(unit, end="")
+    return EXIT_OK
 
 
 def _config_hint(args: argparse.Namespace) -> str:
