@@ -5,6 +5,7 @@ marked `ops-test: serve` is replaced by `hub serve` started in the background; b
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -86,7 +87,7 @@ def script(blocks: list[Block], root: Path, venv: Path, port: int) -> str:
         elif block.mark == "serve":
             parts.append(
                 f"echo '## docs/operations.md line {block.line}: hub serve in the background'\n"
-                f"{venv}/bin/hub serve --config {root}/etc/hub/hub.toml > serve.log 2>&1 &\n"
+                f"{venv}/bin/hub serve --config {root}/etc/hub/hub.toml > serve.log 2> serve.err &\n"
                 "echo $! > hub.pid\n"
                 "for _ in $(seq 100); do\n"
                 f"  curl -fsS -o /dev/null http://127.0.0.1:{port}/healthz && break\n"
@@ -165,7 +166,16 @@ def test_the_documents_marked_commands_run_as_a_script(tmp_path):
     assert "Granskningsloggen är hel" in out
     assert re.search(r"^hub_uploads_total\{outcome=\"stored\"\} 0\.0$", out, re.MULTILINE)
     assert "Inget att uppgradera" in out
-    # The hub's log lines on standard output (what the journal takes): JSON, ids and kinds.
-    assert '"message": "listening on 127.0.0.1:' in log
+    # The hub's log lines on standard output (what the journal takes): JSON, ids and kinds,
+    # nothing on standard error.
+    records = [json.loads(line) for line in log.splitlines()]
+    assert {
+        "logger": "hub.server",
+        "level": "INFO",
+        "message": f"listening on 127.0.0.1:{port} (HTTP)",
+    }.items() <= next(r for r in records if r["logger"] == "hub.server").items()
+    for record in records:
+        assert set(record) <= {"time", "level", "logger", "message", "request_id"}
+    assert (work / "serve.err").read_text() == ""
     assert "Dora" not in log
     assert "vasteras" not in log

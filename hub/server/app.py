@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import ssl
+import sys
 import time
 from typing import TYPE_CHECKING, Final
 
@@ -181,7 +182,8 @@ class JsonLogFormatter(logging.Formatter):
 
 
 def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler()
+    # Standard output, one JSON line a record, for the journal (or any supervisor) to take.
+    handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonLogFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
