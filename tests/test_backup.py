@@ -43,7 +43,7 @@ async def test_a_backup_during_uploads_restores_every_acknowledged_envelope(tmp_
             while not stop.is_set():
                 data = net.seal_to("anna", ["kommun-b"], {"n": n}, [("a.pdf", b"%" * 20_000)])
                 answer = await anna.upload(data, ["kommun-b"])
-                acknowledged.append((time.monotonic(), bytes.fromhex(answer["message_id"]), data))
+                acknowledged.append((time.monotonic(), bytes.fromhex(answer.message_id), data))
                 n += 1000
                 if len(acknowledged) >= 6:
                     six.set()
