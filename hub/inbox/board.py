@@ -13,10 +13,9 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import aiohttp
 from aiohttp import web
@@ -26,15 +25,10 @@ from hub.crypto.format import MessageKind
 from hub.inbox import documents
 from hub.inbox.facts import Listed
 from hub.inbox.pages.common import FRAME, render
-from hub.inbox.receiving import Opened, Receiver, Refused
-from hub.inbox.session import Session, following
+from hub.inbox.parts import AgentParts
+from hub.inbox.receiving import Opened, Refused
+from hub.inbox.session import following
 from hub.localagent import launch, security
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from hub.crypto.keys import PrivateIdentity
-    from hub.inbox.cache import InboxCache
 
 log = logging.getLogger("hub.inbox")
 ROLE: Final = "county_board"
@@ -60,58 +54,14 @@ class Note:
 
 
 @dataclass
-class BoardCore:
+class BoardCore(AgentParts):
     """A county board's agent: a session and the receiving part, nothing else (no cases, no
     outbox); the inbox box only, outcome notes only."""
-
-    hub_url: str
-    network: str
-    identity: PrivateIdentity
-    admin_public: bytes
-    cache: InboxCache
-    clock: Callable[[], float] = time.time
-    allow_insecure: bool = False
-    version: int = 0  # grows with every change the page shows
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-    _sync_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    def __post_init__(self) -> None:
-        self.session = Session(
-            self.hub_url,
-            self.network,
-            self.identity,
-            self.admin_public,
-            self.clock,
-            self.allow_insecure,
-        )
-        self.receiver = Receiver(self.identity, self.network, self.cache, self.clock)
-
-    @property
-    def municipality(self) -> str:
-        return self.session.municipality
-
-    @property
-    def online(self) -> bool:
-        return self.session.online
-
-    @property
-    def names(self) -> dict[str, str]:
-        return self.session.names
-
-    @property
-    def notices(self) -> list[dict[str, str]]:
-        return self.session.notices
-
-    def name_of(self, municipality: str) -> str:
-        return self.session.name_of(municipality)
 
     async def connect(self) -> None:
         """Signed in and verified as a contact person's agent, without the network's
         deadlines: there are no cases here."""
         await self.session.connect(with_settings=False)
-
-    async def close(self) -> None:
-        await self.session.close()
 
     async def sync(self) -> int:
         async with self._sync_lock:

@@ -26,7 +26,7 @@ from hub.inbox.outbox import ItemRunner, Op, SendProgress, Step
 from hub.inbox.receiving import create_private
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Awaitable, Callable, Sequence
     from pathlib import Path
 
     from hub.crypto.keys import PrivateIdentity
@@ -55,6 +55,7 @@ class Sender:
     cache: InboxCache
     identity: PrivateIdentity
     clock: Callable[[], float]
+    after_queue: Callable[[], Awaitable[None]] | None = None  # e.g. flush, then sync
     sending: SendProgress | None = None  # the outbox item on its way to the hub, if any
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one flush at a time
 
@@ -200,6 +201,8 @@ class Sender:
             int(self.clock()),
             blobs=[a["blob"] for a in attachments],
         )
+        if self.after_queue is not None:
+            await self.after_queue()
 
     # --- the outbox, flushed ------------------------------------------------------------
 

@@ -14,9 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -24,19 +23,15 @@ from hub.client.api import RemoteError
 from hub.errors import AuthorityError, HubError
 from hub.inbox.casebook import Casebook, case_from_view, due_from_json, due_to_json
 from hub.inbox.outcomes import FiledReport, Outcomes
-from hub.inbox.receiving import OpenedAttachment, Receiver
+from hub.inbox.parts import AgentParts
+from hub.inbox.receiving import OpenedAttachment
 from hub.inbox.sending import UNREADABLE_ATTACHMENT, Attachment, Sender, StoredFile
-from hub.inbox.session import Session
 from hub.protocol.deadlines import SwedishCalendar
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Sequence
+    from collections.abc import AsyncIterator
 
     from hub.client.api import HubClient
-    from hub.crypto.directory import Directory
-    from hub.crypto.keys import PrivateIdentity
-    from hub.inbox.cache import InboxCache
-    from hub.inbox.facts import Me
     from hub.inbox.outbox import SendProgress
     from hub.protocol import wire
     from hub.protocol.deadlines import Due, NetworkDeadlines
@@ -88,74 +83,28 @@ class YearSoFar:
 
 
 @dataclass
-class AgentCore:
-    hub_url: str
-    network: str
-    identity: PrivateIdentity
-    admin_public: bytes
-    cache: InboxCache
-    clock: Callable[[], float] = time.time
-    allow_insecure: bool = False
-    version: int = 0  # grows with every change the pages show: live.js compares it
+class AgentCore(AgentParts):
     year_so_far: YearSoFar | None = None  # the members' quotas, as last fetched
     year_so_far_stale: bool = False  # the last fetch failed: year_so_far is older
     calendar: SwedishCalendar = field(default_factory=SwedishCalendar)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-    # One sync at a time: the live channel and a page may both ask for one, and an envelope
-    # fetched twice at once would be refused the second time as a replay.
-    _sync_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
-        self.session = Session(
-            self.hub_url,
-            self.network,
-            self.identity,
-            self.admin_public,
-            self.clock,
-            self.allow_insecure,
-        )
-        self.receiver = Receiver(self.identity, self.network, self.cache, self.clock)
+        super().__post_init__()
         self.casebook = Casebook(self.cache, self.calendar)
-        self.sender = Sender(self.session, self.cache, self.identity, self.clock)
+        self.sender = Sender(
+            self.session, self.cache, self.identity, self.clock, after_queue=self.flush_outbox
+        )
         self.outcomes = Outcomes(self.session, self.cache)
+        # What a person sends is the sending part's; it flushes the outbox once queued.
+        self.send_inquiry = self.sender.inquiry
+        self.answer = self.sender.answer
+        self.send_message = self.sender.message
+        self.close_not_moved = self.sender.close_not_moved
+        self.send_outcome_note = self.sender.outcome_note
+        self.store_attachment = self.sender.store_attachment
+        self.county_board = self.sender.county_board
 
     # --- what the pages read (the session's, as it last learnt it) ------------------------
-
-    @property
-    def client(self) -> HubClient | None:
-        return self.session.client
-
-    @property
-    def directory(self) -> Directory | None:
-        return self.session.directory
-
-    @property
-    def me(self) -> Me | None:
-        return self.session.me
-
-    @property
-    def municipality(self) -> str:
-        return self.session.municipality
-
-    @municipality.setter
-    def municipality(self, value: str) -> None:
-        self.session.municipality = value
-
-    @property
-    def online(self) -> bool:
-        return self.session.online
-
-    @online.setter
-    def online(self, value: bool) -> None:
-        self.session.online = value
-
-    @property
-    def names(self) -> dict[str, str]:
-        return self.session.names
-
-    @names.setter
-    def names(self, value: dict[str, str]) -> None:
-        self.session.names = value
 
     @property
     def members(self) -> list[wire.Member]:
@@ -170,23 +119,13 @@ class AgentCore:
         return self.session.deadline_rules
 
     @property
-    def notices(self) -> list[dict[str, str]]:
-        return self.session.notices
-
-    @property
     def sending(self) -> SendProgress | None:
         return self.sender.sending
-
-    def name_of(self, municipality: str) -> str:
-        return self.session.name_of(municipality)
 
     # --- the connection -----------------------------------------------------------------
 
     async def connect(self) -> None:
         await self.session.connect()
-
-    async def close(self) -> None:
-        await self.session.close()
 
     async def refresh_members(self) -> None:
         """The members as the hub lists them now; offline, the list as last fetched."""
@@ -259,63 +198,7 @@ class AgentCore:
         dues = self.dues_of(view)
         return dues[0] if dues else None
 
-    # --- sending: queued at once, then flushed --------------------------------------------
-
-    async def store_attachment(self, name: str, media_type: str, source: IO[bytes]) -> StoredFile:
-        return await self.sender.store_attachment(name, media_type, source)
-
-    async def send_inquiry(
-        self,
-        document: dict[str, Any],
-        attachments: Sequence[Attachment | StoredFile],
-        municipalities: list[str],
-    ) -> bytes:
-        case_id = await self.sender.inquiry(document, attachments, municipalities)
-        await self.flush_outbox()
-        return case_id
-
-    async def answer(  # noqa: PLR0913 - each is part of the one action
-        self,
-        case_id: bytes,
-        event: str,
-        *,
-        target: str,
-        document: dict[str, Any] | None,
-        details: dict[str, Any] | None = None,
-        attachments: Sequence[Attachment | StoredFile] = (),
-    ) -> None:
-        await self.sender.answer(
-            case_id,
-            event,
-            target=target,
-            document=document,
-            details=details,
-            attachments=attachments,
-        )
-        await self.flush_outbox()
-
-    async def send_message(
-        self,
-        case_id: bytes,
-        target: str,
-        document: dict[str, Any],
-        attachments: Sequence[Attachment | StoredFile],
-    ) -> None:
-        await self.sender.message(case_id, target, document, attachments)
-        await self.flush_outbox()
-
-    async def close_not_moved(self, case_id: bytes) -> None:
-        await self.sender.close_not_moved(case_id)
-        await self.flush_outbox()
-
-    def county_board(self) -> str | None:
-        return self.sender.county_board()
-
-    async def send_outcome_note(self, case_id: bytes, text: str) -> bool:
-        queued = await self.sender.outcome_note(case_id, text)
-        if queued:
-            await self.flush_outbox()
-        return queued
+    # --- sending: queued by the sending part (aliases set above), then flushed -----------
 
     async def flush_outbox(self) -> None:
         """Send what waits (hub.inbox.sending), then fetch what the hub now has."""
