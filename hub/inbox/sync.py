@@ -50,15 +50,7 @@ __all__ = [
     "due_to_json",
 ]
 log = logging.getLogger("hub.inbox")
-_QUOTA_FAILURES = (
-    aiohttp.ClientError,
-    OSError,
-    RemoteError,
-    TimeoutError,
-    LookupError,
-    TypeError,
-    ValueError,
-)
+_QUOTA_FAILURES = (aiohttp.ClientError, OSError, RemoteError, TimeoutError)
 
 
 @dataclass(frozen=True)
@@ -72,14 +64,9 @@ class YearSoFar:
     figures: dict[str, tuple[int | None, int]]  # municipality id -> (quota, received)
 
     @classmethod
-    def from_json(cls, body: dict[str, Any], fetched_at: int) -> YearSoFar:
-        figures: dict[str, tuple[int | None, int]] = {}
-        for m in body["municipalities"]:
-            quota, received = m["quota"], m["received"]
-            if not (quota is None or isinstance(quota, int)) or not isinstance(received, int):
-                raise TypeError("quota and received are counts")
-            figures[str(m["id"])] = (quota, received)
-        return cls(int(body["year"]), fetched_at, figures)
+    def from_wire(cls, quotas: wire.Quotas, fetched_at: int) -> YearSoFar:
+        figures = {m.id: (m.quota, m.received) for m in quotas.municipalities}
+        return cls(quotas.year, fetched_at, figures)
 
 
 @dataclass
@@ -166,7 +153,7 @@ class AgentCore(AgentParts):
         """The members' quotas and received inquiries this year, for Ny förfrågan. A figure the
         hub does not give now is no reason to fail a sync: the last one stays, marked stale."""
         try:
-            self.year_so_far = YearSoFar.from_json(await client.quotas(), int(self.clock()))
+            self.year_so_far = YearSoFar.from_wire(await client.quotas(), int(self.clock()))
             self.year_so_far_stale = False
         except _QUOTA_FAILURES as exc:
             log.info("quotas not fetched: %s", type(exc).__name__)
