@@ -8,6 +8,7 @@ import json
 import logging
 import ssl
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Final
 
 from aiohttp import WSMsgType, web
@@ -21,12 +22,14 @@ from hub.server import (
     enrolment_routes,
     envelopes,
     notice_routes,
+    notify,
     outcome_routes,
     statistics_routes,
 )
 from hub.server.auth import caller_of
 from hub.server.directory_cache import DirectoryCache, SessionCache
 from hub.server.errors import error_middleware, security_headers
+from hub.server.ingest import GroupCommit
 from hub.server.live import LiveHub
 from hub.server.query import query_middleware
 from hub.server.ratelimit import RateLimiter
@@ -36,6 +39,7 @@ from hub.server.typedefs import (
     CLOCK,
     CONFIG,
     DIRECTORIES,
+    INGEST,
     LIVE,
     REPORTS,
     SCHEDULER,
@@ -81,6 +85,8 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     app[STORAGE] = storage
     app[DIRECTORIES] = DirectoryCache(storage)
     app[SESSIONS] = SessionCache(storage)
+    ingest = GroupCommit(storage, partial(notify.queue_new_message, app))
+    app[INGEST] = ingest
     scheduler = Scheduler(app)
     app[SCHEDULER] = scheduler
     await scheduler.start()
@@ -92,6 +98,7 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     if not done:
         log.error("the deadline clock did not stop within %s s", CLOCK_STOP_SECONDS)
     await app[LIVE].close_all()
+    await ingest.close()
     await storage.close()
 
 

@@ -11,6 +11,7 @@ from hub.protocol.deadlines import SwedishCalendar
 from hub.report.source import ReportCache
 from hub.server.config import ServerConfig
 from hub.server.directory_cache import DirectoryCache, SessionCache
+from hub.server.ingest import GroupCommit
 from hub.server.live import LiveHub
 from hub.server.ratelimit import RateLimiter
 from hub.storage.base import Storage
@@ -22,6 +23,7 @@ STORAGE = web.AppKey("storage", Storage)
 CLOCK = web.AppKey[Clock]("clock")
 DIRECTORIES = web.AppKey("directories", DirectoryCache)
 SESSIONS = web.AppKey("sessions", SessionCache)
+INGEST = web.AppKey("ingest", GroupCommit)
 LIVE = web.AppKey("live", LiveHub)
 SIGNIN_BY_KEY = web.AppKey("signin_by_key", RateLimiter)
 SIGNIN_BY_ADDRESS = web.AppKey("signin_by_address", RateLimiter)

@@ -138,6 +138,16 @@ class AuditRecord:
 
 
 @dataclass(frozen=True)
+class AuditEntry:
+    """An audit record to append: the storage gives it its seq and hashes."""
+
+    at: int
+    actor: str
+    action: str
+    subject: dict[str, Any]  # ids and kinds only
+
+
+@dataclass(frozen=True)
 class CaseRow:
     case_id: bytes
     network_id: str
@@ -199,6 +209,9 @@ class StaleVersion(StorageError):  # noqa: N818
 class BlobStore(Protocol):
     async def write(self, chunks: AsyncIterator[bytes], *, max_size: int) -> PendingBlob: ...
     def path_of(self, message_id: bytes) -> Path: ...
+    async def commit_all(
+        self, blobs: Sequence[tuple[PendingBlob, bytes]]
+    ) -> list[bool]: ...  # False: other bytes are stored under that message id
 
 
 class PendingBlob(Protocol):
@@ -225,6 +238,8 @@ class Transaction(Protocol):
     async def purge_expired(self, at: int) -> int: ...  # challenges and sessions
     async def add_envelope(self, envelope: EnvelopeRow) -> int: ...  # returns its seq
     async def find_envelope(self, message_id: bytes) -> EnvelopeRow | None: ...
+    async def add_envelopes(self, envelopes: Sequence[EnvelopeRow]) -> list[int]: ...
+    async def find_envelopes(self, message_ids: Sequence[bytes]) -> dict[bytes, EnvelopeRow]: ...
     async def add_receipt(self, receipt: ReceiptRow) -> None: ...
     async def add_case(self, case: CaseRow) -> None: ...
     async def update_case(
@@ -233,6 +248,7 @@ class Transaction(Protocol):
     async def append_audit(
         self, *, at: int, actor: str, action: str, subject: dict[str, Any]
     ) -> AuditRecord: ...
+    async def append_audits(self, entries: Sequence[AuditEntry]) -> list[AuditRecord]: ...
     # deadlines and notices
     async def replace_alarms(
         self, case_id: bytes, alarms: Sequence[AlarmRow]

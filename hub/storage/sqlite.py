@@ -27,6 +27,7 @@ from hub.crypto.records import canonical_bytes
 from hub.storage.audit import GENESIS, record_hash
 from hub.storage.base import (
     AlreadyExists,
+    AuditEntry,
     AuditRecord,
     BlobStore,
     CaseRow,
@@ -55,6 +56,7 @@ DB_NAME = "hub.sqlite3"
 BLOB_DIR = "blobs"
 BUSY_TIMEOUT_MS = 10_000
 AUDIT_PAGE = 500
+_AUDITS_PER_INSERT = 999 // 7  # bound values per statement: under SQLite's oldest limit
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 _ENROLMENT_COLUMNS = (
@@ -233,6 +235,15 @@ class SqliteTransaction(EnvelopeWrites, NoticeWrites, OutcomeWrites):
         count = cursor.rowcount
         await cursor.close()
         return count
+
+    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Run and fetch in one trip to the connection's thread."""
+        if not self._open:
+            raise StorageError("this transaction has ended")
+        try:
+            return list(await self._conn.execute_fetchall(sql, params))
+        except sqlite3.IntegrityError as exc:
+            raise _integrity(exc) from None
 
     async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         cursor = await self._exec(sql, params)
@@ -414,19 +425,41 @@ class SqliteTransaction(EnvelopeWrites, NoticeWrites, OutcomeWrites):
     async def append_audit(
         self, *, at: int, actor: str, action: str, subject: dict[str, Any]
     ) -> AuditRecord:
-        """Append the next record of the hash chain; seq and hashes are computed here, under
-        the transaction's write lock, so no two records can claim the same place."""
-        last = await self._rows("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-        seq, prev_hash = (last[0][0] + 1, last[0][1]) if last else (1, GENESIS)
-        subject_text = canonical_bytes(subject).decode("utf-8")
-        stored_subject = _object(subject_text)  # a copy: the record cannot change afterwards
-        digest = record_hash(prev_hash, seq, at, actor, action, stored_subject)
-        await self._changed(
-            "INSERT INTO audit (seq, at, actor, action, subject, prev_hash, hash)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (seq, at, actor, action, subject_text, prev_hash, digest),
-        )
-        return AuditRecord(seq, at, actor, action, stored_subject, prev_hash, digest)
+        """Append the next record of the hash chain (see append_audits)."""
+        (record,) = await self.append_audits([AuditEntry(at, actor, action, subject)])
+        return record
+
+    async def append_audits(self, entries: Sequence[AuditEntry]) -> list[AuditRecord]:
+        """Append the next records of the hash chain, in order; seq and hashes are computed
+        here, under the transaction's write lock, so no two records can claim the same place.
+        One read of the chain's end and one insert per group of records."""
+        last = await self._fetch("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        seq, prev_hash = (last[0][0], last[0][1]) if last else (0, GENESIS)
+        records: list[tuple[AuditRecord, str]] = []  # with the subject's canonical text
+        for entry in entries:
+            seq += 1
+            subject_text = canonical_bytes(entry.subject).decode("utf-8")
+            stored_subject = _object(subject_text)  # a copy: the record cannot change afterwards
+            digest = record_hash(
+                prev_hash, seq, entry.at, entry.actor, entry.action, stored_subject
+            )
+            record = AuditRecord(
+                seq, entry.at, entry.actor, entry.action, stored_subject, prev_hash, digest
+            )
+            records.append((record, subject_text))
+            prev_hash = digest
+        for start in range(0, len(records), _AUDITS_PER_INSERT):
+            part = records[start : start + _AUDITS_PER_INSERT]
+            await self._fetch(
+                "INSERT INTO audit (seq, at, actor, action, subject, prev_hash, hash) VALUES "  # noqa: S608 - placeholders only
+                + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(part)),
+                [
+                    value
+                    for r, text in part
+                    for value in (r.seq, r.at, r.actor, r.action, text, r.prev_hash, r.hash)
+                ],
+            )
+        return [record for record, _ in records]
 
 
 # --- the storage ---------------------------------------------------------------------------
