@@ -7,12 +7,13 @@ committed; a refused or interrupted upload leaves nothing visible.
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from hub.crypto.directory import Role
+from hub.crypto.directory import Directory, Role
 from hub.crypto.format import MessageKind
 from hub.crypto.receipts import verify_receipt
 from hub.crypto.scan import EnvelopeScanner
@@ -30,7 +31,6 @@ from hub.storage.base import BlobTooLarge, EnvelopeRow, NotFound, ReceiptRow
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from hub.crypto.directory import Directory
     from hub.crypto.format import Header
     from hub.storage.base import PendingBlob, Storage
 
@@ -49,8 +49,33 @@ def check_recipients(
 
     An outcome note (kind OUTCOME_NOTE) goes to the network's county board only, sealed to its
     valid county_board keys; nothing else may be addressed to a county board."""
+    note = header.kind == MessageKind.OUTCOME_NOTE
+    key = (note, to, caller.municipality_id, at)
+    known = _WANTED.setdefault(directory, {})
+    wanted = known.get(key)
+    if wanted is None:
+        wanted = _wanted_keys(directory, note=note, to=to, own=caller.municipality_id, at=at)
+        if len(known) >= _WANTED_PER_DIRECTORY:
+            known.clear()
+        known[key] = wanted
+    if frozenset(header.recipient_key_ids) != wanted:
+        raise ApiError("envelope_recipients_mismatch")
+
+
+# The wanted keys of an upload, by (outcome note, to, own municipality, second), for each
+# directory while it is in use: the same answer is not worked out again for every upload of
+# the same second. A directory that changes is a new object; the old one's entries go with it.
+_WANTED: weakref.WeakKeyDictionary[
+    Directory, dict[tuple[bool, tuple[str, ...], str, int], frozenset[bytes]]
+] = weakref.WeakKeyDictionary()
+_WANTED_PER_DIRECTORY = 1024
+
+
+def _wanted_keys(
+    directory: Directory, *, note: bool, to: tuple[str, ...], own: str, at: int
+) -> frozenset[bytes]:
     boards = directory.municipalities(role=Role.COUNTY_BOARD)
-    if header.kind == MessageKind.OUTCOME_NOTE:
+    if note:
         if not boards.issuperset(to):
             raise ApiError("envelope_recipients_mismatch", "an outcome note goes to a county board")
         addressed = [directory.valid_keys(board, at, role=Role.COUNTY_BOARD) for board in to]
@@ -64,10 +89,8 @@ def check_recipients(
         addressed = [directory.valid_keys(municipality, at) for municipality in to]
         if not all(addressed):
             raise ApiError("envelope_recipients_mismatch", "a municipality has no valid key")
-    own = directory.valid_keys(caller.municipality_id, at)
-    wanted = {entry.key_id for entries in (*addressed, own) for entry in entries}
-    if set(header.recipient_key_ids) != wanted:
-        raise ApiError("envelope_recipients_mismatch")
+    mine = directory.valid_keys(own, at)
+    return frozenset(entry.key_id for entries in (*addressed, mine) for entry in entries)
 
 
 async def _check_header(  # noqa: PLR0913 - what an upload's header is checked against
@@ -269,7 +292,11 @@ async def metadata(request: web.Request) -> web.Response:
 async def download(request: web.Request) -> web.StreamResponse:
     caller = await caller_of(request, CONTACT, BOARD)
     row = await _visible_envelope(request, caller)
-    path = request.app[STORAGE].blobs.path_of(row.message_id)
+    storage = request.app[STORAGE]
+    body = await storage.get_envelope_body(row.message_id)
+    if body is not None:  # a small envelope, kept in the database
+        return web.Response(body=body, content_type="application/octet-stream")
+    path = storage.blobs.path_of(row.message_id)
     return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})
 
 

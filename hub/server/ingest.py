@@ -3,13 +3,14 @@
 An upload handler checks its envelope as it streams in, then hands the blob and the row to
 `GroupCommit.store` and waits. One worker takes every upload waiting at that moment (up to
 MAX_GROUP) and commits them together: the blobs in one trip to a worker thread (each file
-fsynced and renamed, each directory fsynced once), then the rows, their recipients, their audit
-records and notices in one transaction (one fsync of the WAL, synchronous=FULL). Only then is
-each upload answered. Under light load a group is one upload; under load the uploads that
-arrive during a commit share the next one, so the fsyncs and the trips to the database's thread
-are paid once a group instead of once an upload. Durability is as before: nothing is answered
-before its blob and row are durable, and a group that fails answers each of its uploads with
-that failure.
+fsynced and renamed, each directory fsynced once), then the rows, their recipients, their
+audit records and notices in one transaction (one fsync of the WAL, synchronous=FULL). Only
+then is each upload answered. While one group's transaction commits, the next group's blobs
+are placed. Under light load a group is one upload; under load the uploads that arrive during
+a commit share the next one, so the fsyncs and the trips to the database's thread are paid
+once a group instead of once an upload. Durability is as before: nothing is answered before
+its blob and row are durable, and a group that fails answers each of its uploads with that
+failure.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     OnNew = Callable[[Transaction, EnvelopeRow, int], Awaitable[int]]
 
 MAX_GROUP: Final = 64
+# An envelope up to this size is stored in the database with its row (no file, no fsync of its
+# own); a larger one is a file under blobs/ (hub/storage/blobs.py).
+INLINE_BYTES: Final = 256 * 1024
 log = logging.getLogger("hub.server")
 
 
@@ -89,33 +93,67 @@ class GroupCommit:
                 await self._worker
 
     async def _run(self) -> None:
-        while self._waiting:
-            group = self._waiting[: self._max_group]
-            del self._waiting[: self._max_group]
-            try:
-                results = await self._commit([w.upload for w in group])
-            except Exception as exc:  # noqa: BLE001 - each upload of the group answers it
-                for waiting in group:
-                    if not waiting.answer.done():
-                        waiting.answer.set_exception(exc)
-                continue
-            except BaseException:
-                for waiting in group:
-                    waiting.answer.cancel()
-                raise
-            self.groups += 1
-            for waiting, result in zip(group, results, strict=True):
-                if waiting.answer.done():
+        """Two stages: the next group's blobs are placed while the previous group's
+        transaction commits (each row still only after its own blob); rows commit in order."""
+        rows: asyncio.Task[None] | None = None
+        try:
+            while self._waiting or rows is not None:
+                if not self._waiting:
+                    # Uploads that arrive while the last group commits are taken after it: the
+                    # worker ends only with nothing waiting and nothing committing.
+                    assert rows is not None  # noqa: S101 - the loop's condition
+                    await rows
+                    rows = None
                     continue
-                if isinstance(result, Stored):
-                    waiting.answer.set_result(result)
-                else:
-                    waiting.answer.set_exception(result)
+                group = self._waiting[: self._max_group]
+                del self._waiting[: self._max_group]
+                bodies = [_inline(w.upload) for w in group]
+                files = [w.upload for w, body in zip(group, bodies, strict=True) if body is None]
+                try:
+                    on_disk = iter(
+                        await self._storage.blobs.commit_all(
+                            [(u.blob, u.row.message_id) for u in files]
+                        )
+                    )
+                except Exception as exc:  # noqa: BLE001 - each upload of the group answers it
+                    _fail(group, exc)
+                    continue
+                placed = [next(on_disk) if body is None else body for body in bodies]
+                if rows is not None:
+                    await rows
+                rows = asyncio.create_task(self._store(group, placed))
+        except BaseException:
+            if rows is not None:
+                rows.cancel()
+            raise
 
-    async def _commit(self, group: list[Upload]) -> list[Stored | ApiError]:
-        placed = await self._storage.blobs.commit_all([(u.blob, u.row.message_id) for u in group])
+    async def _store(self, group: list[_Waiting], placed: list[bytes | bool]) -> None:
+        try:
+            results = await self._commit([w.upload for w in group], placed)
+        except Exception as exc:  # noqa: BLE001 - each upload of the group answers it
+            _fail(group, exc)
+            return
+        except BaseException:
+            for waiting in group:
+                waiting.answer.cancel()
+            raise
+        self.groups += 1
+        for waiting, result in zip(group, results, strict=True):
+            if waiting.answer.done():
+                continue
+            if isinstance(result, Stored):
+                waiting.answer.set_result(result)
+            else:
+                waiting.answer.set_exception(result)
+
+    async def _commit(
+        self, group: list[Upload], placed: list[bytes | bool]
+    ) -> list[Stored | ApiError]:
+        """`placed`: each upload's bytes to keep in the database, or whether its file is now
+        stored (False: other bytes are stored under its message id)."""
         results: list[Stored | ApiError] = []
         fresh: list[Upload] = []
+        bodies: list[bytes | None] = []
         async with self._storage.transaction() as tx:
             stored = await tx.find_envelopes([u.row.message_id for u in group])
             for upload, blob_placed in zip(group, placed, strict=True):
@@ -123,19 +161,33 @@ class GroupCommit:
                 earlier = stored.get(row.message_id)
                 if earlier is not None:
                     results.append(_again(earlier, row))
-                elif not blob_placed:
+                elif blob_placed is False:
                     results.append(ApiError("envelope_id_taken"))
                 else:
                     stored[row.message_id] = row  # a second of the same id in this group
                     fresh.append(upload)
+                    bodies.append(blob_placed if isinstance(blob_placed, bytes) else None)
                     results.append(Stored(row, new=True))
-            seqs = await tx.add_envelopes([u.row for u in fresh])
+            seqs = await tx.add_envelopes([u.row for u in fresh], bodies)
             numbered = {u.row.message_id: seq for u, seq in zip(fresh, seqs, strict=True)}
             await tx.append_audits([_audit_entry(u) for u in fresh])
             notices = {
                 u.row.message_id: await self._on_new(tx, u.row, u.row.received_at) for u in fresh
             }
         return [_numbered(result, numbered, notices) for result in results]
+
+
+def _inline(upload: Upload) -> bytes | None:
+    """The upload's bytes if it is stored in the database (small and still in memory)."""
+    if upload.blob.size > INLINE_BYTES:
+        return None
+    return upload.blob.in_memory()
+
+
+def _fail(group: list[_Waiting], exc: Exception) -> None:
+    for waiting in group:
+        if not waiting.answer.done():
+            waiting.answer.set_exception(exc)
 
 
 def _again(earlier: EnvelopeRow, row: EnvelopeRow) -> Stored | ApiError:

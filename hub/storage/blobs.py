@@ -161,6 +161,8 @@ class FileBlobStore:
         where different bytes are stored under that id (this blob is then removed).
 
         On a failure, cancellation included, every temporary file of the group is removed."""
+        if not blobs:
+            return []
         files = [(_temp_of(blob), message_id) for blob, message_id in blobs]
         try:
             async with self._placing:
@@ -240,6 +242,12 @@ class PendingFileBlob:
         self._temp: _Temp | None = _Temp(path, fd, data)
         self.size = size
 
+    def in_memory(self) -> bytes | None:
+        """Its bytes, if none were written to a file (it is under FLUSH_BYTES)."""
+        if self._temp is None or self._temp.fd is not None:
+            return None
+        return bytes(self._temp.data)
+
     def take(self) -> _Temp:
         """For the store's commit: the temporary file, once."""
         if self._temp is None:
@@ -260,4 +268,6 @@ class PendingFileBlob:
         """Remove the temporary file; harmless after commit or a previous discard."""
         if self._temp is None:
             return
-        await _in_thread(self.take().remove)
+        temp = self.take()
+        if temp.fd is not None:  # else nothing of it is on disk
+            await _in_thread(temp.remove)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from hub.storage.base import EnvelopeRow, StorageError
+from hub.storage.base import EnvelopeRow, NotFound, StorageError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -41,6 +41,7 @@ def _envelope(row: Sequence[Any]) -> EnvelopeRow:
 _ROWS_PER_INSERT = 999 // 12
 _RECIPIENTS_PER_INSERT = 999 // 3
 _IDS_PER_SELECT = 500
+_BODIES_PER_INSERT = 16  # bodies of up to INLINE_BYTES each: a few MB a statement at most
 
 
 def _values(row: EnvelopeRow) -> tuple[Any, ...]:
@@ -77,8 +78,11 @@ class EnvelopeWrites:
         (seq,) = await self.add_envelopes([envelope])
         return seq
 
-    async def add_envelopes(self, envelopes: Sequence[EnvelopeRow]) -> list[int]:
-        """Store the rows and their recipients; their seqs in the same order, ascending."""
+    async def add_envelopes(
+        self, envelopes: Sequence[EnvelopeRow], bodies: Sequence[bytes | None] = ()
+    ) -> list[int]:
+        """Store the rows and their recipients, and with each the envelope's bytes where
+        `bodies` gives them (None: its blob is a file); their seqs in the same order."""
         seqs: dict[bytes, int] = {}
         for part in _parts(envelopes, _ROWS_PER_INSERT):
             rows = await self._fetch(
@@ -102,6 +106,17 @@ class EnvelopeWrites:
                 "INSERT INTO envelope_recipients (network_id, municipality_id, seq) VALUES "  # noqa: S608 - placeholders only
                 + ", ".join(["(?, ?, ?)"] * len(some)),
                 [value for row in some for value in row],
+            )
+        kept = [
+            (seqs[e.message_id], body)
+            for e, body in zip(envelopes, bodies, strict=False)
+            if body is not None
+        ]
+        for few in _parts(kept, _BODIES_PER_INSERT):
+            await self._fetch(
+                "INSERT INTO envelope_bodies (seq, body) VALUES "  # noqa: S608 - placeholders only
+                + ", ".join(["(?, ?)"] * len(few)),
+                [value for row in few for value in row],
             )
         return [seqs[e.message_id] for e in envelopes]
 
@@ -140,6 +155,18 @@ class EnvelopeReads:
             (message_id,),
         )
         return _envelope(row)
+
+    async def get_envelope_body(self, message_id: bytes) -> bytes | None:
+        """The envelope's bytes if they are kept in the database; None if its blob is a file
+        (NotFound if there is no such envelope)."""
+        rows = await self._read(
+            "SELECT b.body FROM envelopes AS e LEFT JOIN envelope_bodies AS b ON b.seq = e.seq"
+            " WHERE e.message_id = ?",
+            (message_id,),
+        )
+        if not rows:
+            raise NotFound("envelope")
+        return None if rows[0][0] is None else bytes(rows[0][0])
 
     async def list_envelopes(
         self, network_id: str, municipality_id: str, *, box: str, after: int = 0, limit: int = 200
