@@ -8,7 +8,6 @@ import json
 import logging
 import ssl
 import time
-from functools import partial
 from typing import TYPE_CHECKING, Final
 
 from aiohttp import WSMsgType, web
@@ -22,25 +21,29 @@ from hub.server import (
     enrolment_routes,
     envelopes,
     notice_routes,
-    notify,
     outcome_routes,
     statistics_routes,
 )
 from hub.server.auth import caller_of
+from hub.server.case_transitions import CaseTransitions
 from hub.server.directory_cache import DirectoryCache, SessionCache
 from hub.server.errors import error_middleware, security_headers
 from hub.server.ingest import GroupCommit
 from hub.server.live import LiveHub
+from hub.server.notify import Notices
 from hub.server.query import query_middleware
 from hub.server.ratelimit import RateLimiter
 from hub.server.scheduler import Scheduler
+from hub.server.singletons import OneProcessRecovery
 from hub.server.typedefs import (
     CALENDAR,
+    CASES,
     CLOCK,
     CONFIG,
     DIRECTORIES,
     INGEST,
     LIVE,
+    NOTICES,
     REPORTS,
     SCHEDULER,
     SESSIONS,
@@ -85,10 +88,21 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     app[STORAGE] = storage
     app[DIRECTORIES] = DirectoryCache(storage)
     app[SESSIONS] = SessionCache(storage)
-    ingest = GroupCommit(storage, partial(notify.queue_new_message, app))
+    notices = Notices(storage, app[DIRECTORIES], app[CONFIG].smtp)
+    app[NOTICES] = notices
+    ingest = GroupCommit(storage, notices.queue_new_message)
     app[INGEST] = ingest
-    scheduler = Scheduler(app)
+    scheduler = Scheduler(
+        storage,
+        notices,
+        clock=app[CLOCK],
+        smtp=app[CONFIG].smtp,
+        recovery=OneProcessRecovery(storage),
+    )
     app[SCHEDULER] = scheduler
+    app[CASES] = CaseTransitions(
+        storage, calendar=app[CALENDAR], live=app[LIVE], clock=app[CLOCK], poke=scheduler.poke
+    )
     await scheduler.start()
     clock_task = asyncio.create_task(scheduler.run(), name="deadline-clock")
     yield

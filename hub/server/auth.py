@@ -47,11 +47,11 @@ def _token_hash(token: bytes) -> bytes:
     return p.blake2b(token, size=32, person=_TOKEN_PERSON)
 
 
-def _limit(request: web.Request, key_id: str) -> None:
+async def _limit(request: web.Request, key_id: str) -> None:
     now = request.app[CLOCK]()
     address = request.remote or "unknown"
-    by_key = request.app[SIGNIN_BY_KEY].allow(key_id, now)
-    by_address = request.app[SIGNIN_BY_ADDRESS].allow(address, now)
+    by_key = await request.app[SIGNIN_BY_KEY].allow(key_id, now)
+    by_address = await request.app[SIGNIN_BY_ADDRESS].allow(address, now)
     if not (by_key and by_address):
         raise ApiError("rate_limited")
 
@@ -59,7 +59,7 @@ def _limit(request: web.Request, key_id: str) -> None:
 async def challenge(request: web.Request) -> web.Response:
     body = await read_json(request, {"network": str, "key_id": str})
     key_id = hex_id(body["key_id"], 16)
-    _limit(request, body["key_id"])
+    await _limit(request, body["key_id"])
     now = int(request.app[CLOCK]())
     nonce = secrets.token_bytes(NONCE_BYTES)
     expires = now + request.app[CONFIG].challenge_seconds
@@ -78,7 +78,7 @@ async def challenge(request: web.Request) -> web.Response:
 async def session(request: web.Request) -> web.Response:
     body = await read_json(request, {"network": str, "key_id": str, "nonce": str, "signature": str})
     key_id = hex_id(body["key_id"], 16)
-    _limit(request, body["key_id"])
+    await _limit(request, body["key_id"])
     try:
         nonce = base64.b64decode(body["nonce"], validate=True)
         signature = base64.b64decode(body["signature"], validate=True)

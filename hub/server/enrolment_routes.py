@@ -84,7 +84,7 @@ async def enrol(request: web.Request) -> web.Response:
     app = request.app
     now = int(app[CLOCK]())
     # Every attempt counts, well-formed or not: the code is what an attacker would guess.
-    if not app[SIGNIN_BY_ADDRESS].allow(request.remote or "unknown", now):
+    if not await app[SIGNIN_BY_ADDRESS].allow(request.remote or "unknown", now):
         raise ApiError("rate_limited")
     body = await read_json(
         request, {"network": str, "code": str, "public_identity": dict, "proof": str}

@@ -20,12 +20,12 @@ from hub.crypto.scan import EnvelopeScanner
 from hub.errors import ApiError, EnvelopeFormatError
 from hub.protocol.lifecycle import Event
 from hub.protocol.notices import delivery_cause
-from hub.server import cases, query
+from hub.server import query
 from hub.server.auth import Caller, caller_of
 from hub.server.errors import hex_id, read_json
 from hub.server.ingest import Upload
 from hub.server.query import takes_query
-from hub.server.typedefs import CLOCK, CONFIG, DIRECTORIES, INGEST, LIVE, SCHEDULER, STORAGE
+from hub.server.typedefs import CASES, CLOCK, CONFIG, DIRECTORIES, INGEST, LIVE, SCHEDULER, STORAGE
 from hub.storage.base import BlobTooLarge, EnvelopeRow, NotFound, ReceiptRow
 
 if TYPE_CHECKING:
@@ -346,7 +346,7 @@ async def post_receipt(request: web.Request) -> web.Response:
         # clock; reading is recorded.
         event = {"delivered": Event.DELIVER, "read": Event.READ_RECEIPT}.get(str(receipt.event))
         if event is not None:
-            await cases.apply_system(app, row, caller.municipality_id, event)
+            await app[CASES].apply_system(row, caller.municipality_id, event)
     return web.json_response({"stored": True}, status=201)
 
 
