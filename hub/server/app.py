@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Final
 from aiohttp import WSMsgType, web
 
 from hub.protocol.deadlines import SwedishCalendar
+from hub.protocol.roles import AccountRole
 from hub.report.source import ReportCache
 from hub.server import (
     auth,
@@ -162,7 +163,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def live(request: web.Request) -> web.WebSocketResponse:
-    caller = await caller_of(request, "contact_person")  # only inboxes follow cases
+    caller = await caller_of(request, AccountRole.CONTACT_PERSON)  # only inboxes follow cases
     ws = web.WebSocketResponse(heartbeat=30)
     await ws.prepare(request)
     hub = request.app[LIVE]

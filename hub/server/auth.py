@@ -14,6 +14,7 @@ from aiohttp import web
 from hub.crypto import primitives as p
 from hub.crypto.records import signer_id
 from hub.errors import ApiError, HubError
+from hub.protocol.roles import AccountRole
 from hub.protocol.signin import NONCE_BYTES, signin_message
 from hub.server.errors import hex_id, read_json
 from hub.server.typedefs import (
@@ -27,7 +28,6 @@ from hub.server.typedefs import (
 )
 from hub.storage.base import NotFound, Session
 
-ADMIN_ROLE = "county_admin"
 _TOKEN_PERSON = b"hub-token/v1"
 
 
@@ -36,7 +36,7 @@ class Caller:
     network_id: str
     key_id: bytes
     municipality_id: str
-    role: str
+    role: AccountRole
 
     @property
     def actor(self) -> str:
@@ -95,13 +95,14 @@ async def session(request: web.Request) -> web.Response:
     except NotFound:
         raise ApiError("auth_failed") from None
     if key_id == signer_id(network.admin_public):
-        public, municipality, role = network.admin_public, "", ADMIN_ROLE
+        public, municipality, role = network.admin_public, "", AccountRole.COUNTY_ADMIN
     else:
         try:
             entry = (await app[DIRECTORIES].get(network_id)).check_signer(key_id, now)
         except HubError:
             raise ApiError("auth_failed") from None  # unknown, expired or revoked: one answer
-        public, municipality, role = entry.signing_key, entry.municipality, str(entry.role)
+        public, municipality = entry.signing_key, entry.municipality
+        role = AccountRole.of(entry.role)
     message = signin_message(
         audience=app[CONFIG].public_url, network=network_id, key_id=key_id, nonce=nonce
     )
@@ -131,7 +132,7 @@ async def session(request: web.Request) -> web.Response:
     )
 
 
-async def caller_of(request: web.Request, *roles: str) -> Caller:
+async def caller_of(request: web.Request, *roles: AccountRole) -> Caller:
     """The signed-in caller, if its session is valid and its role is one of `roles`.
 
     A key revoked after sign-in loses access at once: the directory is checked on every call.
@@ -149,7 +150,7 @@ async def caller_of(request: web.Request, *roles: str) -> Caller:
         found = await app[SESSIONS].get(_token_hash(token), now)
     except NotFound:
         raise ApiError("auth_required") from None
-    if found.role != ADMIN_ROLE:
+    if found.role != AccountRole.COUNTY_ADMIN:
         try:
             (await app[DIRECTORIES].get(found.network_id)).check_signer(found.key_id, now)
         except HubError:

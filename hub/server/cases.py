@@ -16,6 +16,7 @@ from hub.crypto.format import MessageKind
 from hub.errors import ApiError
 from hub.protocol.case_codec import case_from_json
 from hub.protocol.lifecycle import Case, Event, Role
+from hub.protocol.roles import AccountRole
 from hub.server.auth import Caller, caller_of
 from hub.server.case_transitions import RETRIES, case_row
 from hub.server.errors import hex_id, read_json
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
     Step = Callable[[Case, int], Awaitable[tuple[Case, list[Effect], dict[str, Any]]]]
 
-CONTACT = "contact_person"
+CONTACT = AccountRole.CONTACT_PERSON
 # The envelope that must carry an event's content (the form, the motivation …), by kind.
 CARRIER: dict[Event, MessageKind] = {
     Event.SEND_PRE_INQUIRY: MessageKind.PRE_INQUIRY,

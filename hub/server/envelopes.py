@@ -20,6 +20,7 @@ from hub.crypto.scan import EnvelopeScanner
 from hub.errors import ApiError, EnvelopeFormatError
 from hub.protocol.lifecycle import Event
 from hub.protocol.notices import delivery_cause
+from hub.protocol.roles import AccountRole
 from hub.server import query
 from hub.server.auth import Caller, caller_of
 from hub.server.errors import hex_id, read_json
@@ -35,8 +36,8 @@ if TYPE_CHECKING:
     from hub.storage.base import PendingBlob, Storage
 
 log = logging.getLogger("hub.server")
-CONTACT = "contact_person"
-BOARD = "county_board"  # receives outcome notes (kind OUTCOME_NOTE) and nothing else
+CONTACT = AccountRole.CONTACT_PERSON
+BOARD = AccountRole.COUNTY_BOARD  # receives outcome notes (kind OUTCOME_NOTE) and nothing else
 READ_SIZE = 256 * 1024
 MAX_RECIPIENT_MUNICIPALITIES = 16
 

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
     from pathlib import Path
 
+    from hub.protocol.roles import AccountRole
+
 
 class StorageError(Exception):
     """A storage-level failure the caller maps to a response (conflict, not found)."""
@@ -94,7 +96,7 @@ class Session:
     network_id: str
     key_id: bytes
     municipality_id: str
-    role: str
+    role: AccountRole
     expires_at: int
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import aiosqlite
 
 from hub.crypto.records import canonical_bytes
+from hub.protocol.roles import AccountRole
 from hub.storage.audit import GENESIS, record_hash
 from hub.storage.base import (
     AlreadyExists,
@@ -588,7 +589,7 @@ class SqliteStorage(EnvelopeReads, NoticeReads, OutcomeReads, StatisticsReads):
             " FROM sessions WHERE token_hash = ? AND expires_at > ?",
             (token_hash, at),
         )
-        return Session(*row)
+        return Session(row[0], row[1], row[2], row[3], AccountRole(row[4]), row[5])
 
     async def get_case(self, case_id: bytes) -> CaseRow:
         row = await self._one(
