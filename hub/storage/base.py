@@ -139,6 +139,9 @@ class AuditRecord:
     hash: bytes
 
 
+AuditSubject = dict[str, str | int | list[str]]  # ids, kinds, counts and lists of ids only
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     """An audit record to append: the storage gives it its seq and hashes."""
@@ -146,7 +149,7 @@ class AuditEntry:
     at: int
     actor: str
     action: str
-    subject: dict[str, Any]  # ids and kinds only
+    subject: AuditSubject
 
 
 @dataclass(frozen=True)
