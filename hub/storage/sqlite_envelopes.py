@@ -7,6 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from hub.storage.base import EnvelopeRow, NotFound, StorageError
+from hub.storage.sqlite_codec import ReadHost, WriteHost
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -65,13 +66,10 @@ def _parts(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
-class EnvelopeWrites:
+class EnvelopeWrites(WriteHost):
     """Writes; the host class gives `_fetch` inside its transaction. A group of uploads is a
     few statements, not a few per upload: each statement is a trip to the connection's
     thread."""
-
-    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        raise NotImplementedError
 
     async def add_envelope(self, envelope: EnvelopeRow) -> int:
         """Store the row and return its seq (assigned here; `envelope.seq` is not used)."""
@@ -139,14 +137,8 @@ class EnvelopeWrites:
         return found
 
 
-class EnvelopeReads:
+class EnvelopeReads(ReadHost):
     """Reads; the host class gives `_read` and `_one` on its read-only connection."""
-
-    async def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        raise NotImplementedError
-
-    async def _one(self, what: str, sql: str, params: Sequence[Any]) -> Any:  # noqa: ANN401
-        raise NotImplementedError
 
     async def get_envelope(self, message_id: bytes) -> EnvelopeRow:
         row = await self._one(
