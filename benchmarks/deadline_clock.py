@@ -32,17 +32,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import aiosqlite
-from aiohttp import web
 
 from benchmarks.envelope_throughput import cpu_info, filesystem_of
 from hub.protocol.deadlines import NetworkDeadlines, SwedishCalendar
 from hub.protocol.lifecycle import Case, Event, Role
 from hub.protocol.settings import DEFAULT_SETTINGS
 from hub.server import notify
-from hub.server.config import ServerConfig
 from hub.server.directory_cache import DirectoryCache
+from hub.server.notify import Notices
 from hub.server.scheduler import ALARM_BATCH, Scheduler
-from hub.server.typedefs import CALENDAR, CLOCK, CONFIG, DIRECTORIES, STORAGE
+from hub.server.singletons import OneProcessRecovery
 from hub.storage.base import Network
 from hub.storage.sqlite import DB_NAME, SqliteStorage, create_network
 
@@ -175,13 +174,15 @@ class DueCases:
 def scheduler_for(storage: SqliteStorage, data_dir: Path) -> Scheduler:
     """The hub's Scheduler on this storage, its clock held at NOW; e-mail off ([smtp] unset),
     so a tick fires alarms (with their audit records) and sends nothing."""
-    app = web.Application()
-    app[CONFIG] = ServerConfig(data_dir=data_dir)
-    app[CLOCK] = lambda: float(NOW)
-    app[STORAGE] = storage
-    app[DIRECTORIES] = DirectoryCache(storage)
-    app[CALENDAR] = SwedishCalendar()
-    return Scheduler(app)
+    del data_dir  # the scheduler takes its dependencies, not a configured application
+    notices = Notices(storage, DirectoryCache(storage), smtp=None)
+    return Scheduler(
+        storage,
+        notices,
+        clock=lambda: float(NOW),
+        smtp=None,
+        recovery=OneProcessRecovery(storage),
+    )
 
 
 async def timed(

@@ -14,49 +14,43 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
-import contextlib
-import ctypes
 import math
 import os
-import platform
 import shutil
 import signal
-import socket
-import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
 import aiohttp
-import aiosqlite
-from aiohttp import web
 
-from benchmarks.envelope_throughput import cpu_info, filesystem_of
+from benchmarks.ingest_report import Result, SizeReport, machine_lines, notes, table
+from benchmarks.ingest_servers import (
+    MB,
+    NETWORK,
+    Server,
+    bare_server_main,
+    die_with_parent,
+    start_bare,
+    start_hub,
+)
 from hub.client.api import HubClient, RemoteError
 from hub.crypto.directory import make_entry
 from hub.crypto.envelope import AttachmentSource, seal
 from hub.crypto.format import MessageKind
-from hub.crypto.keys import PrivateIdentity, PublicIdentity, SigningKey, dumps_public_signing_key
+from hub.crypto.keys import PrivateIdentity, PublicIdentity, SigningKey
 
-MB = 1_000_000  # figures are in MB (10^6 bytes)
-REPO = Path(__file__).resolve().parents[1]
-NETWORK = "bench-ingest"
 MUNICIPALITIES = 4  # the contact persons are spread over this many municipalities
 SIZES = (("10 KB", 10_000), ("2 MB", 2_000_000))  # attachment payload per envelope
 SEAL_WORKERS = 2
 SEAL_BATCH_BYTES = 32 * MB  # envelopes per task sent to a sealing worker, by size
 WARMUP_SECONDS = 2.0  # per size and server, untimed; the hub's rate here sizes the pools
 POOL_MARGIN = 1.5  # envelopes sealed per client: the warm-up rate x seconds x this margin
-READY_TIMEOUT = 30.0
 DOCUMENT = {"subject": "benchmark", "body": "one attachment"}
-PR_SET_PDEATHSIG = 1
 
 
 # --- the network: persons, municipalities, sealing ----------------------------------------
@@ -158,180 +152,7 @@ async def seal_pools(
     return [[e for part in await asyncio.gather(*parts) for e in part] for parts in tasks]
 
 
-# --- the servers, each in its own process -------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _die_with_parent() -> None:
-    """A server (preexec_fn) or sealing worker (initializer) gets SIGTERM if this process dies,
-    even by SIGKILL (Linux); otherwise nothing is done."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-@dataclass
-class Server:
-    name: str
-    url: str
-    log: Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, command: list[str], env: dict[str, str]) -> None:
-        with self.log.open("wb") as log:
-            # The command is this interpreter running the hub or this module: no outside input.
-            self.proc = subprocess.Popen(  # noqa: S603
-                command,
-                cwd=REPO,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - started before any thread
-            )
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            if self.proc is None or self.proc.poll() is not None:
-                raise SystemExit(f"{self.name} did not start:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as answer:  # noqa: S310 - our own http://127.0.0.1
-                    if answer.status == 200:
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(
-                    f"{self.name} not ready after {READY_TIMEOUT} s:\n{self.log_tail()}"
-                )
-            time.sleep(0.1)
-
-    def cpu_seconds(self) -> float:
-        """utime + stime of the server process, all its threads (/proc/PID/stat)."""
-        if self.proc is None:
-            return 0.0
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()  # aiohttp's run_app shuts down cleanly on SIGTERM
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-
-def start_hub(tmp: Path, admin: SigningKey) -> Server:
-    data_dir, port = tmp / "hub-data", free_port()
-    url = f"http://127.0.0.1:{port}"
-    key_file = tmp / "admin.pub.json"
-    key_file.write_text(dumps_public_signing_key(admin.public))
-    env = {
-        **os.environ,
-        "HUB_DATA_DIR": str(data_dir),
-        "HUB_HOST": "127.0.0.1",
-        "HUB_PORT": str(port),
-        "HUB_PUBLIC_URL": url,
-        # 33 sign-ins from one address per size; the default (10 a minute) is for people.
-        "HUB_SIGNIN_ATTEMPTS_PER_MINUTE": "1000",
-    }
-    create = [sys.executable, "-m", "hub.cli", "network", "create"]
-    create += ["--id", NETWORK, "--name", "Benchmark", "--admin-key", str(key_file)]
-    proc = subprocess.run(create, cwd=REPO, env=env, capture_output=True, text=True, check=False)  # noqa: S603
-    if proc.returncode != 0:
-        raise SystemExit(f"hub network create failed:\n{proc.stdout}{proc.stderr}")
-    hub = Server("hub", url, tmp / "hub.log")
-    hub.start([sys.executable, "-m", "hub.cli", "serve"], env)
-    return hub
-
-
-def start_bare(tmp: Path) -> Server:
-    port = free_port()
-    bare = Server("bare server", f"http://127.0.0.1:{port}", tmp / "bare.log")
-    command = [sys.executable, "-m", "benchmarks.hub_ingest", "--bare-server", str(port)]
-    bare.start([*command, str(tmp / "bare.sqlite3")], dict(os.environ))
-    return bare
-
-
-def bare_server_main(port: int, db: Path) -> None:
-    """The limit to compare with: read the whole body, insert it, commit, answer 201."""
-    conn_key = web.AppKey("conn", aiosqlite.Connection)
-
-    async def database(app: web.Application):  # aiohttp cleanup context
-        conn = await aiosqlite.connect(db, isolation_level=None)  # autocommit: one per INSERT
-        await conn.execute("PRAGMA busy_timeout = 10000")
-        await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA synchronous = FULL")  # as the hub: fsync every commit
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS bodies (id INTEGER PRIMARY KEY, body BLOB NOT NULL)"
-        )
-        app[conn_key] = conn
-        yield
-        await conn.close()
-
-    async def upload(request: web.Request) -> web.Response:
-        body = await request.read()
-        cursor = await request.app[conn_key].execute(
-            "INSERT INTO bodies (body) VALUES (?)", (body,)
-        )
-        return web.json_response({"id": cursor.lastrowid, "size": len(body)}, status=201)
-
-    async def health(_request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
-    app = web.Application(client_max_size=200 * MB)
-    app.cleanup_ctx.append(database)
-    app.router.add_post("/api/v1/envelopes", upload)
-    app.router.add_get("/healthz", health)
-    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
-
-
 # --- the load -----------------------------------------------------------------------------
-
-
-@dataclass
-class Result:
-    uploads: int = 0
-    bytes: int = 0
-    elapsed: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-    errors: Counter[str] = field(default_factory=Counter)
-    exhausted: int = 0  # clients that ran out of distinct envelopes before the end
-    passes: int = 0  # with reuse: the most times one client went through its envelopes
-    server_cpu: float = 0.0
-    client_cpu: float = 0.0
-
-    @property
-    def rate(self) -> float:
-        return self.uploads / self.elapsed if self.elapsed else 0.0
-
-    @property
-    def cpu_ms_per_upload(self) -> float:
-        return self.server_cpu / self.uploads * 1000 if self.uploads else math.nan
-
-    def percentile(self, q: float) -> float:
-        """Nearest rank, in ms."""
-        if not self.latencies:
-            return math.nan
-        ordered = sorted(self.latencies)
-        return ordered[max(0, math.ceil(q * len(ordered)) - 1)] * 1000
 
 
 def own_cpu_seconds() -> float:
@@ -406,26 +227,6 @@ async def enrol(hub: Server, admin: SigningKey, people: list[Person]) -> None:
             await client.add_record(wire)
 
 
-@dataclass
-class SizeReport:
-    label: str
-    envelope: int
-    warmup_rate: float
-    warmup_per_client: int
-    per_client: int
-    prep_seconds: float
-    pairs: list[tuple[Result, Result]]  # (hub, bare), measured one after the other
-
-    def median_pair(self) -> tuple[Result, Result]:
-        """The pair whose hub/bare ratio is the median (the middle one of an odd count)."""
-        ordered = sorted(self.pairs, key=lambda pair: ratio(*pair))
-        return ordered[(len(ordered) - 1) // 2]
-
-
-def ratio(hub: Result, bare: Result) -> float:
-    return hub.rate / bare.rate if bare.rate else math.nan
-
-
 async def measure(
     args: argparse.Namespace,
     *,
@@ -496,95 +297,6 @@ async def measure(
     return reports
 
 
-# --- report -------------------------------------------------------------------------------
-
-
-def machine_lines(tmp: Path) -> list[str]:
-    model, _ = cpu_info()
-    nproc = len(os.sched_getaffinity(0))
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    system = f"{platform.system()} {platform.release()}"
-    versions = (
-        f"aiohttp {aiohttp.__version__}, aiosqlite {aiosqlite.__version__}, "
-        f"SQLite {sqlite3.sqlite_version}"
-    )
-    return [
-        f"machine: nproc {nproc} (cpu_count {os.cpu_count()}), CPU {model}",
-        f"  the server under test, its threads and this load generator share these {nproc} cores",
-        f"software: Python {platform.python_version()}, {versions}, {system}",
-        f"load average at start: {load} (other work on the machine makes every figure noisy)",
-        f"data: {tmp} ({filesystem_of(tmp)}); removed at the end",
-    ]
-
-
-def table(reports: list[SizeReport], clients: int, seconds: float) -> list[str]:
-    head = (
-        f"  {'payload':<8}{'server':<14}{'envelope B':>11}{'uploads':>9}{'env/s':>9}{'MB/s':>8}"
-        f"{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'srv CPU':>9}{'CPU/up':>8}{'gen CPU':>9}"
-        f"{'hub/bare':>10}"
-    )
-    lines = [head, "  " + "-" * (len(head) - 2)]
-
-    def row(label: str, server: str, envelope: int, r: Result, ratio: str) -> str:
-        return (
-            f"  {label:<8}{server:<14}{envelope:>11,}{r.uploads:>9,}{r.rate:>9.1f}"
-            f"{r.bytes / r.elapsed / MB:>8.1f}{r.percentile(0.50):>9.1f}{r.percentile(0.99):>9.1f}"
-            f"{sum(r.errors.values()):>8}{r.server_cpu / r.elapsed:>9.0%}"
-            f"{r.cpu_ms_per_upload:>8.2f}{r.client_cpu / r.elapsed:>9.0%}{ratio:>10}"
-        ).rstrip()
-
-    for rep in reports:
-        for n, (hub, bare) in enumerate(rep.pairs, start=1):
-            label = rep.label if n == 1 else ""
-            lines.append(row(label, f"hub #{n}", rep.envelope, hub, f"{ratio(hub, bare):.2f}"))
-            lines.append(row("", f"bare #{n}", rep.envelope, bare, ""))
-        hub, bare = rep.median_pair()
-        lines.append(
-            f"  {rep.label}: median of {len(rep.pairs)} pairs: hub/bare {ratio(hub, bare):.2f} "
-            f"(hub {hub.rate:.1f} env/s, {hub.cpu_ms_per_upload:.2f} ms CPU per upload; "
-            f"bare {bare.rate:.1f} env/s)"
-        )
-    what = [
-        f"{clients} clients, each one upload at a time; {seconds:g} s per row, then the uploads in",
-        "flight are answered: env/s = uploads / time to the last answer. MB/s counts envelope",
-        "bytes sent (MB = 10^6 B). Latency: one upload, request to answer. CPU: share of one core",
-        "used during the row by the server process (all threads) and by this load generator;",
-        "CPU/up: the server's CPU ms per upload. hub/bare: the ratio of env/s within a pair.",
-    ]
-    lines += [f"  {line}" for line in what]
-    return lines
-
-
-def notes(reports: list[SizeReport], clients: int, seconds: float) -> list[str]:
-    lines = ["Preparation, before any timing (sealing is the clients' CPU, not the hub's):"]
-    for rep in reports:
-        warm, timed = rep.warmup_per_client * clients, rep.per_client * clients
-        first = (
-            f"{rep.label}: {timed:,} distinct envelopes ({rep.per_client} a client) for each hub "
-            f"row: hub warm-up rate {rep.warmup_rate:.0f} env/s x {seconds:g} s x {POOL_MARGIN};"
-        )
-        passes = max(bare.passes for _, bare in rep.pairs)
-        times = "once" if passes <= 1 else f"up to {passes} times"
-        second = (
-            f"sealed with the {warm:,} of the warm-up in {rep.prep_seconds:.1f} s by "
-            f"{SEAL_WORKERS} processes. The bare row sends the same ones, each {times}."
-        )
-        indent = " " * (len(rep.label) + 2)
-        lines += [f"  {first}", f"  {indent}{second}"]
-        for n, (hub, bare) in enumerate(rep.pairs, start=1):
-            if hub.exhausted:
-                lines.append(
-                    f"  {rep.label}: WARNING: pair {n}: {hub.exhausted} hub clients ran out of "
-                    "envelopes before the end, so the hub's figures are low: raise POOL_MARGIN"
-                )
-            for server, r in ((f"hub #{n}", hub), (f"bare server #{n}", bare)):
-                lines += [
-                    f"  {rep.label}: {server}: ERROR {error}: {count}"
-                    for error, count in sorted(r.errors.items())
-                ]
-    return lines
-
-
 # --- main ---------------------------------------------------------------------------------
 
 
@@ -604,7 +316,11 @@ def report(header: list[str], reports: list[SizeReport], people: list[Person], a
     )
     print("\n".join(table(reports, args.clients, args.seconds)))
     print()
-    print("\n".join(notes(reports, args.clients, args.seconds)))
+    print(
+        "\n".join(
+            notes(reports, args.clients, args.seconds, margin=POOL_MARGIN, workers=SEAL_WORKERS)
+        )
+    )
     results = [r for rep in reports for pair in rep.pairs for r in pair]
     errors = sum(sum(r.errors.values()) for r in results)
     exhausted = sum(hub.exhausted for rep in reports for hub, _ in rep.pairs)
@@ -667,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         hub.wait_ready()
         bare.wait_ready()
         executor = ProcessPoolExecutor(
-            SEAL_WORKERS, mp_context=get_context("spawn"), initializer=_die_with_parent
+            SEAL_WORKERS, mp_context=get_context("spawn"), initializer=die_with_parent
         )
         cleanup.executor = executor
         progress(f"hub at {hub.url}, bare server at {bare.url}; enrolling {args.clients} persons")

@@ -81,6 +81,23 @@ async def test_signed_receipts_deliver_and_read_and_the_sender_is_told(net):
     assert _state(await anna.case(CASE), "kommun-b") == "read"
 
 
+async def test_receipts_signed_before_the_send_event_still_deliver_and_read(net):
+    """B's agent may verify the inquiry and sign its receipts before A's agent has posted the
+    event that opens B's request (a race under load): the event then applies what the
+    stored receipts prove, so the request is not left waiting as "sent"."""
+    anna = await net.client("anna")
+    await anna.create_case(CASE)
+    message_id, digest = await _envelope(
+        net, "anna", "kommun-b", MessageKind.INQUIRY, {"bakgrund": "…"}
+    )
+    await _receipt(net, "bertil", message_id, digest, "delivered")
+    await _receipt(net, "bertil", message_id, digest, "read")
+    view = await anna.case_event(CASE, "kommun-b", "send_inquiry", message_id=message_id)
+    assert _state(view, "kommun-b") == "read"
+    events = [h.event for h in view.requests[0].history]
+    assert events == ["send_inquiry", "deliver", "read_receipt"]
+
+
 async def test_decline_needs_an_allowed_reason_and_its_motivation_envelope(net):
     """Housing shortage is refused as a reason; a decline without the encrypted motivation is refused."""
     anna = await net.client("anna")

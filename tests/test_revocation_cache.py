@@ -58,3 +58,16 @@ async def test_no_call_that_starts_after_the_revocation_is_stored_gets_through(n
     assert "ok" in {answer for began, answer in calls if began < stored_at}
     after = {answer for began, answer in calls if began > stored_at}
     assert after == {"auth_required"}
+
+
+async def test_a_session_held_in_memory_ends_at_its_expiry(net):
+    """A session used a moment ago (so held in memory) is refused once its 15 minutes are up,
+    exactly as one read from the database."""
+    anna = await net.client("anna")
+    assert await anna.envelopes() == []
+    net.clock.now = anna.signed_in.expires_at - 1
+    assert await anna.envelopes() == []
+    net.clock.now = anna.signed_in.expires_at
+    with pytest.raises(RemoteError) as caught:
+        await anna.envelopes()
+    assert (caught.value.status, caught.value.code) == (401, "auth_required")

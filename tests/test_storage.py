@@ -602,10 +602,10 @@ async def test_blob_commit_and_stream(tmp_path: Path) -> None:
 async def test_uncommitted_blob_is_invisible(tmp_path: Path) -> None:
     """Until commit a blob is not under its name; discarding it leaves nothing."""
     store = FileBlobStore(tmp_path / "blobs")
-    pending = await store.write(chunks_of(b"x" * 1000), max_size=1000)
+    pending = await store.write(chunks_of(b"x" * (FLUSH_BYTES + 1)), max_size=FLUSH_BYTES + 1)
     mid = b"\xcd" * 16
     assert not store.path_of(mid).exists()
-    assert len(temp_files(store.root)) == 1
+    assert len(temp_files(store.root)) == 1  # past FLUSH_BYTES it is on disk, not yet placed
     await pending.discard()
     await pending.discard()
     assert temp_files(store.root) == []
@@ -666,7 +666,8 @@ async def test_leftover_uploads_removed_at_start(tmp_path: Path) -> None:
     store = FileBlobStore(tmp_path / "blobs")
     mid = b"\x43" * 16
     await (await store.write(chunks_of(b"kept"), max_size=100)).commit(mid)
-    await store.write(chunks_of(b"half"), max_size=100)  # never committed: the crash
+    half = b"h" * (FLUSH_BYTES + 1)  # past FLUSH_BYTES: a temporary file
+    await store.write(chunks_of(half), max_size=len(half))  # never committed: the crash
     (store.root / "tmp" / "stray").write_bytes(b"x")
     assert len(temp_files(store.root)) == 2
     again = FileBlobStore(tmp_path / "blobs")

@@ -133,3 +133,19 @@ async def test_two_uploads_of_one_envelope_at_once_store_it_once(net):
     assert answers[0][1] == answers[1][1]
     rows, _, _ = await _stored(net)
     assert len([r for r in rows if " " in r]) == 1
+
+
+async def test_a_retry_after_the_directory_changed_is_still_the_same_upload(net):
+    """Kommun B gets a new key after Anna's envelope was stored: her unchanged retry is sealed
+    to yesterday's keys, and is still answered as the first time; a new envelope sealed that
+    way is refused."""
+    data = net.seal_to("anna", ["kommun-b"], {"x": "1"}, message_id=MESSAGE_ID)
+    first = await _post(net, "anna", data)
+    assert first[0] == 201
+    await net.enrol("bodil", "kommun-b")
+    again = await _post(net, "anna", data)
+    assert again == (200, first[1])
+    stale = net.seal_to("anna", ["kommun-b"], {"x": "2"})  # Bodil is not yet in net.active
+    status, body = await _post(net, "anna", stale)
+    assert status == 422
+    assert b'"envelope_recipients_mismatch"' in body

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Final
 from aiohttp import WSMsgType, web
 
 from hub.protocol.deadlines import SwedishCalendar
+from hub.protocol.roles import AccountRole
 from hub.server import (
     auth,
     cases,
@@ -26,19 +27,26 @@ from hub.server import (
     statistics_routes,
 )
 from hub.server.auth import caller_of
+from hub.server.case_transitions import CaseTransitions
 from hub.server.directory_cache import DirectoryCache, SessionCache
 from hub.server.errors import error_middleware, security_headers
+from hub.server.ingest import GroupCommit
 from hub.server.live import LiveHub
+from hub.server.notify import Notices
 from hub.server.query import query_middleware
 from hub.server.ratelimit import RateLimiter
 from hub.server.report_source import ReportCache
 from hub.server.scheduler import Scheduler
+from hub.server.singletons import OneProcessRecovery
 from hub.server.typedefs import (
     CALENDAR,
+    CASES,
     CLOCK,
     CONFIG,
     DIRECTORIES,
+    INGEST,
     LIVE,
+    NOTICES,
     REPORTS,
     SCHEDULER,
     SESSIONS,
@@ -89,8 +97,21 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     app[STORAGE] = storage
     app[DIRECTORIES] = DirectoryCache(storage)
     app[SESSIONS] = SessionCache(storage)
-    scheduler = Scheduler(app)
+    notices = Notices(storage, app[DIRECTORIES], app[CONFIG].smtp)
+    app[NOTICES] = notices
+    ingest = GroupCommit(storage, notices.queue_new_message)
+    app[INGEST] = ingest
+    scheduler = Scheduler(
+        storage,
+        notices,
+        clock=app[CLOCK],
+        smtp=app[CONFIG].smtp,
+        recovery=OneProcessRecovery(storage),
+    )
     app[SCHEDULER] = scheduler
+    app[CASES] = CaseTransitions(
+        storage, calendar=app[CALENDAR], live=app[LIVE], clock=app[CLOCK], poke=scheduler.poke
+    )
     await scheduler.start()
     clock_task = asyncio.create_task(scheduler.run(), name="deadline-clock")
     yield
@@ -100,6 +121,7 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     if not done:
         log.error("the deadline clock did not stop within %s s", CLOCK_STOP_SECONDS)
     await app[LIVE].close_all()
+    await ingest.close()
     await storage.close()
 
 
@@ -150,7 +172,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def live(request: web.Request) -> web.WebSocketResponse:
-    caller = await caller_of(request, "contact_person")  # only inboxes follow cases
+    caller = await caller_of(request, AccountRole.CONTACT_PERSON)  # only inboxes follow cases
     ws = web.WebSocketResponse(heartbeat=30)
     await ws.prepare(request)
     hub = request.app[LIVE]

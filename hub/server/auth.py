@@ -14,6 +14,7 @@ from hub.crypto import primitives as p
 from hub.crypto.records import signer_id
 from hub.errors import ApiError, HubError
 from hub.protocol import wire
+from hub.protocol.roles import AccountRole
 from hub.protocol.signin import NONCE_BYTES, signin_message
 from hub.server.answer import answer
 from hub.server.errors import hex_id, read_json
@@ -30,8 +31,6 @@ from hub.storage.base import NotFound, Session
 
 if TYPE_CHECKING:
     from aiohttp import web
-
-ADMIN_ROLE = "county_admin"
 _TOKEN_PERSON = b"hub-token/v1"
 
 
@@ -40,7 +39,7 @@ class Caller:
     network_id: str
     key_id: bytes
     municipality_id: str
-    role: str
+    role: AccountRole
 
     @property
     def actor(self) -> str:
@@ -51,11 +50,11 @@ def _token_hash(token: bytes) -> bytes:
     return p.blake2b(token, size=32, person=_TOKEN_PERSON)
 
 
-def _limit(request: web.Request, key_id: str) -> None:
+async def _limit(request: web.Request, key_id: str) -> None:
     now = request.app[CLOCK]()
     address = request.remote or "unknown"
-    by_key = request.app[SIGNIN_BY_KEY].allow(key_id, now)
-    by_address = request.app[SIGNIN_BY_ADDRESS].allow(address, now)
+    by_key = await request.app[SIGNIN_BY_KEY].allow(key_id, now)
+    by_address = await request.app[SIGNIN_BY_ADDRESS].allow(address, now)
     if not (by_key and by_address):
         raise ApiError("rate_limited")
 
@@ -63,7 +62,7 @@ def _limit(request: web.Request, key_id: str) -> None:
 async def challenge(request: web.Request) -> web.Response:
     body = await read_json(request, {"network": str, "key_id": str})
     key_id = hex_id(body["key_id"], 16)
-    _limit(request, body["key_id"])
+    await _limit(request, body["key_id"])
     now = int(request.app[CLOCK]())
     nonce = secrets.token_bytes(NONCE_BYTES)
     expires = now + request.app[CONFIG].challenge_seconds
@@ -82,7 +81,7 @@ async def challenge(request: web.Request) -> web.Response:
 async def session(request: web.Request) -> web.Response:
     body = await read_json(request, {"network": str, "key_id": str, "nonce": str, "signature": str})
     key_id = hex_id(body["key_id"], 16)
-    _limit(request, body["key_id"])
+    await _limit(request, body["key_id"])
     try:
         nonce = base64.b64decode(body["nonce"], validate=True)
         signature = base64.b64decode(body["signature"], validate=True)
@@ -99,13 +98,14 @@ async def session(request: web.Request) -> web.Response:
     except NotFound:
         raise ApiError("auth_failed") from None
     if key_id == signer_id(network.admin_public):
-        public, municipality, role = network.admin_public, "", ADMIN_ROLE
+        public, municipality, role = network.admin_public, "", AccountRole.COUNTY_ADMIN
     else:
         try:
             entry = (await app[DIRECTORIES].get(network_id)).check_signer(key_id, now)
         except HubError:
             raise ApiError("auth_failed") from None  # unknown, expired or revoked: one answer
-        public, municipality, role = entry.signing_key, entry.municipality, str(entry.role)
+        public, municipality = entry.signing_key, entry.municipality
+        role = AccountRole.of(entry.role)
     message = signin_message(
         audience=app[CONFIG].public_url, network=network_id, key_id=key_id, nonce=nonce
     )
@@ -135,7 +135,7 @@ async def session(request: web.Request) -> web.Response:
     )
 
 
-async def caller_of(request: web.Request, *roles: str) -> Caller:
+async def caller_of(request: web.Request, *roles: AccountRole) -> Caller:
     """The signed-in caller, if its session is valid and its role is one of `roles`.
 
     A key revoked after sign-in loses access at once: the directory is checked on every call.
@@ -153,7 +153,7 @@ async def caller_of(request: web.Request, *roles: str) -> Caller:
         found = await app[SESSIONS].get(_token_hash(token), now)
     except NotFound:
         raise ApiError("auth_required") from None
-    if found.role != ADMIN_ROLE:
+    if found.role != AccountRole.COUNTY_ADMIN:
         try:
             (await app[DIRECTORIES].get(found.network_id)).check_signer(found.key_id, now)
         except HubError:

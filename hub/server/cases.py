@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Any
 from hub.crypto.format import MessageKind
 from hub.errors import ApiError
 from hub.protocol import wire
-from hub.protocol.case_codec import case_from_json, case_to_json
-from hub.protocol.deadlines import NetworkDeadlines
-from hub.protocol.lifecycle import Case, Event, NotifyCounterpart, Role
-from hub.server import notify
+from hub.protocol.case_codec import case_from_json
+from hub.protocol.lifecycle import Case, Event, Role
+from hub.protocol.roles import AccountRole
 from hub.server.answer import answer
 from hub.server.auth import Caller, caller_of
+from hub.server.case_transitions import RETRIES, case_row
 from hub.server.errors import hex_id, read_json
-from hub.server.typedefs import CALENDAR, CLOCK, LIVE, SCHEDULER, STORAGE
-from hub.storage.base import AlreadyExists, CaseRow, EnvelopeRow, NotFound, StaleVersion
+from hub.server.typedefs import CASES, CLOCK, STORAGE
+from hub.storage.base import AlreadyExists, CaseRow, NotFound
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -32,8 +32,7 @@ if TYPE_CHECKING:
 
     Step = Callable[[Case, int], Awaitable[tuple[Case, list[Effect], dict[str, Any]]]]
 
-CONTACT = "contact_person"
-RETRIES = 5
+CONTACT = AccountRole.CONTACT_PERSON
 # The envelope that must carry an event's content (the form, the motivation …), by kind.
 CARRIER: dict[Event, MessageKind] = {
     Event.SEND_PRE_INQUIRY: MessageKind.PRE_INQUIRY,
@@ -43,22 +42,6 @@ CARRIER: dict[Event, MessageKind] = {
     Event.PRE_INQUIRY_YES: MessageKind.ANSWER,
     Event.PRE_INQUIRY_NO: MessageKind.ANSWER,
 }
-
-
-def _row(case: Case, network_id: str, at: int, *, created_at: int, version: int) -> CaseRow:
-    requests = tuple(
-        (r.municipality, r.state.value, r.entered_at(r.state) or at) for r in case.requests
-    )
-    return CaseRow(
-        bytes.fromhex(case.case_id),
-        network_id,
-        case.sender,
-        case_to_json(case),
-        requests,
-        created_at,
-        at,
-        version,
-    )
 
 
 def view(case: Case, caller: Caller) -> wire.CaseView:
@@ -118,7 +101,7 @@ async def create(request: web.Request) -> web.Response:
     case = Case(case_id.hex(), caller.municipality_id)
     try:
         async with request.app[STORAGE].transaction() as tx:
-            await tx.add_case(_row(case, caller.network_id, now, created_at=now, version=1))
+            await tx.add_case(case_row(case, caller.network_id, now, created_at=now, version=1))
             await tx.append_audit(
                 at=now, actor=caller.actor, action="case_created", subject={"case_id": case.case_id}
             )
@@ -178,7 +161,34 @@ async def post_event(request: web.Request) -> web.Response:
         return new, effects, audit
 
     case = await _change(request, case_id, caller, step)
+    if message_id is not None and event in {Event.SEND_INQUIRY, Event.SEND_PRE_INQUIRY}:
+        case = await _receipts_that_came_first(request, message_id, municipality) or case
     return answer(view(case, caller))
+
+
+async def _receipts_that_came_first(
+    request: web.Request, message_id: bytes, municipality: str
+) -> Case | None:
+    """The receiving agent may verify the envelope and sign its delivered (even read) receipt
+    before the sender's agent has posted the event that opens the request: the receipt is
+    stored then, but there was no request to deliver. Apply what it proves now, in order; the
+    case as it then stands, or None when there was nothing to apply."""
+    storage = request.app[STORAGE]
+    envelope = await storage.get_envelope(message_id)
+    said = {
+        r.event
+        for r in await storage.list_receipts(message_id)
+        if r.municipality_id == municipality
+    }
+    applied = False
+    for receipt, event in (("delivered", Event.DELIVER), ("read", Event.READ_RECEIPT)):
+        if receipt in said:
+            await request.app[CASES].apply_system(envelope, municipality, event)
+            applied = True
+    if not applied:
+        return None
+    row = await storage.get_case(envelope.case_id)
+    return case_from_json(row.data)
 
 
 async def close_not_moved(request: web.Request) -> web.Response:
@@ -201,69 +211,11 @@ async def _change(request: web.Request, case_id: bytes, caller: Caller, step: St
         case, row = await _load(request, case_id, caller)
         now = int(request.app[CLOCK]())
         new, effects, audit = await step(case, now)
-        if await _store(request.app, row, new, effects, actor=caller.actor, audit=audit, at=now):
+        if await request.app[CASES].store(
+            row, new, effects, actor=caller.actor, audit=audit, at=now
+        ):
             return new
     raise ApiError("conflict_exists", "the case kept changing")
-
-
-async def apply_system(
-    app: web.Application, envelope: EnvelopeRow, municipality: str, event: Event
-) -> None:
-    """Events the hub itself observes (a signed delivery or read receipt for an inquiry)."""
-    role = Role.RECEIVER if event is Event.READ_RECEIPT else Role.SYSTEM
-    for _ in range(RETRIES):
-        try:
-            row = await app[STORAGE].get_case(envelope.case_id)
-        except NotFound:
-            return  # an envelope outside any registered case: nothing to drive
-        case = case_from_json(row.data)
-        if row.network_id != envelope.network_id or event not in case.allowed_events(
-            role, municipality
-        ):
-            return  # already delivered / read, or no longer open: nothing changes
-        now = int(app[CLOCK]())
-        new, effects = case.apply(role, municipality, event, now)
-        audit = {"case_id": case.case_id, "municipality": municipality, "event": event.value}
-        if await _store(app, row, new, effects, actor="system", audit=audit, at=now):
-            return
-
-
-async def _store(  # noqa: PLR0913 - one change: the case, its effects, its audit record
-    app: web.Application,
-    row: CaseRow,
-    new: Case,
-    effects: list[Effect],
-    *,
-    actor: str,
-    audit: dict[str, Any],
-    at: int,
-) -> bool:
-    """Store the new case with its deadline alarms and audit record, and tell the sides; False
-    if the stored case changed since it was read (the caller reads again and retries)."""
-    network = await app[STORAGE].get_network(row.network_id)
-    rules = NetworkDeadlines.from_settings(network.settings)
-    alarms = notify.alarm_rows(new, row.network_id, rules, app[CALENDAR])
-    try:
-        async with app[STORAGE].transaction() as tx:
-            await tx.update_case(
-                _row(new, row.network_id, at, created_at=row.created_at, version=row.version + 1)
-            )
-            await notify.store_alarms(tx, row.case_id, alarms, at)
-            await tx.append_audit(at=at, actor=actor, action="case_event", subject=audit)
-    except StaleVersion:
-        return False
-    app[SCHEDULER].poke()
-    await tell(app, row.network_id, new, effects)
-    return True
-
-
-async def tell(app: web.Application, network_id: str, case: Case, effects: list[Effect]) -> None:
-    """Tell the other side, content-free: the case id and the event, nothing else."""
-    for effect in effects:
-        if isinstance(effect, NotifyCounterpart):
-            target = case.sender if effect.to is Role.SENDER else effect.municipality
-            event = {"type": "case", "case_id": case.case_id, "event": effect.event.value}
-            await app[LIVE].tell(network_id, {target}, event)
 
 
 def _details(raw: dict[str, Any]) -> dict[str, Any]:

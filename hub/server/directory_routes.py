@@ -9,14 +9,15 @@ from hub.crypto.directory import REVOCATION_KIND, Directory, open_entry, open_re
 from hub.crypto.records import read_unverified
 from hub.errors import ApiError
 from hub.protocol import wire
+from hub.protocol.roles import AccountRole
 from hub.server import enrolment_routes
 from hub.server.answer import answer
-from hub.server.auth import ADMIN_ROLE, caller_of, same_network
+from hub.server.auth import caller_of, same_network
 from hub.server.errors import read_json
 from hub.server.typedefs import CLOCK, DIRECTORIES, LIVE, STORAGE
 from hub.storage.base import DirectoryRecord, Municipality
 
-MEMBERS = ("contact_person", "county_board", "coordinator", ADMIN_ROLE)
+MEMBERS = tuple(AccountRole)
 
 
 async def get_directory(request: web.Request) -> web.Response:
@@ -34,7 +35,7 @@ async def get_directory(request: web.Request) -> web.Response:
 
 async def add_record(request: web.Request) -> web.Response:
     """The administrator adds a signed entry or revocation; the hub verifies it first."""
-    caller = await caller_of(request, ADMIN_ROLE)
+    caller = await caller_of(request, AccountRole.COUNTY_ADMIN)
     same_network(request, caller.network_id)
     wire = await read_json(request, {"record": str, "signature": str})
     app = request.app
@@ -81,14 +82,16 @@ async def get_network(request: web.Request) -> web.Response:
 async def get_municipalities(request: web.Request) -> web.Response:
     """Members and their templates (kommunmallar): for contact persons, the administrator, and
     the county board (its outcome notes name the sending municipality)."""
-    caller = await caller_of(request, "contact_person", "county_board", ADMIN_ROLE)
+    caller = await caller_of(
+        request, AccountRole.CONTACT_PERSON, AccountRole.COUNTY_BOARD, AccountRole.COUNTY_ADMIN
+    )
     same_network(request, caller.network_id)
     found = await request.app[STORAGE].list_municipalities(caller.network_id)
     return answer(wire.MemberList(municipalities=[_member(m) for m in found]))
 
 
 async def put_municipality(request: web.Request) -> web.Response:
-    caller = await caller_of(request, ADMIN_ROLE)
+    caller = await caller_of(request, AccountRole.COUNTY_ADMIN)
     same_network(request, caller.network_id)
     body = await read_json(
         request, {"name": str, "population": int, "manager_email": str}, {"template": dict}

@@ -21,8 +21,9 @@ from hub.crypto.keys import PublicIdentity
 from hub.crypto.records import text_field
 from hub.errors import ApiError
 from hub.protocol.enrolment import CODE_HASH_BYTES, enrol_message, invite_code_hash, normalise_code
+from hub.protocol.roles import AccountRole
 from hub.server import query
-from hub.server.auth import ADMIN_ROLE, caller_of, same_network
+from hub.server.auth import caller_of, same_network
 from hub.server.errors import hex_id, read_json
 from hub.server.query import takes_query
 from hub.server.typedefs import CLOCK, SIGNIN_BY_ADDRESS, STORAGE
@@ -37,7 +38,7 @@ STATUSES: Final = frozenset({"pending", "approved", "rejected"})
 
 async def create_invite(request: web.Request) -> web.Response:
     """The administrator registers an invite: the hash of a code made on their own machine."""
-    caller = await caller_of(request, ADMIN_ROLE)
+    caller = await caller_of(request, AccountRole.COUNTY_ADMIN)
     same_network(request, caller.network_id)
     body = await read_json(
         request,
@@ -84,7 +85,7 @@ async def enrol(request: web.Request) -> web.Response:
     app = request.app
     now = int(app[CLOCK]())
     # Every attempt counts, well-formed or not: the code is what an attacker would guess.
-    if not app[SIGNIN_BY_ADDRESS].allow(request.remote or "unknown", now):
+    if not await app[SIGNIN_BY_ADDRESS].allow(request.remote or "unknown", now):
         raise ApiError("rate_limited")
     body = await read_json(
         request, {"network": str, "code": str, "public_identity": dict, "proof": str}
@@ -137,7 +138,7 @@ async def enrol(request: web.Request) -> web.Response:
 @takes_query("status")
 async def list_enrolments(request: web.Request) -> web.Response:
     """The administrator's list of enrolments (pending by default), with the public keys."""
-    caller = await caller_of(request, ADMIN_ROLE)
+    caller = await caller_of(request, AccountRole.COUNTY_ADMIN)
     same_network(request, caller.network_id)
     status = query.choice(request, "status", STATUSES, "pending")
     found = await request.app[STORAGE].list_enrolments(caller.network_id, status)

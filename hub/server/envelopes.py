@@ -7,12 +7,13 @@ committed; a refused or interrupted upload leaves nothing visible.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+import weakref
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from hub.crypto.directory import Role
+from hub.crypto.directory import Directory, Role
 from hub.crypto.format import MessageKind
 from hub.crypto.receipts import verify_receipt
 from hub.crypto.scan import EnvelopeScanner
@@ -20,24 +21,25 @@ from hub.errors import ApiError, EnvelopeFormatError
 from hub.protocol import wire
 from hub.protocol.lifecycle import Event
 from hub.protocol.notices import delivery_cause
-from hub.server import cases, notify, query
+from hub.protocol.roles import AccountRole
+from hub.server import query
 from hub.server.answer import answer
 from hub.server.auth import Caller, caller_of
 from hub.server.errors import hex_id, read_json
+from hub.server.ingest import Upload
 from hub.server.query import takes_query
-from hub.server.typedefs import CLOCK, CONFIG, DIRECTORIES, LIVE, SCHEDULER, STORAGE
-from hub.storage.base import AlreadyExists, BlobTooLarge, EnvelopeRow, NotFound, ReceiptRow
+from hub.server.typedefs import CASES, CLOCK, CONFIG, DIRECTORIES, INGEST, LIVE, SCHEDULER, STORAGE
+from hub.storage.base import BlobTooLarge, EnvelopeRow, NotFound, ReceiptRow
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from hub.crypto.directory import Directory
     from hub.crypto.format import Header
-    from hub.storage.base import Storage
+    from hub.storage.base import PendingBlob, Storage
 
 log = logging.getLogger("hub.server")
-CONTACT = "contact_person"
-BOARD = "county_board"  # receives outcome notes (kind OUTCOME_NOTE) and nothing else
+CONTACT = AccountRole.CONTACT_PERSON
+BOARD = AccountRole.COUNTY_BOARD  # receives outcome notes (kind OUTCOME_NOTE) and nothing else
 READ_SIZE = 256 * 1024
 MAX_RECIPIENT_MUNICIPALITIES = 16
 
@@ -50,8 +52,33 @@ def check_recipients(
 
     An outcome note (kind OUTCOME_NOTE) goes to the network's county board only, sealed to its
     valid county_board keys; nothing else may be addressed to a county board."""
+    note = header.kind == MessageKind.OUTCOME_NOTE
+    key = (note, to, caller.municipality_id, at)
+    known = _WANTED.setdefault(directory, {})
+    wanted = known.get(key)
+    if wanted is None:
+        wanted = _wanted_keys(directory, note=note, to=to, own=caller.municipality_id, at=at)
+        if len(known) >= _WANTED_PER_DIRECTORY:
+            known.clear()
+        known[key] = wanted
+    if frozenset(header.recipient_key_ids) != wanted:
+        raise ApiError("envelope_recipients_mismatch")
+
+
+# The wanted keys of an upload, by (outcome note, to, own municipality, second), for each
+# directory while it is in use: the same answer is not worked out again for every upload of
+# the same second. A directory that changes is a new object; the old one's entries go with it.
+_WANTED: weakref.WeakKeyDictionary[
+    Directory, dict[tuple[bool, tuple[str, ...], str, int], frozenset[bytes]]
+] = weakref.WeakKeyDictionary()
+_WANTED_PER_DIRECTORY = 1024
+
+
+def _wanted_keys(
+    directory: Directory, *, note: bool, to: tuple[str, ...], own: str, at: int
+) -> frozenset[bytes]:
     boards = directory.municipalities(role=Role.COUNTY_BOARD)
-    if header.kind == MessageKind.OUTCOME_NOTE:
+    if note:
         if not boards.issuperset(to):
             raise ApiError("envelope_recipients_mismatch", "an outcome note goes to a county board")
         addressed = [directory.valid_keys(board, at, role=Role.COUNTY_BOARD) for board in to]
@@ -65,10 +92,8 @@ def check_recipients(
         addressed = [directory.valid_keys(municipality, at) for municipality in to]
         if not all(addressed):
             raise ApiError("envelope_recipients_mismatch", "a municipality has no valid key")
-    own = directory.valid_keys(caller.municipality_id, at)
-    wanted = {entry.key_id for entries in (*addressed, own) for entry in entries}
-    if set(header.recipient_key_ids) != wanted:
-        raise ApiError("envelope_recipients_mismatch")
+    mine = directory.valid_keys(own, at)
+    return frozenset(entry.key_id for entries in (*addressed, mine) for entry in entries)
 
 
 async def _check_header(  # noqa: PLR0913 - what an upload's header is checked against
@@ -80,22 +105,30 @@ async def _check_header(  # noqa: PLR0913 - what an upload's header is checked a
     to: tuple[str, ...],
     at: int,
 ) -> EnvelopeRow | None:
-    """Refuse a header the caller may not upload; the envelope already stored under its message
-    id, if the same sender stored one (a retry: its recipients were checked then)."""
+    """Refuse a header the caller may not upload. A header that fails the recipients' check
+    may still be a retry of an envelope the caller stored (its recipients were checked then):
+    that envelope is returned."""
     if header.sender_key_id != caller.key_id:
         raise ApiError("envelope_sender_not_you")
     try:
+        check_recipients(header, directory, caller, to, at)
+        if header.kind == MessageKind.OUTCOME_NOTE:
+            await _check_own_case(storage, header.case_id, caller)
+    except ApiError:
+        earlier = await _stored_by(storage, header)
+        if earlier is None:
+            raise
+        return earlier
+    return None
+
+
+async def _stored_by(storage: Storage, header: Header) -> EnvelopeRow | None:
+    """The envelope stored under the header's message id, if its sender stored it."""
+    try:
         earlier = await storage.get_envelope(header.message_id)
     except NotFound:
-        earlier = None
-    if earlier is not None:
-        if earlier.sender_key_id != header.sender_key_id:
-            raise ApiError("envelope_id_taken")
-        return earlier
-    check_recipients(header, directory, caller, to, at)
-    if header.kind == MessageKind.OUTCOME_NOTE:
-        await _check_own_case(storage, header.case_id, caller)
-    return None
+        return None
+    return earlier if earlier.sender_key_id == header.sender_key_id else None
 
 
 async def _check_own_case(storage: Storage, case_id: bytes, caller: Caller) -> None:
@@ -116,19 +149,16 @@ def _acknowledgement(row: EnvelopeRow, status: int) -> web.Response:
     return answer(ack, status)
 
 
-def _same_upload(earlier: EnvelopeRow, row: EnvelopeRow) -> web.Response:
-    """A message id already stored: the same sender's same bytes are the same upload, answered
-    as the first time and changing nothing; anything else is refused."""
-    if earlier.sender_key_id != row.sender_key_id or earlier.digest != row.digest:
-        raise ApiError("envelope_id_taken")
-    log.info("envelope %s uploaded again: unchanged", row.message_id.hex())
-    return _acknowledgement(earlier, 200)
+@dataclass(frozen=True)
+class _Received:
+    row: EnvelopeRow  # as it will be stored (its seq not yet given)
+    blob: PendingBlob
+    earlier: EnvelopeRow | None  # a retry of this envelope that no longer passes the checks
 
 
-@takes_query("to")
-async def upload(request: web.Request) -> web.Response:
-    caller = await caller_of(request, CONTACT)
-    to = query.names(request, "to", most=MAX_RECIPIENT_MUNICIPALITIES)
+async def _receive(request: web.Request, caller: Caller, to: tuple[str, ...]) -> _Received:
+    """Stream the body into a pending blob, checking it as it arrives; on any refusal the blob
+    is discarded."""
     app = request.app
     config, storage = app[CONFIG], app[STORAGE]
     if request.content_length is not None and request.content_length > config.max_envelope_bytes:
@@ -161,64 +191,54 @@ async def upload(request: web.Request) -> web.Response:
         scanned = scanner.finish(directory)
         if not checked_header:
             raise EnvelopeFormatError("envelope_truncated")
-        header = scanned.header
-        row = EnvelopeRow(
-            message_id=header.message_id,
-            network_id=caller.network_id,
-            case_id=header.case_id,
-            kind=int(header.kind),
-            sender_key_id=header.sender_key_id,
-            sender_municipality=caller.municipality_id,
-            recipient_municipalities=to,
-            recipient_key_ids=header.recipient_key_ids,
-            size=scanned.length,
-            digest=scanned.digest,
-            created_at=header.created_at,
-            received_at=now,
-        )
-        if earlier is not None:
-            await pending.discard()
-            return _same_upload(earlier, row)
-        try:
-            await pending.commit(header.message_id)
-        except AlreadyExists:
-            raise ApiError("envelope_id_taken") from None
     except BaseException:
         await pending.discard()
         raise
-    return await _store(request.app, caller, row)
+    header = scanned.header
+    row = EnvelopeRow(
+        message_id=header.message_id,
+        network_id=caller.network_id,
+        case_id=header.case_id,
+        kind=int(header.kind),
+        sender_key_id=header.sender_key_id,
+        sender_municipality=caller.municipality_id,
+        recipient_municipalities=to,
+        recipient_key_ids=header.recipient_key_ids,
+        size=scanned.length,
+        digest=scanned.digest,
+        created_at=header.created_at,
+        received_at=now,
+    )
+    return _Received(row, pending, earlier)
 
 
-async def _store(app: web.Application, caller: Caller, row: EnvelopeRow) -> web.Response:
-    """Commit the row with its audit record and notices, unless the same id got there first."""
-    now = row.received_at
-    async with app[STORAGE].transaction() as tx:
-        # Two uploads of one id at once: the second finds the first's row here.
-        earlier = await tx.find_envelope(row.message_id)
-        if earlier is not None:
-            return _same_upload(earlier, row)
-        seq = await tx.add_envelope(row)
-        await tx.append_audit(
-            at=now,
-            actor=caller.actor,
-            action="envelope_uploaded",
-            subject={
-                "message_id": row.message_id.hex(),
-                "kind": row.kind,
-                "to": list(row.recipient_municipalities),
-                "size": row.size,
-            },
-        )
-        queued = await notify.queue_new_message(app, tx, row, now)
-    if queued:
+@takes_query("to")
+async def upload(request: web.Request) -> web.Response:
+    caller = await caller_of(request, CONTACT)
+    to = query.names(request, "to", most=MAX_RECIPIENT_MUNICIPALITIES)
+    received = await _receive(request, caller, to)
+    row = received.row
+    if received.earlier is not None:
+        await received.blob.discard()
+        if received.earlier.digest != row.digest:
+            raise ApiError("envelope_id_taken")
+        return _acknowledgement(received.earlier, 200)
+    # The group commit answers the same upload again with the first row, and refuses other
+    # bytes or another sender under a stored id (envelope_id_taken).
+    app = request.app
+    stored = await app[INGEST].store(Upload(row, received.blob, caller.actor))
+    if not stored.new:
+        log.info("envelope %s uploaded again: unchanged", row.message_id.hex())
+        return _acknowledgement(stored.row, 200)
+    if stored.notices:
         app[SCHEDULER].poke()
     log.info("envelope %s kind %d stored", row.message_id.hex(), row.kind)
     await app[LIVE].tell(
         caller.network_id,
-        set(row.recipient_municipalities),
-        {"type": "envelope", "seq": seq, "message_id": row.message_id.hex()},
+        set(to),
+        {"type": "envelope", "seq": stored.row.seq, "message_id": row.message_id.hex()},
     )
-    return _acknowledgement(replace(row, seq=seq), 201)
+    return _acknowledgement(stored.row, 201)
 
 
 def listed(row: EnvelopeRow) -> wire.ListedEnvelope:
@@ -272,7 +292,11 @@ async def metadata(request: web.Request) -> web.Response:
 async def download(request: web.Request) -> web.StreamResponse:
     caller = await caller_of(request, CONTACT, BOARD)
     row = await _visible_envelope(request, caller)
-    path = request.app[STORAGE].blobs.path_of(row.message_id)
+    storage = request.app[STORAGE]
+    body = await storage.get_envelope_body(row.message_id)
+    if body is not None:  # a small envelope, kept in the database
+        return web.Response(body=body, content_type="application/octet-stream")
+    path = storage.blobs.path_of(row.message_id)
     return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})
 
 
@@ -322,7 +346,7 @@ async def post_receipt(request: web.Request) -> web.Response:
         # clock; reading is recorded.
         event = {"delivered": Event.DELIVER, "read": Event.READ_RECEIPT}.get(str(receipt.event))
         if event is not None:
-            await cases.apply_system(app, row, caller.municipality_id, event)
+            await app[CASES].apply_system(row, caller.municipality_id, event)
     return web.json_response({"stored": True}, status=201)
 
 

@@ -1,15 +1,18 @@
 """Live updates: signed-in clients hold a WebSocket and hear that something new is there for
-their municipality (ids and kinds only; they fetch and verify the rest themselves)."""
+their municipality (ids and kinds only; they fetch and verify the rest themselves). LiveHub is
+the LiveChannel of one hub process (hub/server/singletons.py): its own sockets only."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from aiohttp import web
+
+    from hub.server.singletons import LiveEvent
 
 
 class LiveHub:
@@ -22,7 +25,7 @@ class LiveHub:
     def remove(self, network_id: str, municipality_id: str, ws: web.WebSocketResponse) -> None:
         self._sockets[(network_id, municipality_id)].discard(ws)
 
-    async def tell(self, network_id: str, municipalities: set[str], event: dict[str, Any]) -> None:
+    async def tell(self, network_id: str, municipalities: set[str], event: LiveEvent) -> None:
         targets = [ws for m in municipalities for ws in self._sockets.get((network_id, m), ())]
         for ws in targets:
             # A slow or gone listener is skipped: the change is stored, and the inbox fetches

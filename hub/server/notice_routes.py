@@ -10,9 +10,10 @@ from aiohttp import web
 
 from hub.errors import ApiError
 from hub.protocol import wire
+from hub.protocol.roles import AccountRole
 from hub.server import query
 from hub.server.answer import answer
-from hub.server.auth import ADMIN_ROLE, caller_of, same_network
+from hub.server.auth import caller_of, same_network
 from hub.server.errors import read_json
 from hub.server.query import takes_query
 from hub.server.typedefs import CLOCK, STORAGE
@@ -34,7 +35,7 @@ def check_address(text: str) -> str:
 
 
 async def put_contact(request: web.Request) -> web.Response:
-    caller = await caller_of(request, ADMIN_ROLE)
+    caller = await caller_of(request, AccountRole.COUNTY_ADMIN)
     same_network(request, caller.network_id)
     body = await read_json(request, {"email": str})
     address = ContactAddress(
@@ -56,7 +57,7 @@ async def put_contact(request: web.Request) -> web.Response:
 
 
 async def delete_contact(request: web.Request) -> web.Response:
-    caller = await caller_of(request, ADMIN_ROLE)
+    caller = await caller_of(request, AccountRole.COUNTY_ADMIN)
     same_network(request, caller.network_id)
     municipality, person = request.match_info["municipality"], request.match_info["person"]
     now = int(request.app[CLOCK]())
@@ -72,7 +73,7 @@ async def delete_contact(request: web.Request) -> web.Response:
 
 
 async def list_contacts(request: web.Request) -> web.Response:
-    caller = await caller_of(request, ADMIN_ROLE)
+    caller = await caller_of(request, AccountRole.COUNTY_ADMIN)
     same_network(request, caller.network_id)
     found = await request.app[STORAGE].list_contact_addresses(caller.network_id)
     return answer(wire.ContactList(contacts=[_contact(a) for a in found]))
@@ -81,7 +82,7 @@ async def list_contacts(request: web.Request) -> web.Response:
 @takes_query("status")
 async def list_notices(request: web.Request) -> web.Response:
     """?status=failed,unknown (the default: what needs the administrator's attention)."""
-    caller = await caller_of(request, ADMIN_ROLE)
+    caller = await caller_of(request, AccountRole.COUNTY_ADMIN)
     same_network(request, caller.network_id)
     wanted = query.choices(request, "status", STATUSES, NEEDS_ATTENTION)
     found = await request.app[STORAGE].list_notices(caller.network_id, wanted)

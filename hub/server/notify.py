@@ -22,38 +22,14 @@ from hub.protocol.notices import (
     clock_cause,
     delivery_cause,
 )
-from hub.server.typedefs import CONFIG, DIRECTORIES, STORAGE
 from hub.storage.base import AlarmRow, NoticeRow
 
 if TYPE_CHECKING:
-    from aiohttp import web
-
     from hub.protocol.deadlines import NetworkDeadlines
     from hub.protocol.lifecycle import Case
-    from hub.storage.base import EnvelopeRow, Transaction
-
-
-async def addresses(
-    app: web.Application, network_id: str, municipality: str, audience: Audience, at: int
-) -> list[str]:
-    storage = app[STORAGE]
-    if audience is Audience.MANAGER:
-        return sorted(
-            {
-                m.manager_email
-                for m in await storage.list_municipalities(network_id)
-                if m.id == municipality and m.manager_email
-            }
-        )
-    directory = await app[DIRECTORIES].get(network_id)
-    people = {entry.person for entry in directory.valid_keys(municipality, at)}
-    return sorted(
-        {
-            a.email
-            for a in await storage.list_contact_addresses(network_id)
-            if a.municipality_id == municipality and a.person in people
-        }
-    )
+    from hub.server.config import SmtpConfig
+    from hub.server.directory_cache import DirectoryCache
+    from hub.storage.base import EnvelopeRow, Storage, Transaction
 
 
 def alarm_rows(
@@ -86,59 +62,89 @@ def to_alarm(row: AlarmRow) -> Alarm:
     return Alarm(DueKind(row.kind), row.municipality, Stage(row.stage), row.fire_at, row.due_at)
 
 
-async def queue_alarm(app: web.Application, tx: Transaction, row: AlarmRow, at: int) -> int:
-    """The outbox rows of one fired alarm; returns how many. Nothing if e-mail is off."""
-    if app[CONFIG].smtp is None:
-        return 0
-    alarm = to_alarm(row)
-    case_id = row.case_id.hex()
-    queued = 0
-    for target in alarm.targets():
-        municipality = row.sender_municipality if target.side is Role.SENDER else row.municipality
-        for address in await addresses(app, row.network_id, municipality, target.audience, at):
-            queued += await tx.add_notice(
-                NoticeRow(
-                    key=f"{alarm.key(case_id)}/{target.audience}/{address}",
-                    cause=clock_cause(case_id, row.municipality, row.kind, row.due_at),
-                    network_id=row.network_id,
-                    municipality_id=municipality,
-                    audience=str(target.audience),
-                    address=address,
-                    topic=str(alarm.topic),
-                    created_at=at,
-                    next_attempt_at=at,
-                )
-            )
-    return queued
+class Notices:
+    """The outbox rows of notices, from what they need: the storage, the verified directories
+    and the e-mail settings (None: e-mail is off and nothing is queued)."""
 
+    def __init__(
+        self, storage: Storage, directories: DirectoryCache, smtp: SmtpConfig | None
+    ) -> None:
+        self._storage = storage
+        self._directories = directories
+        self._smtp = smtp
 
-async def queue_new_message(
-    app: web.Application, tx: Transaction, envelope: EnvelopeRow, at: int
-) -> int:
-    """Tell the addressed municipalities' contact persons that a message waits, unless it is
-    delivered first (see SmtpConfig.new_message_delay_seconds). Returns how many rows."""
-    smtp = app[CONFIG].smtp
-    if smtp is None:
-        return 0
-    queued = 0
-    for municipality in sorted(set(envelope.recipient_municipalities)):
-        if municipality == envelope.sender_municipality:
-            continue
-        cause = delivery_cause(envelope.message_id.hex(), municipality)
-        for address in await addresses(
-            app, envelope.network_id, municipality, Audience.CONTACTS, at
-        ):
-            queued += await tx.add_notice(
-                NoticeRow(
-                    key=f"{cause}/{address}",
-                    cause=cause,
-                    network_id=envelope.network_id,
-                    municipality_id=municipality,
-                    audience=str(Audience.CONTACTS),
-                    address=address,
-                    topic=str(Topic.NEW),
-                    created_at=at,
-                    next_attempt_at=at + smtp.new_message_delay_seconds,
-                )
+    async def addresses(
+        self, network_id: str, municipality: str, audience: Audience, at: int
+    ) -> list[str]:
+        storage = self._storage
+        if audience is Audience.MANAGER:
+            return sorted(
+                {
+                    m.manager_email
+                    for m in await storage.list_municipalities(network_id)
+                    if m.id == municipality and m.manager_email
+                }
             )
-    return queued
+        directory = await self._directories.get(network_id)
+        people = {entry.person for entry in directory.valid_keys(municipality, at)}
+        return sorted(
+            {
+                a.email
+                for a in await storage.list_contact_addresses(network_id)
+                if a.municipality_id == municipality and a.person in people
+            }
+        )
+
+    async def queue_alarm(self, tx: Transaction, row: AlarmRow, at: int) -> int:
+        """The outbox rows of one fired alarm; returns how many. Nothing if e-mail is off."""
+        if self._smtp is None:
+            return 0
+        alarm = to_alarm(row)
+        case_id = row.case_id.hex()
+        queued = 0
+        for target in alarm.targets():
+            side = row.sender_municipality if target.side is Role.SENDER else row.municipality
+            for address in await self.addresses(row.network_id, side, target.audience, at):
+                queued += await tx.add_notice(
+                    NoticeRow(
+                        key=f"{alarm.key(case_id)}/{target.audience}/{address}",
+                        cause=clock_cause(case_id, row.municipality, row.kind, row.due_at),
+                        network_id=row.network_id,
+                        municipality_id=side,
+                        audience=str(target.audience),
+                        address=address,
+                        topic=str(alarm.topic),
+                        created_at=at,
+                        next_attempt_at=at,
+                    )
+                )
+        return queued
+
+    async def queue_new_message(self, tx: Transaction, envelope: EnvelopeRow, at: int) -> int:
+        """Tell the addressed municipalities' contact persons that a message waits, unless it
+        is delivered first (see SmtpConfig.new_message_delay_seconds). Returns how many rows."""
+        smtp = self._smtp
+        if smtp is None:
+            return 0
+        queued = 0
+        for municipality in sorted(set(envelope.recipient_municipalities)):
+            if municipality == envelope.sender_municipality:
+                continue
+            cause = delivery_cause(envelope.message_id.hex(), municipality)
+            for address in await self.addresses(
+                envelope.network_id, municipality, Audience.CONTACTS, at
+            ):
+                queued += await tx.add_notice(
+                    NoticeRow(
+                        key=f"{cause}/{address}",
+                        cause=cause,
+                        network_id=envelope.network_id,
+                        municipality_id=municipality,
+                        audience=str(Audience.CONTACTS),
+                        address=address,
+                        topic=str(Topic.NEW),
+                        created_at=at,
+                        next_attempt_at=at + smtp.new_message_delay_seconds,
+                    )
+                )
+        return queued

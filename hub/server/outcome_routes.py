@@ -19,6 +19,7 @@ from aiohttp import web
 
 from hub.errors import MESSAGES, ApiError
 from hub.protocol.case_codec import case_from_json
+from hub.protocol.roles import AccountRole
 from hub.report.outcome import FIELD_LABELS, OutcomeReport, contradiction
 from hub.server.auth import caller_of
 from hub.server.errors import API_STATUS, hex_id, read_object
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from hub.server.auth import Caller
     from hub.storage.base import CaseRow
 
-CONTACT = "contact_person"
+CONTACT = AccountRole.CONTACT_PERSON
 AUDIT_ACTION = "outcome_report_filed"
 
 

@@ -1,4 +1,5 @@
-"""A sliding-window limit per key (a key id, an address): pure, the clock is an argument."""
+"""A sliding-window limit per key (a key id, an address), in this process's memory: the
+AttemptLimiter of one hub process (hub/server/singletons.py). The clock is an argument."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ class RateLimiter:
         self._window = window_seconds
         self._hits: dict[str, deque[float]] = {}
 
-    def allow(self, key: str, now: float) -> bool:
+    async def allow(self, key: str, now: float) -> bool:
         """Count one attempt for `key`; False once `limit` attempts fall within the window."""
         hits = self._hits.setdefault(key, deque())
         while hits and hits[0] <= now - self._window:

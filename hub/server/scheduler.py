@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Final
 
 from hub.protocol.notices import Audience, Topic, latest_per_clock, render_notice
 from hub.server import mailer, notify
-from hub.server.typedefs import CLOCK, CONFIG, STORAGE
 
 if TYPE_CHECKING:
-    from aiohttp import web
-
     from hub.server.config import SmtpConfig
-    from hub.storage.base import AlarmRow, NoticeRow
+    from hub.server.notify import Notices
+    from hub.server.singletons import StartupRecovery
+    from hub.server.typedefs import Clock
+    from hub.storage.base import AlarmRow, NoticeRow, Storage
 
 log = logging.getLogger("hub.scheduler")
 
@@ -56,8 +56,21 @@ class TickReport:
 
 
 class Scheduler:
-    def __init__(self, app: web.Application) -> None:
-        self._app = app
+    def __init__(
+        self,
+        storage: Storage,
+        notices: Notices,
+        *,
+        clock: Clock,
+        smtp: SmtpConfig | None,
+        recovery: StartupRecovery,
+    ) -> None:
+        """`recovery` settles, before the first tick, what a crash left half-sent."""
+        self._storage = storage
+        self._notices = notices
+        self._clock = clock
+        self._smtp = smtp
+        self._recovery = recovery
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._purged_at = 0
@@ -68,16 +81,10 @@ class Scheduler:
 
     async def start(self) -> None:
         """At start-up, before the first tick: settle what a crash left half-sent."""
-        now = self._now()
-        async with self._app[STORAGE].transaction() as tx:
-            unknown = await tx.mark_interrupted_sends(now)
-            if unknown:
-                await tx.append_audit(
-                    at=now, actor="system", action="notices_interrupted", subject={"count": unknown}
-                )
+        unknown = await self._recovery.recover(self._now())
         if unknown:
             log.warning("%d notices were being sent when the hub stopped: marked unknown", unknown)
-        if self._app[CONFIG].smtp is None:
+        if self._smtp is None:
             log.info("no [smtp] configured: notices are shown in the inboxes only")
 
     async def run(self) -> None:
@@ -104,19 +111,19 @@ class Scheduler:
                     await self._wake.wait()
 
     async def seconds_to_next(self) -> float:
-        storage = self._app[STORAGE]
+        storage = self._storage
         candidates = [await storage.next_alarm_at()]
         # Without [smtp] (turned off after notices were queued) a due notice is never sent,
         # so it must not wake the clock: it would be due again at once, and the clock spin.
-        if self._app[CONFIG].smtp is not None:
+        if self._smtp is not None:
             candidates.append(await storage.next_notice_at())
         instants = [t for t in candidates if t]
         if not instants:
             return MAX_SLEEP_SECONDS
-        return max(0.0, min(min(instants) - self._app[CLOCK](), MAX_SLEEP_SECONDS))
+        return max(0.0, min(min(instants) - self._clock(), MAX_SLEEP_SECONDS))
 
     def _now(self) -> int:
-        return int(self._app[CLOCK]())
+        return int(self._clock())
 
     async def tick(self) -> TickReport:
         """Fire every alarm due now and send every notice due now. One instant for both, so
@@ -131,13 +138,13 @@ class Scheduler:
                     break
             sent, failed, retrying = await self._send_due(now)
             if now - self._purged_at >= PURGE_EVERY_SECONDS:
-                async with self._app[STORAGE].transaction() as tx:
+                async with self._storage.transaction() as tx:
                     await tx.purge_expired(now)
                 self._purged_at = now
             return TickReport(fired, queued, sent, failed, retrying)
 
     async def _fire_batch(self, now: int) -> tuple[int, int, bool]:
-        async with self._app[STORAGE].transaction() as tx:
+        async with self._storage.transaction() as tx:
             rows = await tx.take_due_alarms(now, ALARM_BATCH)
             by_case: dict[bytes, list[AlarmRow]] = defaultdict(list)
             for row in rows:
@@ -153,7 +160,7 @@ class Scheduler:
                     # A superseded stage is marked fired too, so it never comes back.
                     if not await tx.mark_fired(key, now) or key not in latest:
                         continue
-                    count = await notify.queue_alarm(self._app, tx, row, now)
+                    count = await self._notices.queue_alarm(tx, row, now)
                     await tx.append_audit(
                         at=now,
                         actor="system",
@@ -170,13 +177,13 @@ class Scheduler:
             return fired, queued, len(rows) == ALARM_BATCH
 
     async def _send_due(self, now: int) -> tuple[int, int, int]:
-        smtp = self._app[CONFIG].smtp
+        smtp = self._smtp
         if smtp is None:
             return 0, 0, 0
         sent = failed = retrying = 0
         while True:
             batch = uuid.uuid4().hex
-            async with self._app[STORAGE].transaction() as tx:
+            async with self._storage.transaction() as tx:
                 claimed = await tx.claim_notices(now, NOTICE_BATCH, batch)
             if not claimed:
                 return sent, failed, retrying
@@ -207,7 +214,7 @@ class Scheduler:
         ids = [n.id for n in notices]
         error: str | None = None
         try:
-            await mailer.send(smtp, address, text, message_id, self._app[CLOCK]())
+            await mailer.send(smtp, address, text, message_id, self._clock())
             status, retry_at = "sent", None
         except mailer.SendFailed as exc:
             error = exc.reason
@@ -218,7 +225,7 @@ class Scheduler:
                 status, retry_at = "pending", self._now() + retry_delay(attempts)
             log.warning("notice e-mail not taken (%s): %s", error, status)
         now = self._now()
-        async with self._app[STORAGE].transaction() as tx:
+        async with self._storage.transaction() as tx:
             await tx.finish_notices(ids, status=status, at=now, error=error, retry_at=retry_at)
             if status == "failed":
                 await tx.append_audit(

@@ -16,10 +16,11 @@ from aiohttp import web
 
 from hub.errors import ApiError
 from hub.protocol import wire
+from hub.protocol.roles import AccountRole
 from hub.report.export import report_csv
 from hub.report.wire import report_to_json
 from hub.server.answer import answer
-from hub.server.auth import ADMIN_ROLE, caller_of, same_network
+from hub.server.auth import caller_of, same_network
 from hub.server.query import takes_query
 from hub.server.report_source import yearly_report, yearly_statistics
 from hub.server.typedefs import CALENDAR, CLOCK, REPORTS, STORAGE
@@ -27,8 +28,8 @@ from hub.server.typedefs import CALENDAR, CLOCK, REPORTS, STORAGE
 if TYPE_CHECKING:
     from hub.report.export import Report
 
-READERS: Final = ("coordinator", "county_board", ADMIN_ROLE)
-QUOTA_READERS: Final = ("contact_person", *READERS)
+READERS: Final = (AccountRole.COORDINATOR, AccountRole.COUNTY_BOARD, AccountRole.COUNTY_ADMIN)
+QUOTA_READERS: Final = (AccountRole.CONTACT_PERSON, *READERS)
 FIRST_YEAR: Final = 2000
 _YEAR: Final = re.compile(r"[0-9]{4}")
 _FILENAME_UNSAFE: Final = re.compile(r"[^A-Za-z0-9._-]")

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from aiohttp import web
 
 from hub.protocol.deadlines import SwedishCalendar
+from hub.server.case_transitions import CaseTransitions
 from hub.server.config import ServerConfig
 from hub.server.directory_cache import DirectoryCache, SessionCache
-from hub.server.live import LiveHub
-from hub.server.ratelimit import RateLimiter
+from hub.server.ingest import GroupCommit
+from hub.server.notify import Notices
 from hub.server.report_source import ReportCache
+from hub.server.scheduler import Scheduler
+from hub.server.singletons import AttemptLimiter, LiveChannel
 from hub.storage.base import Storage
 
 Clock = Callable[[], float]
@@ -22,10 +24,12 @@ STORAGE = web.AppKey("storage", Storage)
 CLOCK = web.AppKey[Clock]("clock")
 DIRECTORIES = web.AppKey("directories", DirectoryCache)
 SESSIONS = web.AppKey("sessions", SessionCache)
-LIVE = web.AppKey("live", LiveHub)
-SIGNIN_BY_KEY = web.AppKey("signin_by_key", RateLimiter)
-SIGNIN_BY_ADDRESS = web.AppKey("signin_by_address", RateLimiter)
+INGEST = web.AppKey("ingest", GroupCommit)
+LIVE = web.AppKey[LiveChannel]("live")
+SIGNIN_BY_KEY = web.AppKey[AttemptLimiter]("signin_by_key")
+SIGNIN_BY_ADDRESS = web.AppKey[AttemptLimiter]("signin_by_address")
 CALENDAR = web.AppKey("calendar", SwedishCalendar)
 REPORTS = web.AppKey("reports", ReportCache)
-# The scheduler's type is named by string: hub.server.scheduler imports this module.
-SCHEDULER = web.AppKey[Any]("scheduler")
+SCHEDULER = web.AppKey("scheduler", Scheduler)
+NOTICES = web.AppKey("notices", Notices)
+CASES = web.AppKey("cases", CaseTransitions)

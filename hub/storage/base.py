@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
     from pathlib import Path
 
+    from hub.protocol.roles import AccountRole
+
 
 class StorageError(Exception):
     """A storage-level failure the caller maps to a response (conflict, not found)."""
@@ -94,7 +96,7 @@ class Session:
     network_id: str
     key_id: bytes
     municipality_id: str
-    role: str
+    role: AccountRole
     expires_at: int
 
 
@@ -135,6 +137,19 @@ class AuditRecord:
     subject: dict[str, Any]  # ids and kinds only
     prev_hash: bytes
     hash: bytes
+
+
+AuditSubject = dict[str, str | int | list[str]]  # ids, kinds, counts and lists of ids only
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """An audit record to append: the storage gives it its seq and hashes."""
+
+    at: int
+    actor: str
+    action: str
+    subject: AuditSubject
 
 
 @dataclass(frozen=True)
@@ -199,6 +214,9 @@ class StaleVersion(StorageError):  # noqa: N818
 class BlobStore(Protocol):
     async def write(self, chunks: AsyncIterator[bytes], *, max_size: int) -> PendingBlob: ...
     def path_of(self, message_id: bytes) -> Path: ...
+    async def commit_all(
+        self, blobs: Sequence[tuple[PendingBlob, bytes]]
+    ) -> list[bool]: ...  # False: other bytes are stored under that message id
 
 
 class PendingBlob(Protocol):
@@ -207,6 +225,7 @@ class PendingBlob(Protocol):
 
     size: int
 
+    def in_memory(self) -> bytes | None: ...  # its bytes, if none were written to a file
     async def commit(self, message_id: bytes) -> None: ...
     async def discard(self) -> None: ...
 
@@ -225,6 +244,10 @@ class Transaction(Protocol):
     async def purge_expired(self, at: int) -> int: ...  # challenges and sessions
     async def add_envelope(self, envelope: EnvelopeRow) -> int: ...  # returns its seq
     async def find_envelope(self, message_id: bytes) -> EnvelopeRow | None: ...
+    async def add_envelopes(
+        self, envelopes: Sequence[EnvelopeRow], bodies: Sequence[bytes | None] = ()
+    ) -> list[int]: ...  # a body given is stored with its row (get_envelope_body)
+    async def find_envelopes(self, message_ids: Sequence[bytes]) -> dict[bytes, EnvelopeRow]: ...
     async def add_receipt(self, receipt: ReceiptRow) -> None: ...
     async def add_case(self, case: CaseRow) -> None: ...
     async def update_case(
@@ -233,6 +256,7 @@ class Transaction(Protocol):
     async def append_audit(
         self, *, at: int, actor: str, action: str, subject: dict[str, Any]
     ) -> AuditRecord: ...
+    async def append_audits(self, entries: Sequence[AuditEntry]) -> list[AuditRecord]: ...
     # deadlines and notices
     async def replace_alarms(
         self, case_id: bytes, alarms: Sequence[AlarmRow]
@@ -279,6 +303,7 @@ class Storage(Protocol):
     async def get_enrolment(self, enrolment_id: int) -> Enrolment: ...
     async def get_session(self, token_hash: bytes, at: int) -> Session: ...
     async def get_envelope(self, message_id: bytes) -> EnvelopeRow: ...
+    async def get_envelope_body(self, message_id: bytes) -> bytes | None: ...  # None: a file
     async def list_envelopes(
         self, network_id: str, municipality_id: str, *, box: str, after: int = 0, limit: int = 200
     ) -> Sequence[EnvelopeRow]: ...

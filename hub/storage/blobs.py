@@ -3,6 +3,10 @@ place on commit, so a blob is either whole under its final name or not there at 
 
 Layout: `root/<first 2 hex of the message id>/<message id hex>`; uploads in progress live in
 `root/tmp/` and whatever is left there at start-up (a crash mid-upload) is removed.
+
+A blob smaller than FLUSH_BYTES stays in memory until it is committed, and `commit_all` places
+many blobs in one trip to a worker thread (each file fsynced, renamed, each directory fsynced
+once): under load the hub commits its uploads in groups (hub/server/ingest.py).
 """
 
 from __future__ import annotations
@@ -13,10 +17,10 @@ import os
 import secrets
 from typing import TYPE_CHECKING, TypeVar
 
-from hub.storage.base import AlreadyExists, BlobTooLarge, StorageError
+from hub.storage.base import AlreadyExists, BlobTooLarge, PendingBlob, StorageError
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Callable, Sequence
     from pathlib import Path
 
 T = TypeVar("T")
@@ -89,6 +93,16 @@ def _close_and_remove(fd: int, path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def _open_and_write(path: Path, data: bytearray) -> int:
+    fd = os.open(path, _OPEN_FLAGS, 0o600)
+    try:
+        _write_all(fd, data)
+    except BaseException:
+        _close_and_remove(fd, path)
+        raise
+    return fd
+
+
 class FileBlobStore:
     def __init__(self, root: Path) -> None:
         """Create the layout if needed and remove half-written uploads left by a crash.
@@ -111,11 +125,12 @@ class FileBlobStore:
         return self.root / name[:2] / name
 
     async def write(self, chunks: AsyncIterator[bytes], *, max_size: int) -> PendingFileBlob:
-        """Stream `chunks` to a new temporary file; BlobTooLarge as soon as max_size is passed.
+        """Take `chunks` in memory and, past FLUSH_BYTES, stream them to a new temporary file;
+        BlobTooLarge as soon as max_size is passed.
 
         On any failure (too large, the chunks' own error, cancellation) the file is removed."""
         path = self.tmp / secrets.token_hex(16)
-        fd = await _in_thread(os.open, path, _OPEN_FLAGS, 0o600)
+        fd: int | None = None
         size = 0
         buffer = bytearray()
         try:
@@ -126,72 +141,133 @@ class FileBlobStore:
                 buffer += chunk
                 if len(buffer) >= FLUSH_BYTES:
                     full, buffer = buffer, bytearray()
-                    await _in_thread(_write_all, fd, full)
-            if buffer:
+                    if fd is None:
+                        fd = await _in_thread(_open_and_write, path, full)
+                    else:
+                        await _in_thread(_write_all, fd, full)
+            if buffer and fd is not None:
                 await _in_thread(_write_all, fd, buffer)
+                buffer = bytearray()
         except BaseException:
-            await _in_thread(_close_and_remove, fd, path)
+            if fd is not None:
+                await _in_thread(_close_and_remove, fd, path)
             raise
-        return PendingFileBlob(self, fd, path, size)
+        return PendingFileBlob(self, fd, path, size, buffer)
 
-    async def place(self, fd: int, temp: Path, message_id: bytes) -> None:
-        """PendingFileBlob.commit: make `temp` (open as `fd`) durable under its final name.
+    async def commit_all(self, blobs: Sequence[tuple[PendingBlob, bytes]]) -> list[bool]:
+        """Make each (blob, message id) durable under its final name, in one trip to a worker
+        thread: each file written and fsynced, renamed into place, each directory fsynced
+        once. True where the blob is now stored, also when the same bytes already were; False
+        where different bytes are stored under that id (this blob is then removed).
 
-        On any failure, cancellation included, the temporary file is closed and removed."""
+        On a failure, cancellation included, every temporary file of the group is removed."""
+        if not blobs:
+            return []
+        files = [(_temp_of(blob), message_id) for blob, message_id in blobs]
         try:
-            await _in_thread(_sync_and_close, fd)
             async with self._placing:
-                await _in_thread(self._place, temp, message_id)
+                return await _in_thread(self._place_all, files)
         except BaseException:
-            await _in_thread(_remove, temp)
+            await _in_thread(_remove_all, files)
             raise
 
-    def _place(self, temp: Path, message_id: bytes) -> None:
-        final = self.path_of(message_id)
-        directory = final.parent
+    def _place_all(self, files: list[tuple[_Temp, bytes]]) -> list[bool]:
+        for temp, _ in files:
+            temp.sync_and_close()
+        placed: list[bool] = []
+        directories: set[Path] = set()
         created = False
-        if not directory.is_dir():
-            with contextlib.suppress(FileExistsError):
-                directory.mkdir(mode=0o700)
-                created = True
-        if final.exists():
-            # The same envelope again (a retry after a lost answer) is fine. Different bytes
-            # under a taken id would overwrite an envelope already stored: refused.
-            same = _same_content(final, temp)
-            temp.unlink(missing_ok=True)
-            if not same:
-                raise AlreadyExists("a different blob is stored under this message id")
-            return
-        temp.replace(final)  # os.replace: atomic within the file system
-        _fsync_dir(directory)
+        for temp, message_id in files:
+            final = self.path_of(message_id)
+            if not final.parent.is_dir():
+                with contextlib.suppress(FileExistsError):
+                    final.parent.mkdir(mode=0o700)
+                    created = True
+            if final.exists():
+                # The same envelope again (a retry after a lost answer) is fine. Different
+                # bytes under a taken id would overwrite an envelope already stored: refused.
+                placed.append(_same_content(final, temp.path))
+                temp.path.unlink(missing_ok=True)
+                continue
+            temp.path.replace(final)  # os.replace: atomic within the file system
+            directories.add(final.parent)
+            placed.append(True)
+        for directory in sorted(directories):
+            _fsync_dir(directory)
         if created:
-            _fsync_dir(self.root)  # the new directory's own name must survive too
+            _fsync_dir(self.root)  # a new directory's own name must survive too
+        return placed
+
+
+class _Temp:
+    """A blob's temporary file: open as `fd`, or not yet written (its bytes in `data`)."""
+
+    def __init__(self, path: Path, fd: int | None, data: bytearray) -> None:
+        self.path = path
+        self.fd = fd
+        self.data = data
+
+    def sync_and_close(self) -> None:
+        if self.fd is None:
+            self.fd = _open_and_write(self.path, self.data)
+        fd, self.fd = self.fd, None
+        _sync_and_close(fd)
+
+    def remove(self) -> None:
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            _close_and_remove(fd, self.path)
+        else:
+            self.path.unlink(missing_ok=True)
+
+
+def _temp_of(blob: PendingBlob) -> _Temp:
+    if not isinstance(blob, PendingFileBlob):
+        raise TypeError("a blob written by another store")
+    return blob.take()
+
+
+def _remove_all(files: list[tuple[_Temp, bytes]]) -> None:
+    for temp, _ in files:
+        temp.remove()
 
 
 class PendingFileBlob:
-    """A blob under a temporary name; invisible until `commit`."""
+    """A blob under a temporary name, or still in memory; invisible until committed."""
 
-    def __init__(self, store: FileBlobStore, fd: int, path: Path, size: int) -> None:
+    def __init__(
+        self, store: FileBlobStore, fd: int | None, path: Path, size: int, data: bytearray
+    ) -> None:
         self._store = store
-        self._fd: int | None = fd
-        self._path = path
+        self._temp: _Temp | None = _Temp(path, fd, data)
         self.size = size
 
-    def _take_fd(self) -> int:
-        if self._fd is None:
+    def in_memory(self) -> bytes | None:
+        """Its bytes, if none were written to a file (it is under FLUSH_BYTES)."""
+        if self._temp is None or self._temp.fd is not None:
+            return None
+        return bytes(self._temp.data)
+
+    def take(self) -> _Temp:
+        """For the store's commit: the temporary file, once."""
+        if self._temp is None:
             raise StorageError("this blob was already committed or discarded")
-        fd, self._fd = self._fd, None
-        return fd
+        temp, self._temp = self._temp, None
+        return temp
 
     async def commit(self, message_id: bytes) -> None:
         """fsync the file, rename it to its final name, fsync the directory.
 
         AlreadyExists if different bytes are already stored under `message_id` (this blob is
         then removed); identical bytes count as committed."""
-        await self._store.place(self._take_fd(), self._path, message_id)
+        (placed,) = await self._store.commit_all([(self, message_id)])
+        if not placed:
+            raise AlreadyExists("a different blob is stored under this message id")
 
     async def discard(self) -> None:
         """Remove the temporary file; harmless after commit or a previous discard."""
-        if self._fd is None:
+        if self._temp is None:
             return
-        await _in_thread(_close_and_remove, self._take_fd(), self._path)
+        temp = self.take()
+        if temp.fd is not None:  # else nothing of it is on disk
+            await _in_thread(temp.remove)

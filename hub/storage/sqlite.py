@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
-import re
 import sqlite3
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
@@ -27,68 +24,40 @@ from hub.crypto.records import canonical_bytes
 from hub.storage.audit import GENESIS, record_hash
 from hub.storage.base import (
     AlreadyExists,
+    AuditEntry,
     AuditRecord,
     BlobStore,
-    CaseRow,
-    DirectoryRecord,
-    Enrolment,
-    Invite,
     Municipality,
     Network,
     NotFound,
     ReceiptRow,
-    Session,
-    StaleVersion,
     StorageError,
 )
 from hub.storage.blobs import FileBlobStore
+from hub.storage.sqlite_access import AccessReads, AccessWrites
+from hub.storage.sqlite_cases import CaseReads, CaseWrites
+from hub.storage.sqlite_codec import json_object as _object
+from hub.storage.sqlite_codec import json_text as _json
 from hub.storage.sqlite_envelopes import EnvelopeReads, EnvelopeWrites
+from hub.storage.sqlite_migrations import migrate
 from hub.storage.sqlite_notices import NoticeReads, NoticeWrites
 from hub.storage.sqlite_outcomes import OutcomeReads, OutcomeWrites
 from hub.storage.sqlite_statistics import StatisticsReads
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterable, Sequence
+    from collections.abc import AsyncIterator, Sequence
     from pathlib import Path
 
 DB_NAME = "hub.sqlite3"
 BLOB_DIR = "blobs"
 BUSY_TIMEOUT_MS = 10_000
 AUDIT_PAGE = 500
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_AUDITS_PER_INSERT = 999 // 7  # bound values per statement: under SQLite's oldest limit
 
-_ENROLMENT_COLUMNS = (
-    "id, network_id, municipality_id, person, role, public_identity, key_id, status, created_at"
-)
 _RECEIPT_COLUMNS = "message_id, signer_key_id, municipality_id, event, time, wire, received_at"
 
 
 # --- encoding ------------------------------------------------------------------------------
-
-
-def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-
-def _object(text: str) -> dict[str, Any]:
-    value = json.loads(text)
-    if not isinstance(value, dict):
-        raise StorageError("a stored JSON object is not an object")
-    return value
-
-
-def _enrolment(row: Sequence[Any]) -> Enrolment:
-    return Enrolment(
-        id=row[0],
-        network_id=row[1],
-        municipality_id=row[2],
-        person=row[3],
-        role=row[4],
-        public_identity=_object(row[5]),
-        key_id=row[6],
-        status=row[7],
-        created_at=row[8],
-    )
 
 
 def _receipt(row: Sequence[Any]) -> ReceiptRow:
@@ -107,74 +76,6 @@ def _integrity(exc: sqlite3.IntegrityError) -> StorageError:
     if name == "SQLITE_CONSTRAINT_FOREIGNKEY":
         return NotFound(str(exc))  # it refers to a network or envelope that is not there
     return StorageError(str(exc))
-
-
-# --- migrations ----------------------------------------------------------------------------
-
-
-def _migrations() -> list[tuple[int, str, str]]:
-    """(version, file name, SQL) of every file in hub/storage/migrations, in version order."""
-    found: list[tuple[int, str, str]] = []
-    for entry in resources.files("hub.storage").joinpath("migrations").iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort()
-    versions = [version for version, _, _ in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise StorageError("migrations must be numbered 0001, 0002, … without gaps")
-    return found
-
-
-def _statements(script: str) -> Iterable[str]:
-    """Split a script into statements (sqlite3.complete_statement knows trigger bodies)."""
-    pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            yield pending.strip()
-            pending = ""
-    rest = "\n".join(
-        line for line in pending.splitlines() if line.strip() and not line.strip().startswith("--")
-    )
-    if rest:
-        raise StorageError("a migration ends in an incomplete statement")
-
-
-async def _migrate(conn: aiosqlite.Connection) -> None:
-    """Apply, in order, each migration not yet recorded in schema_version: each in its own
-    transaction, re-checked under the write lock so two processes starting together apply it
-    once."""
-    await conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_version ("
-        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
-    )
-    migrations = _migrations()
-    rows = await conn.execute_fetchall("SELECT MAX(version) FROM schema_version")
-    newest = next(iter(rows))[0] or 0
-    if newest > len(migrations):
-        raise StorageError(f"the database has schema version {newest}; this hub knows fewer")
-    for version, name, script in migrations:
-        if version <= newest:
-            continue
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
-            done = await conn.execute_fetchall(
-                "SELECT 1 FROM schema_version WHERE version = ?", (version,)
-            )
-            if not list(done):
-                for statement in _statements(script):
-                    await conn.execute(statement)
-                await conn.execute(
-                    "INSERT INTO schema_version (version, name, applied_at)"
-                    " VALUES (?, ?, CAST(strftime('%s', 'now') AS INTEGER))",
-                    (version, name),
-                )
-            await conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                await conn.execute("ROLLBACK")
-            raise
 
 
 async def _connect(path: Path, *, read_only: bool) -> aiosqlite.Connection:
@@ -210,7 +111,7 @@ def _prepare(data_dir: Path) -> FileBlobStore:
 # --- transactions --------------------------------------------------------------------------
 
 
-class SqliteTransaction(EnvelopeWrites, NoticeWrites, OutcomeWrites):
+class SqliteTransaction(AccessWrites, CaseWrites, EnvelopeWrites, NoticeWrites, OutcomeWrites):
     """Every write of the hub. Valid only inside its `async with storage.transaction()`."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
@@ -233,6 +134,15 @@ class SqliteTransaction(EnvelopeWrites, NoticeWrites, OutcomeWrites):
         count = cursor.rowcount
         await cursor.close()
         return count
+
+    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Run and fetch in one trip to the connection's thread."""
+        if not self._open:
+            raise StorageError("this transaction has ended")
+        try:
+            return list(await self._conn.execute_fetchall(sql, params))
+        except sqlite3.IntegrityError as exc:
+            raise _integrity(exc) from None
 
     async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         cursor = await self._exec(sql, params)
@@ -265,137 +175,6 @@ class SqliteTransaction(EnvelopeWrites, NoticeWrites, OutcomeWrites):
             (m.network_id, m.id, m.name, m.population, m.manager_email, _json(m.template)),
         )
 
-    async def add_directory_record(self, record: DirectoryRecord) -> None:
-        await self._changed(
-            "INSERT INTO directory_records (network_id, serial, kind, key_id, wire)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (record.network_id, record.serial, record.kind, record.key_id, _json(record.wire)),
-        )
-
-    async def add_invite(self, invite: Invite) -> None:
-        i = invite
-        await self._changed(
-            "INSERT INTO invites (code_hash, network_id, municipality_id, person, role,"
-            " expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                i.code_hash,
-                i.network_id,
-                i.municipality_id,
-                i.person,
-                i.role,
-                i.expires_at,
-                i.created_at,
-            ),
-        )
-
-    async def take_invite(self, code_hash: bytes, at: int) -> Invite:
-        """The invite, marked used; NotFound if unknown, already used or expired."""
-        rows = await self._rows(
-            "SELECT code_hash, network_id, municipality_id, person, role, expires_at, created_at"
-            " FROM invites WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?",
-            (code_hash, at),
-        )
-        if not rows:
-            raise NotFound("invite")
-        await self._changed("UPDATE invites SET used_at = ? WHERE code_hash = ?", (at, code_hash))
-        return Invite(*rows[0])
-
-    async def add_enrolment(self, enrolment: Enrolment) -> int:
-        """Store a new enrolment; its id is assigned here (`enrolment.id` is not used)."""
-        e = enrolment
-        cursor = await self._exec(
-            "INSERT INTO enrolments (network_id, municipality_id, person, role,"
-            " public_identity, key_id, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                e.network_id,
-                e.municipality_id,
-                e.person,
-                e.role,
-                _json(e.public_identity),
-                e.key_id,
-                e.status,
-                e.created_at,
-            ),
-        )
-        new_id = cursor.lastrowid
-        await cursor.close()
-        if new_id is None:
-            raise StorageError("no id for the new enrolment")
-        return new_id
-
-    async def set_enrolment_status(self, enrolment_id: int, status: str) -> None:
-        changed = await self._changed(
-            "UPDATE enrolments SET status = ? WHERE id = ?", (status, enrolment_id)
-        )
-        if changed == 0:
-            raise NotFound("enrolment")
-
-    async def add_challenge(self, nonce: bytes, key_id: bytes, expires_at: int) -> None:
-        await self._changed(
-            "INSERT INTO challenges (nonce, key_id, expires_at) VALUES (?, ?, ?)",
-            (nonce, key_id, expires_at),
-        )
-
-    async def take_challenge(self, nonce: bytes, key_id: bytes, at: int) -> None:
-        """Use up a challenge; NotFound if unknown, for another key, used or expired."""
-        # Challenges are handed out to anyone (rate-limited): expired ones are swept here, on
-        # the sign-in path, so the table cannot grow without bound.
-        await self._changed("DELETE FROM challenges WHERE expires_at <= ?", (at,))
-        taken = await self._changed(
-            "DELETE FROM challenges WHERE nonce = ? AND key_id = ? AND expires_at > ?",
-            (nonce, key_id, at),
-        )
-        if taken == 0:
-            raise NotFound("challenge")
-
-    async def add_session(self, session: Session) -> None:
-        s = session
-        await self._changed(
-            "INSERT INTO sessions (token_hash, network_id, key_id, municipality_id, role,"
-            " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (s.token_hash, s.network_id, s.key_id, s.municipality_id, s.role, s.expires_at),
-        )
-
-    async def purge_expired(self, at: int) -> int:
-        """Forget sign-in challenges and sessions that can no longer be used."""
-        purged = await self._changed("DELETE FROM challenges WHERE expires_at <= ?", (at,))
-        return purged + await self._changed("DELETE FROM sessions WHERE expires_at <= ?", (at,))
-
-    async def add_case(self, case: CaseRow) -> None:
-        await self._changed(
-            "INSERT INTO cases (case_id, network_id, sender_municipality, data, version,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                case.case_id,
-                case.network_id,
-                case.sender_municipality,
-                _json(case.data),
-                case.version,
-                case.created_at,
-                case.updated_at,
-            ),
-        )
-        await self._put_case_requests(case)
-
-    async def update_case(self, case: CaseRow) -> None:
-        changed = await self._changed(
-            "UPDATE cases SET data = ?, version = ?, updated_at = ?"
-            " WHERE case_id = ? AND version = ?",
-            (_json(case.data), case.version, case.updated_at, case.case_id, case.version - 1),
-        )
-        if changed != 1:
-            raise StaleVersion("the case changed since it was read")
-        await self._put_case_requests(case)
-
-    async def _put_case_requests(self, case: CaseRow) -> None:
-        await self._changed("DELETE FROM case_requests WHERE case_id = ?", (case.case_id,))
-        for municipality, state, entered_at in case.requests:
-            await self._changed(
-                "INSERT INTO case_requests (case_id, municipality, state, entered_at)"
-                " VALUES (?, ?, ?, ?)",
-                (case.case_id, municipality, state, entered_at),
-            )
-
     async def add_receipt(self, receipt: ReceiptRow) -> None:
         r = receipt
         await self._changed(
@@ -414,25 +193,49 @@ class SqliteTransaction(EnvelopeWrites, NoticeWrites, OutcomeWrites):
     async def append_audit(
         self, *, at: int, actor: str, action: str, subject: dict[str, Any]
     ) -> AuditRecord:
-        """Append the next record of the hash chain; seq and hashes are computed here, under
-        the transaction's write lock, so no two records can claim the same place."""
-        last = await self._rows("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-        seq, prev_hash = (last[0][0] + 1, last[0][1]) if last else (1, GENESIS)
-        subject_text = canonical_bytes(subject).decode("utf-8")
-        stored_subject = _object(subject_text)  # a copy: the record cannot change afterwards
-        digest = record_hash(prev_hash, seq, at, actor, action, stored_subject)
-        await self._changed(
-            "INSERT INTO audit (seq, at, actor, action, subject, prev_hash, hash)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (seq, at, actor, action, subject_text, prev_hash, digest),
-        )
-        return AuditRecord(seq, at, actor, action, stored_subject, prev_hash, digest)
+        """Append the next record of the hash chain (see append_audits)."""
+        (record,) = await self.append_audits([AuditEntry(at, actor, action, subject)])
+        return record
+
+    async def append_audits(self, entries: Sequence[AuditEntry]) -> list[AuditRecord]:
+        """Append the next records of the hash chain, in order; seq and hashes are computed
+        here, under the transaction's write lock, so no two records can claim the same place.
+        One read of the chain's end and one insert per group of records."""
+        last = await self._fetch("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        seq, prev_hash = (last[0][0], last[0][1]) if last else (0, GENESIS)
+        records: list[tuple[AuditRecord, str]] = []  # with the subject's canonical text
+        for entry in entries:
+            seq += 1
+            subject_text = canonical_bytes(entry.subject).decode("utf-8")
+            stored_subject = _object(subject_text)  # a copy: the record cannot change afterwards
+            digest = record_hash(
+                prev_hash, seq, entry.at, entry.actor, entry.action, stored_subject
+            )
+            record = AuditRecord(
+                seq, entry.at, entry.actor, entry.action, stored_subject, prev_hash, digest
+            )
+            records.append((record, subject_text))
+            prev_hash = digest
+        for start in range(0, len(records), _AUDITS_PER_INSERT):
+            part = records[start : start + _AUDITS_PER_INSERT]
+            await self._fetch(
+                "INSERT INTO audit (seq, at, actor, action, subject, prev_hash, hash) VALUES "  # noqa: S608 - placeholders only
+                + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(part)),
+                [
+                    value
+                    for r, text in part
+                    for value in (r.seq, r.at, r.actor, r.action, text, r.prev_hash, r.hash)
+                ],
+            )
+        return [record for record, _ in records]
 
 
 # --- the storage ---------------------------------------------------------------------------
 
 
-class SqliteStorage(EnvelopeReads, NoticeReads, OutcomeReads, StatisticsReads):
+class SqliteStorage(
+    AccessReads, CaseReads, EnvelopeReads, NoticeReads, OutcomeReads, StatisticsReads
+):
     def __init__(
         self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, blobs: FileBlobStore
     ) -> None:
@@ -450,7 +253,7 @@ class SqliteStorage(EnvelopeReads, NoticeReads, OutcomeReads, StatisticsReads):
         path = data_dir / DB_NAME
         writer = await _connect(path, read_only=False)
         try:
-            await _migrate(writer)
+            await migrate(writer)
             reader = await _connect(path, read_only=True)
         except BaseException:
             await writer.close()
@@ -514,84 +317,6 @@ class SqliteStorage(EnvelopeReads, NoticeReads, OutcomeReads, StatisticsReads):
             (network_id,),
         )
         return [Municipality(r[0], r[1], r[2], r[3], r[4], _object(r[5])) for r in rows]
-
-    async def list_directory_records(self, network_id: str) -> list[DirectoryRecord]:
-        rows = await self._read(
-            "SELECT network_id, serial, kind, key_id, wire FROM directory_records"
-            " WHERE network_id = ? ORDER BY serial",
-            (network_id,),
-        )
-        return [DirectoryRecord(r[0], r[1], r[2], r[3], _object(r[4])) for r in rows]
-
-    async def next_directory_serial(self, network_id: str) -> int:
-        """One more than the highest serial stored (1 for an empty directory)."""
-        rows = await self._read(
-            "SELECT COALESCE(MAX(serial), 0) + 1 FROM directory_records WHERE network_id = ?",
-            (network_id,),
-        )
-        return int(rows[0][0])
-
-    async def list_enrolments(self, network_id: str, status: str) -> list[Enrolment]:
-        rows = await self._read(
-            f"SELECT {_ENROLMENT_COLUMNS} FROM enrolments"  # noqa: S608 - constant columns
-            " WHERE network_id = ? AND status = ? ORDER BY id",
-            (network_id, status),
-        )
-        return [_enrolment(r) for r in rows]
-
-    async def get_enrolment(self, enrolment_id: int) -> Enrolment:
-        row = await self._one(
-            "enrolment",
-            f"SELECT {_ENROLMENT_COLUMNS} FROM enrolments WHERE id = ?",  # noqa: S608
-            (enrolment_id,),
-        )
-        return _enrolment(row)
-
-    async def get_session(self, token_hash: bytes, at: int) -> Session:
-        """The session if it exists and has not expired at `at`; NotFound otherwise."""
-        row = await self._one(
-            "session",
-            "SELECT token_hash, network_id, key_id, municipality_id, role, expires_at"
-            " FROM sessions WHERE token_hash = ? AND expires_at > ?",
-            (token_hash, at),
-        )
-        return Session(*row)
-
-    async def get_case(self, case_id: bytes) -> CaseRow:
-        row = await self._one(
-            "case",
-            "SELECT case_id, network_id, sender_municipality, data, version, created_at,"
-            " updated_at FROM cases WHERE case_id = ?",
-            (case_id,),
-        )
-        return await self._case(row)
-
-    async def list_cases(self, network_id: str, municipality_id: str) -> list[CaseRow]:
-        rows = await self._read(
-            "SELECT case_id, network_id, sender_municipality, data, version, created_at,"
-            " updated_at FROM cases WHERE network_id = ? AND (sender_municipality = ?"
-            " OR case_id IN (SELECT case_id FROM case_requests WHERE municipality = ?))"
-            " ORDER BY created_at, case_id",
-            (network_id, municipality_id, municipality_id),
-        )
-        return [await self._case(r) for r in rows]
-
-    async def _case(self, row: Sequence[Any]) -> CaseRow:
-        requests = await self._read(
-            "SELECT municipality, state, entered_at FROM case_requests WHERE case_id = ?"
-            " ORDER BY municipality",
-            (row[0],),
-        )
-        return CaseRow(
-            case_id=bytes(row[0]),
-            network_id=row[1],
-            sender_municipality=row[2],
-            data=_object(row[3]),
-            requests=tuple((m, st, at) for m, st, at in requests),
-            created_at=row[5],
-            updated_at=row[6],
-            version=row[4],
-        )
 
     async def list_receipts(self, message_id: bytes) -> list[ReceiptRow]:
         rows = await self._read(

@@ -4,15 +4,16 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from hub.storage.base import EnvelopeRow, StorageError
+from hub.storage.base import EnvelopeRow, NotFound, StorageError
+from hub.storage.sqlite_codec import ReadHost, WriteHost
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    import aiosqlite
 
+T = TypeVar("T")
 _ENVELOPE_COLUMNS = (
     "seq, message_id, network_id, case_id, kind, sender_key_id, sender_municipality, "
     "recipient_municipalities, recipient_key_ids, size, digest, created_at, received_at"
@@ -37,71 +38,107 @@ def _envelope(row: Sequence[Any]) -> EnvelopeRow:
     )
 
 
-class EnvelopeWrites:
-    """Writes; the host class gives `_exec`, `_changed` and `_rows` inside its transaction."""
+# Bound values per statement stay under SQLite's oldest limit of 999.
+_ROWS_PER_INSERT = 999 // 12
+_RECIPIENTS_PER_INSERT = 999 // 3
+_IDS_PER_SELECT = 500
+_BODIES_PER_INSERT = 16  # bodies of up to INLINE_BYTES each: a few MB a statement at most
 
-    async def _exec(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Cursor:
-        raise NotImplementedError
 
-    async def _changed(self, sql: str, params: Sequence[Any]) -> int:
-        raise NotImplementedError
+def _values(row: EnvelopeRow) -> tuple[Any, ...]:
+    return (
+        row.message_id,
+        row.network_id,
+        row.case_id,
+        row.kind,
+        row.sender_key_id,
+        row.sender_municipality,
+        json.dumps(list(row.recipient_municipalities)),
+        json.dumps([k.hex() for k in row.recipient_key_ids]),
+        row.size,
+        row.digest,
+        row.created_at,
+        row.received_at,
+    )
 
-    async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        raise NotImplementedError
+
+def _parts(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+class EnvelopeWrites(WriteHost):
+    """Writes; the host class gives `_fetch` inside its transaction. A group of uploads is a
+    few statements, not a few per upload: each statement is a trip to the connection's
+    thread."""
 
     async def add_envelope(self, envelope: EnvelopeRow) -> int:
         """Store the row and return its seq (assigned here; `envelope.seq` is not used)."""
-        e = envelope
-        cursor = await self._exec(
-            "INSERT INTO envelopes (message_id, network_id, case_id, kind, sender_key_id,"
-            " sender_municipality, recipient_municipalities, recipient_key_ids, size, digest,"
-            " created_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                e.message_id,
-                e.network_id,
-                e.case_id,
-                e.kind,
-                e.sender_key_id,
-                e.sender_municipality,
-                json.dumps(list(e.recipient_municipalities)),
-                json.dumps([k.hex() for k in e.recipient_key_ids]),
-                e.size,
-                e.digest,
-                e.created_at,
-                e.received_at,
-            ),
-        )
-        seq = cursor.lastrowid
-        await cursor.close()
-        if seq is None:
-            raise StorageError("no seq for the new envelope")
-        for municipality in sorted(set(e.recipient_municipalities) - {e.sender_municipality}):
-            await self._changed(
-                "INSERT INTO envelope_recipients (network_id, municipality_id, seq)"
-                " VALUES (?, ?, ?)",
-                (e.network_id, municipality, seq),
-            )
+        (seq,) = await self.add_envelopes([envelope])
         return seq
+
+    async def add_envelopes(
+        self, envelopes: Sequence[EnvelopeRow], bodies: Sequence[bytes | None] = ()
+    ) -> list[int]:
+        """Store the rows and their recipients, and with each the envelope's bytes where
+        `bodies` gives them (None: its blob is a file); their seqs in the same order."""
+        seqs: dict[bytes, int] = {}
+        for part in _parts(envelopes, _ROWS_PER_INSERT):
+            rows = await self._fetch(
+                "INSERT INTO envelopes (message_id, network_id, case_id, kind, sender_key_id,"  # noqa: S608 - placeholders only
+                " sender_municipality, recipient_municipalities, recipient_key_ids, size, digest,"
+                " created_at, received_at) VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(part))
+                + " RETURNING message_id, seq",
+                [value for row in part for value in _values(row)],
+            )
+            seqs.update((bytes(message_id), seq) for message_id, seq in rows)
+        if len(seqs) != len(envelopes):
+            raise StorageError("a message id twice in one group")
+        recipients = [
+            (e.network_id, municipality, seqs[e.message_id])
+            for e in envelopes
+            for municipality in sorted(set(e.recipient_municipalities) - {e.sender_municipality})
+        ]
+        for some in _parts(recipients, _RECIPIENTS_PER_INSERT):
+            await self._fetch(
+                "INSERT INTO envelope_recipients (network_id, municipality_id, seq) VALUES "  # noqa: S608 - placeholders only
+                + ", ".join(["(?, ?, ?)"] * len(some)),
+                [value for row in some for value in row],
+            )
+        kept = [
+            (seqs[e.message_id], body)
+            for e, body in zip(envelopes, bodies, strict=False)
+            if body is not None
+        ]
+        for few in _parts(kept, _BODIES_PER_INSERT):
+            await self._fetch(
+                "INSERT INTO envelope_bodies (seq, body) VALUES "  # noqa: S608 - placeholders only
+                + ", ".join(["(?, ?)"] * len(few)),
+                [value for row in few for value in row],
+            )
+        return [seqs[e.message_id] for e in envelopes]
 
     async def find_envelope(self, message_id: bytes) -> EnvelopeRow | None:
         """The row stored under `message_id`, read under this transaction's write lock (so
         nobody can store one between this look and the caller's insert); None if there is
         none."""
-        rows = await self._rows(
-            f"SELECT {_ENVELOPE_COLUMNS} FROM envelopes WHERE message_id = ?",  # noqa: S608 - constant columns
-            (message_id,),
-        )
-        return _envelope(rows[0]) if rows else None
+        return (await self.find_envelopes([message_id])).get(message_id)
+
+    async def find_envelopes(self, message_ids: Sequence[bytes]) -> dict[bytes, EnvelopeRow]:
+        """The rows stored under any of `message_ids`, as find_envelope reads them."""
+        found: dict[bytes, EnvelopeRow] = {}
+        for part in _parts(list(dict.fromkeys(message_ids)), _IDS_PER_SELECT):
+            rows = await self._fetch(
+                f"SELECT {_ENVELOPE_COLUMNS} FROM envelopes WHERE message_id IN"  # noqa: S608 - constant columns
+                f" ({', '.join(['?'] * len(part))})",
+                part,
+            )
+            found.update((bytes(row[1]), _envelope(row)) for row in rows)
+        return found
 
 
-class EnvelopeReads:
+class EnvelopeReads(ReadHost):
     """Reads; the host class gives `_read` and `_one` on its read-only connection."""
-
-    async def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        raise NotImplementedError
-
-    async def _one(self, what: str, sql: str, params: Sequence[Any]) -> Any:  # noqa: ANN401
-        raise NotImplementedError
 
     async def get_envelope(self, message_id: bytes) -> EnvelopeRow:
         row = await self._one(
@@ -110,6 +147,18 @@ class EnvelopeReads:
             (message_id,),
         )
         return _envelope(row)
+
+    async def get_envelope_body(self, message_id: bytes) -> bytes | None:
+        """The envelope's bytes if they are kept in the database; None if its blob is a file
+        (NotFound if there is no such envelope)."""
+        rows = await self._read(
+            "SELECT b.body FROM envelopes AS e LEFT JOIN envelope_bodies AS b ON b.seq = e.seq"
+            " WHERE e.message_id = ?",
+            (message_id,),
+        )
+        if not rows:
+            raise NotFound("envelope")
+        return None if rows[0][0] is None else bytes(rows[0][0])
 
     async def list_envelopes(
         self, network_id: str, municipality_id: str, *, box: str, after: int = 0, limit: int = 200

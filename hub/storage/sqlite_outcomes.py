@@ -10,13 +10,13 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from hub.storage.base import StorageError
+from hub.storage.sqlite_codec import json_text
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
 
-def _text(report: dict[str, Any]) -> str:
-    return json.dumps(report, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+_text = json_text
 
 
 def _report(text: str) -> dict[str, Any]:
