@@ -20,13 +20,17 @@ import time
 from pathlib import Path
 
 import aiohttp
+import msgspec
 from aiohttp import web
 
+from hub.crypto.format import MessageKind
 from hub.crypto.keys import PrivateIdentity
-from hub.inbox import security
 from hub.inbox.agent import CACHE_PURPOSE, init_inbox
 from hub.inbox.cache import InboxCache
+from hub.inbox.facts import EnvelopeFacts
 from hub.inbox.sync import AgentCore
+from hub.localagent import security
+from hub.protocol import wire
 
 MUNICIPALITIES = [f"kommun-{i:02d}" for i in range(60)]
 FIRST = 1_790_000_000
@@ -68,30 +72,36 @@ async def fill(core: AgentCore, cases: int) -> None:
     cache = core.cache
     for n in range(cases):
         mine = n % 2 == 0
-        view = _view(n, mine)
-        # As the agent stores what the hub says: nearest deadline, and every running one for
-        # the banners.
+        view = msgspec.convert(_view(n, mine), wire.CaseView)
+        # The verified inquiry first (as received: the case exists only with it), then what
+        # the hub says of the case: nearest deadline, and every running one for the banners.
+        message_id = os.urandom(16)
+        facts = EnvelopeFacts(
+            message_id=message_id,
+            case_id=bytes.fromhex(view.case_id),
+            kind=MessageKind.INQUIRY,
+            sender=view.sender,
+            recipients=tuple(sorted({view.sender, *(r.municipality for r in view.requests)})),
+            created_at=1_790_000_000,
+            digest=os.urandom(32),
+            hub_received_at=1_790_000_001,
+            disagreements=(),
+        )
+        received = cache.incoming_path(message_id)
+        received.write_bytes(b"x")  # as downloaded: put_received moves the file into place
+        content = {"document": {}, "attachments": []}
+        await cache.put_received(
+            facts,
+            box="sent" if mine else "inbox",
+            seq=n + 1,
+            received=received,
+            opened=content,
+            listing_id=message_id,
+        )
         await core._store_case(view)  # noqa: SLF001
-        meta = {
-            "message_id": os.urandom(16).hex(),
-            "case_id": view["case_id"],
-            "kind": 2,
-            "from": view["from"],
-            "to": [r["municipality"] for r in view["requests"]],
-            "seq": n + 1,
-            "created_at": 1_790_000_000,
-            "received_at": 1_790_000_001,
-            "digest": os.urandom(32).hex(),
-        }
-        received = cache.incoming_path(bytes.fromhex(meta["message_id"]))
-        received.write_bytes(b"x")  # as downloaded: put_envelope moves the file into place
-        await cache.put_envelope(meta, "sent" if mine else "inbox", received)
         if mine:
             await cache.put_receipt(
-                bytes.fromhex(meta["message_id"]),
-                view["requests"][0]["municipality"],
-                "read",
-                1_790_000_100,
+                message_id, view.requests[0].municipality, "read", 1_790_000_100
             )
 
 

@@ -21,10 +21,10 @@ from hub.client.api import HubClient
 from hub.crypto import keyfile
 from hub.crypto.directory import make_entry
 from hub.crypto.keys import PrivateIdentity, SigningKey, dumps_public_signing_key
-from hub.inbox import security
 from hub.inbox.agent import CACHE_PURPOSE, init_inbox
 from hub.inbox.cache import InboxCache
 from hub.inbox.sync import AgentCore, Attachment
+from hub.localagent import security
 from hub.protocol.settings import DEFAULT_SETTINGS
 from hub.server.app import init_app
 from hub.server.config import ServerConfig

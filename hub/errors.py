@@ -81,6 +81,16 @@ MESSAGES: dict[str, str] = {
     "recipient_no_valid_key": (
         "En mottagande kommun har ingen giltig nyckel i katalogen; inget kan krypteras till den."
     ),
+    # who this agent speaks for (hub.inbox.facts.who_am_i)
+    "identity_not_listed": (
+        "Din nyckel är inte giltig i den katalog som länsstyrelsen har signerat: den är okänd, "
+        "utgången eller återkallad. Kontakta länsstyrelsen."
+    ),
+    "identity_mismatch": (
+        "Hubben uppger en annan kommun eller roll för din nyckel än den katalog som "
+        "länsstyrelsen har signerat. Inkorgen litar inte på hubbens uppgift och startar inte: "
+        "kontakta länsstyrelsen."
+    ),
     # signed records: directory entries, revocations, receipts
     "record_malformed": "En signerad post är felaktigt uppbyggd.",
     "record_not_canonical": "En signerad post är inte kodad på det enda tillåtna sättet.",
@@ -226,7 +236,13 @@ class ApiError(HubError):
 
 
 class AuthorityError(HubError):
-    codes = _codes("sender_key_", "envelope_not_recipient", "recipient_no_valid_key")
+    codes = _codes(
+        "sender_key_",
+        "envelope_not_recipient",
+        "recipient_no_valid_key",
+        "identity_not_listed",
+        "identity_mismatch",
+    )
 
 
 class LifecycleError(HubError):

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from multidict import CIMultiDictProxy
 
     from hub.crypto.keys import PrivateIdentity
-    from hub.inbox import security
+    from hub.localagent import security
     from tests.hubnet import HubNet
 
 

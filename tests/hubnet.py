@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from aiohttp import web
 
 from hub.client.api import HubClient
@@ -27,7 +28,7 @@ from hub.storage.sqlite import create_network
 from tests.vectors._rng import SeededRng
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
 NETWORK = "lanskompotten-test"
 START = 1_795_000_000
@@ -174,12 +175,20 @@ class HubNet:
 
 @asynccontextmanager
 async def running_hub(
-    tmp_path: Path, *, network_settings: dict[str, Any] | None = None, **config: Any
+    tmp_path: Path,
+    *,
+    network_settings: dict[str, Any] | None = None,
+    front: Callable[[str], Awaitable[str]] | None = None,
+    **config: Any,
 ) -> AsyncIterator[HubNet]:
-    """A hub with the test network; `network_settings` are added to its agreed settings."""
+    """A hub with the test network; `network_settings` are added to its agreed settings.
+    `front`: started with the hub's own address, returns the address of a proxy in front of it
+    (tests/lyinghub.py), which becomes the hub's public URL and the one every client dials."""
     config.setdefault("signin_attempts_per_minute", 1000)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    if front is not None:
+        url = await front(url)
     data_dir = tmp_path / "hub-data"
     admin = SigningKey.generate(SeededRng("hubnet/admin"))
     await create_network(
@@ -236,3 +245,8 @@ def wait_until(predicate: Any, timeout: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError
         time.sleep(0.05)
+
+
+def as_json(value: Any) -> Any:
+    """A wire shape (or a list of them) as the plain JSON the hub sent, for comparing."""
+    return msgspec.to_builtins(value)

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 import aiohttp
 from aiohttp import web
 
-from hub.inbox import security
 from hub.inbox.agent import CACHE_PURPOSE, init_inbox
 from hub.inbox.board import BoardCore, init_board
 from hub.inbox.cache import InboxCache
 from hub.inbox.sync import AgentCore
+from hub.localagent import security
 from tests.hubnet import NETWORK, free_port
 
 if TYPE_CHECKING:

@@ -61,7 +61,7 @@ async def test_an_id_held_elsewhere_is_refused_as_an_invalid_id_is(net):
     assert json.loads(taken[1])["error"]["code"] == "request_malformed"
     assert await _audit_count(net) == before
     assert await (await net.client("bertil")).cases() == []
-    assert [c["from"] for c in await (await net.client("anna")).cases()] == ["kommun-a"]
+    assert [c.sender for c in await (await net.client("anna")).cases()] == ["kommun-a"]
 
 
 async def test_the_same_municipality_creating_its_case_again_gets_it_back(net):

@@ -23,7 +23,7 @@ async def _envelope(net, sender, to, kind, document):
     """Seal and upload one envelope of this case; return its message id and digest."""
     data = net.seal_to(sender, [to], document, kind=kind, case_id=CASE)
     ack = await (await net.client(sender)).upload(data, [to])
-    return bytes.fromhex(ack["message_id"]), bytes.fromhex(ack["digest"])
+    return bytes.fromhex(ack.message_id), bytes.fromhex(ack.digest)
 
 
 async def _receipt(net, person, message_id, digest, event):
@@ -48,7 +48,7 @@ async def _ask(net, municipality):
 
 
 def _state(view, municipality):
-    return next(r["state"] for r in view["requests"] if r["municipality"] == municipality)
+    return next(r.state for r in view.requests if r.municipality == municipality)
 
 
 async def test_receiving_municipality_sees_only_its_own_request(net):
@@ -58,12 +58,12 @@ async def test_receiving_municipality_sees_only_its_own_request(net):
     await _ask(net, "kommun-b")
     await _ask(net, "kommun-c")
     view_a = await anna.case(CASE)
-    assert {r["municipality"] for r in view_a["requests"]} == {"kommun-b", "kommun-c"}
+    assert {r.municipality for r in view_a.requests} == {"kommun-b", "kommun-c"}
     view_b = await (await net.client("bertil")).case(CASE)
-    assert view_b["from"] == "kommun-a"
-    assert [r["municipality"] for r in view_b["requests"]] == ["kommun-b"]
+    assert view_b.sender == "kommun-a"
+    assert [r.municipality for r in view_b.requests] == ["kommun-b"]
     assert "kommun-c" not in str(view_b)
-    assert [c["case_id"] for c in await (await net.client("cecilia")).cases()] == [CASE.hex()]
+    assert [c.case_id for c in await (await net.client("cecilia")).cases()] == [CASE.hex()]
 
 
 async def test_signed_receipts_deliver_and_read_and_the_sender_is_told(net):
@@ -107,7 +107,7 @@ async def test_decline_needs_an_allowed_reason_and_its_motivation_envelope(net):
         CASE, "kommun-b", "decline", details={"reason": "quota_reached"}, message_id=answer
     )
     assert _state(view, "kommun-b") == "declined"
-    assert view["requests"][0]["history"][-1]["reason"] == "quota_reached"
+    assert view.requests[0].history[-1].reason == "quota_reached"
 
 
 async def test_confirming_one_offer_closes_the_others_and_tells_them(net):
@@ -163,7 +163,7 @@ async def test_inquiry_event_must_be_carried_by_an_envelope_of_this_case(net):
     anna = await net.client("anna")
     await anna.create_case(CASE)
     other = net.seal_to("anna", ["kommun-b"], {"x": 1}, case_id=bytes(16))
-    wrong_case = bytes.fromhex((await anna.upload(other, ["kommun-b"]))["message_id"])
+    wrong_case = bytes.fromhex((await anna.upload(other, ["kommun-b"])).message_id)
     with pytest.raises(RemoteError) as caught:
         await anna.case_event(CASE, "kommun-b", "send_inquiry", message_id=wrong_case)
     assert caught.value.code == "request_malformed"
@@ -185,7 +185,7 @@ async def test_after_the_move_the_case_runs_to_its_close(net):
     await anna.case_event(CASE, "kommun-b", "record_move", details={"moving_date": "2027-02-01"})
     await anna.case_event(CASE, "kommun-b", "record_follow_up")
     view = await anna.case_event(CASE, "kommun-b", "close")
-    assert view["outcome"] == "moved"
+    assert view.outcome == "moved"
     assert _state(view, "kommun-b") == "closed"
 
 
@@ -195,5 +195,5 @@ async def test_sender_withdraws_and_closes_without_a_move(net):
     await anna.create_case(CASE)
     await _ask(net, "kommun-b")
     view = await anna.close_case_not_moved(CASE)
-    assert view["outcome"] == "not_moved"
+    assert view.outcome == "not_moved"
     assert _state(await (await net.client("bertil")).case(CASE), "kommun-b") == "withdrawn"

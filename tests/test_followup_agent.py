@@ -10,7 +10,7 @@ import io
 import pypdf
 import pytest
 
-from hub.inbox.security import CSP
+from hub.localagent.security import CSP
 from hub.report.export import CSV_HEADER
 from hub.report.suppression import SMALL
 from tests.followupnet import follow_up_network, running_followup

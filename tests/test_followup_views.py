@@ -4,7 +4,6 @@ notices page with rows (a real hub has none to show without a failing mail serve
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -13,7 +12,8 @@ from hub.crypto.directory import Directory, make_entry, make_revocation
 from hub.crypto.keys import PrivateIdentity, SigningKey
 from hub.followup.agent import init_followup
 from hub.followup.views import key_state
-from hub.inbox import security
+from hub.localagent import security
+from hub.protocol import wire
 from tests.hubnet import free_port
 from tests.vectors._rng import SeededRng
 
@@ -77,23 +77,23 @@ class StubCore:
     def clock(self) -> float:
         return NOW
 
-    async def municipalities(self) -> list[dict[str, Any]]:
-        return [{"id": "kommun-a", "name": "Kommun A", "population": 25_000}]
+    async def municipalities(self) -> list[wire.Member]:
+        return [wire.Member(id="kommun-a", name="Kommun A", population=25_000, template={})]
 
-    async def notices(self) -> list[dict[str, Any]]:
+    async def notices(self) -> list[wire.Notice]:
         return [
-            {
-                "id": 1,
-                "municipality": "kommun-a",
-                "audience": "manager",
-                "address": "chef@kommun-a.example",
-                "topic": "overdue",
-                "status": "failed",
-                "attempts": 5,
-                "last_error": "550 mailbox unavailable",
-                "created_at": NOW - DAY,
-                "finished_at": NOW - 3_600,
-            }
+            wire.Notice(
+                id=1,
+                municipality="kommun-a",
+                audience="manager",
+                address="chef@kommun-a.example",
+                topic="overdue",
+                status="failed",
+                attempts=5,
+                last_error="550 mailbox unavailable",
+                created_at=NOW - DAY,
+                finished_at=NOW - 3_600,
+            )
         ]
 
 

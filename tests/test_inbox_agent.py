@@ -17,8 +17,8 @@ import pytest
 from hub.crypto.format import MessageKind
 from hub.inbox import forms
 from hub.inbox.agent import InboxConfig, open_core
-from hub.inbox.security import COOKIE, CSP
 from hub.inbox.sync import Attachment
+from hub.localagent.security import COOKIE, CSP
 from tests.hubnet import NETWORK, running_hub
 from tests.inboxnet import running_agent
 
@@ -501,7 +501,7 @@ async def test_read_receipts_name_their_message_and_only_verified_ones_count(net
         await anna.post(f"/arende/{case_id}/message", {**message, "message": "Andra meddelandet"})
 
         envelopes = await anna.core.cache.envelopes_of_case(bytes.fromhex(case_id))
-        first, second = [e["message_id"] for e in envelopes if e["kind"] == MessageKind.MESSAGE]
+        first, second = [e.message_id for e in envelopes if e.kind == MessageKind.MESSAGE]
         assert anna.core.client is not None
         real_receipts = anna.core.client.receipts
 
@@ -604,7 +604,7 @@ async def test_a_drafts_attachments_come_back_with_it_and_can_be_removed(net, tm
 async def _attachment_link(bertil, case_id: bytes) -> str:
     await bertil.core.sync()
     [inquiry] = await bertil.core.cache.envelopes_of_case(case_id)
-    return f"/arende/{case_id.hex()}/bilaga/{inquiry['message_id'].hex()}/0"
+    return f"/arende/{case_id.hex()}/bilaga/{inquiry.message_id.hex()}/0"
 
 
 async def _gone(folder: Path) -> bool:

@@ -17,7 +17,8 @@ from hub.crypto import primitives as p
 from hub.crypto.format import MessageKind
 from hub.inbox import forms
 from hub.inbox.agent import CACHE_PURPOSE
-from hub.inbox.cache import BLOB_CHUNK, AttachmentUnreadable, InboxCache
+from hub.inbox.cache import InboxCache
+from hub.inbox.cache_blobs import BLOB_CHUNK, AttachmentUnreadable
 from hub.inbox.sync import AgentCore, Attachment
 from tests.hubnet import NETWORK, running_hub
 from tests.inboxnet import running_agent
@@ -151,7 +152,7 @@ async def test_an_attachment_waits_encrypted_in_the_outbox_and_goes_when_the_hub
         await bertil.core.sync()
         [case] = await bertil.core.cache.list_cases("inbox")
         envelopes = await bertil.core.cache.envelopes_of_case(bytes.fromhex(case["case_id"]))
-        assert await _attachment(bertil.core, envelopes[0]["message_id"]) == (
+        assert await _attachment(bertil.core, envelopes[0].message_id) == (
             "utredning.pdf",
             attachment,
         )
@@ -185,7 +186,7 @@ async def test_an_outbox_item_kept_by_an_earlier_version_still_goes(net, tmp_pat
         assert await anna.core.cache.outbox_count() == 0
         await bertil.core.sync()
         [envelope] = await bertil.core.cache.envelopes_of_case(case_id)
-        assert await _attachment(bertil.core, envelope["message_id"]) == (
+        assert await _attachment(bertil.core, envelope.message_id) == (
             "gammal.pdf",
             b"%PDF gammal",
         )
@@ -313,7 +314,7 @@ async def test_a_download_cut_off_is_fetched_again_and_its_remains_go_at_the_nex
             ["kommun-b"],
         )
     [meta] = await (await net.client("bertil")).envelopes("inbox")
-    message_id = bytes.fromhex(meta["message_id"])
+    message_id = bytes.fromhex(meta.message_id)
     folder = tmp_path / "cache-bertil"
     key = net.people["bertil"].local_key(CACHE_PURPOSE)
     cache = await InboxCache.open(folder, key)
@@ -326,5 +327,5 @@ async def test_a_download_cut_off_is_fetched_again_and_its_remains_go_at_the_nex
     async with running_agent(net, "bertil", tmp_path) as bertil:  # its start syncs
         assert [p.name for p in (folder / "envelopes").iterdir()] == [f"{message_id.hex()}.env"]
         [envelope] = await bertil.core.cache.envelopes_of_case(case_id)
-        assert envelope["error"] is None
+        assert envelope.error is None
         assert await _attachment(bertil.core, message_id) == ("utredning.pdf", b"%PDF hel")

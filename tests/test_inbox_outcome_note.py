@@ -89,8 +89,8 @@ async def test_the_words_reach_the_board_only(net, tmp_path):
         assert await anna.core.cache.outbox_count() == 0  # the note went at once
 
     hub_client = await net.client("anna")
-    notes = [e for e in await hub_client.envelopes("sent") if e["kind"] == MessageKind.OUTCOME_NOTE]
-    assert [n["to"] for n in notes] == [["lansstyrelsen"]]
+    notes = [e for e in await hub_client.envelopes("sent") if e.kind == MessageKind.OUTCOME_NOTE]
+    assert [n.to for n in notes] == [["lansstyrelsen"]]
 
     async with running_agent(net, "gun", tmp_path, board=True) as gun:
         await gun.login()
@@ -99,13 +99,13 @@ async def test_the_words_reach_the_board_only(net, tmp_path):
         text = _text(page)
         assert "Utfallsbeskrivningar" in text
         assert WORDS in text
-        assert notes[0]["case_id"][:8] in text
+        assert notes[0].case_id[:8] in text
         assert path.rsplit("/", 1)[1] not in page  # the case id only shortened
         assert "Kommun A" in text  # the sender by name, from the hub's list of members
 
     # B's contact person never gets it; the hub's disk and the coordinator never hold it.
     bertil = await (await net.client("bertil")).envelopes("inbox")
-    assert MessageKind.OUTCOME_NOTE not in {e["kind"] for e in bertil}
+    assert MessageKind.OUTCOME_NOTE not in {e.kind for e in bertil}
     for needle in (WORDS.encode(), "SKÄL-I-ORD-7c2e".encode()):
         assert _files_hold(net.data_dir, needle) == []
     statistics = await (await net.client("signe")).statistics(YEAR)
@@ -129,7 +129,7 @@ async def test_without_a_board_key_only_the_categories_go(net, tmp_path):
         assert sent == [{**CHOSEN, "moved": False, "receiving_municipality": None}]
         assert "skälen i ord kunde inte krypteras" in _text(page)
     envelopes = await (await net.client("anna")).envelopes("sent")
-    assert MessageKind.OUTCOME_NOTE not in {e["kind"] for e in envelopes}
+    assert MessageKind.OUTCOME_NOTE not in {e.kind for e in envelopes}
 
 
 async def test_a_network_that_does_not_ask_gets_no_free_text(tmp_path):
@@ -143,4 +143,4 @@ async def test_a_network_that_does_not_ask_gets_no_free_text(tmp_path):
             status, _ = await anna.post(f"{path}/utfall/skicka", {**CHOSEN, "outcome_note": WORDS})
             assert status == 200
         envelopes = await (await net.client("anna")).envelopes("sent")
-        assert MessageKind.OUTCOME_NOTE not in {e["kind"] for e in envelopes}
+        assert MessageKind.OUTCOME_NOTE not in {e.kind for e in envelopes}

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from hub.inbox import forms, pdf
 from hub.inbox.sync import Attachment
+from hub.localagent import pdf as renderer
 from tests.hubnet import free_port, running_hub
 from tests.inboxnet import Agent, running_agent
 
@@ -123,18 +124,18 @@ class Tripwire:
 def fetches(monkeypatch) -> list[tuple[str, bool]]:
     """Every URL the renderer asked for, and whether it was served."""
     seen: list[tuple[str, bool]] = []
-    real = pdf.static_file
+    real = renderer.static_file
 
-    def recording(url: str) -> bytes:
+    def recording(url: str, static: Path) -> bytes:
         try:
-            data = real(url)
-        except pdf.FetchRefusedError:
+            data = real(url, static)
+        except renderer.FetchRefusedError:
             seen.append((url, False))
             raise
         seen.append((url, True))
         return data
 
-    monkeypatch.setattr(pdf, "static_file", recording)
+    monkeypatch.setattr(renderer, "static_file", recording)
     return seen
 
 
@@ -211,7 +212,7 @@ async def test_the_receiver_downloads_the_inquiry_as_a_secret_marked_pdf(net, tm
             assert "/FontFile2" in descriptor or "/FontFile3" in descriptor, font["/BaseFont"]
 
         # Only the inbox's stylesheet was fetched, and the PDF was written nowhere.
-        assert fetches == [(pdf.STATIC_URL + "inbox.css", True)]
+        assert fetches == [(renderer.STATIC_URL + "inbox.css", True)]
         assert _pdfs_written_since(started, tmp_path) == []
 
         await anna.core.sync()
@@ -248,7 +249,7 @@ async def test_markup_and_file_references_in_an_inquiry_print_as_text_and_fetch_
             assert _squash(value) in text
         assert PASSWD_LINE not in text
         assert tripwire.hits == []
-        assert fetches == [(pdf.STATIC_URL + "inbox.css", True)]
+        assert fetches == [(renderer.STATIC_URL + "inbox.css", True)]
 
 
 async def test_markup_that_reached_the_renderer_still_fetches_nothing(fetches):
@@ -269,12 +270,12 @@ async def test_markup_that_reached_the_renderer_still_fetches_nothing(fetches):
 <svg xmlns="http://www.w3.org/2000/svg"><image href="{url}/svg.png" width="10" height="10"/></svg>
 <iframe src="{url}/frame.html"></iframe>
 </body></html>"""
-        data = await asyncio.to_thread(pdf.html_to_pdf, html, title="Prov")
+        data = await asyncio.to_thread(renderer.html_to_pdf, html, title="Prov", static=pdf.STATIC)
 
     assert tripwire.hits == []
     served = [u for u, ok in fetches if ok]
     refused = {u for u, ok in fetches if not ok}
-    assert served == [pdf.STATIC_URL + "inbox.css"]
+    assert served == [renderer.STATIC_URL + "inbox.css"]
     assert f"{url}/img.png" in refused
     assert "file:///etc/passwd" in refused
     reader = pypdf.PdfReader(io.BytesIO(data))
@@ -284,22 +285,22 @@ async def test_markup_that_reached_the_renderer_still_fetches_nothing(fetches):
 
 def test_only_the_inbox_static_folder_can_be_read():
     """The renderer can read the inbox's own stylesheet and no other file on the computer."""
-    assert pdf.static_file(pdf.STATIC_URL + "inbox.css").startswith(b"/*")
+    assert renderer.static_file(renderer.STATIC_URL + "inbox.css", pdf.STATIC).startswith(b"/*")
     for url in (
-        pdf.STATIC_URL + "../pdf.py",
-        pdf.STATIC_URL + "%2e%2e/pdf.py",
-        pdf.STATIC_URL + "..\\pdf.py",
-        pdf.STATIC_URL + "inbox.css?x=1",
-        pdf.STATIC_URL,
-        pdf.STATIC_URL + "nothing.css",
-        pdf.BASE_URL + "arende/x",
+        renderer.STATIC_URL + "../pdf.py",
+        renderer.STATIC_URL + "%2e%2e/pdf.py",
+        renderer.STATIC_URL + "..\\pdf.py",
+        renderer.STATIC_URL + "inbox.css?x=1",
+        renderer.STATIC_URL,
+        renderer.STATIC_URL + "nothing.css",
+        renderer.BASE_URL + "arende/x",
         "file:///etc/passwd",
         "file://" + str(pdf.STATIC / "inbox.css"),
         "http://evil.example/static/inbox.css",
         "data:text/css,body{}",
     ):
-        with pytest.raises(pdf.FetchRefusedError):
-            pdf.static_file(url)
+        with pytest.raises(renderer.FetchRefusedError):
+            renderer.static_file(url, pdf.STATIC)
 
 
 def test_a_municipality_name_with_quotes_prints_as_written():

@@ -13,7 +13,7 @@ from hub.crypto.format import MessageKind
 from hub.crypto.receipts import make_receipt
 from hub.protocol.notices import Audience, Topic, render_notice
 from hub.server.typedefs import SCHEDULER, STORAGE
-from tests.hubnet import NETWORK, running_hub
+from tests.hubnet import NETWORK, as_json, running_hub
 from tests.mailcatch import LINK, SENDER, mail_catcher
 
 CASE = bytes.fromhex("c0" * 16)
@@ -55,7 +55,7 @@ async def ask(net, municipality, *, deliver=True):
     person = {"kommun-b": "bertil", "kommun-c": "cecilia"}[municipality]
     data = net.seal_to("anna", [municipality], {"bakgrund": "…"}, case_id=CASE)
     ack = await anna.upload(data, [municipality])
-    message_id, digest = bytes.fromhex(ack["message_id"]), bytes.fromhex(ack["digest"])
+    message_id, digest = bytes.fromhex(ack.message_id), bytes.fromhex(ack.digest)
     await anna.case_event(CASE, municipality, "send_inquiry", message_id=message_id)
     if deliver:
         await receipt(net, person, message_id, digest, "delivered")
@@ -130,7 +130,7 @@ async def test_an_answer_stops_the_clock_and_its_notices(net, catcher):
     data = net.seal_to(
         "bertil", ["kommun-a"], {"beslut": "nej"}, kind=MessageKind.ANSWER, case_id=CASE
     )
-    answer = bytes.fromhex((await bertil.upload(data, ["kommun-a"]))["message_id"])
+    answer = bytes.fromhex((await bertil.upload(data, ["kommun-a"])).message_id)
     await bertil.case_event(
         CASE, "kommun-b", "decline", details={"reason": "quota_reached"}, message_id=answer
     )
@@ -200,8 +200,8 @@ async def test_a_notice_being_sent_when_the_hub_stops_is_never_sent_again(net, c
     await tick(net)
     assert catcher.caught == []
     unknown = await (await net.client()).notices()
-    assert sorted(n["address"] for n in unknown) == sorted(B_CONTACTS)
-    assert {n["status"] for n in unknown} == {"unknown"}
+    assert sorted(n.address for n in unknown) == sorted(B_CONTACTS)
+    assert {n.status for n in unknown} == {"unknown"}
     assert CASE.hex() not in str(unknown)
 
 
@@ -224,13 +224,13 @@ async def test_refused_addresses_fail_for_good_and_the_administrator_sees_them(n
     assert (report.emails_sent, report.emails_failed, report.emails_retrying) == (0, 1, 1)
     admin = await net.client(fresh=True)
     [failed] = await admin.notices()
-    assert (failed["address"], failed["status"], failed["last_error"]) == (
+    assert (failed.address, failed.status, failed.last_error) == (
         "bertil@kommun-b.example",
         "failed",
         "SMTP 550",
     )
     [waiting] = await admin.notices(("pending",))
-    assert (waiting["address"], waiting["attempts"]) == ("britta@kommun-b.example", 1)
+    assert (waiting.address, waiting.attempts) == ("britta@kommun-b.example", 1)
 
     del catcher.refuse["britta@kommun-b.example"]
     net.clock.now += 30  # before the first retry (a minute later): nothing
@@ -258,7 +258,7 @@ async def test_only_the_administrator_manages_notice_addresses(net):
     assert (caught.value.status, caught.value.code) == (400, "request_malformed")
     # A name with characters that mean something in a URL still names that person.
     await admin.put_contact_address("kommun-b", "Britt?a #2/b%", "britt@kommun-b.example")
-    contacts = await admin.contact_addresses()
+    contacts = as_json(await admin.contact_addresses())
     assert {
         "municipality": "kommun-b",
         "person": "Britt?a #2/b%",
@@ -286,7 +286,7 @@ async def test_an_offer_reminds_the_sender_and_escalates_to_the_senders_manager(
     data = net.seal_to(
         "cecilia", ["kommun-a"], {"beslut": "ja"}, kind=MessageKind.ANSWER, case_id=CASE
     )
-    yes = bytes.fromhex((await cecilia.upload(data, ["kommun-a"]))["message_id"])
+    yes = bytes.fromhex((await cecilia.upload(data, ["kommun-a"])).message_id)
     await cecilia.case_event(CASE, "kommun-c", "accept", message_id=yes)
     times = await fire_times(net)
     assert sorted(times) == [("offer_response", 1), ("offer_response", 2), ("offer_response", 3)]

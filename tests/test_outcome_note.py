@@ -62,16 +62,16 @@ def _open(net, person: str, data: bytes, directory) -> dict:
 async def _send_note(net) -> bytes:
     data = _seal(net, "anna", ["gun", "anna"], MessageKind.OUTCOME_NOTE)
     ack = await (await net.client("anna")).upload(data, [BOARD])
-    return bytes.fromhex(ack["message_id"])
+    return bytes.fromhex(ack.message_id)
 
 
 async def test_the_sealed_note_reaches_the_board_which_opens_and_acknowledges_it(net):
     message_id = await _send_note(net)
     gun = await net.client("gun")
     listed = await gun.envelopes("inbox")
-    assert [e["message_id"] for e in listed] == [message_id.hex()]
-    assert listed[0]["kind"] == int(MessageKind.OUTCOME_NOTE)
-    assert listed[0]["from"] == "kommun-a"
+    assert [e.message_id for e in listed] == [message_id.hex()]
+    assert listed[0].kind == int(MessageKind.OUTCOME_NOTE)
+    assert listed[0].sender == "kommun-a"
     data = await gun.download(message_id)
     directory = await gun.directory(net.admin.public)
     assert _open(net, "gun", data, directory) == NOTE
@@ -79,14 +79,14 @@ async def test_the_sealed_note_reaches_the_board_which_opens_and_acknowledges_it
         net.people["gun"],
         network=NETWORK,
         message_id=message_id,
-        envelope_digest=bytes.fromhex(listed[0]["digest"]),
+        envelope_digest=bytes.fromhex(listed[0].digest),
         event="delivered",
         time=int(net.clock.now),
     )
     await gun.post_receipt(message_id, wire)
     # The sender keeps its copy among what it sent (sealed to its own keys too).
     sent = await (await net.client("anna")).envelopes("sent")
-    assert message_id.hex() in {e["message_id"] for e in sent}
+    assert message_id.hex() in {e.message_id for e in sent}
 
 
 async def test_another_municipality_can_neither_list_fetch_nor_open_the_note(net):
@@ -126,7 +126,7 @@ async def test_the_board_sees_no_envelope_but_its_notes(net):
     data = net.seal_to("anna", ["kommun-b"], {"x": "förfrågan"}, case_id=CASE)
     ack = await (await net.client("anna")).upload(data, ["kommun-b"])
     with pytest.raises(RemoteError) as refused:
-        await (await net.client("gun")).download(bytes.fromhex(ack["message_id"]))
+        await (await net.client("gun")).download(bytes.fromhex(ack.message_id))
     assert refused.value.status == 404
 
 
@@ -169,4 +169,4 @@ async def test_a_revoked_board_key_gets_nothing_new(net):
         await anna.upload(_seal(net, "anna", ["gun", "anna"], MessageKind.OUTCOME_NOTE), [BOARD])
     assert refused.value.code == "envelope_recipients_mismatch"
     data = _seal(net, "anna", ["gorel", "anna"], MessageKind.OUTCOME_NOTE)
-    assert (await anna.upload(data, [BOARD]))["size"] == len(data)
+    assert (await anna.upload(data, [BOARD])).size == len(data)

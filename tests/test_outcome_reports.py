@@ -32,7 +32,7 @@ async def net(tmp_path):
 async def _envelope(net, sender, to, kind, document):
     data = net.seal_to(sender, [to], document, kind=kind, case_id=CASE)
     ack = await (await net.client(sender)).upload(data, [to])
-    return bytes.fromhex(ack["message_id"]), bytes.fromhex(ack["digest"])
+    return bytes.fromhex(ack.message_id), bytes.fromhex(ack.digest)
 
 
 async def _ask_b(net):
@@ -62,7 +62,7 @@ async def _moved_to_b(net):
     await anna.case_event(CASE, "kommun-b", "record_move", details={"moving_date": "2027-02-01"})
     await anna.case_event(CASE, "kommun-b", "record_follow_up")
     view = await anna.case_event(CASE, "kommun-b", "close")
-    assert view["outcome"] == "moved"
+    assert view.outcome == "moved"
 
 
 async def _raw_put(net, who, body: bytes):

@@ -34,7 +34,7 @@ async def test_successor_reads_what_was_in_flight_through_a_colleague_rewrap(tmp
             [("utredning.pdf", b"%PDF anonymiserad")],
         )
         ack = await anna.upload(inquiry, ["kommun-b"])
-        message_id = bytes.fromhex(ack["message_id"])
+        message_id = bytes.fromhex(ack.message_id)
 
         await net.enrol("bo", "kommun-b")
         net.active.add("bo")
@@ -46,7 +46,7 @@ async def test_successor_reads_what_was_in_flight_through_a_colleague_rewrap(tmp
         britta = await net.client("britta")
         handed = []
         for meta in await britta.envelopes("inbox"):
-            data = await britta.download(bytes.fromhex(meta["message_id"]))
+            data = await britta.download(bytes.fromhex(meta.message_id))
             with await _open(
                 net, "britta", data, tmp_path, recipient=net.people["britta"]
             ) as opened:
@@ -58,8 +58,8 @@ async def test_successor_reads_what_was_in_flight_through_a_colleague_rewrap(tmp
 
         # Bo finds the rewrap among his municipality's sent items, then opens the original.
         bo = await net.client("bo")
-        rewraps = [m for m in await bo.envelopes("sent") if m["kind"] == MessageKind.REWRAP]
-        data = await bo.download(bytes.fromhex(rewraps[0]["message_id"]))
+        rewraps = [m for m in await bo.envelopes("sent") if m.kind == MessageKind.REWRAP]
+        data = await bo.download(bytes.fromhex(rewraps[0].message_id))
         with await _open(net, "bo", data, tmp_path, recipient=net.people["bo"]) as opened:
             keys = parse_rewrap_document(opened.document)
         original = await bo.download(message_id)

@@ -153,9 +153,9 @@ async def test_envelope_reaches_the_addressed_municipality_and_opens_there(net, 
     _, ack = await _send(net)
     bertil = await net.client("bertil")
     inbox = await bertil.envelopes("inbox")
-    assert [e["message_id"] for e in inbox] == [ack["message_id"]]
-    assert inbox[0]["from"] == "kommun-a"
-    data = await bertil.download(bytes.fromhex(ack["message_id"]))
+    assert [e.message_id for e in inbox] == [ack.message_id]
+    assert inbox[0].sender == "kommun-a"
+    data = await bertil.download(bytes.fromhex(ack.message_id))
     directory = await bertil.directory(net.admin.public)
     with open_envelope(
         io.BytesIO(data),
@@ -166,7 +166,7 @@ async def test_envelope_reaches_the_addressed_municipality_and_opens_there(net, 
     ) as opened:
         assert opened.document == {"bakgrund": CANARY}
     sent = await (await net.client("anna")).envelopes("sent")
-    assert [e["message_id"] for e in sent] == [ack["message_id"]]
+    assert [e.message_id for e in sent] == [ack.message_id]
 
 
 async def test_other_municipality_cannot_see_or_fetch_the_envelope(net):
@@ -175,7 +175,7 @@ async def test_other_municipality_cannot_see_or_fetch_the_envelope(net):
     cecilia = await net.client("cecilia")
     assert await cecilia.envelopes("inbox") == []
     with pytest.raises(RemoteError) as caught:
-        await cecilia.download(bytes.fromhex(ack["message_id"]))
+        await cecilia.download(bytes.fromhex(ack.message_id))
     assert (caught.value.status, caught.value.code) == (404, "not_found")
 
 
@@ -241,13 +241,13 @@ async def test_upload_over_the_limit_answers_413(tmp_path):
 async def test_signed_read_receipt_reaches_the_sender_verified(net):
     """B's signed read receipt is stored, the sender fetches it and verifies it against the directory."""
     data, ack = await _send(net)
-    message_id = bytes.fromhex(ack["message_id"])
+    message_id = bytes.fromhex(ack.message_id)
     bertil = await net.client("bertil")
     wire = make_receipt(
         net.people["bertil"],
         network=NETWORK,
         message_id=message_id,
-        envelope_digest=bytes.fromhex(ack["digest"]),
+        envelope_digest=bytes.fromhex(ack.digest),
         event="read",
         time=int(net.clock.now),
     )
@@ -260,7 +260,7 @@ async def test_signed_read_receipt_reaches_the_sender_verified(net):
         receipts[0],
         directory=directory,
         message_id=message_id,
-        envelope_digest=bytes.fromhex(ack["digest"]),
+        envelope_digest=bytes.fromhex(ack.digest),
         recipient_key_ids=header.recipient_key_ids,
     )
     assert (receipt.municipality, str(receipt.event)) == ("kommun-b", "read")
@@ -272,7 +272,7 @@ async def test_signed_read_receipt_reaches_the_sender_verified(net):
 async def test_forged_receipt_is_refused(net):
     """A receipt signed by someone who is not a recipient, or for another digest, is refused."""
     _, ack = await _send(net)
-    message_id = bytes.fromhex(ack["message_id"])
+    message_id = bytes.fromhex(ack.message_id)
     bertil = await net.client("bertil")
     wrong_digest = make_receipt(
         net.people["bertil"],
@@ -289,7 +289,7 @@ async def test_forged_receipt_is_refused(net):
         net.people["cecilia"],
         network=NETWORK,
         message_id=message_id,
-        envelope_digest=bytes.fromhex(ack["digest"]),
+        envelope_digest=bytes.fromhex(ack.digest),
         event="read",
         time=int(net.clock.now),
     )
@@ -306,7 +306,7 @@ async def test_live_channel_tells_the_recipient_about_a_new_envelope(net):
         assert hello["type"] == "hello"
         _, ack = await _send(net)
         event = await ws.receive_json(timeout=5)
-    assert event == {"type": "envelope", "seq": ack["seq"], "message_id": ack["message_id"]}
+    assert event == {"type": "envelope", "seq": ack.seq, "message_id": ack.message_id}
 
 
 @pytest.mark.parametrize(
@@ -376,7 +376,7 @@ async def test_directory_accepts_only_records_signed_by_the_network_key(net):
 async def test_municipality_templates_are_for_contact_persons(net):
     """Contact persons read the members' templates; the list names every municipality."""
     anna = await net.client("anna")
-    names = {m["id"] for m in await anna.municipalities()}
+    names = {m.id for m in await anna.municipalities()}
     assert names == {"kommun-a", "kommun-b", "kommun-c"}
 
 
@@ -386,7 +386,7 @@ async def test_the_county_board_reads_the_members_names_a_coordinator_does_not(n
     await net.enrol("gun", "lansstyrelsen", role="county_board")
     await net.enrol("signe", "lansstyrelsen", role="coordinator")
     board = await (await net.client("gun")).municipalities()
-    assert {m["id"]: m["name"] for m in board}["kommun-a"] == "Kommun A"
+    assert {m.id: m.name for m in board}["kommun-a"] == "Kommun A"
     with pytest.raises(RemoteError) as caught:
         await (await net.client("signe")).municipalities()
     assert (caught.value.status, caught.value.code) == (404, "forbidden")
@@ -417,7 +417,7 @@ async def test_canary_never_reaches_database_blobs_or_logs(net, caplog):
     _, ack = await _send(net)
     bertil = await net.client("bertil")
     await bertil.envelopes("inbox")
-    await bertil.download(bytes.fromhex(ack["message_id"]))
+    await bertil.download(bytes.fromhex(ack.message_id))
     await asyncio.sleep(0.1)
     needles = [CANARY.encode(), CANARY.encode("utf-16-le"), CANARY.upper().encode()]
     for path in net.data_dir.rglob("*"):

@@ -119,7 +119,7 @@ async def test_sigkill_during_uploads_loses_nothing_acknowledged(tmp_path, kill_
                     ack = await client.upload(data, ["kommun-b"])
                 except (TimeoutError, aiohttp.ClientError, RemoteError):
                     return
-                acknowledged.add(ack["message_id"])
+                acknowledged.add(ack.message_id)
                 if len(acknowledged) >= kill_after_acks:
                     enough.set()
 
@@ -143,12 +143,12 @@ async def test_sigkill_during_uploads_loses_nothing_acknowledged(tmp_path, kill_
         hub = await _start_hub(data_dir, port)
         async with HubClient(url, NETWORK) as reader:
             await reader.sign_in(bertil)
-            listed = {e["message_id"]: e for e in await reader.envelopes("inbox")}
+            listed = {e.message_id: e for e in await reader.envelopes("inbox")}
             assert acknowledged <= set(listed), "an acknowledged envelope was lost"
             for message_id, meta in listed.items():
                 stored = await reader.download(bytes.fromhex(message_id))
                 assert stored == sent[message_id], "a listed envelope is not intact"
-                assert meta["size"] == len(stored)
+                assert meta.size == len(stored)
         assert list((data_dir / "blobs" / "tmp").iterdir()) == []
     finally:
         if hub.returncode is None:

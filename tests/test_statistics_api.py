@@ -15,9 +15,9 @@ from hub.client.api import API, RemoteError
 from hub.crypto.format import MessageKind
 from hub.crypto.receipts import make_receipt
 from hub.report.export import CSV_HEADER
-from hub.report.source import yearly_report
 from hub.report.suppression import SMALL
 from hub.report.wire import report_from_json, report_to_json
+from hub.server.report_source import yearly_report
 from hub.server.typedefs import CALENDAR, REPORTS, STORAGE
 from tests.hubnet import NETWORK, running_hub
 
@@ -43,7 +43,7 @@ async def _envelope(  # noqa: PLR0917 - as the other server tests' helper, plus 
 ):
     data = net.seal_to(sender, [to], document, attachments, kind=kind, case_id=case_id)
     ack = await (await net.client(sender)).upload(data, [to])
-    return bytes.fromhex(ack["message_id"]), bytes.fromhex(ack["digest"])
+    return bytes.fromhex(ack.message_id), bytes.fromhex(ack.digest)
 
 
 async def _delivered(net, person, message_id, digest):
@@ -222,7 +222,7 @@ async def test_a_coordinator_opens_no_envelope_and_no_case(net):
     """The coordinator's session is refused on every envelope and case route (404, as for a
     case that does not exist), blob downloads and receipts included."""
     await _three_cases(net)
-    inquiry = bytes.fromhex((await (await net.client("anna")).envelopes("sent"))[0]["message_id"])
+    inquiry = bytes.fromhex((await (await net.client("anna")).envelopes("sent"))[0].message_id)
     signe = await net.client("signe")
     for path in (
         "/cases",

@@ -14,6 +14,7 @@ from hub.cli import (
     envelope_commands,
     followup_command,
     inbox_command,
+    ops_command,
     report_command,
     serve_command,
 )
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     envelope_commands.register(commands)
     demo_command.register(commands)
     serve_command.register(commands)
+    ops_command.register(commands)
     admin_command.register(commands)
     inbox_command.register(commands)
     followup_command.register(commands)

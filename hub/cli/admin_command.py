@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
     from hub.cli._types import Subparsers
     from hub.client.api import HubClient
+    from hub.protocol import wire
 
 NETWORK_KEY_NAME: Final = "network.key"
 NETWORK_PUB_NAME: Final = "network.pub"
@@ -381,7 +382,7 @@ def _person_name(text: str) -> str:
 
 
 async def _check_municipality(client: HubClient, municipality: str) -> None:
-    known = {m["id"] for m in await client.municipalities()}
+    known = {m.id for m in await client.municipalities()}
     if municipality not in known:
         raise ValueError(
             f"kommunen {municipality} finns inte i nätverket; "
@@ -754,9 +755,9 @@ def _contact_remove(args: argparse.Namespace) -> int:
     async def run() -> str:
         async with _admin(args) as (client, _key):
             saved = [
-                c["email"]
+                c.email
                 for c in await client.contact_addresses()
-                if (c["municipality"], c["person"]) == (args.municipality, person)
+                if (c.municipality, c.person) == (args.municipality, person)
             ]
             if not saved:
                 raise ValueError(f"det finns ingen e-postadress för {person} i {args.municipality}")
@@ -772,7 +773,7 @@ def _contact_remove(args: argparse.Namespace) -> int:
 
 
 def _contact_list(args: argparse.Namespace) -> int:
-    async def run() -> tuple[list[dict[str, Any]], Directory]:
+    async def run() -> tuple[list[wire.Contact], Directory]:
         async with _admin(args) as (client, key):
             directory, _serial = await _verified_directory(client, key)
             return await client.contact_addresses(), directory
@@ -784,11 +785,11 @@ def _contact_list(args: argparse.Namespace) -> int:
     now = int(time.time())
     rows = [
         [
-            c["municipality"],
-            c["person"],
-            c["email"],
+            c.municipality,
+            c.person,
+            c.email,
             "får aviseringar"
-            if _has_valid_key(directory, c["municipality"], c["person"], now)
+            if _has_valid_key(directory, c.municipality, c.person, now)
             else "ingen giltig nyckel: får inga aviseringar",
         ]
         for c in contacts
@@ -808,7 +809,7 @@ def _notices(args: argparse.Namespace) -> int:
             f"välj bland {', '.join(NOTICE_STATUSES)}"
         )
 
-    async def run() -> list[dict[str, Any]]:
+    async def run() -> list[wire.Notice]:
         async with _admin(args) as (client, _key):
             return await client.notices(statuses)
 
@@ -823,15 +824,15 @@ def _notices(args: argparse.Namespace) -> int:
         return 0
     rows = [
         [
-            _stockholm(n["created_at"]),
-            _stockholm(n["finished_at"]) if n["finished_at"] else "-",
-            n["municipality"],
-            NOTICE_AUDIENCES.get(n["audience"], n["audience"]),
-            n["address"],
-            NOTICE_TOPICS.get(n["topic"], n["topic"]),
-            NOTICE_STATUSES.get(n["status"], n["status"]),
-            str(n["attempts"]),
-            n["last_error"] or "-",
+            _stockholm(n.created_at),
+            _stockholm(n.finished_at) if n.finished_at else "-",
+            n.municipality,
+            NOTICE_AUDIENCES.get(n.audience, n.audience),
+            n.address,
+            NOTICE_TOPICS.get(n.topic, n.topic),
+            NOTICE_STATUSES.get(n.status, n.status),
+            str(n.attempts),
+            n.last_error or "-",
         ]
         for n in notices
     ]
@@ -840,7 +841,7 @@ def _notices(args: argparse.Namespace) -> int:
     print(f"{title} ({len(rows)}), tider i svensk tid (Europe/Stockholm):")
     for line in _table([*head, "Senaste fel"], rows):
         print(f"  {line}")
-    found = {n["status"] for n in notices}
+    found = {n.status for n in notices}
     if "failed" in found:
         print()
         print("Rätta en kontaktpersons adress med `hub admin contact set`, en ansvarig chefs")

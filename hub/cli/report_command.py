@@ -1,6 +1,7 @@
 """`hub report`: the network's annual report on the hub's own machine, read straight from the
-hub's storage (hub.report.source.yearly_report), as PDF/A and/or CSV files. What is written is
-the same suppressed tables the coordinator's pages show; no case content exists to write."""
+hub's storage (hub.server.report_source.yearly_report), as PDF/A and/or CSV files. What is
+written is the same suppressed tables the coordinator's pages show; no case content exists to
+write."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def register(commands: Subparsers) -> None:
 async def load_report(data_dir: Path, network: str, year: int, *, now: int) -> tuple[Report, str]:
     """The year's report and the network's name, from the storage in `data_dir`."""
     from hub.protocol.deadlines import SwedishCalendar  # noqa: PLC0415 - holidays: slow to load
-    from hub.report.source import yearly_report  # noqa: PLC0415
+    from hub.server.report_source import yearly_report  # noqa: PLC0415
     from hub.storage.base import NotFound  # noqa: PLC0415
     from hub.storage.sqlite import SqliteStorage  # noqa: PLC0415
 

@@ -14,6 +14,7 @@ from hub.server.config import load_config
 from hub.storage.audit import verify_chain
 from hub.storage.base import Network
 from hub.storage.sqlite import SqliteStorage, create_network
+from hub.storage.upgrade import refuse_pending
 
 if TYPE_CHECKING:
     import argparse
@@ -57,7 +58,9 @@ def register(commands: Subparsers) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from hub.server.app import run  # noqa: PLC0415 - aiohttp only for the commands that serve
 
-    run(load_config(args.config))
+    config = load_config(args.config)
+    refuse_pending(config.data_dir, f" --config {args.config}" if args.config else "")
+    run(config)
     return 0
 
 

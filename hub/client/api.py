@@ -6,7 +6,7 @@ import asyncio
 import base64
 import ipaddress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, BinaryIO, Final, Self
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, Self, TypeVar
 from urllib.parse import quote, urlsplit
 
 import aiohttp
@@ -14,6 +14,7 @@ import aiohttp
 from hub.crypto.directory import Directory
 from hub.crypto.records import signer_id
 from hub.errors import ApiError
+from hub.protocol import wire
 from hub.protocol.enrolment import enrol_message, invite_code_hash, normalise_code
 from hub.protocol.signin import signin_message
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
     from hub.crypto.keys import PrivateIdentity, SigningKey
 
+T = TypeVar("T")
 API = "/api/v1"
 DOWNLOAD_CHUNK: Final = 256 * 1024
 
@@ -102,34 +104,51 @@ class HubClient:
         ) as response:
             return await _json_or_raise(response)
 
+    async def _shape(self, method: str, path: str, shape: type[T], **kwargs: Any) -> T:  # noqa: ANN401
+        """The hub's answer read as `shape` (hub.protocol.wire); an answer of another shape is
+        RemoteError answer_malformed, as the hub's failure, never passed on half-read."""
+        headers = {**self._headers(), **kwargs.pop("headers", {})}
+        async with self._session.request(
+            method, self.base_url + path, headers=headers, **kwargs
+        ) as response:
+            if response.status >= 400:
+                await _json_or_raise(response)
+            data = await response.read()
+        try:
+            return wire.decode(data, shape)
+        except wire.WireError:
+            raise RemoteError(response.status, "answer_malformed") from None
+
     # --- sign-in ---
 
     async def sign_in(self, key: PrivateIdentity | SigningKey) -> SignedIn:
         key_id = key.key_id if hasattr(key, "key_id") else signer_id(key.public)
-        challenge = await self._request(
-            "POST", f"{API}/auth/challenge", json={"network": self.network, "key_id": key_id.hex()}
+        challenge = await self._shape(
+            "POST",
+            f"{API}/auth/challenge",
+            wire.Challenge,
+            json={"network": self.network, "key_id": key_id.hex()},
         )
-        nonce = base64.b64decode(challenge["nonce"])
+        nonce = base64.b64decode(challenge.nonce)
         message = signin_message(
-            audience=challenge["audience"], network=self.network, key_id=key_id, nonce=nonce
+            audience=challenge.audience, network=self.network, key_id=key_id, nonce=nonce
         )
         # The audience is the hub's own claim; a relay would have to name the real hub, whose
         # address then would not match the one this client dialled.
-        if challenge["audience"].rstrip("/") != self.base_url:
+        if challenge.audience.rstrip("/") != self.base_url:
             raise RemoteError(0, "audience_mismatch")
-        result = await self._request(
+        result = await self._shape(
             "POST",
             f"{API}/auth/session",
+            wire.SessionAnswer,
             json={
                 "network": self.network,
                 "key_id": key_id.hex(),
-                "nonce": challenge["nonce"],
+                "nonce": challenge.nonce,
                 "signature": base64.b64encode(key.sign(message)).decode(),
             },
         )
-        self.signed_in = SignedIn(
-            result["token"], result["expires_at"], result["municipality"], result["role"]
-        )
+        self.signed_in = SignedIn(result.token, result.expires_at, result.municipality, result.role)
         return self.signed_in
 
     # --- directory ---
@@ -148,13 +167,13 @@ class HubClient:
         result = await self._request("POST", f"{API}/networks/{self.network}/directory", json=wire)
         return int(result["serial"])
 
-    async def network_info(self) -> dict[str, Any]:
+    async def network_info(self) -> wire.NetworkInfo:
         """The network's name and agreed settings (answer days, quota key …)."""
-        return await self._request("GET", f"{API}/networks/{self.network}")  # type: ignore[no-any-return]
+        return await self._shape("GET", f"{API}/networks/{self.network}", wire.NetworkInfo)
 
-    async def municipalities(self) -> list[dict[str, Any]]:
-        result = await self._request("GET", f"{API}/networks/{self.network}/municipalities")
-        return list(result["municipalities"])
+    async def municipalities(self) -> list[wire.Member]:
+        path = f"{API}/networks/{self.network}/municipalities"
+        return (await self._shape("GET", path, wire.MemberList)).municipalities
 
     async def put_municipality(
         self,
@@ -192,20 +211,19 @@ class HubClient:
         m, p = quote(municipality_id, safe=""), quote(person, safe="")
         return f"{API}/networks/{self.network}/municipalities/{m}/contacts/{p}"
 
-    async def contact_addresses(self) -> list[dict[str, Any]]:
-        result = await self._request("GET", f"{API}/networks/{self.network}/contacts")
-        return list(result["contacts"])
+    async def contact_addresses(self) -> list[wire.Contact]:
+        path = f"{API}/networks/{self.network}/contacts"
+        return (await self._shape("GET", path, wire.ContactList)).contacts
 
-    async def notices(
-        self, statuses: tuple[str, ...] = ("failed", "unknown")
-    ) -> list[dict[str, Any]]:
+    async def notices(self, statuses: tuple[str, ...] = ("failed", "unknown")) -> list[wire.Notice]:
         """The notices in `statuses`; by default those that need the administrator."""
-        result = await self._request(
+        result = await self._shape(
             "GET",
             f"{API}/networks/{self.network}/notices",
+            wire.NoticeList,
             params={"status": ",".join(statuses)},
         )
-        return list(result["notices"])
+        return result.notices
 
     # --- enrolment (docs/api.md, "Enrolment") ---
 
@@ -251,20 +269,20 @@ class HubClient:
 
     # --- envelopes ---
 
-    async def upload(self, data: bytes | AsyncIterator[bytes], to: list[str]) -> dict[str, Any]:
-        return await self._request(  # type: ignore[no-any-return]
+    async def upload(self, data: bytes | AsyncIterator[bytes], to: list[str]) -> wire.UploadAck:
+        return await self._shape(
             "POST",
             f"{API}/envelopes",
+            wire.UploadAck,
             params={"to": ",".join(to)},
             data=data,
             headers={"Content-Type": "application/octet-stream"},
         )
 
-    async def envelopes(self, box: str = "inbox", after: int = 0) -> list[dict[str, Any]]:
-        result = await self._request(
-            "GET", f"{API}/envelopes", params={"box": box, "after": str(after)}
-        )
-        return list(result["envelopes"])
+    async def envelopes(self, box: str = "inbox", after: int = 0) -> list[wire.ListedEnvelope]:
+        params = {"box": box, "after": str(after)}
+        result = await self._shape("GET", f"{API}/envelopes", wire.EnvelopeList, params=params)
+        return result.envelopes
 
     async def download(self, message_id: bytes) -> bytes:
         """The envelope whole, in memory: for small ones and tests. The inbox uses download_to."""
@@ -293,22 +311,25 @@ class HubClient:
         await self._request("POST", f"{API}/envelopes/{message_id.hex()}/receipts", json=wire)
 
     async def receipts(self, message_id: bytes) -> list[dict[str, str]]:
-        result = await self._request("GET", f"{API}/envelopes/{message_id.hex()}/receipts")
-        return list(result["receipts"])
+        """The receipts as signed records ({"record", "signature"}: hub.crypto.receipts)."""
+        path = f"{API}/envelopes/{message_id.hex()}/receipts"
+        result = await self._shape("GET", path, wire.ReceiptList)
+        return [{"record": r.record, "signature": r.signature} for r in result.receipts]
 
     def live(self) -> Any:  # noqa: ANN401 - aiohttp's websocket context manager
         return self._session.ws_connect(f"{self.base_url}{API}/live", headers=self._headers())
 
     # --- cases ---
 
-    async def create_case(self, case_id: bytes) -> dict[str, Any]:
-        return await self._request("POST", f"{API}/cases", json={"case_id": case_id.hex()})  # type: ignore[no-any-return]
+    async def create_case(self, case_id: bytes) -> wire.CaseView:
+        body = {"case_id": case_id.hex()}
+        return await self._shape("POST", f"{API}/cases", wire.CaseView, json=body)
 
-    async def cases(self) -> list[dict[str, Any]]:
-        return list((await self._request("GET", f"{API}/cases"))["cases"])
+    async def cases(self) -> list[wire.CaseView]:
+        return (await self._shape("GET", f"{API}/cases", wire.CaseList)).cases
 
-    async def case(self, case_id: bytes) -> dict[str, Any]:
-        return await self._request("GET", f"{API}/cases/{case_id.hex()}")  # type: ignore[no-any-return]
+    async def case(self, case_id: bytes) -> wire.CaseView:
+        return await self._shape("GET", f"{API}/cases/{case_id.hex()}", wire.CaseView)
 
     async def case_event(
         self,
@@ -318,18 +339,18 @@ class HubClient:
         *,
         details: dict[str, Any] | None = None,
         message_id: bytes | None = None,
-    ) -> dict[str, Any]:
+    ) -> wire.CaseView:
         body: dict[str, Any] = {"municipality": municipality, "event": event}
         if details:
             body["details"] = details
         if message_id is not None:
             body["message_id"] = message_id.hex()
-        return await self._request(  # type: ignore[no-any-return]
-            "POST", f"{API}/cases/{case_id.hex()}/events", json=body
-        )
+        path = f"{API}/cases/{case_id.hex()}/events"
+        return await self._shape("POST", path, wire.CaseView, json=body)
 
-    async def close_case_not_moved(self, case_id: bytes) -> dict[str, Any]:
-        return await self._request("POST", f"{API}/cases/{case_id.hex()}/close-not-moved")  # type: ignore[no-any-return]
+    async def close_case_not_moved(self, case_id: bytes) -> wire.CaseView:
+        path = f"{API}/cases/{case_id.hex()}/close-not-moved"
+        return await self._shape("POST", path, wire.CaseView)
 
     # --- outcome reports (docs/api.md, "Cases") ---
 

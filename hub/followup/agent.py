@@ -2,34 +2,32 @@
 
 It signs in to the hub with the person's own key (a coordinator's identity key, or the county
 administrator's network key), and serves the follow-up pages on 127.0.0.1 only, to this
-person's own browser, behind the inbox's guard (hub/inbox/security.py: one-time launch token,
-Host and origin checks, CSRF, strict CSP). The hub hands out suppressed aggregates only; the
-annual PDF is rendered here and written nowhere but into the response.
+person's own browser, behind the local agents' guard (hub/localagent/security.py: one-time
+launch token, Host and origin checks, CSRF, strict CSP). The hub hands out suppressed aggregates
+only; the annual PDF is rendered here and written nowhere but into the response.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-import webbrowser
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-import jinja2
-from aiohttp import web
-
 from hub.client.api import HubClient, RemoteError
 from hub.followup import views
-from hub.inbox import security
+from hub.localagent import launch, security
 from hub.report.export import report_csv
 from hub.report.wire import report_from_json
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    from aiohttp import web
+
     from hub.crypto.directory import Directory
     from hub.crypto.keys import PrivateIdentity, SigningKey
+    from hub.protocol import wire
     from hub.report.export import Report
 
 STATIC = Path(__file__).with_name("static")
@@ -74,7 +72,7 @@ class FollowupCore:
         self.role = signed.role
         if self.allowed:
             info = await self.client.network_info()
-            self.network_name = str(info.get("name") or self.client.network)
+            self.network_name = info.name or self.client.network
 
     async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
         """`call`, signing in again once if the hub's session has run out."""
@@ -102,7 +100,7 @@ class FollowupCore:
         """The same aggregates as the pages, as CSV, rebuilt here from the report."""
         return report_csv(await self.report(year))
 
-    async def municipalities(self) -> list[dict[str, Any]]:
+    async def municipalities(self) -> list[wire.Member]:
         return await self._call(self.client.municipalities)
 
     async def directory(self) -> Directory:
@@ -111,37 +109,24 @@ class FollowupCore:
     async def enrolments(self) -> list[dict[str, Any]]:
         return await self._call(lambda: self.client.enrolments("pending"))
 
-    async def notices(self) -> list[dict[str, Any]]:
+    async def notices(self) -> list[wire.Notice]:
         return await self._call(self.client.notices)
 
     async def close(self) -> None:
         await self.client.close()
 
 
-def templates() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("hub", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
 def local_auth(origin: str) -> security.LocalAuth:
-    """The inbox's guard, under this agent's own name and stylesheet."""
+    """The local agents' guard, under this agent's own name and stylesheet."""
     return security.LocalAuth(
         origin, product="uppföljningen", title="Uppföljning", stylesheet="/static/followup.css"
     )
 
 
 def init_followup(core: FollowupCore, auth: security.LocalAuth) -> web.Application:
-    app = web.Application(
-        middlewares=[security.security_headers, security.guard(auth), views.refusals]
-    )
+    app = launch.guarded_app(auth, STATIC, middlewares=[views.refusals])
     app[views.CORE] = core
-    app[views.TEMPLATES] = templates()
-    app[security.AUTH] = auth
     r = app.router
-    r.add_get(security.START_PATH, security.start)
     r.add_get("/", views.index)
     r.add_get("/oversikt", views.overview)
     r.add_get("/oversikt.csv", views.overview_csv)
@@ -151,7 +136,6 @@ def init_followup(core: FollowupCore, auth: security.LocalAuth) -> web.Applicati
     r.add_get("/kontaktpersoner", views.contacts)
     r.add_get("/registreringar", views.enrolments)
     r.add_get("/aviseringar", views.notices)
-    r.add_static("/static/", STATIC, append_version=False)
     return app
 
 
@@ -169,23 +153,17 @@ async def serve(
     except Exception:
         await client.close()
         raise
-    # Bind first (port 0 picks a free one), then tell the guard the one origin it may answer.
-    auth = local_auth("http://127.0.0.1:0")
-    runner = web.AppRunner(init_followup(core, auth), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", config.port)  # loopback only, by design
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
-    auth.origin = f"http://127.0.0.1:{port}"
+    auth = local_auth("http://127.0.0.1:0")  # launch.serve binds, then tells it the port
     if not core.allowed:
         print("Hubben känner nyckeln, men inte som samordnare eller länsstyrelse:")  # noqa: T201
         print("sidorna säger att du saknar behörighet.")  # noqa: T201
-    print(f"Uppföljningen är öppen på {auth.origin}")  # noqa: T201
-    print(f"Öppna den här länken (den fungerar en gång): {auth.launch_url}")  # noqa: T201
-    if open_browser:
-        webbrowser.open(auth.launch_url)
     try:
-        await asyncio.Event().wait()
+        await launch.serve(
+            init_followup(core, auth),
+            auth,
+            port=config.port,
+            name="Uppföljningen",
+            open_browser=open_browser,
+        )
     finally:
-        await runner.cleanup()
         await core.close()

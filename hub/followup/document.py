@@ -2,9 +2,9 @@
 year's report, the charts and the legend, rendered on this machine with weasyprint from
 hub/templates/followup/pdf.html.
 
-It reuses the inbox's renderer (hub.inbox.pdf.html_to_pdf): PDF/A-3b, and a URL fetcher that
-fetches nothing but the inbox's own static files. The report's stylesheet is handed over as a
-string, so the document links to nothing at all. Rendering is CPU-bound and blocking: call
+It uses the local agents' renderer (hub.localagent.pdf.html_to_pdf): PDF/A-3b, and a URL
+fetcher that fetches nothing at all here: the report's stylesheet is handed over as a string,
+so the document links to nothing. Rendering is CPU-bound and blocking: call
 render_report_pdf through asyncio.to_thread on a server."""
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-import jinja2
-
-from hub.inbox.pdf import css_string, html_to_pdf
+from hub.localagent.pdf import css_string, html_to_pdf
+from hub.localagent.templates import environment
 from hub.protocol.deadlines import STOCKHOLM
 from hub.report.charts import table_chart
 
@@ -28,11 +27,7 @@ if TYPE_CHECKING:
 STYLESHEET: Final = Path(__file__).with_name("static") / "followup.css"
 FONTS: Final = 'Arial, "Liberation Sans", "DejaVu Sans", sans-serif'
 
-_TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("hub", "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-)
+_TEMPLATES = environment()
 
 
 @dataclass(frozen=True)

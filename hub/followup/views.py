@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import quote
 
 import aiohttp
-import jinja2
 from aiohttp import web
 
 from hub.client.api import RemoteError
 from hub.crypto.keys import fingerprint_of
 from hub.followup import document
 from hub.followup.document import Chart, overview_charts
-from hub.inbox import security
+from hub.localagent import security
+from hub.localagent.templates import TEMPLATES
 from hub.protocol.deadlines import STOCKHOLM
 from hub.report.charts import Series, bar_chart
 
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from hub.report.export import ReportRow, ReportTable
 
 CORE: Final[web.AppKey[FollowupCore]] = web.AppKey("core")
-TEMPLATES: Final = web.AppKey("templates", jinja2.Environment)
 EXPIRING_DAYS: Final = 30
 YEARS_BACK: Final = 5
 ROLE_LABELS: Final = {
@@ -306,7 +305,7 @@ def _day(at: int) -> str:
 
 
 async def _names(core: FollowupCore) -> dict[str, str]:
-    return {str(m["id"]): str(m["name"]) for m in await core.municipalities()}
+    return {m.id: m.name for m in await core.municipalities()}
 
 
 async def members(request: web.Request) -> web.Response:
@@ -317,12 +316,12 @@ async def members(request: web.Request) -> web.Response:
     now = int(core.clock())
     rows = [
         {
-            "name": str(m["name"]),
-            "id": str(m["id"]),
-            "population": m.get("population"),
-            "valid_keys": len(directory.valid_keys(str(m["id"]), now)),
+            "name": m.name,
+            "id": m.id,
+            "population": m.population,
+            "valid_keys": len(directory.valid_keys(m.id, now)),
         }
-        for m in sorted(found, key=lambda m: str(m["name"]))
+        for m in sorted(found, key=lambda m: m.name)
     ]
     return render(request, "members.html", nav="members", members=rows)
 
@@ -394,15 +393,15 @@ async def notices(request: web.Request) -> web.Response:
     names = await _names(core)
     rows = [
         {
-            "created": _local(n["created_at"]),
-            "finished": _local(n["finished_at"]),
-            "municipality": names.get(str(n["municipality"]), str(n["municipality"])),
-            "audience": NOTICE_AUDIENCES.get(n["audience"], str(n["audience"])),
-            "address": str(n["address"]),
-            "topic": NOTICE_TOPICS.get(n["topic"], str(n["topic"])),
-            "status": NOTICE_STATUSES.get(n["status"], str(n["status"])),
-            "attempts": int(n["attempts"]),
-            "error": str(n["last_error"] or "–"),  # noqa: RUF001
+            "created": _local(n.created_at),
+            "finished": _local(n.finished_at),
+            "municipality": names.get(n.municipality, n.municipality),
+            "audience": NOTICE_AUDIENCES.get(n.audience, n.audience),
+            "address": n.address,
+            "topic": NOTICE_TOPICS.get(n.topic, n.topic),
+            "status": NOTICE_STATUSES.get(n.status, n.status),
+            "attempts": n.attempts,
+            "error": n.last_error or "–",  # noqa: RUF001
         }
         for n in await core.notices()
     ]

@@ -7,21 +7,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import webbrowser
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import jinja2
-from aiohttp import web
-
 from hub.client.api import HubClient
-from hub.inbox import board, security, views
+from hub.errors import AuthorityError
+from hub.inbox import board
 from hub.inbox.cache import InboxCache
+from hub.inbox.facts import who_am_i
+from hub.inbox.pages import (
+    attachment,
+    case,
+    common,
+    compose,
+    inbox_list,
+    keys,
+    outcome,
+    status,
+    uploads,
+)
 from hub.inbox.sync import AgentCore
+from hub.localagent import launch, security
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    from aiohttp import web
 
     from hub.crypto.keys import PrivateIdentity
 
@@ -41,55 +54,40 @@ class InboxConfig:
     allow_insecure: bool = False
 
 
-def templates() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("hub", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
 def init_inbox(
-    core: AgentCore, auth: security.LocalAuth, *, max_attachment_mb: int = views.MAX_ATTACHMENT_MB
+    core: AgentCore, auth: security.LocalAuth, *, max_attachment_mb: int = uploads.MAX_ATTACHMENT_MB
 ) -> web.Application:
     """The inbox's pages; `max_attachment_mb`: the most a form's attachments may weigh (MiB),
     with room for the form's text on top."""
-    app = web.Application(
-        middlewares=[security.security_headers, security.guard(auth)],
-        client_max_size=(max_attachment_mb + 5) * views.MIB,
-    )
-    app[views.MAX_ATTACHMENTS] = max_attachment_mb * views.MIB
-    app[views.CORE] = core
-    app[views.TEMPLATES] = templates()
-    app[views.BANNERS] = views.BannerMemo()
-    app[views.DRAFTS] = asyncio.Lock()
-    app[security.AUTH] = auth
+    app = launch.guarded_app(auth, STATIC, client_max_size=(max_attachment_mb + 5) * uploads.MIB)
+    app[uploads.MAX_ATTACHMENTS] = max_attachment_mb * uploads.MIB
+    app[common.CORE] = core
+    app[inbox_list.BANNERS] = inbox_list.BannerMemo()
+    app[compose.DRAFTS] = asyncio.Lock()
     r = app.router
-    r.add_get(security.START_PATH, security.start)
-    r.add_get("/", views.inbox)
-    r.add_get("/ny", views.compose)
-    r.add_post("/ny", views.compose)
-    r.add_post("/ny/granska", views.review)
-    r.add_post("/ny/spara", views.save_draft)
-    r.add_post("/ny/autospara", views.autosave_draft)
-    r.add_post("/ny/skicka", views.send)
-    r.add_get("/arende/{case_id}", views.case_page)
-    r.add_get("/arende/{case_id}/pdf", views.case_pdf)
-    r.add_get("/arende/{case_id}/bilaga/{message_id}/{index:\\d+}", views.attachment)
-    r.add_post("/arende/{case_id}/utfall", views.outcome_change)
-    r.add_post("/arende/{case_id}/utfall/granska", views.outcome_review)
-    r.add_post("/arende/{case_id}/utfall/skicka", views.outcome_send)
-    r.add_post("/arende/{case_id}/{action}", views.case_action)
-    r.add_get("/status.json", views.status)
-    r.add_get("/nycklar", views.keys_page)
-    r.add_post("/nycklar/kontrollerad", views.keys_checked)
-    r.add_static("/static/", STATIC, append_version=False)
+    r.add_get("/", inbox_list.inbox)
+    r.add_get("/ny", compose.compose)
+    r.add_post("/ny", compose.compose)
+    r.add_post("/ny/granska", compose.review)
+    r.add_post("/ny/spara", compose.save_draft)
+    r.add_post("/ny/autospara", compose.autosave_draft)
+    r.add_post("/ny/skicka", compose.send)
+    r.add_get("/arende/{case_id}", case.case_page)
+    r.add_get("/arende/{case_id}/pdf", case.case_pdf)
+    r.add_get("/arende/{case_id}/bilaga/{message_id}/{index:\\d+}", attachment.attachment)
+    r.add_post("/arende/{case_id}/utfall", outcome.outcome_change)
+    r.add_post("/arende/{case_id}/utfall/granska", outcome.outcome_review)
+    r.add_post("/arende/{case_id}/utfall/skicka", outcome.outcome_send)
+    r.add_post("/arende/{case_id}/{action}", case.case_action)
+    r.add_get("/status.json", status.status)
+    r.add_get("/nycklar", keys.keys_page)
+    r.add_post("/nycklar/kontrollerad", keys.keys_checked)
     app.cleanup_ctx.append(_follow_hub)
     return app
 
 
 async def _follow_hub(app: web.Application) -> AsyncIterator[None]:
-    core = app[views.CORE]
+    core = app[common.CORE]
     stop = asyncio.Event()
     task = asyncio.create_task(core.follow(stop))
     yield
@@ -111,11 +109,13 @@ async def open_core(
     # with `hub uppfoljning` and never sees a case.
     kind = AgentCore
     role = None
-    with contextlib.suppress(Exception):  # offline: a contact person's inbox, as before
-        async with HubClient(
-            config.hub_url, config.network, allow_insecure=config.allow_insecure
-        ) as client:
-            role = (await client.sign_in(identity)).role
+    try:
+        role = await _role_of(config, identity, admin_public)
+    except AuthorityError:  # the hub and the administrator disagree on who we are: stop
+        await cache.close()
+        raise
+    except Exception:  # noqa: BLE001 - offline: a contact person's inbox, as before
+        log.info("hub unreachable at start: the role is taken to be a contact person's")
     if role == board.ROLE:
         kind = board.BoardCore
     elif role not in {None, CONTACT_ROLE}:
@@ -138,29 +138,28 @@ async def open_core(
     return core
 
 
+async def _role_of(config: InboxConfig, identity: PrivateIdentity, admin_public: bytes) -> str:
+    """Our role from our key's signed directory entry (the hub's sign-in answer must agree)."""
+    async with HubClient(
+        config.hub_url, config.network, allow_insecure=config.allow_insecure
+    ) as client:
+        signed_in = await client.sign_in(identity)
+        directory = await client.directory(admin_public)
+    hub_says = (signed_in.municipality, signed_in.role)
+    return str(who_am_i(directory, identity, int(time.time()), hub_says=hub_says).role)
+
+
 async def serve(
     config: InboxConfig, identity: PrivateIdentity, admin_public: bytes, *, open_browser: bool
 ) -> None:
     core = await open_core(config, identity, admin_public)
-    # Bind first (port 0 picks a free one), then tell the guard the one origin it may answer.
-    auth = security.LocalAuth("http://127.0.0.1:0")
+    auth = security.LocalAuth("http://127.0.0.1:0")  # launch.serve binds, then tells it the port
     app = (
         board.init_board(core, auth)
         if isinstance(core, board.BoardCore)
         else init_inbox(core, auth)
     )
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", config.port)  # loopback only, by design
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
-    auth.origin = f"http://127.0.0.1:{port}"
-    print(f"Inkorgen är öppen på {auth.origin}")  # noqa: T201
-    print(f"Öppna den här länken (den fungerar en gång): {auth.launch_url}")  # noqa: T201
-    if open_browser:
-        webbrowser.open(auth.launch_url)
     try:
-        await asyncio.Event().wait()
+        await launch.serve(app, auth, port=config.port, name="Inkorgen", open_browser=open_browser)
     finally:
-        await runner.cleanup()
         await core.cache.close()

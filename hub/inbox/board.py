@@ -15,15 +15,19 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
 import aiohttp
 from aiohttp import web
 
 from hub.client.api import HubClient, RemoteError
 from hub.crypto.format import MessageKind
-from hub.inbox import security, views
+from hub.inbox import documents
+from hub.inbox.facts import Listed
+from hub.inbox.pages.common import CORE, render
+from hub.inbox.receiving import Opened, Refused
 from hub.inbox.sync import AgentCore
+from hub.localagent import launch, security
 
 log = logging.getLogger("hub.inbox")
 ROLE: Final = "county_board"
@@ -62,13 +66,16 @@ class BoardCore(AgentCore):
         self.directory = await client.directory(self.admin_public)
         cursor = int(await self.cache.get_value("cursor:inbox", "0"))
         notes = await self.notes()
-        known = {n.message_id for n in notes}
         new = 0
-        for meta in await client.envelopes("inbox", after=cursor):
-            cursor = max(cursor, int(meta["seq"]))
-            if meta["kind"] != MessageKind.OUTCOME_NOTE or meta["message_id"] in known:
+        for entry in await client.envelopes("inbox", after=cursor):
+            try:
+                listed = Listed.from_wire(entry)
+            except ValueError:
                 continue
-            note = await self._fetch_note(client, meta)
+            cursor = max(cursor, listed.seq)
+            if await self.cache.is_listed(listed.message_id):
+                continue
+            note = await self._fetch_note(client, listed)
             if note is not None:
                 notes.append(note)
                 new += 1
@@ -79,22 +86,36 @@ class BoardCore(AgentCore):
         self.changed.set()
         return new
 
-    async def _fetch_note(self, client: HubClient, meta: dict[str, Any]) -> Note | None:
-        message_id = bytes.fromhex(meta["message_id"])
-        # Opened from a file, as an inbox's envelopes are, then dropped: only the note is kept.
-        received = self.cache.incoming_path(message_id)
-        try:
-            await self._download(client, message_id, received)
-            opened, error = await self._open(received)
-        finally:
-            await asyncio.to_thread(received.unlink, missing_ok=True)
-        note = None if opened is None else opened["document"].get("outcome_note")
-        if not isinstance(note, dict) or not isinstance(note.get("text"), str):
-            log.warning("outcome note refused: %s", error or "document")
+    async def _fetch_note(self, client: HubClient, listed: Listed) -> Note | None:
+        """Fetch, verify and read one listed envelope; a note is kept by its signed facts (the
+        envelope itself is dropped), anything else is refused and remembered as such."""
+        assert self.directory is not None  # noqa: S101 - _sync loads it
+        received, result = await self.receiver.fetch(client, listed, self.directory)
+        await asyncio.to_thread(received.unlink, missing_ok=True)
+        if isinstance(result, Refused):
+            code = result.code
+        elif result.facts.kind != MessageKind.OUTCOME_NOTE:
+            code = "envelope_content_malformed"
+        else:
+            text = documents.read_outcome_note(result.content["document"])
+            code = "envelope_content_malformed" if isinstance(text, documents.Unreadable) else ""
+        if code:
+            log.warning("outcome note refused: %s", code)
+            await self.cache.put_refused(
+                listed.message_id,
+                box="inbox",
+                case_hint=listed.case_id,
+                error=code,
+                at=int(self.clock()),
+            )
             return None
-        await self._receipt(client, message_id, bytes.fromhex(meta["digest"]), "delivered")
+        assert isinstance(result, Opened)  # noqa: S101 - refused above otherwise
+        assert isinstance(text, str)  # noqa: S101
+        facts = result.facts
+        await self.cache.remember_seen(facts, listing_id=listed.message_id)
+        await self.receiver.acknowledge(client, facts, "delivered")
         return Note(
-            meta["message_id"], meta["case_id"], meta["from"], meta["created_at"], note["text"]
+            facts.message_id.hex(), facts.case_id.hex(), facts.sender, facts.created_at, text
         )
 
     async def notes(self) -> list[Note]:
@@ -116,24 +137,20 @@ class BoardCore(AgentCore):
 
 
 async def notes_page(request: web.Request) -> web.Response:
-    core = request.app[views.CORE]
+    core = request.app[CORE]
     assert isinstance(core, BoardCore)  # noqa: S101 - init_board serves a BoardCore only
     with contextlib.suppress(aiohttp.ClientError, OSError, RemoteError, TimeoutError):
         await core.sync()
     notes = sorted(await core.notes(), key=lambda n: n.created_at, reverse=True)
-    return await views.render(request, "board.html", notes=notes, names=core.names)
+    return await render(request, "board.html", notes=notes, names=core.names)
 
 
 def init_board(core: BoardCore, auth: security.LocalAuth) -> web.Application:
     """The county board's pages: its outcome notes, behind the same local guard."""
-    from hub.inbox.agent import STATIC, _follow_hub, templates  # noqa: PLC0415 - no cycle
+    from hub.inbox.agent import STATIC, _follow_hub  # noqa: PLC0415 - no cycle
 
-    app = web.Application(middlewares=[security.security_headers, security.guard(auth)])
-    app[views.CORE] = core
-    app[views.TEMPLATES] = templates()
-    app[security.AUTH] = auth
-    app.router.add_get(security.START_PATH, security.start)
+    app = launch.guarded_app(auth, STATIC)
+    app[CORE] = core
     app.router.add_get("/", notes_page)
-    app.router.add_static("/static/", STATIC, append_version=False)
     app.cleanup_ctx.append(_follow_hub)
     return app

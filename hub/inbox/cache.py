@@ -4,8 +4,17 @@ What the hub also knows (ids, kinds, municipality ids, states, times) is kept in
 lists stay fast; everything a person wrote (documents, drafts, outbox requests) is encrypted
 with a key derived from the unlocked private key (XChaCha20-Poly1305, the row's table and id
 as associated data), attachments waiting in a draft or the outbox as files of their own
-encrypted in chunks (see BLOB_CHUNK), and envelopes are kept exactly as received: encrypted to
-this key.
+encrypted in chunks (see hub.inbox.cache_blobs.BLOB_CHUNK), and envelopes are kept exactly as
+received: encrypted to this key.
+
+InboxCache is the one object its callers use. It holds the connection, the schema, sealed rows,
+key-value rows, cases and receipts; the rest is mixed in, as hub/storage/sqlite_*.py are into the
+hub's storage:
+
+    cache_envelopes  the envelopes received, what the hub listed, the signed ids seen
+    cache_drafts     the drafts
+    cache_outbox     the outbox: its items, their steps' progress, sealed envelopes waiting
+    cache_blobs      the attachment files that a draft or an outbox item owns
 """
 
 from __future__ import annotations
@@ -13,15 +22,19 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from typing import IO, TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import aiosqlite
 
 from hub.crypto import primitives as p
+from hub.inbox.cache_drafts import DraftRows
+from hub.inbox.cache_envelopes import EnvelopeRows
+from hub.inbox.cache_outbox import OutboxRows
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
     from pathlib import Path
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -29,8 +42,12 @@ CREATE TABLE IF NOT EXISTS envelopes (
     message_id BLOB PRIMARY KEY, case_id BLOB NOT NULL, kind INTEGER NOT NULL,
     sender TEXT NOT NULL, recipients TEXT NOT NULL, seq INTEGER NOT NULL, box TEXT NOT NULL,
     created_at INTEGER NOT NULL, received_at INTEGER NOT NULL, digest BLOB NOT NULL,
-    document BLOB, error TEXT, read_at INTEGER
+    document BLOB, error TEXT, read_at INTEGER, listing_mismatch INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS seen_messages (message_id BLOB PRIMARY KEY, seen_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS listed (listing_id BLOB PRIMARY KEY, box TEXT NOT NULL,
+    case_hint BLOB, message_id BLOB, error TEXT, at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS listed_by_case ON listed (case_hint);
 CREATE INDEX IF NOT EXISTS envelopes_by_case ON envelopes (case_id, created_at);
 CREATE TABLE IF NOT EXISTS cases (
     case_id BLOB PRIMARY KEY, view TEXT NOT NULL, sort_key INTEGER NOT NULL,
@@ -53,17 +70,9 @@ CREATE TABLE IF NOT EXISTS outbox (item_id TEXT PRIMARY KEY, created_at INTEGER 
 CREATE TABLE IF NOT EXISTS blobs (blob_id TEXT PRIMARY KEY, owner TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS blobs_by_owner ON blobs (owner);
 """
-# Attachments are kept apart from the rows that name them, as files of their own, encrypted in
-# chunks (XChaCha20-Poly1305 secretstream, the last chunk marked) under a key derived from the
-# cache key and the file's id: a draft or an outbox item holds only {name, media_type, size,
-# blob}, so neither a row nor the agent's memory holds a large file whole. Each file has one
-# owner, "draft:<id>" or "outbox:<id>" ("pending" between the form and the outbox), and goes
-# with it.
-BLOB_CHUNK = 64 * 1024
-PENDING = "pending"
 
 
-class InboxCache:
+class InboxCache(EnvelopeRows, DraftRows, OutboxRows):
     def __init__(self, db: aiosqlite.Connection, folder: Path, key: bytes) -> None:
         self._db = db
         self.folder = folder
@@ -75,6 +84,7 @@ class InboxCache:
         db = await aiosqlite.connect(path)
         await db.execute("PRAGMA journal_mode=WAL")
         await db.executescript(SCHEMA)
+        await _migrate(db)
         await db.commit()
         cache = cls(db, folder, key)
         await cache._collect_blobs(startup=True)
@@ -105,106 +115,6 @@ class InboxCache:
     async def set_value(self, key: str, value: str) -> None:
         await self._db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, value))
         await self._db.commit()
-
-    # --- envelopes ----------------------------------------------------------------------
-
-    def envelope_path(self, message_id: bytes) -> Path:
-        return self.folder / "envelopes" / f"{message_id.hex()}.env"
-
-    async def has_envelope(self, message_id: bytes) -> bool:
-        async with self._db.execute(
-            "SELECT 1 FROM envelopes WHERE message_id = ?", (message_id,)
-        ) as cur:
-            return await cur.fetchone() is not None
-
-    def incoming_path(self, message_id: bytes) -> Path:
-        """Where an envelope is written as it downloads (as received: ciphertext), until
-        put_envelope moves it into place; one left by a stop midway goes at the next start."""
-        return self.folder / "envelopes" / f"{message_id.hex()}.part"
-
-    async def put_envelope(self, meta: dict[str, Any], box: str, received: Path) -> None:
-        """Keep the envelope downloaded to `received` (incoming_path, 0600), moved into place
-        whole (a rename: never a half-written envelope under its name), and its row."""
-        message_id = bytes.fromhex(meta["message_id"])
-        await asyncio.to_thread(received.replace, self.envelope_path(message_id))
-        await self._db.execute(
-            "INSERT OR IGNORE INTO envelopes (message_id, case_id, kind, sender, recipients, seq,"
-            " box, created_at, received_at, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                message_id,
-                bytes.fromhex(meta["case_id"]),
-                meta["kind"],
-                meta["from"],
-                json.dumps(meta["to"]),
-                meta["seq"],
-                box,
-                meta["created_at"],
-                meta["received_at"],
-                bytes.fromhex(meta["digest"]),
-            ),
-        )
-        await self._db.commit()
-
-    async def put_opened(
-        self, message_id: bytes, opened: dict[str, Any] | None, error: str | None
-    ) -> None:
-        """The verified document and attachment list, encrypted; or why it could not be opened."""
-        sealed = None if opened is None else self._seal("envelopes", message_id.hex(), opened)
-        await self._db.execute(
-            "UPDATE envelopes SET document = ?, error = ? WHERE message_id = ?",
-            (sealed, error, message_id),
-        )
-        await self._db.commit()
-
-    async def mark_read(self, message_id: bytes, at: int) -> bool:
-        """True the first time: the caller then sends the signed read receipt."""
-        cursor = await self._db.execute(
-            "UPDATE envelopes SET read_at = ? WHERE message_id = ? AND read_at IS NULL",
-            (at, message_id),
-        )
-        await self._db.commit()
-        return cursor.rowcount == 1
-
-    async def envelopes_of_case(self, case_id: bytes) -> list[dict[str, Any]]:
-        async with self._db.execute(
-            "SELECT message_id, kind, sender, recipients, box, created_at, received_at, digest,"
-            " document, error, read_at FROM envelopes WHERE case_id = ? ORDER BY created_at, seq",
-            (case_id,),
-        ) as cur:
-            rows = await cur.fetchall()
-        result = []
-        for r in rows:
-            message_id = bytes(r[0])
-            result.append(
-                {
-                    "message_id": message_id,
-                    "kind": r[1],
-                    "from": r[2],
-                    "to": json.loads(r[3]),
-                    "box": r[4],
-                    "created_at": r[5],
-                    "received_at": r[6],
-                    "digest": bytes(r[7]),
-                    "opened": None
-                    if r[8] is None
-                    else self._unseal("envelopes", message_id.hex(), r[8]),
-                    "error": r[9],
-                    "read_at": r[10],
-                }
-            )
-        return result
-
-    async def unread_cases(self) -> set[bytes]:
-        async with self._db.execute(
-            "SELECT DISTINCT case_id FROM envelopes WHERE box = 'inbox' AND read_at IS NULL"
-        ) as cur:
-            return {bytes(r[0]) for r in await cur.fetchall()}
-
-    async def seen_message_ids(self) -> set[bytes]:
-        async with self._db.execute(
-            "SELECT message_id FROM envelopes WHERE document IS NOT NULL"
-        ) as cur:
-            return {bytes(r[0]) for r in await cur.fetchall()}
 
     # --- cases and receipts -------------------------------------------------------------
 
@@ -317,261 +227,20 @@ class InboxCache:
                 found[bytes(case_id)].append((kind, created_at, municipality, time))
         return found
 
-    # --- attachments, each a file of its own (see BLOB_CHUNK) ------------------------------
 
-    def blob_path(self, blob_id: str) -> Path:
-        if not blob_id.isalnum():
-            raise ValueError("not an attachment id")
-        return self.folder / "blobs" / f"{blob_id}.blob"
-
-    def _blob_key(self, blob_id: str) -> bytes:
-        return p.blake2b(blob_id.encode(), key=self._key, person=b"hub-cache-blob")
-
-    async def put_blob(self, source: IO[bytes]) -> tuple[str, int]:
-        """Encrypt what `source` holds from where it stands into a new file, chunk by chunk,
-        off the event loop; (its id, its size). It is "pending" until a draft or an outbox item
-        takes it (save_draft, add_outbox), and is dropped at the next start if none does."""
-        blob_id = p.random_bytes(16).hex()
-        await self._db.execute(
-            "INSERT INTO blobs (blob_id, owner) VALUES (?, ?)", (blob_id, PENDING)
+async def _migrate(db: aiosqlite.Connection) -> None:
+    """A cache written by an earlier version: the listing flag, and every id it had opened
+    among those seen (before, a replay was judged on the envelopes table alone)."""
+    async with db.execute("PRAGMA table_info(envelopes)") as cur:
+        columns = {r[1] for r in await cur.fetchall()}
+    if "listing_mismatch" not in columns:
+        await db.execute(
+            "ALTER TABLE envelopes ADD COLUMN listing_mismatch INTEGER NOT NULL DEFAULT 0"
         )
-        await self._db.commit()
-        size = await asyncio.to_thread(
-            _encrypt_file, source, self.blob_path(blob_id), self._blob_key(blob_id)
-        )
-        return blob_id, size
-
-    def open_blob(self, blob_id: str) -> BlobReader:
-        """A reader of the attachment's bytes, checked chunk by chunk (blocking: for a thread)."""
-        return BlobReader(self.blob_path(blob_id), self._blob_key(blob_id))
-
-    async def _own_blobs(self, owner: str, blobs: Sequence[str], *, drop_others: bool) -> None:
-        if drop_others:
-            keep = set(blobs)
-            async with self._db.execute(
-                "SELECT blob_id FROM blobs WHERE owner = ?", (owner,)
-            ) as cur:
-                dropped = [r[0] for r in await cur.fetchall() if r[0] not in keep]
-            await self._drop_blobs(dropped)
-        await self._db.executemany(
-            "UPDATE blobs SET owner = ? WHERE blob_id = ?", [(owner, b) for b in blobs]
-        )
-
-    async def _drop_blobs(self, blob_ids: Sequence[str]) -> None:
-        await self._db.executemany("DELETE FROM blobs WHERE blob_id = ?", [(b,) for b in blob_ids])
-        await asyncio.to_thread(_unlink_all, [self.blob_path(b) for b in blob_ids])
-
-    async def _drop_owned_by(self, owner: str) -> None:
-        async with self._db.execute("SELECT blob_id FROM blobs WHERE owner = ?", (owner,)) as cur:
-            await self._drop_blobs([r[0] for r in await cur.fetchall()])
-
-    async def _collect_blobs(self, *, startup: bool) -> None:
-        """Drop attachments whose draft or outbox item is gone; at start also those still
-        pending (a form that never became a draft or an outbox item), files no row names,
-        sealed envelopes left half-sent (they are sealed again) and envelopes left
-        half-downloaded (they are fetched again)."""
-        orphaned = (
-            "SELECT blob_id FROM blobs WHERE"
-            " (owner LIKE 'draft:%' AND substr(owner, 7) NOT IN (SELECT draft_id FROM drafts))"
-            " OR (owner LIKE 'outbox:%' AND substr(owner, 8) NOT IN (SELECT item_id FROM outbox))"
-        )
-        if startup:
-            orphaned += f" OR owner = '{PENDING}'"
-        async with self._db.execute(orphaned) as cur:
-            await self._drop_blobs([r[0] for r in await cur.fetchall()])
-        await self._db.commit()
-        if startup:
-            async with self._db.execute("SELECT blob_id FROM blobs") as cur:
-                named = {r[0] for r in await cur.fetchall()}
-            await asyncio.to_thread(_sweep, self.folder, named)
-
-    def outgoing_path(self, name: str) -> Path:
-        """Where a sealed envelope waits while it is uploaded (ciphertext; removed after)."""
-        return self.folder / "outgoing" / f"{name}.env"
-
-    # --- drafts and outbox --------------------------------------------------------------
-
-    async def save_draft(
-        self, draft_id: str, body: dict[str, Any], at: int, *, blobs: Sequence[str] | None = None
-    ) -> None:
-        """`blobs`: the attachment files the draft now names (it takes them, and drops any
-        other it had); None leaves its attachments as they are."""
-        await self._db.execute(
-            "INSERT OR REPLACE INTO drafts (draft_id, body, updated_at) VALUES (?, ?, ?)",
-            (draft_id, self._seal("drafts", draft_id, body), at),
-        )
-        if blobs is not None:
-            await self._own_blobs(f"draft:{draft_id}", blobs, drop_others=True)
-        await self._db.commit()
-
-    async def get_draft(self, draft_id: str) -> dict[str, Any] | None:
-        async with self._db.execute(
-            "SELECT body FROM drafts WHERE draft_id = ?", (draft_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        return None if row is None else dict(self._unseal("drafts", draft_id, row[0]))
-
-    async def list_drafts(self) -> list[tuple[str, int, dict[str, Any]]]:
-        async with self._db.execute(
-            "SELECT draft_id, updated_at, body FROM drafts ORDER BY updated_at DESC"
-        ) as cur:
-            rows = await cur.fetchall()
-        return [(r[0], r[1], dict(self._unseal("drafts", r[0], r[2]))) for r in rows]
-
-    async def take_draft(self, draft_id: str) -> dict[str, Any] | None:
-        """The draft, removed at once, for sending it: a second Skicka finds nothing. Its
-        attachment files wait ("pending") for the outbox item that sends them."""
-        draft = await self.get_draft(draft_id)
-        if draft is not None:
-            await self._db.execute("DELETE FROM drafts WHERE draft_id = ?", (draft_id,))
-            await self._db.execute(
-                "UPDATE blobs SET owner = ? WHERE owner = ?", (PENDING, f"draft:{draft_id}")
-            )
-            await self._db.commit()
-        return draft
-
-    async def delete_draft(self, draft_id: str) -> None:
-        """The draft and the attachment files it still owns (not those an outbox item took)."""
-        await self._db.execute("DELETE FROM drafts WHERE draft_id = ?", (draft_id,))
-        await self._drop_owned_by(f"draft:{draft_id}")
-        await self._db.commit()
-
-    async def add_outbox(
-        self, item_id: str, body: dict[str, Any], at: int, *, blobs: Sequence[str] = ()
-    ) -> None:
-        """`blobs`: the attachment files the item sends; it takes them from their draft."""
-        await self._db.execute(
-            "INSERT INTO outbox (item_id, created_at, body) VALUES (?, ?, ?)",
-            (item_id, at, self._seal("outbox", item_id, body)),
-        )
-        await self._own_blobs(f"outbox:{item_id}", blobs, drop_others=False)
-        await self._db.commit()
-
-    async def outbox(self) -> list[tuple[str, dict[str, Any]]]:
-        async with self._db.execute("SELECT item_id, body FROM outbox ORDER BY created_at") as cur:
-            rows = await cur.fetchall()
-        return [(r[0], self._unseal("outbox", r[0], r[1])) for r in rows]
-
-    async def outbox_failed(self, item_id: str, error: str) -> None:
-        await self._db.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE item_id = ?",
-            (error, item_id),
-        )
-        await self._db.commit()
-
-    async def outbox_done(self, item_id: str) -> None:
-        await self._db.execute("DELETE FROM outbox WHERE item_id = ?", (item_id,))
-        await self._drop_owned_by(f"outbox:{item_id}")
-        await self._db.commit()
-
-    async def outbox_count(self) -> int:
-        async with self._db.execute("SELECT COUNT(*) FROM outbox") as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
-
-
-class AttachmentUnreadable(Exception):  # noqa: N818 - a condition, as AuthenticationFailed
-    """An attachment file is missing, or is not what this cache wrote (changed, cut, swapped)."""
-
-
-class BlobReader:
-    """An attachment file read back: each chunk authenticated before its bytes are given out,
-    and the end must be the marked last chunk (a cut file is refused, not shortened)."""
-
-    def __init__(self, path: Path, key: bytes) -> None:
-        try:
-            self._file = path.open("rb")
-        except FileNotFoundError:
-            raise AttachmentUnreadable from None
-        header = self._file.read(p.STREAM_HEADER_BYTES)
-        if len(header) != p.STREAM_HEADER_BYTES:
-            self._file.close()
-            raise AttachmentUnreadable
-        self._stream = p.StreamDecryptor(key, header)
-        self._buffer = bytearray(BLOB_CHUNK)
-        self._ready = memoryview(self._buffer)[:0]
-        self._final = False
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._file.close()
-
-    def _pull(self) -> None:
-        sealed = self._file.read(BLOB_CHUNK + p.STREAM_OVERHEAD)
-        if not sealed:
-            raise AttachmentUnreadable  # ended before the marked last chunk: cut short
-        try:
-            n, tag = self._stream.pull_into(self._buffer, sealed)
-        except p.AuthenticationFailed:
-            raise AttachmentUnreadable from None
-        self._ready = memoryview(self._buffer)[:n]
-        if tag == p.STREAM_TAG_FINAL:
-            self._final = True
-            if self._file.read(1):
-                raise AttachmentUnreadable  # something after the last chunk
-
-    def readinto(self, buffer: memoryview, /) -> int:
-        while not self._ready and not self._final:
-            self._pull()
-        n = min(len(buffer), len(self._ready))
-        buffer[:n] = self._ready[:n]
-        self._ready = self._ready[n:]
-        return n
-
-    def read(self, size: int = -1, /) -> bytes:
-        out = bytearray()
-        while size < 0 or len(out) < size:
-            chunk = bytearray(BLOB_CHUNK if size < 0 else min(BLOB_CHUNK, size - len(out)))
-            n = self.readinto(memoryview(chunk))
-            if not n:
-                break
-            out += chunk[:n]
-        return bytes(out)
-
-
-def _encrypt_file(source: IO[bytes], path: Path, key: bytes) -> int:
-    """Write `source` to `path` encrypted in chunks (the last one marked); its size."""
-    header = p.random_bytes(p.STREAM_HEADER_BYTES)
-    stream = p.StreamEncryptor(key, header)
-    sealed = bytearray(BLOB_CHUNK + p.STREAM_OVERHEAD)
-    size = 0
-    temp = path.with_suffix(".tmp")
-    fd = os.open(temp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(header)
-        chunk = source.read(BLOB_CHUNK)
-        while True:
-            following = source.read(BLOB_CHUNK) if len(chunk) == BLOB_CHUNK else b""
-            tag = p.STREAM_TAG_MESSAGE if following else p.STREAM_TAG_FINAL
-            n = stream.push_into(sealed, chunk, tag)
-            out.write(memoryview(sealed)[:n])
-            size += len(chunk)
-            if not following:
-                break
-            chunk = following
-    temp.replace(path)
-    return size
-
-
-def _unlink_all(paths: list[Path]) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)
-
-
-def _sweep(folder: Path, named: set[str]) -> None:
-    for path in (folder / "blobs").iterdir():
-        if path.suffix != ".blob" or path.stem not in named:
-            path.unlink(missing_ok=True)
-    for path in (folder / "outgoing").iterdir():
-        path.unlink(missing_ok=True)
-    for path in (folder / "envelopes").iterdir():
-        if path.suffix in {".part", ".tmp"}:  # a download, or an earlier version's write, cut off
-            path.unlink(missing_ok=True)
+    await db.execute(
+        "INSERT OR IGNORE INTO seen_messages (message_id, seen_at)"
+        " SELECT message_id, created_at FROM envelopes WHERE document IS NOT NULL"
+    )
 
 
 def _prepare(folder: Path) -> Path:

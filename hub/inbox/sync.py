@@ -10,17 +10,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import io
 import json
 import logging
-import os
 import secrets
 import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import aiohttp
 
@@ -28,15 +28,16 @@ from hub.client.api import HubClient, RemoteError
 from hub.crypto.directory import Role as DirectoryRole
 from hub.crypto.envelope import (
     AttachmentSource,
-    OpenedMessage,
-    open_envelope,
     read_header,
     seal,
 )
 from hub.crypto.format import MessageKind
 from hub.crypto.receipts import make_receipt, verify_receipt
 from hub.errors import AuthorityError, HubError
-from hub.inbox.cache import AttachmentUnreadable
+from hub.inbox.cache_blobs import AttachmentUnreadable
+from hub.inbox.facts import Listed, Me, who_am_i, within_verified
+from hub.inbox.outbox import ItemRunner, Op, SendProgress, Step
+from hub.inbox.receiving import Receiver, Refused, create_private, open_file, post_receipt
 from hub.protocol.case_codec import case_from_json
 from hub.protocol.deadlines import (
     NATIONAL,
@@ -54,7 +55,6 @@ if TYPE_CHECKING:
     from collections.abc import (
         AsyncIterator,
         Callable,
-        Container,
         Generator,
         Iterator,
         Sequence,
@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from hub.crypto.format import Header
     from hub.crypto.keys import PrivateIdentity
     from hub.inbox.cache import InboxCache
+    from hub.protocol import wire
 
 log = logging.getLogger("hub.inbox")
 
@@ -85,47 +86,14 @@ class OpenedAttachment:
     chunks: AsyncIterator[bytes]
 
 
-@dataclass
-class SendProgress:
-    """What the outbox is sending now, in counts only (for /status.json): never content."""
-
-    envelopes: int  # envelopes in the item being sent (one per receiving municipality)
-    done: int = 0  # of them uploaded
-    stage: str = "encrypting"  # the current one: "encrypting", then "uploading"
-    sent: int = 0  # its bytes handed to the connection so far
-    size: int = 0  # its size once sealed
-
-    def as_json(self) -> dict[str, int | str]:
-        return {
-            "envelopes": self.envelopes,
-            "done": self.done,
-            "stage": self.stage,
-            "sent": self.sent,
-            "size": self.size,
-        }
-
-
 UNREADABLE_ATTACHMENT = (
     "En bilaga i utkorgen gick inte att läsa: filen saknas eller har ändrats på den här datorn. "
     "Det som skulle skickas med den har tagits bort ur utkorgen. Skicka det igen."
 )
-UPLOAD_CHUNK = 256 * 1024
 ATTACHMENT_BLOCK = 256 * 1024  # an opened attachment is given out in blocks of this size
 # An attachment kept in the cache until it is sent: {"name", "media_type", "size", "blob"}, the
 # last the id of its encrypted file (InboxCache.put_blob). Rows name it; they never hold it.
 StoredFile = dict[str, Any]
-
-
-async def _read_counted(path: Path, progress: SendProgress) -> AsyncIterator[bytes]:
-    """A sealed envelope from its file in chunks for the upload, counting what has gone."""
-    with path.open("rb") as envelope:
-        while chunk := await asyncio.to_thread(envelope.read, UPLOAD_CHUNK):
-            yield chunk
-            progress.sent += len(chunk)
-
-
-def _create(path: Path) -> BinaryIO:
-    return os.fdopen(os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600), "wb")
 
 
 async def _off_the_loop(blocks: Iterator[bytes]) -> AsyncIterator[bytes]:
@@ -172,22 +140,24 @@ class AgentCore:
     allow_insecure: bool = False
     client: HubClient | None = None
     directory: Directory | None = None
-    municipality: str = ""
+    me: Me | None = None  # from our key's signed directory entry (facts.who_am_i)
+    municipality: str = ""  # me.municipality once signed in
     online: bool = False
     names: dict[str, str] = field(default_factory=dict)  # municipality id -> name
-    members: list[dict[str, Any]] = field(default_factory=list)  # the hub's list, last fetched
+    members: list[wire.Member] = field(default_factory=list)  # the hub's list, last fetched
     notices: list[dict[str, str]] = field(default_factory=list)
     version: int = 0  # grows with every change the pages show: live.js compares it
     sending: SendProgress | None = None  # the outbox item on its way to the hub, if any
     year_so_far: YearSoFar | None = None  # the members' quotas, as last fetched
     year_so_far_stale: bool = False  # the last fetch failed: year_so_far is older
     deadline_rules: NetworkDeadlines = NATIONAL
-    settings: dict[str, Any] = field(default_factory=dict)  # the network's, as last fetched
+    settings: dict[str, object] = field(default_factory=dict)  # the network's, last fetched
     calendar: SwedishCalendar = field(default_factory=SwedishCalendar)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     # One sync at a time: the live channel and a page may both ask for one, and an envelope
     # fetched twice at once would be refused the second time as a replay.
     _sync_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _outbox_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     # --- connection ---------------------------------------------------------------------
 
@@ -196,7 +166,7 @@ class AgentCore:
         marks the agent online."""
         await self._sign_in()
         assert self.client is not None  # noqa: S101 - _sign_in sets it
-        settings = (await self.client.network_info()).get("settings", {})
+        settings = (await self.client.network_info()).settings
         self.settings = settings
         try:
             self.deadline_rules = NetworkDeadlines.from_settings(settings)
@@ -209,10 +179,18 @@ class AgentCore:
         if self.client is None:
             self.client = HubClient(self.hub_url, self.network, allow_insecure=self.allow_insecure)
         signed_in = await self.client.sign_in(self.identity)
-        self.municipality = signed_in.municipality
         self.directory = await self.client.directory(self.admin_public)
+        # Who we are is the administrator's word (our key's signed entry), never the hub's: a
+        # hub that named another municipality would have us seal to its keys as colleagues'.
+        self.me = who_am_i(
+            self.directory,
+            self.identity,
+            int(self.clock()),
+            hub_says=(signed_in.municipality, signed_in.role),
+        )
+        self.municipality = self.me.municipality
         self.members = await self.client.municipalities()
-        self.names = {m["id"]: m["name"] for m in self.members}
+        self.names = {m.id: m.name for m in self.members}
 
     async def close(self) -> None:
         if self.client is not None:
@@ -242,16 +220,23 @@ class AgentCore:
         new = 0
         for box in ("inbox", "sent"):
             cursor = int(await self.cache.get_value(f"cursor:{box}", "0"))
-            for meta in await client.envelopes(box, after=cursor):
-                message_id = bytes.fromhex(meta["message_id"])
-                if not await self.cache.has_envelope(message_id):
-                    await self._receive(client, meta, box)
-                    new += 1
+            for entry in await client.envelopes(box, after=cursor):
+                try:
+                    listed = Listed.from_wire(entry)
+                except ValueError:
+                    log.warning("listing entry refused: no id or seq")
+                    continue
+                if not await self.cache.is_listed(listed.message_id):
+                    new += await self._receive(client, listed, box)
                     self.version += 1
-                cursor = max(cursor, int(meta["seq"]))
+                cursor = max(cursor, listed.seq)
             await self.cache.set_value(f"cursor:{box}", str(cursor))
         for view in await client.cases():
-            await self._store_case(view)
+            try:
+                await self._store_case(view)
+            except (KeyError, TypeError, ValueError, HubError) as exc:
+                # A case view of the wrong shape is the hub's problem, not a reason to stop.
+                log.warning("case view refused: %s", type(exc).__name__)
         await self._fetch_year_so_far(client)
         self.changed.set()
         return new
@@ -274,69 +259,41 @@ class AgentCore:
             log.info("quotas not fetched: %s", type(exc).__name__)
             self.year_so_far_stale = True
 
-    async def _receive(self, client: HubClient, meta: dict[str, Any], box: str) -> None:
-        message_id = bytes.fromhex(meta["message_id"])
-        received = self.cache.incoming_path(message_id)
-        await self._download(client, message_id, received)
-        await self.cache.put_envelope(meta, box, received)
-        opened, error = await self._open(self.cache.envelope_path(message_id))
-        await self.cache.put_opened(message_id, opened, error)
-        if box == "inbox" and opened is not None:
-            await self._receipt(client, message_id, bytes.fromhex(meta["digest"]), "delivered")
+    @property
+    def receiver(self) -> Receiver:
+        return Receiver(self.identity, self.network, self.cache, self.clock)
 
-    async def _download(self, client: HubClient, message_id: bytes, path: Path) -> None:
-        """The envelope into a new private file at `path` as it arrives: never whole in memory.
-        A download cut off leaves no file behind."""
-        try:
-            with await asyncio.to_thread(_create, path) as target:
-                await client.download_to(message_id, target)
-        except BaseException:
-            await asyncio.to_thread(path.unlink, missing_ok=True)
-            raise
-
-    async def _open(self, path: Path) -> tuple[dict[str, Any] | None, str | None]:
-        """Verify and open the envelope in the file at `path`, off the event loop; the document
-        and attachment list come back, or the error code."""
-        assert self.directory is not None  # noqa: S101 - connect() loads it
-        seen = await self.cache.seen_message_ids()
-        directory, now = self.directory, int(self.clock())
-
-        def check() -> tuple[dict[str, Any] | None, str | None]:
-            with tempfile.TemporaryDirectory(prefix="inkorg-") as work:
-                try:
-                    opened = self._open_file(path, Path(work), directory, now, seen)
-                except HubError as exc:
-                    log.warning("envelope refused: %s", exc.code)
-                    return None, exc.code
-                with opened:
-                    return {
-                        "document": opened.document,
-                        "attachments": [
-                            {"name": a.name, "media_type": a.media_type, "size": a.size}
-                            for a in opened.attachments
-                        ],
-                    }, None
-
-        return await asyncio.to_thread(check)
-
-    def _open_file(
-        self,
-        path: Path,
-        workdir: Path,
-        directory: Directory,
-        now: int,
-        seen: Container[bytes] = frozenset(),
-    ) -> OpenedMessage:
-        """open_envelope reading the file as it goes (blocking: for a thread)."""
-        with path.open("rb") as src:
-            return open_envelope(
-                src,
-                recipient=self.identity,
-                sender_keys=directory,
-                workdir=workdir,
-                now=now,
-                seen=seen,
+    async def _receive(self, client: HubClient, listed: Listed, box: str) -> int:
+        """Fetch, verify and keep one listed envelope by its signed header; sign the delivered
+        receipt for one that another municipality sent. 1 if it was kept, else 0."""
+        assert self.directory is not None  # noqa: S101 - _hub() loads it
+        received, result = await self.receiver.fetch(client, listed, self.directory)
+        if isinstance(result, Refused):
+            await asyncio.to_thread(received.unlink, missing_ok=True)
+            await self.cache.put_refused(
+                listed.message_id,
+                box=box,
+                case_hint=listed.case_id,
+                error=result.code,
+                at=int(self.clock()),
             )
+            return 0
+        facts = result.facts
+        if facts.listing_mismatch:
+            log.warning("listing contradicts the signed header: %s", ",".join(facts.disagreements))
+        # Which box is ours to say: what our municipality signed was sent, the rest received.
+        signed_box = "sent" if facts.sender == self.municipality else "inbox"
+        kept = await self.cache.put_received(
+            facts,
+            box=signed_box,
+            seq=listed.seq,
+            received=received,
+            opened=result.content,
+            listing_id=listed.message_id,
+        )
+        if kept and signed_box == "inbox":
+            await self.receiver.acknowledge(client, facts, "delivered")
+        return int(kept)
 
     @contextlib.asynccontextmanager
     async def open_attachment(
@@ -348,7 +305,16 @@ class AgentCore:
         assert self.directory is not None  # noqa: S101
         path, directory, now = self.cache.envelope_path(message_id), self.directory, self.clock()
         with tempfile.TemporaryDirectory(prefix="inkorg-") as work:
-            opened = await asyncio.to_thread(self._open_file, path, Path(work), directory, int(now))
+            opened = await asyncio.to_thread(
+                functools.partial(
+                    open_file,
+                    path,
+                    Path(work),
+                    identity=self.identity,
+                    directory=directory,
+                    now=int(now),
+                )
+            )
             with opened:
                 info = opened.attachments[index]
                 # A generator (typed as an iterator): closed below, so its file is shut
@@ -364,30 +330,36 @@ class AgentCore:
                 finally:
                     blocks.close()  # its file, before the plaintext goes
 
-    async def _receipt(
-        self, client: HubClient, message_id: bytes, digest: bytes, event: str
-    ) -> None:
-        wire = make_receipt(
-            self.identity,
-            network=self.network,
-            message_id=message_id,
-            envelope_digest=digest,
-            event=event,
-            time=int(self.clock()),
-        )
-        with contextlib.suppress(RemoteError):  # already acknowledged: nothing to do
-            await client.post_receipt(message_id, wire)
-
     async def mark_read(self, case_id: bytes) -> None:
-        """The person opened the case: sign read receipts for what they have not read yet."""
+        """The person opened the case: sign read receipts for what they have not read yet,
+        each over the message id and digest of the envelope verified here."""
         client = await self._hub()
         for envelope in await self.cache.envelopes_of_case(case_id):
-            if envelope["box"] != "inbox" or envelope["opened"] is None:
+            if envelope.box != "inbox" or envelope.document is None:
                 continue
-            if await self.cache.mark_read(envelope["message_id"], int(self.clock())):
-                await self._receipt(client, envelope["message_id"], envelope["digest"], "read")
+            if await self.cache.mark_read(envelope.message_id, int(self.clock())):
+                wire = make_receipt(
+                    self.identity,
+                    network=self.network,
+                    message_id=envelope.message_id,
+                    envelope_digest=envelope.digest,
+                    event="read",
+                    time=int(self.clock()),
+                )
+                await post_receipt(client, envelope.message_id, wire)
 
-    async def _store_case(self, view: dict[str, Any]) -> None:
+    async def _store_case(self, hub_view: wire.CaseView) -> None:
+        """Keep the hub's view of a case, within what the verified envelopes say: a case with
+        no verified inquiry is not shown, its sender and counterparts are the signed ones, and
+        where the hub said otherwise the view is flagged (its states stay the hub's word)."""
+        case_id = bytes.fromhex(hub_view.case_id)
+        parties = await self.cache.case_parties(case_id)
+        if parties is None:
+            return  # the hub's word alone makes no case
+        view = within_verified(hub_view, *parties, me=self.municipality)
+        if view is None:
+            log.warning("case view names us where no verified inquiry does")
+            return
         mine = view["from"] == self.municipality
         # Closed for the sender when the case has its outcome; for a receiver when its own
         # request has ended (declined, closed elsewhere, withdrawn …).
@@ -419,24 +391,24 @@ class AgentCore:
         client = await self._hub()
         assert self.directory is not None  # noqa: S101
         for envelope in await self.cache.envelopes_of_case(case_id):
-            if envelope["box"] != "sent":
+            if envelope.box != "sent":
                 continue
-            path = self.cache.envelope_path(envelope["message_id"])
+            path = self.cache.envelope_path(envelope.message_id)
             header = await asyncio.to_thread(_stored_header, path)
-            for wire in await client.receipts(envelope["message_id"]):
+            for signed in await client.receipts(envelope.message_id):
                 try:
                     receipt = verify_receipt(
-                        wire,
+                        signed,
                         directory=self.directory,
-                        message_id=envelope["message_id"],
-                        envelope_digest=envelope["digest"],
+                        message_id=envelope.message_id,
+                        envelope_digest=envelope.digest,
                         recipient_key_ids=header.recipient_key_ids,
                     )
                 except HubError as exc:
                     log.warning("receipt refused: %s", exc.code)
                     continue
                 await self.cache.put_receipt(
-                    envelope["message_id"], receipt.municipality, str(receipt.event), receipt.time
+                    envelope.message_id, receipt.municipality, str(receipt.event), receipt.time
                 )
 
     def dues_of(self, view: dict[str, Any]) -> list[Due]:
@@ -457,27 +429,18 @@ class AgentCore:
 
     # --- sending ------------------------------------------------------------------------
 
-    def _seal_to_file(  # noqa: PLR0913 - what is sealed, and where to
-        self,
-        path: Path,
-        *,
-        municipality: str,
-        case_id: bytes,
-        kind: MessageKind,
-        document: dict[str, Any],
-        attachments: list[dict[str, Any]],
-        role: DirectoryRole = DirectoryRole.CONTACT_PERSON,
-    ) -> int:
-        """Seal to every key valid now of `municipality` (its keys in `role`: the county board's
-        for an outcome note) and of our own municipality, into the file at `path`, reading each
-        attachment from its encrypted file as it goes (blocking: for a thread). Returns the
-        envelope's size."""
+    def _seal_to_file(self, step: Step, case_id: bytes, path: Path) -> tuple[bytes, int]:
+        """Seal the step's envelope to every key valid now of `step.to` (its keys in
+        `step.role`: the county board's for an outcome note) and of our own municipality, into
+        the file at `path`, reading each attachment from its encrypted file as it goes
+        (blocking: for a thread). Returns its message id and size."""
         assert self.directory is not None  # noqa: S101
+        assert step.kind is not None  # noqa: S101 - an envelope step names its kind
         now = int(self.clock())
-        if role == DirectoryRole.CONTACT_PERSON:
-            recipients = self.directory.recipients_for([municipality, self.municipality], now)
+        if step.role == DirectoryRole.CONTACT_PERSON:
+            recipients = self.directory.recipients_for([step.to, self.municipality], now)
         else:
-            addressed = self.directory.valid_keys(municipality, now, role=role)
+            addressed = self.directory.valid_keys(step.to, now, role=step.role)
             if not addressed:
                 raise AuthorityError("recipient_no_valid_key", "the addressee has no valid key")
             own = self.directory.recipients_for([self.municipality], now)
@@ -493,20 +456,27 @@ class AgentCore:
                 )
                 if "blob" in a
                 else _from_row(a)  # kept in the row itself by an earlier version
-                for a in attachments
+                for a in step.attachments
             ]
-            out = open_files.enter_context(_create(path))
-            seal(
+            out = open_files.enter_context(create_private(path))
+            sealed = seal(
                 out,
                 sender=self.identity,
                 recipients=recipients,
-                kind=kind,
+                kind=step.kind,
                 case_id=case_id,
-                document=document,
+                document=step.document or {},
                 attachments=sources,
                 created_at=now,
             )
-            return out.tell()
+            return sealed.header.message_id, out.tell()
+
+    async def _seal_step(self, step: Step, case_id: bytes, path: Path) -> tuple[bytes, int]:
+        """Seal off the event loop (the pages and /status.json keep answering), to the keys
+        the hub will check: the directory fetched again first."""
+        client = await self._hub()
+        self.directory = await client.directory(self.admin_public)
+        return await asyncio.to_thread(self._seal_to_file, step, case_id, path)
 
     async def store_attachment(self, name: str, media_type: str, source: IO[bytes]) -> StoredFile:
         """Keep an attachment in the cache (encrypted, off the event loop) until it is sent."""
@@ -695,16 +665,29 @@ class AgentCore:
         await self.flush_outbox()
 
     async def flush_outbox(self) -> None:
-        """Send what waits, in order; stop at the first failure and keep the rest."""
+        """Send what waits, in order; stop at the first failure and keep the rest. One flush
+        at a time: a second waits for the first, then finds its steps done."""
+        async with self._outbox_lock:
+            await self._flush_outbox()
+        with contextlib.suppress(aiohttp.ClientError, OSError, RemoteError, TimeoutError):
+            await self.sync()
+
+    async def _flush_outbox(self) -> None:
         for item_id, body in await self.cache.outbox():
+            steps = [Step.from_json(step) for step in body["steps"]]
+            progress = SendProgress(sum(1 for s in steps if s.op is Op.ENVELOPE))
+            self.sending = progress
             try:
-                client = await self._hub()
-                await self._run(client, bytes.fromhex(body["case_id"]), body["steps"], item_id)
+                runner = ItemRunner(self.cache, await self._hub(), self._seal_step, progress)
+                await runner.run(item_id, bytes.fromhex(body["case_id"]), steps)
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 self.online = False
                 await self.cache.outbox_failed(item_id, type(exc).__name__)
                 return
             except RemoteError as exc:
+                if exc.status >= 500:  # the hub failed, not the item: try again later
+                    await self.cache.outbox_failed(item_id, exc.code)
+                    return
                 await self.cache.outbox_failed(item_id, exc.code)
                 self.notices.append(
                     {"level": "warning", "text": f"Hubben avvisade en åtgärd ({exc.code})."}
@@ -720,78 +703,9 @@ class AgentCore:
                 await self.cache.outbox_failed(item_id, exc.code)
                 self.notices.append({"level": "warning", "text": exc.message})
                 return
+            finally:
+                self.sending = None
             await self.cache.outbox_done(item_id)
-        with contextlib.suppress(aiohttp.ClientError, OSError, RemoteError, TimeoutError):
-            await self.sync()
-
-    async def _run(
-        self, client: HubClient, case_id: bytes, steps: list[dict[str, Any]], item_id: str
-    ) -> None:
-        progress = SendProgress(sum(1 for s in steps if s["op"] == "envelope_event"))
-        self.sending = progress
-        try:
-            await self._run_steps(client, case_id, steps, item_id, progress)
-        finally:
-            self.sending = None
-
-    async def _run_steps(
-        self,
-        client: HubClient,
-        case_id: bytes,
-        steps: list[dict[str, Any]],
-        item_id: str,
-        progress: SendProgress,
-    ) -> None:
-        for index, step in enumerate(steps):
-            done_key = f"outbox:{item_id}:{index}"
-            if await self.cache.get_value(done_key):
-                progress.done += step["op"] == "envelope_event"
-                continue  # done before an interruption: never twice
-            if step["op"] == "create_case":
-                with contextlib.suppress(RemoteError):
-                    await client.create_case(case_id)
-            elif step["op"] == "close_not_moved":
-                await client.close_case_not_moved(case_id)
-            elif step["op"] == "event":
-                await client.case_event(
-                    case_id,
-                    step["municipality"],
-                    step["event"],
-                    details=step.get("details") or None,
-                )
-            else:
-                # Seal to the keys valid now, as the hub will check them.
-                self.directory = await client.directory(self.admin_public)
-                to = step.get("to", step["municipality"])
-                progress.stage, progress.sent, progress.size = "encrypting", 0, 0
-                # Sealed into a file, off the event loop (the pages and /status.json with this
-                # progress keep answering), then uploaded from it: no large file held whole.
-                sealed = self.cache.outgoing_path(f"{item_id}-{index}")
-                try:
-                    progress.size = await asyncio.to_thread(
-                        self._seal_to_file,
-                        sealed,
-                        municipality=to,
-                        case_id=case_id,
-                        kind=MessageKind(step["kind"]),
-                        document=step["document"],
-                        attachments=step["attachments"],
-                        role=DirectoryRole(step.get("role", DirectoryRole.CONTACT_PERSON)),
-                    )
-                    progress.stage = "uploading"
-                    ack = await client.upload(_read_counted(sealed, progress), [to])
-                finally:
-                    await asyncio.to_thread(sealed.unlink, missing_ok=True)
-                progress.done += 1
-                if step["event"] is not None:
-                    await client.case_event(
-                        case_id,
-                        step["municipality"],
-                        step["event"],
-                        details=step.get("details") or None,
-                        message_id=bytes.fromhex(ack["message_id"]),
-                    )
-            await self.cache.set_value(done_key, "1")
 
     # --- live ---------------------------------------------------------------------------
 
@@ -808,6 +722,12 @@ class AgentCore:
                         await self.sync()
                         if stop.is_set():
                             break
+            except AuthorityError as exc:  # the hub says we are someone else: stop here
+                log.warning("hub refused as untrustworthy: %s", exc.code)
+                self.online = False
+                self.notices.append({"level": "warning", "text": exc.message})
+                self.changed.set()
+                return
             except (aiohttp.ClientError, OSError, RemoteError, TimeoutError) as exc:
                 log.info("hub unreachable: %s", type(exc).__name__)
                 self.online = False

@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import ssl
+import sys
 import time
 from typing import TYPE_CHECKING, Final
 
@@ -14,13 +15,13 @@ from aiohttp import WSMsgType, web
 
 from hub.protocol.deadlines import SwedishCalendar
 from hub.protocol.roles import AccountRole
-from hub.report.source import ReportCache
 from hub.server import (
     auth,
     cases,
     directory_routes,
     enrolment_routes,
     envelopes,
+    metrics,
     notice_routes,
     outcome_routes,
     statistics_routes,
@@ -34,6 +35,7 @@ from hub.server.live import LiveHub
 from hub.server.notify import Notices
 from hub.server.query import query_middleware
 from hub.server.ratelimit import RateLimiter
+from hub.server.report_source import ReportCache
 from hub.server.scheduler import Scheduler
 from hub.server.singletons import OneProcessRecovery
 from hub.server.typedefs import (
@@ -68,7 +70,12 @@ log = logging.getLogger("hub.server")
 
 def init_app(config: ServerConfig, *, clock: Clock = time.time) -> web.Application:
     app = web.Application(
-        middlewares=[error_middleware, security_headers, query_middleware],
+        middlewares=[
+            metrics.metrics_middleware,  # outermost: it counts the answer the others settled on
+            error_middleware,
+            security_headers,
+            query_middleware,
+        ],
         client_max_size=64 * 1024,  # JSON bodies; envelope uploads stream past this limit
     )
     app[CONFIG] = config
@@ -76,6 +83,7 @@ def init_app(config: ServerConfig, *, clock: Clock = time.time) -> web.Applicati
     app[LIVE] = LiveHub()
     app[CALENDAR] = SwedishCalendar()
     app[REPORTS] = ReportCache()
+    app[metrics.METRICS] = metrics.HubMetrics()
     per_minute = config.signin_attempts_per_minute
     app[SIGNIN_BY_KEY] = RateLimiter(per_minute, 60)
     app[SIGNIN_BY_ADDRESS] = RateLimiter(per_minute * 6, 60)
@@ -120,6 +128,7 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
 def setup_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/healthz", health)
+    r.add_get("/metrics", metrics.endpoint)
     r.add_post(f"{API}/auth/challenge", auth.challenge)
     r.add_post(f"{API}/auth/session", auth.session)
     r.add_get(f"{API}/networks/{{network}}", directory_routes.get_network)
@@ -195,7 +204,8 @@ class JsonLogFormatter(logging.Formatter):
 
 
 def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler()
+    # Standard output, one JSON line a record, for the journal (or any supervisor) to take.
+    handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonLogFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

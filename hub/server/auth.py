@@ -8,14 +8,15 @@ import base64
 import binascii
 import secrets
 from dataclasses import dataclass
-
-from aiohttp import web
+from typing import TYPE_CHECKING
 
 from hub.crypto import primitives as p
 from hub.crypto.records import signer_id
 from hub.errors import ApiError, HubError
+from hub.protocol import wire
 from hub.protocol.roles import AccountRole
 from hub.protocol.signin import NONCE_BYTES, signin_message
+from hub.server.answer import answer
 from hub.server.errors import hex_id, read_json
 from hub.server.typedefs import (
     CLOCK,
@@ -27,6 +28,9 @@ from hub.server.typedefs import (
     STORAGE,
 )
 from hub.storage.base import NotFound, Session
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 _TOKEN_PERSON = b"hub-token/v1"
 
@@ -66,12 +70,12 @@ async def challenge(request: web.Request) -> web.Response:
     # A challenge is given for any key id: whether a key is enrolled is not told here.
     async with request.app[STORAGE].transaction() as tx:
         await tx.add_challenge(nonce, key_id, expires)
-    return web.json_response(
-        {
-            "nonce": base64.b64encode(nonce).decode(),
-            "expires_at": expires,
-            "audience": request.app[CONFIG].public_url,
-        }
+    return answer(
+        wire.Challenge(
+            nonce=base64.b64encode(nonce).decode(),
+            expires_at=expires,
+            audience=request.app[CONFIG].public_url,
+        )
     )
 
 
@@ -122,13 +126,13 @@ async def session(request: web.Request) -> web.Response:
             action="sign_in",
             subject={"network": network_id, "role": role},
         )
-    return web.json_response(
-        {
-            "token": base64.urlsafe_b64encode(token).decode(),
-            "expires_at": expires,
-            "municipality": municipality,
-            "role": role,
-        }
+    return answer(
+        wire.SessionAnswer(
+            token=base64.urlsafe_b64encode(token).decode(),
+            expires_at=expires,
+            municipality=municipality,
+            role=role,
+        )
     )
 
 

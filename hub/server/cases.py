@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
-
 from hub.crypto.format import MessageKind
 from hub.errors import ApiError
+from hub.protocol import wire
 from hub.protocol.case_codec import case_from_json
 from hub.protocol.lifecycle import Case, Event, Role
 from hub.protocol.roles import AccountRole
+from hub.server.answer import answer
 from hub.server.auth import Caller, caller_of
 from hub.server.case_transitions import RETRIES, case_row
 from hub.server.errors import hex_id, read_json
@@ -25,6 +25,8 @@ from hub.storage.base import AlreadyExists, CaseRow, NotFound
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
+
+    from aiohttp import web
 
     from hub.protocol.lifecycle import Effect
 
@@ -42,37 +44,37 @@ CARRIER: dict[Event, MessageKind] = {
 }
 
 
-def view(case: Case, caller: Caller) -> dict[str, Any]:
+def view(case: Case, caller: Caller) -> wire.CaseView:
     """What the caller may see of a case: all of it for the sender, one request for a receiver."""
     mine = caller.municipality_id == case.sender
     requests = [r for r in case.requests if mine or r.municipality == caller.municipality_id]
     role = Role.SENDER if mine else Role.RECEIVER
-    return {
-        "case_id": case.case_id,
-        "from": case.sender,
-        "outcome": case.outcome.value if case.outcome else None,
-        "closed_at": case.closed_at,
-        "requests": [
-            {
-                "municipality": r.municipality,
-                "state": r.state.value,
-                "history": [
-                    {
-                        "event": h.event.value,
-                        "role": h.role.value,
-                        "at": h.at,
-                        "state": h.state.value,
-                        **({"reason": h.reason.value} if h.reason else {}),
-                        **({"moving_date": h.moving_date.isoformat()} if h.moving_date else {}),
-                    }
+    return wire.CaseView(
+        case_id=case.case_id,
+        sender=case.sender,
+        outcome=case.outcome.value if case.outcome else None,
+        closed_at=case.closed_at,
+        requests=[
+            wire.RequestView(
+                municipality=r.municipality,
+                state=r.state.value,
+                history=[
+                    wire.HistoryEntry(
+                        event=h.event.value,
+                        role=h.role.value,
+                        at=h.at,
+                        state=h.state.value,
+                        reason=h.reason.value if h.reason else None,
+                        moving_date=h.moving_date.isoformat() if h.moving_date else None,
+                    )
                     for h in r.history
                 ],
-                "allowed_events": [e.value for e in case.allowed_events(role, r.municipality)],
-            }
+                allowed_events=[e.value for e in case.allowed_events(role, r.municipality)],
+            )
             for r in requests
         ],
-        "can_close_not_moved": mine and case.can_close_not_moved(Role.SENDER),
-    }
+        can_close_not_moved=mine and case.can_close_not_moved(Role.SENDER),
+    )
 
 
 async def _load(request: web.Request, case_id: bytes, caller: Caller) -> tuple[Case, CaseRow]:
@@ -110,20 +112,20 @@ async def create(request: web.Request) -> web.Response:
             caller.municipality_id,
         ):
             raise ApiError("request_malformed", "case_id") from None
-        return web.json_response(view(case_from_json(existing.data), caller), status=200)
-    return web.json_response(view(case, caller), status=201)
+        return answer(view(case_from_json(existing.data), caller), 200)
+    return answer(view(case, caller), 201)
 
 
 async def listing(request: web.Request) -> web.Response:
     caller = await caller_of(request, CONTACT)
     rows = await request.app[STORAGE].list_cases(caller.network_id, caller.municipality_id)
-    return web.json_response({"cases": [view(case_from_json(r.data), caller) for r in rows]})
+    return answer(wire.CaseList(cases=[view(case_from_json(r.data), caller) for r in rows]))
 
 
 async def show(request: web.Request) -> web.Response:
     caller = await caller_of(request, CONTACT)
     case, _ = await _load(request, hex_id(request.match_info["case_id"], 16), caller)
-    return web.json_response(view(case, caller))
+    return answer(view(case, caller))
 
 
 async def post_event(request: web.Request) -> web.Response:
@@ -159,7 +161,7 @@ async def post_event(request: web.Request) -> web.Response:
         return new, effects, audit
 
     case = await _change(request, case_id, caller, step)
-    return web.json_response(view(case, caller))
+    return answer(view(case, caller))
 
 
 async def close_not_moved(request: web.Request) -> web.Response:
@@ -173,7 +175,7 @@ async def close_not_moved(request: web.Request) -> web.Response:
         return new, effects, {"case_id": case.case_id, "outcome": "not_moved"}
 
     case = await _change(request, case_id, caller, step)
-    return web.json_response(view(case, caller))
+    return answer(view(case, caller))
 
 
 async def _change(request: web.Request, case_id: bytes, caller: Caller, step: Step) -> Case:

@@ -61,6 +61,9 @@ class ServerConfig:
     signin_attempts_per_minute: int = 10
     log_level: str = "INFO"
     smtp: SmtpConfig | None = None  # None: no e-mail; the inboxes still show every notice
+    # The bearer token GET /metrics asks for (hub/server/metrics.py); without one, the metrics
+    # are answered only on a hub listening on loopback alone, to loopback.
+    metrics_token: str | None = field(default=None, repr=False)
 
     @property
     def tls(self) -> bool:

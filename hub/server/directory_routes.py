@@ -3,15 +3,15 @@ it checks every record it is given against the network's administrator key befor
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from hub.crypto.directory import REVOCATION_KIND, Directory, open_entry, open_revocation
 from hub.crypto.records import read_unverified
 from hub.errors import ApiError
+from hub.protocol import wire
 from hub.protocol.roles import AccountRole
 from hub.server import enrolment_routes
+from hub.server.answer import answer
 from hub.server.auth import caller_of, same_network
 from hub.server.errors import read_json
 from hub.server.typedefs import CLOCK, DIRECTORIES, LIVE, STORAGE
@@ -76,7 +76,7 @@ async def get_network(request: web.Request) -> web.Response:
     caller = await caller_of(request, *MEMBERS)
     same_network(request, caller.network_id)
     network = await request.app[STORAGE].get_network(caller.network_id)
-    return web.json_response({"id": network.id, "name": network.name, "settings": network.settings})
+    return answer(wire.NetworkInfo(id=network.id, name=network.name, settings=network.settings))
 
 
 async def get_municipalities(request: web.Request) -> web.Response:
@@ -87,7 +87,7 @@ async def get_municipalities(request: web.Request) -> web.Response:
     )
     same_network(request, caller.network_id)
     found = await request.app[STORAGE].list_municipalities(caller.network_id)
-    return web.json_response({"municipalities": [_municipality_json(m) for m in found]})
+    return answer(wire.MemberList(municipalities=[_member(m) for m in found]))
 
 
 async def put_municipality(request: web.Request) -> web.Response:
@@ -118,8 +118,8 @@ async def put_municipality(request: web.Request) -> web.Response:
             action="municipality_put",
             subject={"municipality": municipality_id},
         )
-    return web.json_response(_municipality_json(municipality), status=200)
+    return answer(_member(municipality))
 
 
-def _municipality_json(m: Municipality) -> dict[str, Any]:
-    return {"id": m.id, "name": m.name, "population": m.population, "template": m.template}
+def _member(m: Municipality) -> wire.Member:
+    return wire.Member(id=m.id, name=m.name, population=m.population, template=m.template)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -18,10 +18,12 @@ from hub.crypto.format import MessageKind
 from hub.crypto.receipts import verify_receipt
 from hub.crypto.scan import EnvelopeScanner
 from hub.errors import ApiError, EnvelopeFormatError
+from hub.protocol import wire
 from hub.protocol.lifecycle import Event
 from hub.protocol.notices import delivery_cause
 from hub.protocol.roles import AccountRole
 from hub.server import query
+from hub.server.answer import answer
 from hub.server.auth import Caller, caller_of
 from hub.server.errors import hex_id, read_json
 from hub.server.ingest import Upload
@@ -141,13 +143,10 @@ async def _check_own_case(storage: Storage, case_id: bytes, caller: Caller) -> N
 
 def _acknowledgement(row: EnvelopeRow, status: int) -> web.Response:
     """What an upload answers: the same for the first upload (201) and a repeat (200)."""
-    body = {
-        "message_id": row.message_id.hex(),
-        "digest": row.digest.hex(),
-        "seq": row.seq,
-        "size": row.size,
-    }
-    return web.json_response(body, status=status)
+    ack = wire.UploadAck(
+        message_id=row.message_id.hex(), digest=row.digest.hex(), seq=row.seq, size=row.size
+    )
+    return answer(ack, status)
 
 
 @dataclass(frozen=True)
@@ -242,19 +241,19 @@ async def upload(request: web.Request) -> web.Response:
     return _acknowledgement(stored.row, 201)
 
 
-def envelope_json(row: EnvelopeRow) -> dict[str, Any]:
-    return {
-        "message_id": row.message_id.hex(),
-        "seq": row.seq,
-        "case_id": row.case_id.hex(),
-        "kind": row.kind,
-        "from": row.sender_municipality,
-        "to": list(row.recipient_municipalities),
-        "size": row.size,
-        "digest": row.digest.hex(),
-        "created_at": row.created_at,
-        "received_at": row.received_at,
-    }
+def listed(row: EnvelopeRow) -> wire.ListedEnvelope:
+    return wire.ListedEnvelope(
+        message_id=row.message_id.hex(),
+        seq=row.seq,
+        case_id=row.case_id.hex(),
+        kind=row.kind,
+        sender=row.sender_municipality,
+        to=list(row.recipient_municipalities),
+        size=row.size,
+        digest=row.digest.hex(),
+        created_at=row.created_at,
+        received_at=row.received_at,
+    )
 
 
 @takes_query("box", "after")
@@ -267,7 +266,7 @@ async def listing(request: web.Request) -> web.Response:
     rows = await request.app[STORAGE].list_envelopes(
         caller.network_id, caller.municipality_id, box=box, after=after
     )
-    return web.json_response({"envelopes": [envelope_json(r) for r in rows]})
+    return answer(wire.EnvelopeList(envelopes=[listed(r) for r in rows]))
 
 
 async def _visible_envelope(request: web.Request, caller: Caller) -> EnvelopeRow:
@@ -287,7 +286,7 @@ async def _visible_envelope(request: web.Request, caller: Caller) -> EnvelopeRow
 
 async def metadata(request: web.Request) -> web.Response:
     caller = await caller_of(request, CONTACT)
-    return web.json_response(envelope_json(await _visible_envelope(request, caller)))
+    return answer(listed(await _visible_envelope(request, caller)))
 
 
 async def download(request: web.Request) -> web.StreamResponse:
@@ -355,4 +354,11 @@ async def list_receipts(request: web.Request) -> web.Response:
     caller = await caller_of(request, CONTACT)
     row = await _visible_envelope(request, caller)
     receipts = await request.app[STORAGE].list_receipts(row.message_id)
-    return web.json_response({"receipts": [r.wire for r in receipts]})
+    return answer(
+        wire.ReceiptList(
+            receipts=[
+                wire.SignedRecord(record=r.wire["record"], signature=r.wire["signature"])
+                for r in receipts
+            ]
+        )
+    )

@@ -4,13 +4,15 @@ the notices that could not be sent. Never a case id or anything about a case."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from hub.errors import ApiError
+from hub.protocol import wire
 from hub.protocol.roles import AccountRole
 from hub.server import query
+from hub.server.answer import answer
 from hub.server.auth import caller_of, same_network
 from hub.server.errors import read_json
 from hub.server.query import takes_query
@@ -51,7 +53,7 @@ async def put_contact(request: web.Request) -> web.Response:
             action="contact_address_put",
             subject={"municipality": address.municipality_id},
         )
-    return web.json_response(_contact_json(address))
+    return answer(_contact(address))
 
 
 async def delete_contact(request: web.Request) -> web.Response:
@@ -74,7 +76,7 @@ async def list_contacts(request: web.Request) -> web.Response:
     caller = await caller_of(request, AccountRole.COUNTY_ADMIN)
     same_network(request, caller.network_id)
     found = await request.app[STORAGE].list_contact_addresses(caller.network_id)
-    return web.json_response({"contacts": [_contact_json(a) for a in found]})
+    return answer(wire.ContactList(contacts=[_contact(a) for a in found]))
 
 
 @takes_query("status")
@@ -84,23 +86,23 @@ async def list_notices(request: web.Request) -> web.Response:
     same_network(request, caller.network_id)
     wanted = query.choices(request, "status", STATUSES, NEEDS_ATTENTION)
     found = await request.app[STORAGE].list_notices(caller.network_id, wanted)
-    return web.json_response({"notices": [_notice_json(n) for n in found]})
+    return answer(wire.NoticeList(notices=[_notice(n) for n in found]))
 
 
-def _contact_json(a: ContactAddress) -> dict[str, Any]:
-    return {"municipality": a.municipality_id, "person": a.person, "email": a.email}
+def _contact(a: ContactAddress) -> wire.Contact:
+    return wire.Contact(municipality=a.municipality_id, person=a.person, email=a.email)
 
 
-def _notice_json(n: NoticeRow) -> dict[str, Any]:
-    return {
-        "id": n.id,
-        "municipality": n.municipality_id,
-        "audience": n.audience,
-        "address": n.address,
-        "topic": n.topic,
-        "status": n.status,
-        "attempts": n.attempts,
-        "last_error": n.last_error,
-        "created_at": n.created_at,
-        "finished_at": n.finished_at,
-    }
+def _notice(n: NoticeRow) -> wire.Notice:
+    return wire.Notice(
+        id=n.id,
+        municipality=n.municipality_id,
+        audience=n.audience,
+        address=n.address,
+        topic=n.topic,
+        status=n.status,
+        attempts=n.attempts,
+        last_error=n.last_error,
+        created_at=n.created_at,
+        finished_at=n.finished_at,
+    )

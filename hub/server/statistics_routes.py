@@ -17,10 +17,10 @@ from aiohttp import web
 from hub.errors import ApiError
 from hub.protocol.roles import AccountRole
 from hub.report.export import report_csv
-from hub.report.source import yearly_report, yearly_statistics
 from hub.report.wire import report_to_json
 from hub.server.auth import caller_of, same_network
 from hub.server.query import takes_query
+from hub.server.report_source import yearly_report, yearly_statistics
 from hub.server.typedefs import CALENDAR, CLOCK, REPORTS, STORAGE
 
 if TYPE_CHECKING:

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from aiohttp import web
 
 from hub.protocol.deadlines import SwedishCalendar
-from hub.report.source import ReportCache
 from hub.server.case_transitions import CaseTransitions
 from hub.server.config import ServerConfig
 from hub.server.directory_cache import DirectoryCache, SessionCache
 from hub.server.ingest import GroupCommit
 from hub.server.notify import Notices
+from hub.server.report_source import ReportCache
 from hub.server.scheduler import Scheduler
 from hub.server.singletons import AttemptLimiter, LiveChannel
 from hub.storage.base import Storage

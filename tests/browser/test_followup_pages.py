@@ -17,7 +17,7 @@ import pytest_asyncio
 from playwright.async_api import expect
 
 from hub.client.api import API
-from hub.inbox.security import CSP
+from hub.localagent.security import CSP
 from tests.browser.conftest import SCREENSHOTS, TIMEOUT_MS, VIEWPORT, assert_accessible, screenshot
 from tests.followupnet import follow_up_network, running_followup
 from tests.hubnet import running_hub
@@ -182,14 +182,14 @@ async def test_a_coordinator_opens_no_case_no_envelope_and_no_thread(net, browse
 
         token = (await net.client("signe")).signed_in.token
         anna = await net.client("anna")
-        sent = next(e for e in await anna.envelopes("sent") if e["case_id"] == MOVED.hex())
+        sent = next(e for e in await anna.envelopes("sent") if e.case_id == MOVED.hex())
         api = f"{net.url}{API}"
         for path in (
             "/cases",
             f"/cases/{MOVED.hex()}",
-            f"/envelopes/{sent['message_id']}",
-            f"/envelopes/{sent['message_id']}/blob",
-            f"/envelopes/{sent['message_id']}/receipts",
+            f"/envelopes/{sent.message_id}",
+            f"/envelopes/{sent.message_id}/blob",
+            f"/envelopes/{sent.message_id}/receipts",
             "/envelopes?box=inbox",
         ):
             response = await page.context.request.get(

@@ -1,5 +1,5 @@
-"""The local inbox's own guard. It listens on 127.0.0.1 only, yet any web page the person visits
-could try to reach it, so:
+"""The local agents' guard (the inbox's and the follow-up's). An agent listens on 127.0.0.1 only,
+yet any web page the person visits could try to reach it, so:
 
 - a one-time launch token (printed and opened in the browser, as Jupyter does) becomes an
   HttpOnly, SameSite=Strict session cookie; nothing answers without it;
@@ -37,7 +37,7 @@ START_PATH = "/start"
 class LocalAuth:
     origin: str  # e.g. "http://127.0.0.1:8765": what the browser was told to open
     # The agent's name in its refusal pages: `product` as said in a sentence ("inkorgen"),
-    # `title` in the page title, `stylesheet` its own. The follow-up agent uses this guard too.
+    # `title` in the page title, `stylesheet` its own. The defaults are the inbox's.
     product: str = "inkorgen"
     title: str = "Inkorg"
     stylesheet: str = "/static/inbox.css"

@@ -1,0 +1,119 @@
+"""The operator's maintenance commands on the hub machine: `hub backup`, `hub restore` and
+`hub migrate` (docs/operations.md)."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hub.cli.exits import EXIT_ATTENTION, EXIT_OK
+from hub.server.config import load_config
+from hub.storage.backup import backup, restore
+from hub.storage.sqlite import SqliteStorage
+from hub.storage.upgrade import UpgradeError, schema_state
+
+if TYPE_CHECKING:
+    import argparse
+
+    from hub.cli._types import Subparsers
+
+
+def register(commands: Subparsers) -> None:
+    p = commands.add_parser(
+        "backup", help="säkerhetskopiera hubbens databas och blobbar medan den kör"
+    )
+    p.add_argument("dest", type=Path, help="en ny (eller tom) mapp för kopian")
+    p.add_argument("--config", type=Path, help="hub.toml (annars standardvärden och HUB_*)")
+    p.set_defaults(run=_backup)
+
+    p = commands.add_parser("restore", help="återställ en säkerhetskopia till en tom datamapp")
+    p.add_argument("source", type=Path, help="mappen som hub backup skrev")
+    p.add_argument("--config", type=Path, help="hub.toml: data_dir är målet")
+    p.set_defaults(run=_restore)
+
+    p = commands.add_parser(
+        "systemd-unit", help="skriv ut systemd-tjänsten (hub.service) som följer med paketet"
+    )
+    p.set_defaults(run=_systemd_unit)
+
+    p = commands.add_parser("migrate", help="uppgradera databasens schema")
+    p.add_argument("--config", type=Path)
+    p.add_argument(
+        "--check", action="store_true", help="visa bara vad som skulle ändras; ändra inget"
+    )
+    p.add_argument("--backup", type=Path, metavar="MAPP", help="säkerhetskopiera hit först")
+    p.add_argument(
+        "--without-backup",
+        action="store_true",
+        help="uppgradera utan att ta en säkerhetskopia (du har en egen)",
+    )
+    p.set_defaults(run=_migrate)
+
+
+def _systemd_unit(_args: argparse.Namespace) -> int:
+    unit = resources.files("hub").joinpath("deploy/hub.service").read_text(encoding="utf-8")
+    print(unit, end="")
+    return EXIT_OK
+
+
+def _config_hint(args: argparse.Namespace) -> str:
+    return f" --config {args.config}" if args.config is not None else ""
+
+
+def _backup(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    summary = backup(config.data_dir, args.dest)
+    print(
+        f"Säkerhetskopian är klar i {summary.path}: schemaversion {summary.schema_version}, "
+        f"{summary.envelopes} meddelanden, {summary.audit_records} poster i granskningsloggen, "
+        f"{summary.total_bytes} byte."
+    )
+    print("Den innehåller krypterade meddelanden och metadata, ingen nyckel som öppnar något.")
+    return EXIT_OK
+
+
+def _restore(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    manifest = restore(args.source, config.data_dir)
+    print(
+        f"Återställt till {config.data_dir}: {manifest['envelopes']} meddelanden, "
+        f"{manifest['audit_records']} poster i granskningsloggen; allt stämde med manifestet."
+    )
+    print(
+        f"Kör nu `hub audit verify{_config_hint(args)}`. Det som länsstyrelsen undertecknat "
+        "efter säkerhetskopian finns inte i den: be administratören publicera det igen."
+    )
+    return EXIT_OK
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    state = schema_state(config.data_dir)
+    print(f"Databasens schemaversion: {state.current}; den här hubben: {state.newest}.")
+    if not state.pending:
+        print("Inget att uppgradera.")
+        return EXIT_OK
+    for version, name in state.pending:
+        print(f"  väntar: {version:04d} {name}")
+    if args.check:
+        print("Ingenting ändrades (--check).")
+        return EXIT_ATTENTION
+    if state.current > 0:
+        if args.backup is not None:
+            summary = backup(config.data_dir, args.backup)
+            print(f"Säkerhetskopian är klar i {summary.path}.")
+        elif not args.without_backup:
+            raise UpgradeError(
+                "ta en säkerhetskopia först: `hub migrate"
+                f"{_config_hint(args)} --backup MAPP` (eller --without-backup om du har en)"
+            )
+
+    async def apply() -> None:
+        storage = await SqliteStorage.open(config.data_dir)  # migrates forward
+        await storage.close()
+
+    asyncio.run(apply())
+    print(f"Uppgraderad till schemaversion {schema_state(config.data_dir).current}.")
+    return EXIT_OK

@@ -1,0 +1,282 @@
+"""Ny förfrågan: the inquiry form and its drafts (saved, autosaved), the review step, and
+sending."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from aiohttp import web
+
+from hub.client.api import RemoteError
+from hub.inbox import forms
+from hub.inbox.pages.common import CORE, _when, render
+from hub.inbox.pages.uploads import MAX_ATTACHMENTS, MIB, _files, _store, _too_large
+
+if TYPE_CHECKING:
+    from multidict import MultiDictProxy
+
+    from hub.inbox.sync import AgentCore, StoredFile
+
+
+# Drafts are read and written back whole: one change at a time, so that an autosave running
+# beside the review step cannot put back what the review replaced.
+DRAFTS = web.AppKey("drafts", asyncio.Lock)
+
+
+def _profile(core: AgentCore) -> dict[str, str]:
+    """Prefills the form's responsible municipality and case officer from the signed directory."""
+    entry = core.directory.entry_for_key(core.identity.key_id) if core.directory else None
+    officer = entry.person if entry is not None else ""
+    return {"municipality_name": core.name_of(core.municipality), "officer": officer}
+
+
+async def _municipality_choices(core: AgentCore) -> list[dict[str, Any]]:
+    try:
+        client = await core._hub()  # noqa: SLF001 - the agent's own connection
+        core.members = await client.municipalities()
+    except (aiohttp.ClientError, OSError, RemoteError, TimeoutError):
+        pass  # the hub is unreachable: the list as last fetched (the outbox sends later)
+    choices = []
+    for m in core.members:
+        if m.id == core.municipality:
+            continue
+        choices.append(
+            {
+                "id": m.id,
+                "name": m.name,
+                "template_text": str(m.template.get("text", "")),
+                "quota_text": _quota_text(core, m.id),
+            }
+        )
+    return choices
+
+
+def _quota_text(core: AgentCore, municipality: str) -> str:
+    """The line under a municipality's choice, "Kvot i år: 1 av 3 mottagna" (or "ingen kvot"),
+    as the last sync heard it; with its date when the hub has not answered since; "" when we
+    know nothing of this year."""
+    known = core.year_so_far
+    now = int(core.clock())
+    if known is None or municipality not in known.figures:
+        return ""
+    if known.year != core.calendar.local_date(now).year:
+        return ""
+    quota, received = known.figures[municipality]
+    text = (
+        f"Kvot i år: ingen kvot, {received} mottagna"
+        if quota is None
+        else f"Kvot i år: {received} av {quota} mottagna"
+    )
+    if core.year_so_far_stale or not core.online:
+        text += f" (uppgift från {core.calendar.local_date(known.fetched_at).isoformat()})"
+    return text
+
+
+async def compose(request: web.Request) -> web.Response:
+    core = request.app[CORE]
+    values: dict[str, str] = {}
+    selected: list[str] = []
+    draft_id = request.query.get("utkast", "")
+    if request.method == "POST":  # "Ändra" from the review page: back with what was typed
+        draft_id = str((await request.post()).get("draft_id", ""))
+    draft = await core.cache.get_draft(draft_id) if draft_id else None
+    kept: list[StoredFile] = []
+    if draft:
+        values, selected, kept = draft["values"], draft["municipalities"], draft["attachments"]
+    return await _compose_page(
+        request, values=values, selected=selected, draft_id=draft_id if draft else "", kept=kept
+    )
+
+
+def _typed(form: MultiDictProxy[Any]) -> tuple[dict[str, str], list[str]]:
+    """What the person typed into the inquiry form, and the municipalities they ticked."""
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k not in {"csrf", "draft_id"}}
+    selected = [v for v in form.getall("municipalities", []) if isinstance(v, str)]
+    return values, selected
+
+
+async def _kept(core: AgentCore, form: MultiDictProxy[Any]) -> list[StoredFile]:
+    """The draft's saved attachments that the person left ticked ("keep_attachment" holds
+    their local file ids; an id that is not the draft's own is ignored)."""
+    draft_id = str(form.get("draft_id", ""))
+    draft = await core.cache.get_draft(draft_id) if draft_id else None
+    keep = {v for v in form.getall("keep_attachment", []) if isinstance(v, str)}
+    return [a for a in (draft or {}).get("attachments", []) if a["blob"] in keep]
+
+
+async def save_draft(request: web.Request) -> web.Response:
+    """Spara utkast: what was typed, unchecked, encrypted in the local cache, with the saved
+    attachments still ticked and the files just chosen."""
+    core = request.app[CORE]
+    form = await request.post()
+    values, selected = _typed(form)
+    draft_id = str(form.get("draft_id", "")) or secrets.token_hex(16)
+    files = _files(form)
+    kept = await _kept(core, form)
+    errors = _too_large(request, files, kept)
+    attachments = kept + ([] if errors else await _store(core, files))
+    async with request.app[DRAFTS]:
+        await core.cache.save_draft(
+            draft_id,
+            {
+                "values": values,
+                "document": {},
+                "municipalities": selected,
+                "attachments": attachments,
+            },
+            int(core.clock()),
+            blobs=[a["blob"] for a in attachments],
+        )
+    if errors:
+        return await _compose_page(
+            request,
+            values=values,
+            selected=selected,
+            draft_id=draft_id,
+            errors=errors,
+            kept=attachments,
+        )
+    return await _compose_page(
+        request, values=values, selected=selected, draft_id=draft_id, saved=True, kept=attachments
+    )
+
+
+async def autosave_draft(request: web.Request) -> web.Response:
+    """For autosave.js, a moment after the person stops typing and when the page is hidden:
+    what was typed, encrypted in the local cache like Spara utkast; JSON back (the draft's id
+    and the time). The files are not sent again, and what the review step made (the checked
+    document, the attachments) is kept: the review page's Skicka sends what it showed. A draft
+    that is gone (sent, or deleted) is not brought back by a late save."""
+    core = request.app[CORE]
+    form = await request.post()
+    values, selected = _typed(form)
+    draft_id = str(form.get("draft_id", ""))
+    now = int(core.clock())
+    async with request.app[DRAFTS]:
+        existing = await core.cache.get_draft(draft_id) if draft_id else None
+        if draft_id and existing is None:
+            return web.json_response({"gone": True}, status=410)
+        draft_id = draft_id or secrets.token_hex(16)
+        kept = existing or {"document": {}, "attachments": []}
+        await core.cache.save_draft(
+            draft_id, {**kept, "values": values, "municipalities": selected}, now
+        )
+    return web.json_response({"draft_id": draft_id, "saved_at": _clock(now)})
+
+
+def _clock(at: int) -> str:
+    return datetime.fromtimestamp(at, UTC).astimezone().strftime("%H:%M")
+
+
+async def _compose_page(  # noqa: PLR0913 - the page's parts, all keyword-only
+    request: web.Request,
+    *,
+    values: dict[str, str],
+    selected: list[str],
+    draft_id: str,
+    errors: dict[str, str] | None = None,
+    saved: bool = False,
+    choices: list[dict[str, Any]] | None = None,
+    kept: list[StoredFile] | None = None,
+) -> web.Response:
+    core = request.app[CORE]
+    drafts = [
+        {
+            "draft_id": d_id,
+            "saved_at": _when(at),
+            "summary": (body["values"].get("sokandes_bakgrund") or "Utkast")[:60],
+        }
+        for d_id, at, body in await core.cache.list_drafts()
+    ]
+    return await render(
+        request,
+        "compose.html",
+        status=422 if errors else 200,
+        sections=forms.INQUIRY_SECTIONS,
+        values=values,
+        errors=errors or {},
+        municipalities=choices if choices is not None else await _municipality_choices(core),
+        selected=selected,
+        max_attachment_mb=request.app[MAX_ATTACHMENTS] // MIB,
+        max_attachment_bytes=request.app[MAX_ATTACHMENTS],
+        profile=_profile(core),
+        draft_id=draft_id,
+        drafts=drafts,
+        kept_attachments=[{k: a[k] for k in ("blob", "name", "size")} for a in kept or []],
+        notices=[
+            *core.notices,
+            *([{"level": "info", "text": "Utkastet är sparat."}] if saved else []),
+        ],
+    )
+
+
+async def review(request: web.Request) -> web.Response:
+    core = request.app[CORE]
+    form = await request.post()
+    values, _ = _typed(form)
+    document, errors = forms.validate_inquiry(values)
+    choices = await _municipality_choices(core)
+    selected, chosen_errors = forms.validate_recipients(
+        [v for v in form.getall("municipalities", []) if isinstance(v, str)],
+        {c["id"] for c in choices},
+    )
+    errors.update(chosen_errors)
+    files = _files(form)
+    kept = await _kept(core, form)
+    errors.update(_too_large(request, files, kept))
+    draft_id = str(form.get("draft_id", "")) or secrets.token_hex(16)
+    if errors:
+        return await _compose_page(
+            request,
+            values=values,
+            selected=selected,
+            draft_id=str(form.get("draft_id", "")),
+            errors=errors,
+            choices=choices,
+            kept=kept,
+        )
+    attachments = kept + await _store(core, files)
+    async with request.app[DRAFTS]:
+        await core.cache.save_draft(
+            draft_id,
+            {
+                "values": values,
+                "document": document,
+                "municipalities": selected,
+                "attachments": attachments,
+            },
+            int(core.clock()),
+            blobs=[a["blob"] for a in attachments],
+        )
+    return await render(
+        request,
+        "review.html",
+        sections=forms.INQUIRY_SECTIONS,
+        values=document,
+        municipalities=[core.name_of(m) for m in selected],
+        attachments=[{"name": a["name"], "size": a["size"]} for a in attachments],
+        draft_id=draft_id,
+    )
+
+
+async def send(request: web.Request) -> web.StreamResponse:
+    core = request.app[CORE]
+    draft_id = str((await request.post()).get("draft_id", ""))
+    async with request.app[DRAFTS]:
+        draft = await core.cache.take_draft(draft_id)
+    if draft is None:
+        return await render(
+            request,
+            "error.html",
+            status=404,
+            title="Utkastet finns inte",
+            message="Utkastet hittades inte. Det kan redan vara skickat.",
+        )
+    case_id = await core.send_inquiry(
+        draft["document"], draft["attachments"], draft["municipalities"]
+    )
+    raise web.HTTPSeeOther(f"/arende/{case_id.hex()}")

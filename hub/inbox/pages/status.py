@@ -1,0 +1,21 @@
+"""status.json, for live.js and upload.js."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.inbox.pages.common import CORE
+
+
+async def status(request: web.Request) -> web.Response:
+    """For live.js and upload.js: whether anything changed, and how far the outbox has got
+    with what it is sending now; counts only, never content."""
+    core = request.app[CORE]
+    return web.json_response(
+        {
+            "version": core.version,
+            "online": core.online,
+            "outbox": await core.cache.outbox_count(),
+            "sending": None if core.sending is None else core.sending.as_json(),
+        }
+    )

@@ -1,0 +1,196 @@
+"""The JSON the hub answers its clients with (docs/api.md), each shape defined once. Pure.
+
+The hub builds these and encodes them (`encode`); the clients decode its answers into them
+(`decode`), so a field renamed on one side fails the other's tests, and an answer of the wrong
+shape is refused at the boundary instead of travelling on as a dictionary.
+
+msgspec Structs, because they are strict (no silent coercion of "1" into 1, unknown fields
+refused), typed for mypy, and fast to encode. msgspec keeps the last of two duplicate keys,
+while docs/api.md promises that duplicates are refused, so `decode` runs the project's strict
+JSON reader (hub.crypto.strictjson) first and converts its result.
+
+Everything here is the hub's word. What a client shows a person comes from signed records; these
+shapes say where to fetch, and what the hub claims (its case states until the lifecycle is
+signed, the members' names and settings until the registry is).
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import msgspec
+
+from hub.crypto import strictjson
+
+T = TypeVar("T")
+
+
+class WireError(ValueError):
+    """An answer that is not JSON of the expected shape: `reason` says what, for the log."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Shape(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The base of every shape: frozen, every field named, no field it does not define."""
+
+
+# --- sign-in ---------------------------------------------------------------------------------
+
+
+class Challenge(Shape, frozen=True):
+    nonce: str  # base64
+    expires_at: int
+    audience: str  # the hub's public URL, which the signature names
+
+
+class SessionAnswer(Shape, frozen=True):
+    token: str
+    expires_at: int
+    municipality: str
+    role: str
+
+
+# --- envelopes -------------------------------------------------------------------------------
+
+
+class ListedEnvelope(Shape, frozen=True):
+    """An envelope in a listing, or the acknowledgement of an upload: where to fetch it and
+    what the hub claims about it (the header, once verified, is the truth)."""
+
+    message_id: str  # hex
+    seq: int
+    case_id: str  # hex
+    kind: int
+    sender: str = msgspec.field(name="from")
+    to: list[str]
+    size: int
+    digest: str  # hex SHA-256 over header and ciphertext, as the hub computed it
+    created_at: int
+    received_at: int
+
+
+class UploadAck(Shape, frozen=True):
+    """The hub's answer to an upload, the same for a repeat of it (docs/api.md)."""
+
+    message_id: str  # hex
+    digest: str  # hex
+    seq: int
+    size: int
+
+
+class EnvelopeList(Shape, frozen=True):
+    envelopes: list[ListedEnvelope]
+
+
+class SignedRecord(Shape, frozen=True):
+    record: str  # base64 of the canonical bytes that were signed
+    signature: str  # base64
+
+
+class ReceiptList(Shape, frozen=True):
+    receipts: list[SignedRecord]
+
+
+# --- cases -----------------------------------------------------------------------------------
+
+
+class HistoryEntry(Shape, frozen=True, omit_defaults=True):
+    event: str
+    role: str
+    at: int
+    state: str
+    reason: str | None = None
+    moving_date: str | None = None  # ISO date
+
+
+class RequestView(Shape, frozen=True):
+    municipality: str
+    state: str
+    history: list[HistoryEntry]
+    allowed_events: list[str]
+
+
+class CaseView(Shape, frozen=True):
+    """What the caller may see of a case: all requests for its sender, one for a receiver."""
+
+    case_id: str  # hex
+    sender: str = msgspec.field(name="from")
+    outcome: str | None
+    closed_at: int | None
+    requests: list[RequestView]
+    can_close_not_moved: bool
+
+
+class CaseList(Shape, frozen=True):
+    cases: list[CaseView]
+
+
+# --- the network -----------------------------------------------------------------------------
+
+
+class Member(Shape, frozen=True):
+    id: str
+    name: str
+    population: int
+    template: dict[str, object]  # the kommunmall, free-form until the registry signs it
+
+
+class MemberList(Shape, frozen=True):
+    municipalities: list[Member]
+
+
+class NetworkInfo(Shape, frozen=True):
+    id: str
+    name: str
+    # The agreed settings, read by hub.protocol.deadlines.NetworkDeadlines.from_settings
+    # (unknown keys ignored, known ones checked there); a signed record in a later issue.
+    settings: dict[str, object]
+
+
+class Contact(Shape, frozen=True):
+    municipality: str
+    person: str
+    email: str
+
+
+class ContactList(Shape, frozen=True):
+    contacts: list[Contact]
+
+
+class Notice(Shape, frozen=True):
+    """A notice e-mail as the county administrator sees it (hub admin notices)."""
+
+    id: int
+    municipality: str
+    audience: str
+    address: str
+    topic: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: int
+    finished_at: int | None
+
+
+class NoticeList(Shape, frozen=True):
+    notices: list[Notice]
+
+
+def encode(value: Shape) -> bytes:
+    return msgspec.json.encode(value)
+
+
+def decode(data: bytes, shape: type[T]) -> T:
+    """`data` as `shape`, or WireError: not strict JSON (duplicate keys included), or not of
+    that shape (a missing, unknown or mistyped field)."""
+    try:
+        value = strictjson.loads(data)
+    except strictjson.StrictJSONError as exc:
+        raise WireError(f"not strict JSON: {exc.reason}") from None
+    try:
+        return msgspec.convert(value, shape, strict=True)
+    except msgspec.ValidationError as exc:
+        raise WireError(str(exc)) from None
