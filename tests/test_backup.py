@@ -43,7 +43,7 @@ async def test_a_backup_during_uploads_restores_every_acknowledged_envelope(tmp_
             while not stop.is_set():
                 data = net.seal_to("anna", ["kommun-b"], {"n": n}, [("a.pdf", b"%" * 20_000)])
                 answer = await anna.upload(data, ["kommun-b"])
-                acknowledged.append((time.monotonic(), bytes.fromhex(answer["message_id"]), data))
+                acknowledged.append((time.monotonic(), bytes.fromhex(answer.message_id), data))
                 n += 1000
                 if len(acknowledged) >= 6:
                     six.set()
@@ -86,7 +86,9 @@ async def made_backup(tmp_path):
     async with running_hub(tmp_path) as net:
         anna = await net.client("anna")
         for n in range(3):
-            await anna.upload(net.seal_to("anna", ["kommun-b"], {"n": n}), ["kommun-b"])
+            # One envelope past 256 KiB is a file under blobs/; the others are in the database.
+            big = [("bilaga.pdf", b"%" * 300_000)] if n == 0 else None
+            await anna.upload(net.seal_to("anna", ["kommun-b"], {"n": n}, big), ["kommun-b"])
     backup(net.data_dir, tmp_path / "backup")
     return net.data_dir, tmp_path / "backup"
 

@@ -4,7 +4,8 @@ the person sees, and that nothing is sealed, shown or signed on the hub's word."
 from __future__ import annotations
 
 import re
-from typing import Any
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -16,6 +17,11 @@ from tests.hubnet import NETWORK, as_json
 from tests.inboxnet import running_agent
 from tests.lyinghub import in_cases, in_listing, lying_hub
 
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from tests.inboxnet import Agent
+
 MESSAGE = {"target": "kommun-b", "message": "Vi har en lägenhet ledig från mars."}
 
 
@@ -23,6 +29,18 @@ MESSAGE = {"target": "kommun-b", "message": "Vi har en lägenhet ledig från mar
 async def liar(tmp_path):
     async with lying_hub(tmp_path) as (net, proxy):
         yield net, proxy
+
+
+@asynccontextmanager
+async def signed_in_pair(net, tmp_path) -> AsyncIterator[tuple[Agent, Agent]]:
+    """Anna's (Kommun A) and Bertil's (Kommun B) agents, each with a browser session."""
+    async with (
+        running_agent(net, "anna", tmp_path) as anna,
+        running_agent(net, "bertil", tmp_path) as bertil,
+    ):
+        await anna.login()
+        await bertil.login()
+        yield anna, bertil
 
 
 def _text(page: str) -> str:
@@ -89,12 +107,7 @@ async def test_a_listing_that_lies_about_case_sender_kind_and_time_is_filed_by_t
     later. B's inbox files it by its signed header: in its own case, from Kommun A, at the
     signed time, flagged; the other case's thread does not show it."""
     net, proxy = liar
-    async with (
-        running_agent(net, "anna", tmp_path) as anna,
-        running_agent(net, "bertil", tmp_path) as bertil,
-    ):
-        await anna.login()
-        await bertil.login()
+    async with signed_in_pair(net, tmp_path) as (anna, bertil):
         real = await _inquiry(anna, ["kommun-b"], "Första ärendet")
         other = await _inquiry(anna, ["kommun-b"], "Andra ärendet")
         await bertil.core.sync()
@@ -136,12 +149,7 @@ async def test_a_duplicated_listing_under_a_made_up_id_shows_the_message_once(li
     that the hub delivered something that was not taken."""
     net, proxy = liar
     made_up = "ab" * 16
-    async with (
-        running_agent(net, "anna", tmp_path) as anna,
-        running_agent(net, "bertil", tmp_path) as bertil,
-    ):
-        await anna.login()
-        await bertil.login()
+    async with signed_in_pair(net, tmp_path) as (anna, bertil):
         proxy.quiet = True
         case_id = await _inquiry(anna, ["kommun-b"])
         await anna.post(f"/arende/{case_id}/message", MESSAGE)
@@ -179,12 +187,7 @@ async def test_a_blob_served_under_another_listing_is_filed_where_its_header_say
     got under case 2, where its signed header puts it; case 1 shows nothing on the hub's
     word (its inquiry has not arrived)."""
     net, proxy = liar
-    async with (
-        running_agent(net, "anna", tmp_path) as anna,
-        running_agent(net, "bertil", tmp_path) as bertil,
-    ):
-        await anna.login()
-        await bertil.login()
+    async with signed_in_pair(net, tmp_path) as (anna, bertil):
         proxy.quiet = True
         first = await _inquiry(anna, ["kommun-b"], "Det första")
         second = await _inquiry(anna, ["kommun-b"], "Det andra")
@@ -209,12 +212,7 @@ async def test_a_receipt_is_signed_over_the_envelope_opened_not_the_listing(liar
     B signs receipts only for what it opened (the first), so A never sees "Läst av Kommun B"
     under the second, which B never received."""
     net, proxy = liar
-    async with (
-        running_agent(net, "anna", tmp_path) as anna,
-        running_agent(net, "bertil", tmp_path) as bertil,
-    ):
-        await anna.login()
-        await bertil.login()
+    async with signed_in_pair(net, tmp_path) as (anna, bertil):
         case_id = await _inquiry(anna, ["kommun-b"])
         await bertil.core.sync()
         proxy.quiet = True
@@ -254,12 +252,7 @@ async def test_a_case_view_naming_another_sender_or_asking_more_shows_the_signed
     """The hub says B's case came from Kommun C, and that A's case also asked Kommun C. Each
     inbox shows the parties its verified inquiries name, and says the hub disagreed."""
     net, proxy = liar
-    async with (
-        running_agent(net, "anna", tmp_path) as anna,
-        running_agent(net, "bertil", tmp_path) as bertil,
-    ):
-        await anna.login()
-        await bertil.login()
+    async with signed_in_pair(net, tmp_path) as (anna, bertil):
         case_id = await _inquiry(anna, ["kommun-b"])
 
         def lie(view: dict[str, Any]) -> dict[str, Any]:
@@ -320,12 +313,7 @@ async def test_a_case_the_hub_makes_up_is_not_shown(liar, tmp_path):
 
 async def test_the_state_is_labelled_as_the_hubs(liar, tmp_path):
     net, _ = liar
-    async with (
-        running_agent(net, "anna", tmp_path) as anna,
-        running_agent(net, "bertil", tmp_path) as bertil,
-    ):
-        await anna.login()
-        await bertil.login()
+    async with signed_in_pair(net, tmp_path) as (anna, bertil):
         case_id = await _inquiry(anna, ["kommun-b"])
         await bertil.core.sync()
         _, page = await bertil.page(f"/arende/{case_id}")
@@ -364,12 +352,7 @@ async def test_a_replay_is_refused_after_a_restart_and_after_its_case_is_gone(li
 
 async def test_the_hubs_receive_time_is_shown_labelled_beside_the_signed_time(liar, tmp_path):
     net, _ = liar
-    async with (
-        running_agent(net, "anna", tmp_path) as anna,
-        running_agent(net, "bertil", tmp_path) as bertil,
-    ):
-        await anna.login()
-        await bertil.login()
+    async with signed_in_pair(net, tmp_path) as (anna, bertil):
         case_id = await _inquiry(anna, ["kommun-b"])
         await anna.post(f"/arende/{case_id}/message", MESSAGE)
         await bertil.core.sync()

@@ -59,7 +59,7 @@ async def test_the_metrics_parse_and_move_after_an_upload(tmp_path):
     # Nothing names a municipality, the network, a person, a key or the message.
     for name in ("kommun-a", "kommun-b", "kommun-c", NETWORK, "anna", "bertil"):
         assert name not in after_text
-    assert answer["message_id"] not in after_text
+    assert answer.message_id not in after_text
     for person in net.people.values():
         assert person.key_id.hex() not in after_text
 

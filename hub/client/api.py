@@ -376,10 +376,9 @@ class HubClient:
             await self._request("GET", f"{API}/networks/{self.network}/statistics", params=params)
         )
 
-    async def quotas(self) -> dict[str, Any]:
-        """This year's quota and received inquiries of every member:
-        {"year", "municipalities": [{"id", "quota" (int or None), "received"}]}."""
-        return dict(await self._request("GET", f"{API}/networks/{self.network}/quotas"))
+    async def quotas(self) -> wire.Quotas:
+        """This year's quota and received inquiries of every member."""
+        return await self._shape("GET", f"{API}/networks/{self.network}/quotas", wire.Quotas)
 
     async def statistics_csv(self, year: int | None = None) -> bytes:
         """The same tables as CSV: UTF-8 with a byte order mark, semicolons."""

@@ -28,12 +28,11 @@ from hub.inbox.pages import (
     status,
     uploads,
 )
+from hub.inbox.session import following
 from hub.inbox.sync import AgentCore
 from hub.localagent import launch, security
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
     from aiohttp import web
 
     from hub.crypto.keys import PrivateIdentity
@@ -62,6 +61,7 @@ def init_inbox(
     app = launch.guarded_app(auth, STATIC, client_max_size=(max_attachment_mb + 5) * uploads.MIB)
     app[uploads.MAX_ATTACHMENTS] = max_attachment_mb * uploads.MIB
     app[common.CORE] = core
+    app[common.FRAME] = core
     app[inbox_list.BANNERS] = inbox_list.BannerMemo()
     app[compose.DRAFTS] = asyncio.Lock()
     r = app.router
@@ -82,32 +82,20 @@ def init_inbox(
     r.add_get("/status.json", status.status)
     r.add_get("/nycklar", keys.keys_page)
     r.add_post("/nycklar/kontrollerad", keys.keys_checked)
-    app.cleanup_ctx.append(_follow_hub)
+    app.cleanup_ctx.append(following(core))
     return app
-
-
-async def _follow_hub(app: web.Application) -> AsyncIterator[None]:
-    core = app[common.CORE]
-    stop = asyncio.Event()
-    task = asyncio.create_task(core.follow(stop))
-    yield
-    stop.set()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    await core.close()
 
 
 async def open_core(
     config: InboxConfig, identity: PrivateIdentity, admin_public: bytes
-) -> AgentCore:
+) -> AgentCore | board.BoardCore:
     cache = await InboxCache.open(
         config.cache_dir or config.keys_dir / "inbox-cache", identity.local_key(CACHE_PURPOSE)
     )
     # A county board's key gets its own small inbox: the outcome notes sealed to it. Any other
     # role but a contact person's has no inbox at all: the coordinator follows the network up
     # with `hub uppfoljning` and never sees a case.
-    kind = AgentCore
+    kind: type[AgentCore | board.BoardCore] = AgentCore
     role = None
     try:
         role = await _role_of(config, identity, admin_public)

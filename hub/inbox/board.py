@@ -24,9 +24,10 @@ from hub.client.api import HubClient, RemoteError
 from hub.crypto.format import MessageKind
 from hub.inbox import documents
 from hub.inbox.facts import Listed
-from hub.inbox.pages.common import CORE, render
+from hub.inbox.pages.common import FRAME, render
+from hub.inbox.parts import AgentParts
 from hub.inbox.receiving import Opened, Refused
-from hub.inbox.sync import AgentCore
+from hub.inbox.session import following
 from hub.localagent import launch, security
 
 log = logging.getLogger("hub.inbox")
@@ -53,17 +54,22 @@ class Note:
 
 
 @dataclass
-class BoardCore(AgentCore):
-    """AgentCore for a county-board key: the inbox box only, outcome notes only."""
+class BoardCore(AgentParts):
+    """A county board's agent: a session and the receiving part, nothing else (no cases, no
+    outbox); the inbox box only, outcome notes only."""
 
     async def connect(self) -> None:
-        """As a contact person's agent, without the network's deadlines: no cases here."""
-        await self._sign_in()
-        self.online = True
+        """Signed in and verified as a contact person's agent, without the network's
+        deadlines: there are no cases here."""
+        await self.session.connect(with_settings=False)
+
+    async def sync(self) -> int:
+        async with self._sync_lock:
+            return await self._sync()
 
     async def _sync(self) -> int:
-        client = await self._hub()
-        self.directory = await client.directory(self.admin_public)
+        client = await self.session.hub()
+        await self.session.refresh_directory()
         cursor = int(await self.cache.get_value("cursor:inbox", "0"))
         notes = await self.notes()
         new = 0
@@ -89,8 +95,9 @@ class BoardCore(AgentCore):
     async def _fetch_note(self, client: HubClient, listed: Listed) -> Note | None:
         """Fetch, verify and read one listed envelope; a note is kept by its signed facts (the
         envelope itself is dropped), anything else is refused and remembered as such."""
-        assert self.directory is not None  # noqa: S101 - _sync loads it
-        received, result = await self.receiver.fetch(client, listed, self.directory)
+        directory = self.session.directory
+        assert directory is not None  # noqa: S101 - _sync loads it
+        received, result = await self.receiver.fetch(client, listed, directory)
         await asyncio.to_thread(received.unlink, missing_ok=True)
         if isinstance(result, Refused):
             code = result.code
@@ -130,15 +137,17 @@ class BoardCore(AgentCore):
                 await self.sync()
             except (aiohttp.ClientError, OSError, RemoteError, TimeoutError) as exc:
                 log.info("hub unreachable: %s", type(exc).__name__)
-                self.online = False
+                self.session.online = False
                 self.changed.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS)
 
 
+BOARD = web.AppKey("board", BoardCore)
+
+
 async def notes_page(request: web.Request) -> web.Response:
-    core = request.app[CORE]
-    assert isinstance(core, BoardCore)  # noqa: S101 - init_board serves a BoardCore only
+    core = request.app[BOARD]
     with contextlib.suppress(aiohttp.ClientError, OSError, RemoteError, TimeoutError):
         await core.sync()
     notes = sorted(await core.notes(), key=lambda n: n.created_at, reverse=True)
@@ -147,10 +156,11 @@ async def notes_page(request: web.Request) -> web.Response:
 
 def init_board(core: BoardCore, auth: security.LocalAuth) -> web.Application:
     """The county board's pages: its outcome notes, behind the same local guard."""
-    from hub.inbox.agent import STATIC, _follow_hub  # noqa: PLC0415 - no cycle
+    from hub.inbox.agent import STATIC  # noqa: PLC0415 - no cycle
 
     app = launch.guarded_app(auth, STATIC)
-    app[CORE] = core
+    app[BOARD] = core
+    app[FRAME] = core
     app.router.add_get("/", notes_page)
-    app.cleanup_ctx.append(_follow_hub)
+    app.cleanup_ctx.append(following(core))
     return app

@@ -150,6 +150,19 @@ class NetworkInfo(Shape, frozen=True):
     settings: dict[str, object]
 
 
+class QuotaFigure(Shape, frozen=True):
+    id: str  # the member municipality
+    quota: int | None  # from the network's quota key and the population; None without one
+    received: int  # formal inquiries received this year
+
+
+class Quotas(Shape, frozen=True):
+    """This Stockholm year's quota and received inquiries of every member (counts only)."""
+
+    year: int
+    municipalities: list[QuotaFigure]
+
+
 class Contact(Shape, frozen=True):
     municipality: str
     person: str

@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Final
 from aiohttp import web
 
 from hub.errors import ApiError
+from hub.protocol import wire
 from hub.protocol.roles import AccountRole
 from hub.report.export import report_csv
 from hub.report.wire import report_to_json
+from hub.server.answer import answer
 from hub.server.auth import caller_of, same_network
 from hub.server.query import takes_query
 from hub.server.report_source import yearly_report, yearly_statistics
@@ -65,16 +67,12 @@ async def quotas(request: web.Request) -> web.Response:
     stats = await yearly_statistics(
         request.app[STORAGE], caller.network_id, year, as_of=now, calendar=calendar
     )
-    return web.json_response(
-        {
-            "year": stats.year,
-            "municipalities": [
-                {"id": m.id, "quota": m.quota, "received": m.received}
-                for m in stats.municipalities
-                if m.is_member
-            ],
-        }
-    )
+    figures = [
+        wire.QuotaFigure(id=m.id, quota=m.quota, received=m.received)
+        for m in stats.municipalities
+        if m.is_member
+    ]
+    return answer(wire.Quotas(year=stats.year, municipalities=figures))
 
 
 async def _report(request: web.Request) -> Report:

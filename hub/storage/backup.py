@@ -1,9 +1,10 @@
 """`hub backup` and `hub restore` for the embedded backend (SQLite and the blob folder).
 
 A backup is a folder: `hub.sqlite3` (a copy made by SQLite's online backup API in one step, so
-it is one consistent snapshot even while the hub writes), `blobs/` (the blob of every envelope
-that snapshot refers to, in the data folder's own layout) and `manifest.json` (the SHA-256 and
-size of every other file, written last). An upload places its blob before it commits its row,
+it is one consistent snapshot even while the hub writes; an envelope up to 256 KiB is in it,
+table envelope_bodies), `blobs/` (the file of every larger envelope that snapshot refers to,
+in the data folder's own layout) and `manifest.json` (the SHA-256 and size of every other
+file, written last). An upload places its blob before it commits its row,
 so every row in the snapshot has its blob on disk; a blob placed after the snapshot is simply
 not in the backup, and neither is its row.
 

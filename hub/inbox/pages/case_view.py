@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hub.crypto.format import MessageKind
 from hub.errors import MESSAGES
 from hub.inbox import documents, forms
 from hub.inbox.pages.common import STATE_LABELS, _deadline_fields, _receipt_line, _when
+from hub.inbox.verified_case import verified_case
 
 if TYPE_CHECKING:
-    from hub.inbox.cache_envelopes import StoredEnvelope
     from hub.inbox.sync import AgentCore
+    from hub.inbox.verified_case import Message, VerifiedCase
 
 
 EVENT_TEXT = {
@@ -40,145 +40,138 @@ EVENT_TEXT = {
 ACTIONS = tuple(a for a in forms.CASE_ACTIONS if a != "message")
 
 
-async def _read_receipts(
-    core: AgentCore, envelopes: list[StoredEnvelope]
-) -> dict[bytes, list[tuple[str, int]]]:
+async def _read_receipts(core: AgentCore, case: VerifiedCase) -> dict[bytes, list[tuple[str, int]]]:
     """Who has signed a read receipt for each message we sent, and when: verified receipts
     only (refresh_receipts keeps no other), by message; our own municipality's left out."""
-    sent = [e.message_id for e in envelopes if e.box == "sent"]
-    found: dict[bytes, list[tuple[str, int]]] = {m: [] for m in sent}
-    for message_id, m, event, t in await core.cache.receipts_of(sent):
+    ours = [m.message_id for m in (case.inquiries_ours + case.thread) if m.ours]
+    found: dict[bytes, list[tuple[str, int]]] = {m: [] for m in ours}
+    for message_id, m, event, t in await core.cache.receipts_of(ours):
         if event == "read" and m != core.municipality:
             found[message_id].append((m, t))
     return found
 
 
 async def case_context(core: AgentCore, case_id: bytes) -> dict[str, Any] | None:
-    """One case as case.html and pdf.html show it, from the local cache; None if unknown. The
-    documents, senders and times come from the verified envelopes, each document read into
-    its typed model (hub.inbox.documents) so that no received shape can break the page."""
+    """One case as case.html and pdf.html show it, from the local cache; None if unknown. It
+    renders the verified case (hub.inbox.verified_case): parties, documents, senders and
+    times from the verified envelopes; the states and actions are the hub's, labelled so."""
     view = await core.cache.get_case(case_id)
     if view is None:
         return None
     envelopes = await core.cache.envelopes_of_case(case_id)
-    inquiry = next(
-        (e for e in envelopes if e.kind == MessageKind.INQUIRY and e.document is not None), None
-    )
+    case = verified_case(view, envelopes, me=core.municipality)
+    if case is None:
+        return None
     document_sections: list[dict[str, Any]] = []
     attachments: list[dict[str, Any]] = []
     inquiry_problem = None
-    if inquiry is not None:
-        read = documents.read_inquiry(inquiry.document)
-        if isinstance(read, documents.Unreadable):
-            inquiry_problem = read.problem
-        else:
+    if case.inquiry is not None:
+        body = case.inquiry.body
+        if isinstance(body, documents.Unreadable):
+            inquiry_problem = body.problem
+        elif isinstance(body, documents.Inquiry):
             document_sections = [
                 {
                     "title": section.title,
                     "fields": [{"label": label, "value": text} for label, text in section.fields],
                 }
-                for section in read.sections
+                for section in body.sections
             ]
-            if read.unknown_fields:
-                inquiry_problem = _unknown_fields(read.unknown_fields)
-            attachments = _attachment_links(inquiry)
-    read_receipts = await _read_receipts(core, envelopes)
+            if body.unknown_fields:
+                inquiry_problem = _unknown_fields(body.unknown_fields)
+            attachments = _attachment_links(case.inquiry)
+    read_receipts = await _read_receipts(core, case)
 
-    def read_by(envelope: StoredEnvelope) -> list[str]:
+    def read_by(message: Message) -> list[str]:
         return [
-            f"Läst av {core.name_of(m)} {_when(t)}" for m, t in read_receipts[envelope.message_id]
+            f"Läst av {core.name_of(m)} {_when(t)}" for m, t in read_receipts[message.message_id]
         ]
 
     thread = [
         {
-            "from_name": core.name_of(e.sender),
-            "at": _when(e.created_at),
-            "hub_at": None if e.hub_received_at is None else _when(e.hub_received_at),
-            "text": _thread_text(e),
-            "sent": e.box == "sent",
-            "read_by": read_by(e) if e.box == "sent" else [],
-            "listing_mismatch": e.listing_mismatch,
-            "attachments": _attachment_links(e),
+            "from_name": core.name_of(m.sender),
+            "at": _when(m.created_at),
+            "hub_at": None if m.hub_received_at is None else _when(m.hub_received_at),
+            "text": _thread_text(m),
+            "sent": m.ours,
+            "read_by": read_by(m) if m.ours else [],
+            "listing_mismatch": m.listing_mismatch,
+            "attachments": _attachment_links(m),
         }
-        for e in envelopes
-        if e.kind != MessageKind.INQUIRY
+        for m in case.thread
     ]
-    mine = view["from"] == core.municipality
     requests = [
         {
-            "municipality": r["municipality"],
-            "name": core.name_of(r["municipality"]),
-            "state_label": STATE_LABELS.get(r["state"], r["state"]),
-            "actions": [a for a in r["allowed_events"] if a in ACTIONS],
+            "municipality": r.municipality,
+            "name": core.name_of(r.municipality),
+            "state_label": STATE_LABELS.get(r.state, r.state),
+            "actions": [a for a in r.allowed_events if a in ACTIONS],
         }
-        for r in view["requests"]
+        for r in case.hub_requests
     ]
-    history = sorted(
-        (
-            {
-                "at": _when(h["at"]),
-                "text": f"{core.name_of(r['municipality'])}: "
-                f"{EVENT_TEXT.get(h['event'], h['event'])}",
-                "sort": h["at"],
-            }
-            for r in view["requests"]
-            for h in r["history"]
-        ),
-        key=lambda h: h["sort"],
-    )
+    history = [
+        {"at": _when(at), "text": text}
+        for at, text in sorted(
+            (h.at, f"{core.name_of(r.municipality)}: {EVENT_TEXT.get(h.event, h.event)}")
+            for r in case.hub_requests
+            for h in r.history
+        )
+    ]
     actions = [*sorted({a for r in requests for a in r["actions"]}), "message", "export_pdf"]
-    if view.get("can_close_not_moved"):
+    if case.hub_may_close_not_moved:
         actions.insert(-2, "close_not_moved")
-    case = {
-        "case_id": view["case_id"],
-        "from_name": core.name_of(view["from"]),
-        "to_names": [r["name"] for r in requests],
+    shown = {
+        "case_id": case.case_id.hex(),
+        "from_name": core.name_of(case.sender),
+        "to_names": [core.name_of(m) for m in case.asked]
+        if case.mine
+        else [r["name"] for r in requests],
         "state_label": "; ".join(f"{r['name']}: {r['state_label']}" for r in requests),
         "history": history,
         "receipts": [
-            _receipt_line(core, kind, created_at, m, t)
+            _receipt_line(core, int(kind), created_at, m, t)
             for t, kind, created_at, m in sorted(
-                (t, e.kind, e.created_at, m)
-                for e in envelopes
-                for m, t in read_receipts.get(e.message_id, [])
+                (t, message.kind, message.created_at, m)
+                for message in (case.inquiries_ours + case.thread)
+                for m, t in read_receipts.get(message.message_id, [])
             )
         ],
-        "hub_disagrees": bool(view.get("hub_disagrees"))
-        or any(e.listing_mismatch for e in envelopes),
+        "hub_disagrees": case.hub_disagrees,
         "refused": [
             f"{_when(at)}: {MESSAGES.get(code, code)}"
             for code, at in await core.cache.refused_of_case(case_id)
         ],
         **_deadline_fields(core, view),
         "requests": requests,
-        "mine": mine,
+        "mine": case.mine,
     }
     return {
-        "case": case,
+        "case": shown,
         "document_sections": document_sections,
         "attachments": attachments,
         "inquiry_problem": inquiry_problem,
         "inquiry_read_by": [
             f"Förfrågan läst av {core.name_of(m)} {_when(t)}"
-            for e in envelopes
-            if e.kind == MessageKind.INQUIRY and e.box == "sent"
-            for m, t in read_receipts[e.message_id]
+            for message in case.inquiries_ours
+            for m, t in read_receipts[message.message_id]
         ],
         "thread": thread,
         "actions": actions,
     }
 
 
-def _thread_text(envelope: StoredEnvelope) -> str:
+def _thread_text(message: Message) -> str:
     """What a message in the thread says, in Swedish: decisions and reasons by their labels."""
-    if envelope.document is None:
-        return f"Meddelandet kunde inte öppnas ({envelope.error})."
-    read = documents.read_thread(envelope.document)
-    if isinstance(read, documents.Unreadable):
-        return read.problem
-    lines = read.lines()
-    if read.unknown_fields:
-        lines.append(_unknown_fields(read.unknown_fields))
+    body = message.body
+    if body is None:
+        return f"Meddelandet kunde inte öppnas ({message.error})."
+    if isinstance(body, documents.Unreadable):
+        return body.problem
+    if isinstance(body, documents.Inquiry):  # an inquiry form in the thread: not expected
+        return "(ett formulär)"
+    lines = body.lines()
+    if body.unknown_fields:
+        lines.append(_unknown_fields(body.unknown_fields))
     return "\n".join(lines) or "(tomt meddelande)"
 
 
@@ -189,7 +182,7 @@ def _unknown_fields(count: int) -> str:
     )
 
 
-def _attachment_links(envelope: StoredEnvelope) -> list[dict[str, Any]]:
+def _attachment_links(envelope: Message) -> list[dict[str, Any]]:
     return [
         {
             "index": i,

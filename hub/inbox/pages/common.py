@@ -5,7 +5,7 @@ path."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
@@ -15,7 +15,28 @@ from hub.localagent.security import CSRF
 from hub.localagent.templates import TEMPLATES
 from hub.protocol.deadlines import days_left
 
-CORE = web.AppKey("core", AgentCore)
+if TYPE_CHECKING:
+    from hub.inbox.cache import InboxCache
+
+
+class PageCore(Protocol):
+    """What every page's frame shows of an agent (the inbox's, or the county board's)."""
+
+    @property
+    def municipality(self) -> str: ...
+    @property
+    def notices(self) -> list[dict[str, str]]: ...
+    @property
+    def online(self) -> bool: ...
+    @property
+    def cache(self) -> InboxCache: ...
+    @property
+    def version(self) -> int: ...
+    def name_of(self, municipality: str) -> str: ...
+
+
+CORE = web.AppKey("core", AgentCore)  # the contact person's agent: the inbox's pages
+FRAME = web.AppKey("frame", PageCore)  # any agent: what render() shows around a page
 
 
 STATE_LABELS = {
@@ -42,7 +63,7 @@ STATE_LABELS = {
 async def render(
     request: web.Request, template: str, status: int = 200, **context: object
 ) -> web.Response:
-    core = request.app[CORE]
+    core = request.app[FRAME]
     base = {
         "csrf": request.get(CSRF, ""),
         "municipality_name": core.name_of(core.municipality),

@@ -8,10 +8,8 @@ import secrets
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from aiohttp import web
 
-from hub.client.api import RemoteError
 from hub.inbox import forms
 from hub.inbox.pages.common import CORE, _when, render
 from hub.inbox.pages.uploads import MAX_ATTACHMENTS, MIB, _files, _store, _too_large
@@ -35,11 +33,7 @@ def _profile(core: AgentCore) -> dict[str, str]:
 
 
 async def _municipality_choices(core: AgentCore) -> list[dict[str, Any]]:
-    try:
-        client = await core._hub()  # noqa: SLF001 - the agent's own connection
-        core.members = await client.municipalities()
-    except (aiohttp.ClientError, OSError, RemoteError, TimeoutError):
-        pass  # the hub is unreachable: the list as last fetched (the outbox sends later)
+    await core.refresh_members()  # unreachable: the list as last fetched (the outbox waits)
     choices = []
     for m in core.members:
         if m.id == core.municipality:

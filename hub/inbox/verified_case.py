@@ -1,0 +1,130 @@
+"""A case as the case page and the PDF show it, built from verified records only. Pure.
+
+Who sent the case, whom it asked, every document, every message, who sent each and when come
+from the envelopes verified on this machine (their signed headers, placed with the signed
+directory, their documents read into typed models). What only the hub says, the state of each
+request, its history and the actions the lifecycle allows now, is kept apart as `HubRequest`
+and shown labelled as the hub's until the lifecycle is signed (a later issue).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from hub.crypto.format import MessageKind
+from hub.inbox import documents
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from hub.inbox.cache_envelopes import AttachmentInfo, StoredEnvelope
+
+FIRST_KINDS = frozenset({MessageKind.PRE_INQUIRY, MessageKind.INQUIRY})
+
+
+@dataclass(frozen=True)
+class Message:
+    """One verified envelope of the case."""
+
+    message_id: bytes
+    kind: MessageKind
+    sender: str  # the signing key's municipality
+    created_at: int  # the sender's signed time
+    hub_received_at: int | None  # the hub's word, shown labelled as such
+    ours: bool  # our municipality signed it
+    listing_mismatch: bool  # the hub's listing said otherwise than the header
+    body: documents.Inquiry | documents.ThreadDocument | documents.Unreadable | None
+    error: str | None  # why it could not be opened (an earlier version kept such rows)
+    attachments: tuple[AttachmentInfo, ...]
+
+
+@dataclass(frozen=True)
+class HubEvent:
+    event: str
+    at: int
+
+
+@dataclass(frozen=True)
+class HubRequest:
+    """What the hub says of one request: its state, history and the actions allowed now."""
+
+    municipality: str
+    state: str
+    history: tuple[HubEvent, ...]
+    allowed_events: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VerifiedCase:
+    case_id: bytes
+    sender: str  # from the first verified inquiry's signature
+    asked: tuple[str, ...]  # the municipalities its verified inquiries were sealed to
+    mine: bool  # we sent it
+    inquiry: Message | None  # the first verified inquiry form (None: a pre-inquiry only)
+    inquiries_ours: tuple[Message, ...]  # the inquiry envelopes we sent, one per asked
+    thread: tuple[Message, ...]  # every message but the inquiry forms, in signed order
+    hub_requests: tuple[HubRequest, ...]  # the hub's word, for the parties above only
+    hub_disagrees: bool  # the hub said otherwise about the case or one of its messages
+    hub_may_close_not_moved: bool  # the hub's word: closing without a move is allowed now
+
+
+def verified_case(
+    kept_view: dict[str, Any], envelopes: Sequence[StoredEnvelope], *, me: str
+) -> VerifiedCase | None:
+    """The case from its verified envelopes, with the hub's requests as a hint (the kept view,
+    hub.inbox.casebook); None when no verified inquiry is among `envelopes`."""
+    firsts = [e for e in envelopes if e.kind in FIRST_KINDS and e.document is not None]
+    if not firsts:
+        return None
+    sender = firsts[0].sender
+    asked = sorted({m for e in firsts if e.sender == sender for m in e.recipients} - {sender})
+    shown = set(asked) if sender == me else {me}
+    inquiries = [e for e in envelopes if e.kind == MessageKind.INQUIRY and e.document is not None]
+    hub_requests = tuple(
+        HubRequest(
+            municipality=str(r["municipality"]),
+            state=str(r["state"]),
+            history=tuple(HubEvent(str(h["event"]), int(h["at"])) for h in r["history"]),
+            allowed_events=tuple(str(a) for a in r.get("allowed_events", ())),
+        )
+        for r in kept_view["requests"]
+        if r["municipality"] in shown
+    )
+    return VerifiedCase(
+        case_id=firsts[0].case_id,
+        sender=sender,
+        asked=tuple(asked),
+        mine=sender == me,
+        inquiry=_message(inquiries[0], me) if inquiries else None,
+        inquiries_ours=tuple(_message(e, me) for e in inquiries if e.sender == me),
+        # One inquiry envelope per asked municipality, the same form: shown once, above.
+        thread=tuple(_message(e, me) for e in envelopes if e.kind != MessageKind.INQUIRY),
+        hub_requests=hub_requests,
+        hub_disagrees=bool(kept_view.get("hub_disagrees"))
+        or kept_view.get("from") != sender
+        or any(e.listing_mismatch for e in envelopes),
+        hub_may_close_not_moved=bool(kept_view.get("can_close_not_moved")),
+    )
+
+
+def _message(envelope: StoredEnvelope, me: str) -> Message:
+    kind = MessageKind(envelope.kind)
+    body: documents.Inquiry | documents.ThreadDocument | documents.Unreadable | None = None
+    if envelope.document is not None:
+        if kind == MessageKind.INQUIRY:
+            body = documents.read_inquiry(envelope.document)
+        else:
+            body = documents.read_thread(envelope.document)
+    return Message(
+        message_id=envelope.message_id,
+        kind=kind,
+        sender=envelope.sender,
+        created_at=envelope.created_at,
+        hub_received_at=envelope.hub_received_at,
+        ours=envelope.sender == me,
+        listing_mismatch=envelope.listing_mismatch,
+        body=body,
+        error=envelope.error,
+        attachments=envelope.attachments,
+    )
