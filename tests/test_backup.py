@@ -86,7 +86,9 @@ async def made_backup(tmp_path):
     async with running_hub(tmp_path) as net:
         anna = await net.client("anna")
         for n in range(3):
-            await anna.upload(net.seal_to("anna", ["kommun-b"], {"n": n}), ["kommun-b"])
+            # One envelope past 256 KiB is a file under blobs/; the others are in the database.
+            big = [("bilaga.pdf", b"%" * 300_000)] if n == 0 else None
+            await anna.upload(net.seal_to("anna", ["kommun-b"], {"n": n}, big), ["kommun-b"])
     backup(net.data_dir, tmp_path / "backup")
     return net.data_dir, tmp_path / "backup"
 

@@ -51,7 +51,7 @@ async def test_forty_uploads_at_once_are_each_stored_whole_and_listed_in_order(n
     assert net.app[INGEST].groups - groups_before < 40
     bertil = await net.client("bertil")
     listed = await bertil.envelopes()
-    assert sorted(e["seq"] for e in listed) == sorted(seqs)
+    assert sorted(e.seq for e in listed) == sorted(seqs)
     for (_, data, _), (_, body) in zip(jobs, answers, strict=True):
         assert await bertil.download(bytes.fromhex(body["message_id"])) == data
     storage = await SqliteStorage.open(net.data_dir)
@@ -81,7 +81,7 @@ async def test_one_group_with_an_upload_its_repeat_and_a_clash(net):
     stored = [body for status, body in answers if status in {200, 201}]
     assert all(body == stored[0] for body in stored)
     sent = await (await net.client("anna")).envelopes("sent")
-    assert [e["message_id"] for e in sent] == [message_id.hex()]
+    assert [e.message_id for e in sent] == [message_id.hex()]
 
 
 async def test_commit_all_places_new_blobs_and_refuses_other_bytes(tmp_path):

@@ -12,21 +12,21 @@ import pytest
 
 from hub.cli import main
 from hub.cli.exits import EXIT_ATTENTION, EXIT_REFUSED
-from hub.storage import sqlite_migrations as sqlite_module
+from hub.storage import sqlite_migrations
 from hub.storage.backup import verify_backup
 from hub.storage.sqlite import SqliteStorage
 from hub.storage.upgrade import UpgradeError, schema_state
 
-NEWEST = len(sqlite_module.known_migrations())
+NEWEST = len(sqlite_migrations.migrations())
 
 
 @pytest.fixture
 def old_hub(tmp_path, monkeypatch):
     """A data folder made by a hub that knew one migration fewer than this one."""
     data_dir = tmp_path / "hub-data"
-    fewer = sqlite_module.known_migrations()[:-1]
+    fewer = sqlite_migrations.migrations()[:-1]
     with monkeypatch.context() as m:
-        m.setattr(sqlite_module, "known_migrations", lambda: fewer)
+        m.setattr(sqlite_migrations, "migrations", lambda: fewer)
 
         async def make() -> None:
             storage = await SqliteStorage.open(data_dir)
@@ -52,7 +52,7 @@ def test_migrate_check_lists_what_would_change_and_changes_nothing(old_hub, caps
     assert main(["migrate", "--check", "--config", str(toml)]) == EXIT_ATTENTION
     out = capsys.readouterr().out
     assert f"schemaversion: {NEWEST - 1}; den här hubben: {NEWEST}" in out
-    assert f"väntar: {NEWEST:04d} {sqlite_module.known_migrations()[-1][1]}" in out
+    assert f"väntar: {NEWEST:04d} {sqlite_migrations.migrations()[-1][1]}" in out
     assert "Ingenting ändrades" in out
     assert _fingerprint(data_dir) == before
     assert schema_state(data_dir).current == NEWEST - 1

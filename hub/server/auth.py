@@ -31,6 +31,7 @@ from hub.storage.base import NotFound, Session
 
 if TYPE_CHECKING:
     from aiohttp import web
+
 _TOKEN_PERSON = b"hub-token/v1"
 
 

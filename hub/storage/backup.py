@@ -1,9 +1,10 @@
 """`hub backup` and `hub restore` for the embedded backend (SQLite and the blob folder).
 
 A backup is a folder: `hub.sqlite3` (a copy made by SQLite's online backup API in one step, so
-it is one consistent snapshot even while the hub writes), `blobs/` (the blob of every envelope
-that snapshot refers to, in the data folder's own layout) and `manifest.json` (the SHA-256 and
-size of every other file, written last). An upload places its blob before it commits its row,
+it is one consistent snapshot even while the hub writes; an envelope up to 256 KiB is in it,
+table envelope_bodies), `blobs/` (the file of every larger envelope that snapshot refers to,
+in the data folder's own layout) and `manifest.json` (the SHA-256 and size of every other
+file, written last). An upload places its blob before it commits its row,
 so every row in the snapshot has its blob on disk; a blob placed after the snapshot is simply
 not in the backup, and neither is its row.
 
@@ -188,7 +189,8 @@ def _backup(data_dir: Path, dest: Path, now: float) -> BackupSummary:
     conn = _read_only(copy)
     try:
         version = _schema_version(conn)
-        rows = conn.execute("SELECT message_id, size FROM envelopes ORDER BY seq").fetchall()
+        count = conn.execute("SELECT COUNT(*) FROM envelopes").fetchone()[0]
+        rows = _envelopes_in_files(conn)
         audit = conn.execute("SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM audit").fetchone()
     finally:
         conn.close()
@@ -208,7 +210,7 @@ def _backup(data_dir: Path, dest: Path, now: float) -> BackupSummary:
         "format": FORMAT,
         "created_at": int(now),
         "schema_version": version,
-        "envelopes": len(rows),
+        "envelopes": int(count),
         "audit_records": int(audit[0]),
         "audit_last_seq": int(audit[1]),
         "files": files,
@@ -220,7 +222,7 @@ def _backup(data_dir: Path, dest: Path, now: float) -> BackupSummary:
     temp.replace(dest / MANIFEST)
     _fsync_dir(dest)
     return BackupSummary(
-        dest, version, len(rows), int(audit[0]), sum(f["size"] for f in files.values())
+        dest, version, int(count), int(audit[0]), sum(f["size"] for f in files.values())
     )
 
 
@@ -259,6 +261,20 @@ def _load_manifest(source: Path) -> dict[str, Any]:
     return manifest
 
 
+def _envelopes_in_files(conn: sqlite3.Connection) -> list[tuple[bytes, int]]:
+    """(message id, size) of every envelope whose bytes are a file under blobs/: all of them
+    before migration 0005, and afterwards those not kept in the database (envelope_bodies)."""
+    inline = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'envelope_bodies'"
+    ).fetchone()
+    if inline is None:
+        return conn.execute("SELECT message_id, size FROM envelopes ORDER BY seq").fetchall()
+    return conn.execute(
+        "SELECT message_id, size FROM envelopes AS e WHERE NOT EXISTS"
+        " (SELECT 1 FROM envelope_bodies AS b WHERE b.seq = e.seq) ORDER BY seq"
+    ).fetchall()
+
+
 def verify_backup(source: Path) -> dict[str, Any]:
     """The manifest of the backup in `source` once every check holds; BackupError otherwise.
 
@@ -284,11 +300,12 @@ def verify_backup(source: Path) -> dict[str, Any]:
         try:
             if conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
                 raise _refuse(source, "databasen klarar inte SQLite:s integritetskontroll")
-            message_ids = [bytes(r[0]) for r in conn.execute("SELECT message_id FROM envelopes")]
+            message_ids = [bytes(m) for m, _ in _envelopes_in_files(conn)]
+            stored = conn.execute("SELECT COUNT(*) FROM envelopes").fetchone()[0]
             broken = verify_chain(_audit_records(conn))
             counts = (
                 _schema_version(conn),
-                len(message_ids),
+                stored,
                 conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0],
             )
         finally:

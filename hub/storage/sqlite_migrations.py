@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
-def known_migrations() -> list[tuple[int, str, str]]:
+def migrations() -> list[tuple[int, str, str]]:
     """(version, file name, SQL) of every file in hub/storage/migrations, in version order."""
     found: list[tuple[int, str, str]] = []
     for entry in resources.files("hub.storage").joinpath("migrations").iterdir():
@@ -55,12 +55,12 @@ async def migrate(conn: aiosqlite.Connection) -> None:
         "CREATE TABLE IF NOT EXISTS schema_version ("
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
     )
-    migrations = known_migrations()
+    known = migrations()
     rows = await conn.execute_fetchall("SELECT MAX(version) FROM schema_version")
     newest = next(iter(rows))[0] or 0
-    if newest > len(migrations):
+    if newest > len(known):
         raise StorageError(f"the database has schema version {newest}; this hub knows fewer")
-    for version, name, script in migrations:
+    for version, name, script in known:
         if version <= newest:
             continue
         await conn.execute("BEGIN IMMEDIATE")

@@ -11,8 +11,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hub.storage import sqlite_migrations
 from hub.storage.sqlite import DB_NAME
-from hub.storage.sqlite_migrations import known_migrations
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -38,7 +38,7 @@ class SchemaState:
 
 def schema_state(data_dir: Path) -> SchemaState:
     """The database's schema version and this hub's migrations; opens the file read-only."""
-    known = tuple((version, name) for version, name, _ in known_migrations())
+    known = tuple((version, name) for version, name, _ in sqlite_migrations.migrations())
     db = data_dir / DB_NAME
     if not db.is_file() or db.stat().st_size == 0:
         return SchemaState(0, known)
