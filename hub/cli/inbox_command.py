@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from hub.cli.passphrase import read_passphrase
 from hub.crypto import keyfile
 from hub.crypto.keys import PrivateIdentity, loads_public_signing_key
+from hub.localagent import places
 
 if TYPE_CHECKING:
     import argparse
@@ -21,7 +22,12 @@ def register(commands: Subparsers) -> None:
     p = commands.add_parser("inbox", help="starta din lokala inkorg (öppnas i webbläsaren)")
     p.add_argument("--hub", metavar="URL", help="hubbens adress (standard: HUB_URL)")
     p.add_argument("--network", metavar="ID", help="nätverkets id (standard: HUB_NETWORK)")
-    p.add_argument("--keys", type=Path, default=Path("keys"), help="din nyckelmapp (keys/)")
+    p.add_argument(
+        "--keys",
+        type=Path,
+        default=places.keys_dir(),
+        help="din nyckelmapp (standard: %(default)s)",
+    )
     p.add_argument("--port", type=int, default=0, help="port på 127.0.0.1 (standard: en ledig)")
     p.add_argument("--passphrase-file", type=Path)
     p.add_argument("--passphrase-fd", type=int, help="läs lösenfrasen från en fildeskriptor")
