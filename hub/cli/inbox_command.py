@@ -29,8 +29,19 @@ def register(commands: Subparsers) -> None:
         help="din nyckelmapp (standard: %(default)s)",
     )
     p.add_argument("--port", type=int, default=0, help="port på 127.0.0.1 (standard: en ledig)")
-    p.add_argument("--passphrase-file", type=Path)
-    p.add_argument("--passphrase-fd", type=int, help="läs lösenfrasen från en fildeskriptor")
+    p.add_argument(
+        "--passphrase-file",
+        type=Path,
+        help="lås upp direkt med lösenfrasen i filen (annars låser du upp i webbläsaren)",
+    )
+    p.add_argument("--passphrase-fd", type=int, help="lås upp direkt: lösenfrasen från en fd")
+    p.add_argument(
+        "--idle-minutes",
+        type=int,
+        default=15,
+        help="lås efter så här många minuter utan aktivitet: 5, 15, 30, 60 eller 120 "
+        "(standard: %(default)s; går att ändra i sidan)",
+    )
     p.add_argument("--no-browser", action="store_true", help="öppna inte webbläsaren själv")
     p.add_argument(
         "--allow-insecure",
@@ -48,12 +59,30 @@ def _inbox(args: argparse.Namespace) -> int:
     if not url or not network:
         raise ValueError("ange hubbens adress och nätverk med --hub och --network")
     admin_public = loads_public_signing_key((args.keys / "network.pub").read_bytes())
-    passphrase = read_passphrase(args.passphrase_file, fd=args.passphrase_fd)
-    identity = keyfile.read_keyfile(args.keys / "identity.key", passphrase)
-    if not isinstance(identity, PrivateIdentity):
-        raise ValueError("nyckelfilen är inte en kontaktpersons nyckel")
+    if not (args.keys / "identity.key").is_file():
+        raise FileNotFoundError(2, "ingen nyckelfil", str(args.keys / "identity.key"))
+    identity: PrivateIdentity | None = None  # locked: the passphrase is typed in the page
+    if args.passphrase_file is not None or args.passphrase_fd is not None:
+        passphrase = read_passphrase(args.passphrase_file, fd=args.passphrase_fd)
+        opened = keyfile.read_keyfile(args.keys / "identity.key", passphrase)
+        del passphrase
+        if not isinstance(opened, PrivateIdentity):
+            raise ValueError("nyckelfilen är inte en kontaktpersons nyckel")
+        identity = opened
     config = InboxConfig(
-        url, network, args.keys, port=args.port, allow_insecure=args.allow_insecure
+        url,
+        network,
+        args.keys,
+        port=args.port,
+        allow_insecure=args.allow_insecure,
     )
-    asyncio.run(serve(config, identity, admin_public, open_browser=not args.no_browser))
+    asyncio.run(
+        serve(
+            config,
+            identity,
+            admin_public,
+            open_browser=not args.no_browser,
+            idle_minutes=args.idle_minutes,
+        )
+    )
     return 0
