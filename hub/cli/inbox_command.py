@@ -1,16 +1,21 @@
-"""`hub inbox`: start the local inbox agent for this contact person."""
+"""`hub inbox`: start the local inbox agent for this contact person, or, when one already runs
+for this operating-system user, ask it for a fresh one-time link (the desktop launcher runs
+this too)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import sys
+import webbrowser
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hub.cli.passphrase import read_passphrase
 from hub.crypto import keyfile
 from hub.crypto.keys import PrivateIdentity, loads_public_signing_key
-from hub.localagent import places
+from hub.localagent import control, places
 
 if TYPE_CHECKING:
     import argparse
@@ -48,11 +53,49 @@ def register(commands: Subparsers) -> None:
         action="store_true",
         help="tillåt okrypterad HTTP till en hubb på en annan dator (bara för test)",
     )
+    p.add_argument(
+        "--systemd-unit",
+        action="store_true",
+        help="skriv ut systemd-användartjänsten som startar inkorgen vid inloggning",
+    )
+    p.add_argument(
+        "--desktop-entry",
+        action="store_true",
+        help="skriv ut startikonen (.desktop) som öppnar inkorgen",
+    )
     p.set_defaults(run=_inbox)
+
+
+UNIT = "hub-inbox.service"
+DESKTOP_ENTRY = "hub-inbox.desktop"
+
+
+def shipped(name: str) -> str:
+    return resources.files("hub").joinpath("deploy", name).read_text(encoding="utf-8")
+
+
+def _running_agents_link(open_browser: bool) -> bool:
+    """Ask the agent already running for this user for a fresh link, print and open it; False
+    when none answers."""
+    try:
+        link = asyncio.run(control.ask_for_link())
+    except OSError:
+        return False
+    print("Inkorgen körs redan.")
+    print(f"Öppna den här länken (den fungerar en gång): {link}")
+    if open_browser:
+        webbrowser.open(link)
+    return True
 
 
 def _inbox(args: argparse.Namespace) -> int:
     from hub.inbox.agent import InboxConfig, serve  # noqa: PLC0415 - aiohttp only when serving
+
+    if args.systemd_unit or args.desktop_entry:
+        sys.stdout.write(shipped(UNIT if args.systemd_unit else DESKTOP_ENTRY))
+        return 0
+    if _running_agents_link(open_browser=not args.no_browser):
+        return 0
 
     url = args.hub or os.environ.get("HUB_URL")
     network = args.network or os.environ.get("HUB_NETWORK")
@@ -75,6 +118,7 @@ def _inbox(args: argparse.Namespace) -> int:
         args.keys,
         port=args.port,
         allow_insecure=args.allow_insecure,
+        control_socket=None if sys.platform == "win32" else control.socket_path(),
     )
     asyncio.run(
         serve(

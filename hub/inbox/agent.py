@@ -50,6 +50,8 @@ class InboxConfig:
     port: int = 0  # 0: a free port
     cache_dir: Path | None = None  # default: keys_dir / "inbox-cache"
     allow_insecure: bool = False
+    # where a launcher asks the running agent for a fresh link (hub.localagent.control)
+    control_socket: Path | None = None
 
 
 def init_inbox(
@@ -191,4 +193,5 @@ async def serve(
         port=config.port,
         name="Inkorgen",
         open_browser=open_browser,
+        control_socket=config.control_socket,
     )
