@@ -6,30 +6,14 @@ agent has weasyprint and platformdirs, and not the hub's SMTP and metrics librar
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 import tomllib
 import zipfile
 from pathlib import Path
 
+from tests.installed import build_wheel, install_agent
+
 ROOT = Path(__file__).resolve().parents[1]
-LEFT_OUT = shutil.ignore_patterns(
-    ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "test-output", ".*_cache"
-)
-
-
-def _build_wheel(tmp_path: Path) -> Path:
-    source = tmp_path / "checkout"  # a copy: the build writes build/ and *.egg-info into it
-    shutil.copytree(ROOT, source, ignore=LEFT_OUT)
-    out = tmp_path / "dist"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(source)],
-        check=True,
-        timeout=300,
-    )
-    [wheel] = out.glob("hub-*.whl")
-    return wheel
 
 
 def test_the_extras_split_the_agent_from_the_server() -> None:
@@ -48,7 +32,7 @@ def test_the_extras_split_the_agent_from_the_server() -> None:
 
 
 def test_the_agent_installs_from_the_wheel_into_a_venv_of_its_own(tmp_path: Path) -> None:
-    wheel = _build_wheel(tmp_path)
+    wheel = build_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
     for packaged in (
         "hub/templates/inbox/base.html",
@@ -57,14 +41,8 @@ def test_the_agent_installs_from_the_wheel_into_a_venv_of_its_own(tmp_path: Path
         "hub/py.typed",
     ):
         assert packaged in names, packaged
-    venv = tmp_path / "pipx" / "venvs" / "hub"  # where pipx would put it
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    venv = install_agent(wheel, tmp_path)
     python = venv / "bin" / "python"
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", f"{wheel}[agent]"],
-        check=True,
-        timeout=600,
-    )
     shown = subprocess.run(
         [str(venv / "bin" / "hub"), "--help"],
         capture_output=True,

@@ -1,16 +1,15 @@
-"""Issue 15, the way a person uses it: `hub inbox` started as its own process with its files in
-the per-user folders (as the systemd user unit starts it), its link taken, the inbox unlocked
-in Chromium, the browser closed, and the inbox reopened by running `hub inbox` again (as the
-desktop launcher does), which asks the running agent for a fresh link over its control socket.
-(tests/test_wheel.py installs the same command from the built wheel.)"""
+"""Issue 15, the way a person uses it: the agent installed from the built wheel into a fresh
+venv (tests/installed.py, as pipx does), `hub inbox` started from there as its own process with
+its files in the per-user folders (as the systemd user unit starts it), its link taken, the
+inbox unlocked in Chromium, the browser closed, and the inbox reopened by running `hub inbox`
+again (as the desktop launcher does), which asks the running agent for a fresh link over its
+control socket."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from playwright.async_api import expect
@@ -18,11 +17,13 @@ from playwright.async_api import expect
 from tests.browser.conftest import TIMEOUT_MS, VIEWPORT, screenshot
 from tests.hubnet import NETWORK, running_hub
 from tests.inboxnet import PASSPHRASE, write_keys
+from tests.installed import build_wheel, install_agent
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from playwright.async_api import Browser, BrowserContext
 
-HUB = Path(sys.executable).with_name("hub")
 LINK = "Öppna den här länken (den fungerar en gång): "
 
 
@@ -43,6 +44,8 @@ async def _link_from(stream: asyncio.StreamReader) -> str:
 
 
 async def test_start_unlock_close_the_browser_and_come_back(browser: Browser, tmp_path: Path):
+    wheel = await asyncio.to_thread(build_wheel, tmp_path)
+    hub = (await asyncio.to_thread(install_agent, wheel, tmp_path)) / "bin" / "hub"
     async with running_hub(tmp_path) as net:
         data = tmp_path / "data"
         runtime = tmp_path / "run"
@@ -58,7 +61,7 @@ async def test_start_unlock_close_the_browser_and_come_back(browser: Browser, tm
             "HUB_NETWORK": NETWORK,
         }
         agent = await asyncio.create_subprocess_exec(
-            str(HUB),
+            str(hub),
             "inbox",
             "--no-browser",
             stdout=asyncio.subprocess.PIPE,
@@ -85,7 +88,7 @@ async def test_start_unlock_close_the_browser_and_come_back(browser: Browser, tm
             await context.close()  # the browser closed: its session cookie is gone
 
             again = await asyncio.create_subprocess_exec(
-                str(HUB),
+                str(hub),
                 "inbox",
                 "--no-browser",
                 stdout=asyncio.subprocess.PIPE,
