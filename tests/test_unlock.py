@@ -219,7 +219,15 @@ async def test_what_came_while_locked_waits_on_the_hub_until_the_unlock(tmp_path
     ):
         await anna.core.send_inquiry({"bakgrund_till_placering": "x"}, [], ["kommun-b"])
         assert b.keeper.held is None
+
+        async def state_for_b() -> str:
+            await anna.core.sync()
+            [case] = await anna.core.cache.list_cases("sent")
+            return str(case["requests"][0]["state"])
+
+        assert await state_for_b() == "sent"  # the locked agent signed no delivery receipt
         await b.post("/las-upp", {"passphrase": PASSPHRASE})
         core = b.keeper.held
         assert isinstance(core, AgentCore)
         assert len(await core.cache.list_cases("inbox")) == 1
+        assert await state_for_b() == "delivered"  # its receipt went at the unlock
