@@ -24,7 +24,7 @@ from hub.crypto import keyfile
 from hub.crypto.directory import make_entry
 from hub.crypto.keys import PrivateIdentity, SigningKey, dumps_public_signing_key
 from hub.followup.agent import FollowupCore, init_followup, local_auth
-from hub.inbox.agent import CACHE_PURPOSE, init_inbox
+from hub.inbox.agent import CACHE_PURPOSE, InboxConfig, init_inbox, keeper_for
 from hub.inbox.cache import InboxCache
 from hub.inbox.sync import AgentCore, Attachment
 from hub.localagent import security
@@ -252,7 +252,11 @@ async def _start_agent(  # noqa: PLR0913 - the parts of one contact person's mac
     await core.connect()
     port = _free_port()
     auth = security.LocalAuth(f"http://127.0.0.1:{port}")
-    runners.append(await _start_site(init_inbox(core, auth), port))
+    # Open from the start, as with --passphrase-file; after "Lås nu" the printed passphrase
+    # unlocks it again in the page.
+    keeper = keeper_for(InboxConfig(hub_url, NETWORK, keys_dir), admin_public)
+    keeper.held, keeper.locked_at = core, None
+    runners.append(await _start_site(init_inbox(keeper, auth), port))
     return DemoPerson(
         person,
         person,
