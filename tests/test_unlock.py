@@ -231,3 +231,26 @@ async def test_what_came_while_locked_waits_on_the_hub_until_the_unlock(tmp_path
         assert isinstance(core, AgentCore)
         assert len(await core.cache.list_cases("inbox")) == 1
         assert await state_for_b() == "delivered"  # its receipt went at the unlock
+
+
+async def test_an_agent_that_cannot_start_says_why_and_stays_locked(tmp_path):
+    """The right passphrase, but the hub names another municipality for the key: the page says
+    so in Swedish and the agent holds nothing (no 500 with a traceback)."""
+    from hub.errors import AuthorityError  # noqa: PLC0415
+
+    async with running_hub(tmp_path) as net, locked_agent(net, "bertil", tmp_path) as b:
+        opener = b.keeper.opener
+        assert opener is not None
+
+        async def refused(passphrase: str) -> AgentCore:
+            core = await opener(passphrase)  # the key file opens: the passphrase was right
+            await core.close()
+            await core.cache.close()
+            raise AuthorityError("identity_mismatch")
+
+        b.keeper.opener = refused
+        status, _, page = await b.post("/las-upp", {"passphrase": PASSPHRASE})
+        assert status == 502
+        assert "Lås upp inkorgen" in page
+        assert b.keeper.held is None
+        assert b.keeper.failures == 0  # not counted as a wrong passphrase

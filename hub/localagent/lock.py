@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar
 
 from aiohttp import web
 
-from hub.errors import KeyFileError
+from hub.errors import HubError, KeyFileError
 from hub.localagent.security import AUTH, CSRF, START_PATH
 from hub.localagent.templates import TEMPLATES
 
@@ -299,6 +299,9 @@ async def unlock_post(request: web.Request) -> web.StreamResponse:
             error="Fel lösenfras. Försök igen.",
             wait=keeper.wait_left(),
         )
+    except HubError as exc:  # the passphrase was right; the hub or the directory disagreed
+        log.warning("unlock failed: %s", exc.code)
+        return await _page(request, status=502, error=exc.message)
     except (OSError, ValueError) as exc:
         log.warning("unlock failed: %s", type(exc).__name__)
         return await _page(request, status=500, error=f"Inkorgen kunde inte starta: {exc}")
