@@ -1,6 +1,8 @@
 """A working demo network on this machine: a hub on the embedded default, three municipalities
 with one enrolled contact person each, each with their own local inbox agent, and a sample case
-in flight (Kommun A has asked Kommun B and Kommun C).
+in flight (Kommun A has asked Kommun B and Kommun C). The county administrator (with the
+network key) and a coordinator (enrolled as one) each get their own follow-up agent
+(`hub uppfoljning`), so every role can be tried.
 
 Everything runs in one process on 127.0.0.1, with real keys, real signatures and real
 encryption; only the names and the sample text are invented.
@@ -21,7 +23,8 @@ from hub.client.api import HubClient
 from hub.crypto import keyfile
 from hub.crypto.directory import make_entry
 from hub.crypto.keys import PrivateIdentity, SigningKey, dumps_public_signing_key
-from hub.inbox.agent import CACHE_PURPOSE, init_inbox
+from hub.followup.agent import FollowupCore, init_followup, local_auth
+from hub.inbox.agent import CACHE_PURPOSE, InboxConfig, init_inbox, keeper_for
 from hub.inbox.cache import InboxCache
 from hub.inbox.sync import AgentCore, Attachment
 from hub.localagent import security
@@ -65,6 +68,23 @@ SAMPLE_INQUIRY = {
     "lamplig_kommun": "Långt från nuvarande ort; inget eget nätverk där.",
     "ovrigt": "",
 }
+
+
+COORDINATOR = ("lansstyrelsen", "Sara Samordnare")  # enrolled under the county's id
+# The file names `hub admin` and `hub uppfoljning` use in a key folder
+NETWORK_KEY_NAME = "network.key"
+NETWORK_PUB_NAME = "network.pub"
+
+
+@dataclass
+class Follower:
+    """The county administrator or the coordinator: `hub uppfoljning` on their own machine."""
+
+    title: str  # "Länsstyrelsen (administratör)", "Samordnare: Sara Samordnare"
+    keys_dir: Path
+    admin: bool  # signs in with the network key (--admin)
+    launch_url: str
+    core: FollowupCore
 
 
 @dataclass
@@ -117,6 +137,7 @@ async def run_demo(
         )
     ]
     people: list[DemoPerson] = []
+    followers: list[Follower] = []
     try:
         async with HubClient(hub_url, NETWORK) as admin_client:
             await admin_client.sign_in(admin)
@@ -167,6 +188,23 @@ async def run_demo(
                         runners=runners,
                     )
                 )
+            coordinator_keys = root / "samordnare" / "keys"
+            coordinator = await _enrol_coordinator(admin_client, admin, coordinator_keys, now)
+        for title, key, keys, is_admin in (
+            ("Länsstyrelsen (administratör)", admin, root / "lansstyrelsen" / "keys", True),
+            (f"Samordnare: {COORDINATOR[1]}", coordinator, coordinator_keys, False),
+        ):
+            followers.append(
+                await _start_follower(
+                    hub_url,
+                    title=title,
+                    key=key,
+                    admin_public=admin.public,
+                    keys_dir=keys,
+                    is_admin=is_admin,
+                    runners=runners,
+                )
+            )
         sender = people[0].core
         await sender.send_inquiry(
             SAMPLE_INQUIRY,
@@ -181,12 +219,9 @@ async def run_demo(
         )
         for member in people:
             await member.core.sync()
-        _report(report, hub_url, root, people)
+        _report(report, hub_url, root, people, followers)
         if check:
-            for member in people[1:]:
-                if not await member.core.cache.list_cases("inbox"):
-                    raise RuntimeError(f"the sample case did not reach {member.municipality}")
-            report("Kontroll: exempelärendet har nått Kommun B och Kommun C.")
+            await _check(people, followers, report)
             return people
         await asyncio.Event().wait()
         return people
@@ -196,6 +231,9 @@ async def run_demo(
         for member in people:
             with contextlib.suppress(Exception):
                 await member.core.cache.close()
+        for follower in followers:
+            with contextlib.suppress(Exception):
+                await follower.core.close()
 
 
 async def _start_agent(  # noqa: PLR0913 - the parts of one contact person's machine
@@ -214,7 +252,11 @@ async def _start_agent(  # noqa: PLR0913 - the parts of one contact person's mac
     await core.connect()
     port = _free_port()
     auth = security.LocalAuth(f"http://127.0.0.1:{port}")
-    runners.append(await _start_site(init_inbox(core, auth), port))
+    # Open from the start, as with --passphrase-file; after "Lås nu" the printed passphrase
+    # unlocks it again in the page.
+    keeper = keeper_for(InboxConfig(hub_url, NETWORK, keys_dir), admin_public)
+    keeper.held, keeper.locked_at = core, None
+    runners.append(await _start_site(init_inbox(keeper, auth), port))
     return DemoPerson(
         person,
         person,
@@ -227,13 +269,84 @@ async def _start_agent(  # noqa: PLR0913 - the parts of one contact person's mac
     )
 
 
+async def _check(
+    people: list[DemoPerson], followers: list[Follower], report: Callable[[str], None]
+) -> None:
+    for member in people[1:]:
+        if not await member.core.cache.list_cases("inbox"):
+            raise RuntimeError(f"the sample case did not reach {member.municipality}")
+    report("Kontroll: exempelärendet har nått Kommun B och Kommun C.")
+    for follower in followers:
+        if not follower.core.allowed:
+            raise RuntimeError(f"the hub refused the follow-up of {follower.title}")
+    report("Kontroll: länsstyrelsen och samordnaren är inloggade i uppföljningen.")
+
+
+async def _enrol_coordinator(
+    admin_client: HubClient, admin: SigningKey, keys_dir: Path, now: int
+) -> PrivateIdentity:
+    """The coordinator's own key, enrolled as the county's coordinator."""
+    coordinator = PrivateIdentity.generate()
+    await asyncio.to_thread(_write_keys, keys_dir, coordinator, admin.public)
+    await admin_client.add_record(
+        make_entry(
+            admin,
+            network=NETWORK,
+            municipality=COORDINATOR[0],
+            person=COORDINATOR[1],
+            role="coordinator",
+            identity=coordinator.public,
+            not_before=now - 60,
+            not_after=now + YEAR,
+            serial=len(MUNICIPALITIES) + 1,
+        )
+    )
+    return coordinator
+
+
+async def _start_follower(  # noqa: PLR0913 - the parts of one follow-up machine
+    hub_url: str,
+    *,
+    title: str,
+    key: PrivateIdentity | SigningKey,
+    admin_public: bytes,
+    keys_dir: Path,
+    is_admin: bool,
+    runners: list[web.AppRunner],
+) -> Follower:
+    core = FollowupCore(HubClient(hub_url, NETWORK), key, admin_public)
+    await core.connect()
+    port = _free_port()
+    auth = local_auth(f"http://127.0.0.1:{port}")
+    runners.append(await _start_site(init_followup(core, auth), port))
+    return Follower(title, keys_dir, is_admin, auth.launch_url, core)
+
+
+def _write_keys(keys_dir: Path, key: PrivateIdentity | SigningKey, admin_public: bytes) -> None:
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    name = "identity.key" if isinstance(key, PrivateIdentity) else NETWORK_KEY_NAME
+    keyfile.write_keyfile(
+        keys_dir / name,
+        key,
+        PASSPHRASE,
+        opslimit=keyfile.INTERACTIVE_OPSLIMIT,
+        memlimit=keyfile.INTERACTIVE_MEMLIMIT,
+    )
+    (keys_dir / NETWORK_PUB_NAME).write_text(dumps_public_signing_key(admin_public))
+
+
 def _prepare_root(root: Path, admin: SigningKey) -> None:
     (root / "lansstyrelsen").mkdir(parents=True, exist_ok=True)
     (root / "lansstyrelsen" / "network.pub").write_text(dumps_public_signing_key(admin.public))
+    _write_keys(root / "lansstyrelsen" / "keys", admin, admin.public)
 
 
 def _report(
-    report: Callable[[str], None], hub_url: str, root: Path, people: list[DemoPerson]
+    report: Callable[[str], None],
+    hub_url: str,
+    root: Path,
+    people: list[DemoPerson],
+    followers: list[Follower],
 ) -> None:
     report(f"Demonätverket kör. Hubben: {hub_url}  (data i {root / 'hub-data'})")
     report("Kommun A har skickat en förfrågan till Kommun B och Kommun C.\n")
@@ -241,4 +354,12 @@ def _report(
         report(f"{p.municipality_name}: {p.name}")
         report(f"  inkorg (länken fungerar en gång): {p.launch_url}")
         report(f"  nycklar: {p.keys_dir}  (lösenfras: {PASSPHRASE})")
+    for f in followers:
+        report(f"{f.title}")
+        report(f"  uppföljning (länken fungerar en gång): {f.launch_url}")
+        admin = " --admin" if f.admin else ""
+        report(
+            f"  eller själv: hub uppfoljning --hub {hub_url} --network {NETWORK} "
+            f"--keys {f.keys_dir}{admin}  (lösenfras: {PASSPHRASE})"
+        )
     report("\nÖppna länkarna i var sitt webbläsarfönster (privata fönster). Avsluta med Ctrl-C.")

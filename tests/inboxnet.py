@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
 
-from hub.inbox.agent import CACHE_PURPOSE, init_inbox
+from hub.crypto import keyfile
+from hub.crypto.keys import dumps_public_signing_key
+from hub.inbox.agent import CACHE_PURPOSE, InboxConfig, init_inbox, keeper_for
 from hub.inbox.board import BoardCore, init_board
 from hub.inbox.cache import InboxCache
 from hub.inbox.sync import AgentCore
-from hub.localagent import security
+from hub.localagent import lock, security
 from tests.hubnet import NETWORK, free_port
 
 if TYPE_CHECKING:
@@ -86,3 +88,42 @@ async def running_agent(
         finally:
             await runner.cleanup()
             await cache.close()
+
+
+PASSPHRASE = "korrekt häst batteri häftstift"
+FAST_KDF = {"opslimit": 1, "memlimit": 8192}  # Argon2id's minimum: a fast test
+
+
+def write_keys(net: HubNet, person: str, folder: Path) -> Path:
+    """`person`'s key folder as `hub enrol` leaves it: the key file under PASSPHRASE and the
+    administrator's pinned key."""
+    folder.mkdir()
+    keyfile.write_keyfile(folder / "identity.key", net.people[person], PASSPHRASE, **FAST_KDF)
+    (folder / "network.pub").write_text(dumps_public_signing_key(net.admin.public))
+    return folder
+
+
+@dataclass
+class Locked:
+    url: str
+    auth: security.LocalAuth
+    keeper: lock.Keeper[Any]
+
+
+@asynccontextmanager
+async def locked_agent(net: HubNet, person: str, tmp_path: Path) -> AsyncIterator[Locked]:
+    """`person`'s inbox as `hub inbox` starts it: locked, the key file on disk, on a free
+    port; nobody has opened its one-time link yet."""
+    keys = write_keys(net, person, tmp_path / f"keys-{person}")
+    config = InboxConfig(net.url, NETWORK, keys)
+    keeper = keeper_for(config, net.admin.public)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    auth = security.LocalAuth(url)
+    runner = web.AppRunner(init_inbox(keeper, auth))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield Locked(url, auth, keeper)
+    finally:
+        await runner.cleanup()

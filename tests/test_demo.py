@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from hub.demo import run_demo
+import asyncio
+import contextlib
+import re
+
+import aiohttp
+
+from hub.demo import PASSPHRASE, run_demo
 
 
 async def test_demo_network_starts_and_the_sample_case_reaches_b_and_c(tmp_path):
@@ -11,6 +17,52 @@ async def test_demo_network_starts_and_the_sample_case_reaches_b_and_c(tmp_path)
     people = await run_demo(tmp_path / "demo", check=True, report=lines.append)
     text = "\n".join(lines)
     assert "Kontroll: exempelärendet har nått Kommun B och Kommun C." in text
-    assert text.count("/start?token=") == 3
+    assert text.count("/start?token=") == 5  # three inboxes, two follow-ups
     assert [p.municipality for p in people] == ["kommun-a", "kommun-b", "kommun-c"]
     assert (tmp_path / "demo" / "kommun-b" / "keys" / "identity.key").exists()
+
+
+async def test_the_demo_enrols_the_county_administrator_and_a_coordinator_too(tmp_path):
+    """Every role can be tried: the county administrator (the network key) and a coordinator
+    each get a follow-up link and the `hub uppfoljning` command to start their own."""
+    lines: list[str] = []
+    root = tmp_path / "demo"
+    await run_demo(root, check=True, report=lines.append)
+    text = "\n".join(lines)
+    assert "Kontroll: länsstyrelsen och samordnaren är inloggade i uppföljningen." in text
+    assert "Länsstyrelsen (administratör)" in text
+    assert "Samordnare: Sara Samordnare" in text
+    assert text.count("uppföljning (länken fungerar en gång): http://127.0.0.1:") == 2
+    assert f"--keys {root / 'lansstyrelsen' / 'keys'} --admin" in text
+    assert f"--keys {root / 'samordnare' / 'keys'}  (lösenfras" in text
+    assert (root / "lansstyrelsen" / "keys" / "network.key").exists()
+    assert (root / "samordnare" / "keys" / "identity.key").exists()
+    assert (root / "samordnare" / "keys" / "network.pub").exists()
+
+
+async def test_a_demo_inbox_locked_with_las_nu_unlocks_again_with_the_printed_passphrase(tmp_path):
+    lines: list[str] = []
+    demo = asyncio.create_task(run_demo(tmp_path / "demo", check=False, report=lines.append))
+    try:
+        for _ in range(600):
+            if any("Avsluta med Ctrl-C" in line for line in lines):
+                break
+            await asyncio.sleep(0.05)
+        [link] = [line.split(": ", 1)[1] for line in lines if "inkorg (länken" in line][1:2]
+        origin = link.split("/start")[0]
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+            async with browser.get(link) as page:
+                csrf = re.search(r'name="csrf" value="([^"]+)"', await page.text())
+            assert csrf is not None
+            form = {"csrf": csrf.group(1)}
+            headers = {"Origin": origin}
+            async with browser.post(origin + "/las-nu", data=form, headers=headers) as page:
+                assert "Lås upp inkorgen" in await page.text()
+            unlock = {**form, "passphrase": PASSPHRASE}
+            async with browser.post(origin + "/las-upp", data=unlock, headers=headers) as page:
+                assert page.url.path == "/"
+                assert "Lås nu" in await page.text()
+    finally:
+        demo.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await demo

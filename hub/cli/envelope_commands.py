@@ -12,6 +12,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hub import files
 from hub.cli.passphrase import read_passphrase
 from hub.crypto import keyfile
 from hub.crypto.envelope import AttachmentSource, PinnedSender, open_envelope, seal
@@ -207,8 +208,8 @@ class _AtomicOutput:
         if path.exists():
             raise FileExistsError(str(path))
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path())
-        os.fchmod(fd, mode)
         self._temp = Path(name)
+        files.set_mode(fd, self._temp, mode)  # mkstemp's 0600, or readable for a public file
         self._file = os.fdopen(fd, "wb")
 
     def __enter__(self) -> Any:  # noqa: ANN401 - the binary file object
@@ -221,6 +222,6 @@ class _AtomicOutput:
                 os.fsync(self._file.fileno())
             self._file.close()
             if exc_type is None:
-                os.link(self._temp, self._path)  # fails if the target appeared meanwhile
+                files.publish(self._temp, self._path)  # refused if the name appeared meanwhile
         finally:
             self._temp.unlink(missing_ok=True)

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from hub.cli.exits import EXIT_ATTENTION, EXIT_OK
 from hub.server.config import load_config
-from hub.storage.backup import backup, restore
 from hub.storage.sqlite import SqliteStorage
 from hub.storage.upgrade import UpgradeError, schema_state
 
@@ -63,6 +62,8 @@ def _config_hint(args: argparse.Namespace) -> str:
 
 
 def _backup(args: argparse.Namespace) -> int:
+    from hub.storage.backup import backup  # noqa: PLC0415 - fcntl: hub --help on any system
+
     config = load_config(args.config)
     summary = backup(config.data_dir, args.dest)
     print(
@@ -75,6 +76,8 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
+    from hub.storage.backup import restore  # noqa: PLC0415 - fcntl: hub --help on any system
+
     config = load_config(args.config)
     manifest = restore(args.source, config.data_dir)
     print(
@@ -102,6 +105,8 @@ def _migrate(args: argparse.Namespace) -> int:
         return EXIT_ATTENTION
     if state.current > 0:
         if args.backup is not None:
+            from hub.storage.backup import backup  # noqa: PLC0415 - as in _backup
+
             summary = backup(config.data_dir, args.backup)
             print(f"Säkerhetskopian är klar i {summary.path}.")
         elif not args.without_backup:

@@ -25,6 +25,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, NoReturn, TypeAlias
 
+from hub import files
 from hub.crypto import primitives as p
 from hub.crypto import strictjson
 from hub.crypto.keys import PrivateIdentity, PublicIdentity, SigningKey, b64, fingerprint_of, unb64
@@ -247,12 +248,9 @@ def read_keyfile(path: Path, passphrase: str) -> PrivateKey:
 def _write_private(path: Path, data: bytes, *, overwrite: bool) -> None:
     directory = path.parent
     temp = directory / f".{path.name}.{secrets.token_hex(8)}.tmp"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(temp, flags, 0o600)  # O_EXCL: never through a planted file or symlink
+    fd = files.open_private(temp)  # only this user's (hub/files.py), never a planted file
     try:
         try:
-            if hasattr(os, "fchmod"):  # os.open's mode is cut by the umask; make it exactly 0600
-                os.fchmod(fd, 0o600)
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
@@ -262,37 +260,14 @@ def _write_private(path: Path, data: bytes, *, overwrite: bool) -> None:
         if overwrite:
             temp.replace(path)
         else:
-            _move_without_overwrite(temp, path)
-        _fsync_directory(directory)
+            try:
+                files.publish(temp, path)
+            except FileExistsError:
+                raise KeyFileError("keyfile_exists", str(path)) from None
+        files.sync_folder(directory)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-
-
-def _move_without_overwrite(temp: Path, path: Path) -> None:
-    """Move `temp` to `path` unless something is there; link(2) checks and acts in one step."""
-    try:
-        path.hardlink_to(temp)
-    except FileExistsError:
-        raise KeyFileError("keyfile_exists", str(path)) from None
-    except OSError:
-        # A file system without hard links (FAT, some network shares): look, then rename.
-        if _lexists(path):
-            raise KeyFileError("keyfile_exists", str(path)) from None
-        temp.replace(path)
-    else:
-        temp.unlink()
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the new directory entry durable. Windows cannot open a directory; NTFS journals it."""
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _lexists(path: Path) -> bool:

@@ -10,9 +10,11 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hub.client.api import HubClient
+from hub.crypto import keyfile
+from hub.crypto.keys import PrivateIdentity
 from hub.errors import AuthorityError
 from hub.inbox import board
 from hub.inbox.cache import InboxCache
@@ -20,7 +22,6 @@ from hub.inbox.facts import who_am_i
 from hub.inbox.pages import (
     attachment,
     case,
-    common,
     compose,
     inbox_list,
     keys,
@@ -28,18 +29,16 @@ from hub.inbox.pages import (
     status,
     uploads,
 )
-from hub.inbox.session import following
 from hub.inbox.sync import AgentCore
-from hub.localagent import launch, security
+from hub.localagent import launch, lock, security
 
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from hub.crypto.keys import PrivateIdentity
-
 log = logging.getLogger("hub.inbox")
 STATIC = Path(__file__).with_name("static")
 CACHE_PURPOSE = b"hub-cache/v1"
+IDENTITY_NAME = "identity.key"  # in the key folder: the person's encrypted private keys
 CONTACT_ROLE = "contact_person"  # the directory role whose holders have an inbox
 
 
@@ -51,21 +50,27 @@ class InboxConfig:
     port: int = 0  # 0: a free port
     cache_dir: Path | None = None  # default: keys_dir / "inbox-cache"
     allow_insecure: bool = False
+    # where a launcher asks the running agent for a fresh link (hub.localagent.control)
+    control_socket: Path | None = None
 
 
 def init_inbox(
-    core: AgentCore, auth: security.LocalAuth, *, max_attachment_mb: int = uploads.MAX_ATTACHMENT_MB
+    core: AgentCore | lock.Keeper[Any],
+    auth: security.LocalAuth,
+    *,
+    max_attachment_mb: int = uploads.MAX_ATTACHMENT_MB,
 ) -> web.Application:
-    """The inbox's pages; `max_attachment_mb`: the most a form's attachments may weigh (MiB),
-    with room for the form's text on top."""
+    """The inbox's pages, for an agent already open (`core`) or for the one a Keeper unlocks
+    (it may turn out to be a county board's: "/" then shows its notes);
+    `max_attachment_mb`: the most a form's attachments may weigh (MiB), with room for the
+    form's text on top."""
     app = launch.guarded_app(auth, STATIC, client_max_size=(max_attachment_mb + 5) * uploads.MIB)
     app[uploads.MAX_ATTACHMENTS] = max_attachment_mb * uploads.MIB
-    app[common.CORE] = core
-    app[common.FRAME] = core
+    lock.lockable(app, core if isinstance(core, lock.Keeper) else lock.Keeper(None, held=core))
     app[inbox_list.BANNERS] = inbox_list.BannerMemo()
     app[compose.DRAFTS] = asyncio.Lock()
     r = app.router
-    r.add_get("/", inbox_list.inbox)
+    r.add_get("/", _front_page)
     r.add_get("/ny", compose.compose)
     r.add_post("/ny", compose.compose)
     r.add_post("/ny/granska", compose.review)
@@ -82,8 +87,13 @@ def init_inbox(
     r.add_get("/status.json", status.status)
     r.add_get("/nycklar", keys.keys_page)
     r.add_post("/nycklar/kontrollerad", keys.keys_checked)
-    app.cleanup_ctx.append(following(core))
     return app
+
+
+async def _front_page(request: web.Request) -> web.StreamResponse:
+    if isinstance(request.app[lock.KEEPER].held, board.BoardCore):
+        return await board.notes_page(request)
+    return await inbox_list.inbox(request)
 
 
 async def open_core(
@@ -137,17 +147,51 @@ async def _role_of(config: InboxConfig, identity: PrivateIdentity, admin_public:
     return str(who_am_i(directory, identity, int(time.time()), hub_says=hub_says).role)
 
 
-async def serve(
-    config: InboxConfig, identity: PrivateIdentity, admin_public: bytes, *, open_browser: bool
-) -> None:
-    core = await open_core(config, identity, admin_public)
-    auth = security.LocalAuth("http://127.0.0.1:0")  # launch.serve binds, then tells it the port
-    app = (
-        board.init_board(core, auth)
-        if isinstance(core, board.BoardCore)
-        else init_inbox(core, auth)
-    )
+def keeper_for(
+    config: InboxConfig, admin_public: bytes, *, idle_minutes: int = lock.IDLE_DEFAULT
+) -> lock.Keeper[Any]:
+    """The agent, locked: the passphrase typed in the page opens the key file in
+    `config.keys_dir`, then the cache, the session and the catching up (open_core)."""
+
+    async def opener(passphrase: str) -> AgentCore | board.BoardCore:
+        path = config.keys_dir / IDENTITY_NAME
+        identity = await asyncio.to_thread(keyfile.read_keyfile, path, passphrase)
+        if not isinstance(identity, PrivateIdentity):
+            raise ValueError("nyckelfilen är inte en kontaktpersons nyckel")
+        return await open_core(config, identity, admin_public)
+
+    return lock.Keeper(opener, closer=_close, idle_minutes=idle_minutes)
+
+
+async def _close(core: AgentCore | board.BoardCore) -> None:
     try:
-        await launch.serve(app, auth, port=config.port, name="Inkorgen", open_browser=open_browser)
+        await core.close()
     finally:
         await core.cache.close()
+
+
+async def serve(
+    config: InboxConfig,
+    identity: PrivateIdentity | None,
+    admin_public: bytes,
+    *,
+    open_browser: bool,
+    idle_minutes: int = lock.IDLE_DEFAULT,
+) -> None:
+    """Serve the inbox on 127.0.0.1, locked until the person unlocks it in the page, or
+    unlocked from the start with `identity` (a passphrase given on the command line)."""
+    keeper = keeper_for(config, admin_public)
+    keeper.set_idle(idle_minutes)  # ValueError for a time the page does not offer
+    if identity is not None:
+        keeper.held = await open_core(config, identity, admin_public)
+        keeper.locked_at = None
+    auth = security.LocalAuth("http://127.0.0.1:0")  # launch.serve binds, then tells it the port
+    app = init_inbox(keeper, auth)
+    await launch.serve(
+        app,
+        auth,
+        port=config.port,
+        name="Inkorgen",
+        open_browser=open_browser,
+        control_socket=config.control_socket,
+    )

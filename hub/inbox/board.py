@@ -24,11 +24,10 @@ from hub.client.api import HubClient, RemoteError
 from hub.crypto.format import MessageKind
 from hub.inbox import documents
 from hub.inbox.facts import Listed
-from hub.inbox.pages.common import FRAME, render
+from hub.inbox.pages.common import render
 from hub.inbox.parts import AgentParts
 from hub.inbox.receiving import Opened, Refused
-from hub.inbox.session import following
-from hub.localagent import launch, security
+from hub.localagent import launch, lock, security
 
 log = logging.getLogger("hub.inbox")
 ROLE: Final = "county_board"
@@ -143,11 +142,10 @@ class BoardCore(AgentParts):
                 await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS)
 
 
-BOARD = web.AppKey("board", BoardCore)
-
-
 async def notes_page(request: web.Request) -> web.Response:
-    core = request.app[BOARD]
+    core = request.app[lock.KEEPER].held
+    if not isinstance(core, BoardCore):
+        raise web.HTTPSeeOther(lock.UNLOCK_PATH)
     with contextlib.suppress(aiohttp.ClientError, OSError, RemoteError, TimeoutError):
         await core.sync()
     notes = sorted(await core.notes(), key=lambda n: n.created_at, reverse=True)
@@ -159,8 +157,6 @@ def init_board(core: BoardCore, auth: security.LocalAuth) -> web.Application:
     from hub.inbox.agent import STATIC  # noqa: PLC0415 - no cycle
 
     app = launch.guarded_app(auth, STATIC)
-    app[BOARD] = core
-    app[FRAME] = core
+    lock.lockable(app, lock.Keeper(None, held=core))
     app.router.add_get("/", notes_page)
-    app.cleanup_ctx.append(following(core))
     return app

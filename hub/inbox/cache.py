@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import aiosqlite
 
+from hub import files
 from hub.crypto import primitives as p
 from hub.inbox.cache_drafts import DraftRows
 from hub.inbox.cache_envelopes import EnvelopeRows
@@ -244,11 +245,10 @@ async def _migrate(db: aiosqlite.Connection) -> None:
 
 
 def _prepare(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    (folder / "envelopes").mkdir(exist_ok=True, mode=0o700)
-    (folder / "blobs").mkdir(exist_ok=True, mode=0o700)
-    (folder / "outgoing").mkdir(exist_ok=True, mode=0o700)
+    files.private_folder(folder)
+    for inner in ("envelopes", "blobs", "outgoing"):
+        files.private_folder(folder / inner)
     path = folder / "cache.sqlite3"
     if not path.exists():
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        os.close(files.open_private(path))
     return path

@@ -8,6 +8,7 @@ import asyncio
 import os
 from typing import IO, TYPE_CHECKING, Self
 
+from hub import files
 from hub.crypto import primitives as p
 
 if TYPE_CHECKING:
@@ -174,7 +175,7 @@ def _encrypt_file(source: IO[bytes], path: Path, key: bytes) -> int:
     sealed = bytearray(BLOB_CHUNK + p.STREAM_OVERHEAD)
     size = 0
     temp = path.with_suffix(".tmp")
-    fd = os.open(temp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    fd = files.open_private(temp, truncate=True)
     with os.fdopen(fd, "wb") as out:
         out.write(header)
         chunk = source.read(BLOB_CHUNK)

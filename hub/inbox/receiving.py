@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
+from hub import files
 from hub.client.api import RemoteError
 from hub.crypto.envelope import OpenedMessage, open_envelope, read_header
 from hub.crypto.receipts import make_receipt, verify_receipt
@@ -79,7 +80,7 @@ class Refused:
 
 def create_private(path: Path) -> BinaryIO:
     """A new file only this user can read (0600), for ciphertext on its way in or out."""
-    return os.fdopen(os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600), "wb")
+    return os.fdopen(files.open_private(path, truncate=True), "wb")
 
 
 def open_file(  # noqa: PLR0913 - what opens it, and against what

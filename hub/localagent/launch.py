@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Final
 
 from aiohttp import web
 
+from hub.localagent import control
 from hub.localagent.security import AUTH, START_PATH, guard, security_headers, start
 from hub.localagent.templates import TEMPLATES, environment
 
@@ -44,12 +45,19 @@ def guarded_app(
     return app
 
 
-async def serve(
-    app: web.Application, auth: LocalAuth, *, port: int, name: str, open_browser: bool
+async def serve(  # noqa: PLR0913 - past app and auth, all keyword-only
+    app: web.Application,
+    auth: LocalAuth,
+    *,
+    port: int,
+    name: str,
+    open_browser: bool,
+    control_socket: Path | None = None,
 ) -> None:
     """Serve `app` on 127.0.0.1 (`port` 0: a free one) until cancelled. Bind first, then tell
     the guard the one origin it may answer, and print (and open) the one-time link; `name`
-    says what is open, as the first word of a sentence ("Inkorgen")."""
+    says what is open, as the first word of a sentence ("Inkorgen"). With `control_socket`,
+    a launcher asks there for a fresh link (hub.localagent.control)."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
@@ -61,6 +69,10 @@ async def serve(
         print(f"Öppna den här länken (den fungerar en gång): {auth.launch_url}")  # noqa: T201
         if open_browser:
             webbrowser.open(auth.launch_url)
-        await asyncio.Event().wait()
+        if control_socket is None:
+            await asyncio.Event().wait()
+        else:
+            async with control.serving(auth.fresh_launch_url, control_socket):
+                await asyncio.Event().wait()
     finally:
         await runner.cleanup()

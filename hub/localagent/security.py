@@ -52,6 +52,12 @@ class LocalAuth:
     def launch_url(self) -> str:
         return f"{self.origin}{START_PATH}?token={self.launch_token}"
 
+    def fresh_launch_url(self) -> str:
+        """A new one-time link (the control channel's answer); an unused earlier one stops
+        working. Sessions already open stay open."""
+        self.launch_token = secrets.token_urlsafe(32)
+        return self.launch_url
+
     def start_session(self, token: str) -> str | None:
         """Trade the one-time launch token for a session id; a second use gets nothing."""
         if not self.launch_token or not hmac.compare_digest(token, self.launch_token):

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from hub.errors import HubError
-from hub.inbox.pages.common import CORE, render
+from hub.inbox.pages.common import core_of, render
 from hub.localagent.security import protect
 
 log = logging.getLogger("hub.inbox")
@@ -44,7 +44,7 @@ async def attachment(request: web.Request) -> web.StreamResponse:
 
 
 async def _stream_attachment(request: web.Request) -> web.StreamResponse:
-    core = request.app[CORE]
+    core = core_of(request)
     message_id = bytes.fromhex(request.match_info["message_id"])
     async with core.open_attachment(message_id, int(request.match_info["index"])) as found:
         # Served as a download, never rendered here: the name and bytes come from another party.

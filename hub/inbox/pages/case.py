@@ -13,7 +13,7 @@ from aiohttp import web
 from hub.client.api import RemoteError
 from hub.inbox import forms, pdf
 from hub.inbox.pages.case_view import ACTIONS, case_context
-from hub.inbox.pages.common import CORE, _case_id, _when, render
+from hub.inbox.pages.common import _case_id, _when, core_of, render
 from hub.inbox.pages.uploads import MAX_ATTACHMENTS, MIB, _files, _store, _too_large
 from hub.inbox.sync import AgentCore, case_from_view
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 async def case_page(request: web.Request) -> web.Response:
-    core = request.app[CORE]
+    core = core_of(request)
     case_id = _case_id(request)
     if core.online:
         await core.mark_read(case_id)
@@ -40,7 +40,7 @@ async def _render_case(  # noqa: PLR0913 - the page, and a refused outcome form 
     outcome_errors: dict[str, str] | None = None,
     outcome_problem: str | None = None,
 ) -> web.Response:
-    core = request.app[CORE]
+    core = core_of(request)
     context = await case_context(core, case_id)
     if context is None:
         return await _no_such_case(request)
@@ -134,7 +134,7 @@ async def _outcome_part(  # noqa: PLR0913 - the form's state
 
 async def case_pdf(request: web.Request) -> web.Response:
     """The case as a PDF/A download, rendered here by weasyprint; written to no disk."""
-    core = request.app[CORE]
+    core = core_of(request)
     case_id = _case_id(request)
     if core.online:
         await core.mark_read(case_id)  # the export holds the decrypted inquiry: it was read
@@ -158,7 +158,7 @@ async def case_pdf(request: web.Request) -> web.Response:
 
 
 async def case_action(request: web.Request) -> web.StreamResponse:
-    core = request.app[CORE]
+    core = core_of(request)
     case_id = _case_id(request)
     action = request.match_info["action"]
     if action != "message" and action not in ACTIONS:

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from hub.crypto.format import MessageKind
 from hub.inbox.sync import AgentCore
+from hub.localagent.lock import IDLE_CHOICES, KEEPER, UNLOCK_PATH
 from hub.localagent.security import CSRF
 from hub.localagent.templates import TEMPLATES
 from hub.protocol.deadlines import days_left
@@ -35,8 +36,20 @@ class PageCore(Protocol):
     def name_of(self, municipality: str) -> str: ...
 
 
-CORE = web.AppKey("core", AgentCore)  # the contact person's agent: the inbox's pages
-FRAME = web.AppKey("frame", PageCore)  # any agent: what render() shows around a page
+def core_of(request: web.Request) -> AgentCore:
+    """The contact person's agent, while unlocked (hub.localagent.lock): the inbox's pages."""
+    held = request.app[KEEPER].held
+    if not isinstance(held, AgentCore):  # locked (the gate sends the browser away first)
+        raise web.HTTPSeeOther(UNLOCK_PATH)
+    return held
+
+
+def frame_of(request: web.Request) -> PageCore:
+    """Any agent, while unlocked: what render() shows around a page."""
+    held: PageCore | None = request.app[KEEPER].held
+    if held is None:
+        raise web.HTTPSeeOther(UNLOCK_PATH)
+    return held
 
 
 STATE_LABELS = {
@@ -63,7 +76,7 @@ STATE_LABELS = {
 async def render(
     request: web.Request, template: str, status: int = 200, **context: object
 ) -> web.Response:
-    core = request.app[FRAME]
+    core = frame_of(request)
     base = {
         "csrf": request.get(CSRF, ""),
         "municipality_name": core.name_of(core.municipality),
@@ -71,6 +84,8 @@ async def render(
         "hub_status": "online" if core.online else "offline",
         "outbox_count": await core.cache.outbox_count(),
         "live_version": core.version,
+        "idle_minutes": request.app[KEEPER].idle_minutes,
+        "idle_choices": IDLE_CHOICES,
     }
     html = request.app[TEMPLATES].get_template(f"inbox/{template}").render({**base, **context})
     return web.Response(text=html, content_type="text/html", charset="utf-8", status=status)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from hub.inbox import forms
-from hub.inbox.pages.common import CORE, _when, render
+from hub.inbox.pages.common import _when, core_of, render
 from hub.inbox.pages.uploads import MAX_ATTACHMENTS, MIB, _files, _store, _too_large
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def _quota_text(core: AgentCore, municipality: str) -> str:
 
 
 async def compose(request: web.Request) -> web.Response:
-    core = request.app[CORE]
+    core = core_of(request)
     values: dict[str, str] = {}
     selected: list[str] = []
     draft_id = request.query.get("utkast", "")
@@ -105,7 +105,7 @@ async def _kept(core: AgentCore, form: MultiDictProxy[Any]) -> list[StoredFile]:
 async def save_draft(request: web.Request) -> web.Response:
     """Spara utkast: what was typed, unchecked, encrypted in the local cache, with the saved
     attachments still ticked and the files just chosen."""
-    core = request.app[CORE]
+    core = core_of(request)
     form = await request.post()
     values, selected = _typed(form)
     draft_id = str(form.get("draft_id", "")) or secrets.token_hex(16)
@@ -145,7 +145,7 @@ async def autosave_draft(request: web.Request) -> web.Response:
     and the time). The files are not sent again, and what the review step made (the checked
     document, the attachments) is kept: the review page's Skicka sends what it showed. A draft
     that is gone (sent, or deleted) is not brought back by a late save."""
-    core = request.app[CORE]
+    core = core_of(request)
     form = await request.post()
     values, selected = _typed(form)
     draft_id = str(form.get("draft_id", ""))
@@ -177,7 +177,7 @@ async def _compose_page(  # noqa: PLR0913 - the page's parts, all keyword-only
     choices: list[dict[str, Any]] | None = None,
     kept: list[StoredFile] | None = None,
 ) -> web.Response:
-    core = request.app[CORE]
+    core = core_of(request)
     drafts = [
         {
             "draft_id": d_id,
@@ -209,7 +209,7 @@ async def _compose_page(  # noqa: PLR0913 - the page's parts, all keyword-only
 
 
 async def review(request: web.Request) -> web.Response:
-    core = request.app[CORE]
+    core = core_of(request)
     form = await request.post()
     values, _ = _typed(form)
     document, errors = forms.validate_inquiry(values)
@@ -258,7 +258,7 @@ async def review(request: web.Request) -> web.Response:
 
 
 async def send(request: web.Request) -> web.StreamResponse:
-    core = request.app[CORE]
+    core = core_of(request)
     draft_id = str((await request.post()).get("draft_id", ""))
     async with request.app[DRAFTS]:
         draft = await core.cache.take_draft(draft_id)

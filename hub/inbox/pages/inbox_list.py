@@ -8,14 +8,14 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.inbox.pages.common import CORE, STATE_LABELS, _deadline_fields, _receipt_line, render
+from hub.inbox.pages.common import STATE_LABELS, _deadline_fields, _receipt_line, core_of, render
 from hub.inbox.sync import AgentCore, due_from_json
 from hub.protocol.deadlines import WORKING_DAY_STARTS, DueKind, NetworkDeadlines
 from hub.protocol.notices import Topic, banner_counts, topic_line
 
 
 async def inbox(request: web.Request) -> web.Response:
-    core = request.app[CORE]
+    core = core_of(request)
     box = request.query.get("box", "inbox")
     if box not in {"inbox", "sent", "closed"}:
         box = "inbox"

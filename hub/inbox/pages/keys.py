@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from hub.crypto.keys import fingerprint_of
-from hub.inbox.pages.common import CORE, render
+from hub.inbox.pages.common import core_of, render
 
 if TYPE_CHECKING:
     from hub.inbox.sync import AgentCore
@@ -34,7 +34,7 @@ def _current_keys(core: AgentCore) -> dict[str, tuple[str, str, str, str]]:
 async def keys_page(request: web.Request) -> web.Response:
     """Fingerprints for phone checks, and a warning when a contact person's key changed since
     this inbox last saw it (until the person says they have checked it)."""
-    core = request.app[CORE]
+    core = core_of(request)
     current = _current_keys(core)
     known = json.loads(await core.cache.get_value(KNOWN_KEYS, "{}"))
     if not known:  # first use: what the directory says now is the baseline
@@ -59,7 +59,7 @@ async def keys_page(request: web.Request) -> web.Response:
 
 
 async def keys_checked(request: web.Request) -> web.StreamResponse:
-    core = request.app[CORE]
+    core = core_of(request)
     current = _current_keys(core)
     await core.cache.set_value(KNOWN_KEYS, json.dumps({k: v[0] for k, v in current.items()}))
     raise web.HTTPSeeOther("/nycklar")

@@ -13,7 +13,7 @@ from hub.client.api import RemoteError
 from hub.errors import MESSAGES
 from hub.inbox import forms
 from hub.inbox.pages.case import _receiving, _render_case, _reportable
-from hub.inbox.pages.common import CORE, _case_id, render
+from hub.inbox.pages.common import _case_id, core_of, render
 from hub.inbox.sync import AgentCore, case_from_view
 from hub.report.outcome import contradiction
 
@@ -73,7 +73,7 @@ async def _outcome_form(
 ) -> tuple[bytes, dict[str, Any], OutcomeReport | None, dict[str, str], dict[str, str]]:
     """The posted outcome form checked against the case: (case id, view, report, values,
     errors). A case that is not ours or not closed is not found, as for the page itself."""
-    core = request.app[CORE]
+    core = core_of(request)
     case_id = _case_id(request)
     form = await request.post()
     view = await core.cache.get_case(case_id)
@@ -122,7 +122,7 @@ async def _outcome_review_page(  # noqa: PLR0913 - the step, and why it is shown
     problem: str | None = None,
     status: int = 200,
 ) -> web.Response:
-    core = request.app[CORE]
+    core = core_of(request)
     return await render(
         request,
         "outcome_review.html",
@@ -140,7 +140,7 @@ async def _outcome_review_page(  # noqa: PLR0913 - the step, and why it is shown
 async def outcome_send(request: web.Request) -> web.Response:
     """ "Skicka rapporten": to the hub now. Refused: the form again, the reason by its field.
     Hub unreachable: the confirmation step again, nothing lost, said plainly."""
-    core = request.app[CORE]
+    core = core_of(request)
     case_id, view, report, values, errors = await _outcome_form(request)
     if report is None:
         return await _render_case(

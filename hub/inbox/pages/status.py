@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.inbox.pages.common import CORE
+from hub.inbox.pages.common import core_of
 
 
 async def status(request: web.Request) -> web.Response:
     """For live.js and upload.js: whether anything changed, and how far the outbox has got
     with what it is sending now; counts only, never content."""
-    core = request.app[CORE]
+    core = core_of(request)
     return web.json_response(
         {
             "version": core.version,
