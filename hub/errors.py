@@ -41,6 +41,10 @@ MESSAGES: dict[str, str] = {
         "Meddelandet är inte krypterat till exakt de giltiga nycklarna hos mottagarna och "
         "den egna kommunen. Hämta katalogen på nytt och skicka igen."
     ),
+    "record_required": (
+        "Namn, folkmängd, kommunmall och nätverkets inställningar ändras bara med en post som "
+        "länsstyrelsen har signerat; hubben tar inte emot en osignerad ändring."
+    ),
     "plain_http_refused": (
         "Hubben nås över okrypterad HTTP på en annan dator än din egen; det vägrar vi."
     ),
@@ -249,6 +253,7 @@ class ApiError(HubError):
             "envelope_sender_not_you",
             "envelope_recipients_mismatch",
             "plain_http_refused",
+            "record_required",
             "case_not_closed",
             "outcome_report_invalid",
             "outcome_report_mismatch",

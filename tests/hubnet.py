@@ -20,6 +20,7 @@ from hub.crypto.directory import make_entry, make_revocation
 from hub.crypto.envelope import AttachmentSource, seal
 from hub.crypto.format import MessageKind
 from hub.crypto.keys import PrivateIdentity, SigningKey
+from hub.crypto.registry import make_kommunmall, make_municipality, make_settings
 from hub.server.app import init_app
 from hub.server.config import ServerConfig
 from hub.server.typedefs import CONFIG
@@ -47,6 +48,9 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+MUNICIPALITIES = (("kommun-a", "Kommun A"), ("kommun-b", "Kommun B"), ("kommun-c", "Kommun C"))
 
 
 @dataclass
@@ -100,6 +104,43 @@ class HubNet:
         )
         admin = await self.client()
         await admin.add_record(wire)
+
+    async def register(self, municipality: str, name: str, population: int = 25_000) -> int:
+        """The administrator signs a municipality record (docs/protocol.md §5.10)."""
+        self.serial += 1
+        return await (await self.client()).add_record(
+            make_municipality(
+                self.admin,
+                network=NETWORK,
+                municipality=municipality,
+                name=name,
+                population=population,
+                serial=self.serial,
+            )
+        )
+
+    async def sign_settings(self, **settings: Any) -> int:
+        """The administrator signs the network's settings (national defaults unless given)."""
+        self.serial += 1
+        wire = make_settings(self.admin, network=NETWORK, serial=self.serial, **settings)
+        return await (await self.client()).add_record(wire)
+
+    async def sign_kommunmall(self, municipality: str, offer: str, contact: str = "") -> int:
+        self.serial += 1
+        wire = make_kommunmall(
+            self.admin,
+            network=NETWORK,
+            municipality=municipality,
+            offer=offer,
+            contact=contact,
+            serial=self.serial,
+        )
+        return await (await self.client()).add_record(wire)
+
+    async def sign_registry(self) -> None:
+        """Move the test network to the signed registry: its three municipalities, as named."""
+        for municipality, name in MUNICIPALITIES:
+            await self.register(municipality, name)
 
     async def revoke(self, person: str, *, at: int, reason: str = "left") -> None:
         self.serial += 1
@@ -208,11 +249,7 @@ async def running_hub(
     net.runner = runner
     try:
         admin_client = await net.client()
-        for municipality, name in (
-            ("kommun-a", "Kommun A"),
-            ("kommun-b", "Kommun B"),
-            ("kommun-c", "Kommun C"),
-        ):
+        for municipality, name in MUNICIPALITIES:
             await admin_client.put_municipality(
                 municipality,
                 name=name,

@@ -13,6 +13,7 @@ import aiohttp
 
 from hub.crypto.directory import Directory
 from hub.crypto.records import signer_id
+from hub.crypto.registry import Registry
 from hub.errors import ApiError
 from hub.protocol import wire
 from hub.protocol.enrolment import enrol_message, invite_code_hash, normalise_code
@@ -162,6 +163,15 @@ class HubClient:
         return Directory.load(
             admin_public, self.network, records["entries"], records["revocations"]
         )
+
+    async def registry(self, admin_public: bytes, *, known_serial: int = 0) -> Registry:
+        """The one sequence (directory and registry), verified here against the pinned
+        administrator key; never older than `known_serial` (docs/protocol.md §5.11)."""
+        found = await self._shape(
+            "GET", f"{API}/networks/{self.network}/registry", wire.RegistryList
+        )
+        records = [{"record": r.record, "signature": r.signature} for r in found.records]
+        return Registry.load(admin_public, self.network, records, known_serial=known_serial)
 
     async def add_record(self, wire: dict[str, str]) -> int:
         result = await self._request("POST", f"{API}/networks/{self.network}/directory", json=wire)

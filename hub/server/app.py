@@ -112,6 +112,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get(f"{API}/networks/{{network}}", directory_routes.get_network)
     r.add_get(f"{API}/networks/{{network}}/directory", directory_routes.get_directory)
     r.add_post(f"{API}/networks/{{network}}/directory", directory_routes.add_record)
+    r.add_get(f"{API}/networks/{{network}}/registry", directory_routes.get_registry)
     r.add_get(f"{API}/networks/{{network}}/municipalities", directory_routes.get_municipalities)
     r.add_put(
         f"{API}/networks/{{network}}/municipalities/{{municipality}}",
