@@ -107,8 +107,7 @@ class Setup:
     async def approve(self, identity: PrivateIdentity, person: str, municipality: str) -> None:
         """An approval made in-process, as `hub admin approve` makes it."""
         admin = await self.admin()
-        records = await admin.directory_records()
-        serial = 1 + len(records["entries"]) + len(records["revocations"])
+        serial = (await admin.registry(self.net.admin.public)).serial + 1
         now = int(self.net.clock.now)
         await admin.add_record(
             make_entry(
