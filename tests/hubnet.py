@@ -219,10 +219,13 @@ async def running_hub(
     tmp_path: Path,
     *,
     network_settings: dict[str, Any] | None = None,
+    signed_registry: bool = True,
     front: Callable[[str], Awaitable[str]] | None = None,
     **config: Any,
 ) -> AsyncIterator[HubNet]:
-    """A hub with the test network; `network_settings` are added to its agreed settings.
+    """A hub with the test network; `network_settings` are added to its agreed settings, which
+    the administrator signs with the members unless `signed_registry` is False (a network
+    set up before the registry was signed: the operator's settings and names only).
     `front`: started with the hub's own address, returns the address of a proxy in front of it
     (tests/lyinghub.py), which becomes the hub's public URL and the one every client dials."""
     config.setdefault("signin_attempts_per_minute", 1000)
@@ -256,6 +259,12 @@ async def running_hub(
                 population=25_000,
                 manager_email=f"chef@{municipality}.example",
             )
+        # The administrator signs the members and the settings before anyone enrols, as
+        # docs/protocol.md §5.10 has a network begin: serials 1-4, the entries from 5.
+        if signed_registry:
+            await net.sign_registry()
+            settings = {"answer_days": 14, **(network_settings or {})}
+            await net.sign_settings(**_record_settings(settings))
         for person, municipality in (
             ("anna", "kommun-a"),
             ("bertil", "kommun-b"),
@@ -267,6 +276,16 @@ async def running_hub(
         yield net
     finally:
         await net.stop()
+
+
+def _record_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """The hub-side settings a test gives, as the administrator's signed record states them."""
+    values = dict(settings)
+    quota = values.get("quota_key")
+    values["quota_key"] = [tuple(band) for band in quota] if isinstance(quota, list) else None
+    if "follow_up_days" in values and "follow_up_months" not in values:
+        values["follow_up_months"] = None
+    return values
 
 
 async def _serve(config: ServerConfig, clock: FakeClock) -> web.AppRunner:

@@ -15,7 +15,9 @@ from tests.test_admin import ADMIN, admin_setup
 
 @pytest.fixture
 async def s(tmp_path):
-    async with admin_setup(tmp_path, network_settings={"answer_days": 21}) as setup:
+    async with admin_setup(
+        tmp_path, network_settings={"answer_days": 21}, signed_registry=False
+    ) as setup:
         yield setup
 
 

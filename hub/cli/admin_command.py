@@ -507,7 +507,7 @@ def _settings_values(record: SettingsRecord) -> dict[str, Any]:
         "follow_up_days": record.follow_up_days,
         "financial_overlap": record.financial_overlap,
         "remind_working_days_before": record.remind_working_days_before,
-        "quota_key": list(record.quota_key),
+        "quota_key": None if record.quota_key is None else list(record.quota_key),
         "outcome_free_text": record.outcome_free_text,
         "case_retention_days": record.case_retention_days,
         "inbox_retention_days": record.inbox_retention_days,
@@ -525,9 +525,8 @@ def _from_hub(settings: dict[str, object]) -> dict[str, Any]:
         "financial_overlap": str(rules.financial_overlap),
         "remind_working_days_before": rules.remind_working_days_before,
     }
-    quota = settings.get("quota_key")
-    if isinstance(quota, str):
-        values["quota_key"] = [tuple(band) for band in parse_quota_key(quota)]
+    quota = settings.get("quota_key")  # as hub network create stores it: [[from, cases], ...]
+    values["quota_key"] = [tuple(band) for band in quota] if isinstance(quota, list) else None
     for name in ("outcome_free_text", "case_retention_days", "inbox_retention_days"):
         if name in settings:
             values[name] = settings[name]

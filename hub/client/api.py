@@ -415,3 +415,23 @@ async def _json_or_raise(response: aiohttp.ClientResponse) -> Any:  # noqa: ANN4
             code = str(body["error"].get("code", "unknown"))
         raise RemoteError(response.status, code)
     return body
+
+
+def signed_members(registry: Registry) -> list[wire.Member]:
+    """The members as the administrator signed them (name, population, kommunmall), by id: what
+    this release's clients show, never the hub's member list."""
+    found = []
+    for municipality_id in sorted(registry.municipalities):
+        record = registry.municipalities[municipality_id]
+        template = registry.kommunmallar.get(municipality_id)
+        found.append(
+            wire.Member(
+                id=municipality_id,
+                name=record.name,
+                population=record.population,
+                template={}
+                if template is None
+                else {"text": template.offer, "contact": template.contact},
+            )
+        )
+    return found

@@ -115,7 +115,7 @@ class SettingsRecord:
     follow_up_days: int | None
     financial_overlap: str
     remind_working_days_before: int
-    quota_key: tuple[tuple[int, int], ...]  # (from population, cases a year), ascending
+    quota_key: tuple[tuple[int, int], ...] | None  # (from population, cases a year); None: none
     outcome_free_text: bool
     case_retention_days: int  # the hub keeps an ended case this long
     inbox_retention_days: int  # an inbox keeps the decrypted copy of an ended case this long
@@ -134,10 +134,6 @@ class SettingsRecord:
         if self.follow_up_days is not None:
             values["follow_up_days"] = self.follow_up_days
         return values
-
-    @property
-    def quota_key_text(self) -> str:
-        return ",".join(f"{population}:{cases}" for population, cases in self.quota_key)
 
 
 @dataclass(frozen=True)
@@ -183,8 +179,8 @@ def make_settings(  # noqa: PLR0913 - every setting is the administrator's decis
     follow_up_days: int | None = None,
     financial_overlap: str = "handover_month_plus_one",
     remind_working_days_before: int = 3,
-    quota_key: Iterable[tuple[int, int]] = ((0, 1), (10_000, 2), (20_001, 3)),
-    outcome_free_text: bool = True,
+    quota_key: Iterable[tuple[int, int]] | None = ((0, 1), (10_000, 2), (20_001, 3)),
+    outcome_free_text: bool = False,
     case_retention_days: int = 365,
     inbox_retention_days: int = 90,
 ) -> dict[str, str]:
@@ -198,7 +194,9 @@ def make_settings(  # noqa: PLR0913 - every setting is the administrator's decis
         "follow_up_days": follow_up_days,
         "financial_overlap": financial_overlap,
         "remind_working_days_before": remind_working_days_before,
-        "quota_key": [[population, cases] for population, cases in quota_key],
+        "quota_key": None
+        if quota_key is None
+        else [[population, cases] for population, cases in quota_key],
         "outcome_free_text": outcome_free_text,
         "case_retention_days": case_retention_days,
         "inbox_retention_days": inbox_retention_days,
@@ -289,7 +287,7 @@ def _settings_fields(body: dict[str, Any]) -> SettingsRecord:
         follow_up_days=None if days is None else _bounded(body, "follow_up_days", _DAYS),
         financial_overlap=overlap,
         remind_working_days_before=_bounded(body, "remind_working_days_before", _REMINDER),
-        quota_key=_quota_key(body["quota_key"]),
+        quota_key=None if body["quota_key"] is None else _quota_key(body["quota_key"]),
         outcome_free_text=body["outcome_free_text"],
         case_retention_days=_bounded(body, "case_retention_days", _RETENTION),
         inbox_retention_days=_bounded(body, "inbox_retention_days", _RETENTION),

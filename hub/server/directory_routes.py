@@ -139,7 +139,7 @@ def hub_settings(record: SettingsRecord) -> dict[str, object]:
     statistics read)."""
     return {
         **record.deadline_settings(),
-        "quota_key": record.quota_key_text,
+        "quota_key": _bands(record),
         "outcome_free_text": record.outcome_free_text,
         "case_retention_days": record.case_retention_days,
         "inbox_retention_days": record.inbox_retention_days,
@@ -218,3 +218,8 @@ async def _refuse_unsigned_change(
 
 def _member(m: Municipality) -> wire.Member:
     return wire.Member(id=m.id, name=m.name, population=m.population, template=m.template)
+
+
+def _bands(record: SettingsRecord) -> list[list[int]] | None:
+    """The quota key as the hub's settings hold it: [[from population, cases], ...] or None."""
+    return None if record.quota_key is None else [list(band) for band in record.quota_key]

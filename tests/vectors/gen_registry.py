@@ -85,7 +85,7 @@ def _sequence(admin: SigningKey, anna: PrivateIdentity, cecilia: PrivateIdentity
             reason="left",
             serial=9,
         ),
-        make_settings(admin, network=NETWORK, serial=10, answer_days=14, outcome_free_text=False),
+        make_settings(admin, network=NETWORK, serial=10, answer_days=14, outcome_free_text=True),
     ]
 
 
@@ -400,7 +400,7 @@ def generate() -> dict[str, Any]:
             "populations": {"koping": 26_500, "sala": 23_000, "vasteras": 160_000},
             "settings_serial": 10,
             "answer_days": 14,
-            "outcome_free_text": False,
+            "outcome_free_text": True,
             "kommunmallar": {"vasteras": {"offer": OFFER, "contact": "kontakt@vasteras.example"}},
             "entries": 2,
             "revocations": 1,
