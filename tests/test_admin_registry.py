@@ -5,12 +5,22 @@ by the client against the administrator's key; the manager's e-mail stays on the
 from __future__ import annotations
 
 import base64
+import json
+import re
+import stat
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from hub.cli.invites import INVITES_NAME
+from hub.protocol.enrolment import invite_code_hash, new_invite_code
 from hub.server.typedefs import STORAGE
 from tests.hubnet import NETWORK
-from tests.test_admin import ADMIN, admin_setup
+from tests.lyinghub import LyingHub
+from tests.test_admin import ADMIN, CODE, admin_setup, enrol_args
+
+if TYPE_CHECKING:
+    from hub.crypto.keys import PrivateIdentity
 
 
 @pytest.fixture
@@ -89,3 +99,108 @@ async def test_kommunmall_is_signed_for_a_registered_municipality_only(s):
     listed = await s.hub("admin", "directory", *ADMIN)
     assert "Kommun B (kommun-b)" in listed.stdout
     assert "inte signerade" in listed.stdout
+
+
+# --- enrolment: judged by the administrator's own record of the invite -----------------------
+
+
+async def _invited_and_enrolled(s: Any, person: str, keys: str) -> tuple[str, PrivateIdentity]:
+    invited = await s.hub(
+        "admin", "invite", "--municipality", "kommun-a", "--person", person, *ADMIN
+    )
+    assert invited.returncode == 0, invited.stderr
+    code = CODE.search(invited.stdout)
+    assert code is not None
+    enrolled = await s.hub(*enrol_args(s, code.group(), keys))
+    assert enrolled.returncode == 0, enrolled.stderr
+    pending = await s.hub("admin", "pending", *ADMIN)
+    found = re.search(rf"registrering (\d+): kommun-a, {person}", pending.stdout)
+    assert found is not None
+    return found.group(1), s.identity(keys)
+
+
+async def test_invite_is_kept_on_the_administrators_machine_without_the_code(s):
+    invited = await s.hub(
+        "admin", "invite", "--municipality", "kommun-a", "--person", "Ulla", *ADMIN
+    )
+    code = CODE.search(invited.stdout)
+    assert code is not None
+    path = s.root / "admin-keys" / INVITES_NAME
+    kept = json.loads(path.read_text(encoding="utf-8"))
+    assert kept[invite_code_hash(code.group()).hex()]["person"] == "Ulla"
+    assert code.group() not in path.read_text(encoding="utf-8")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+async def test_an_approval_whose_municipality_the_hub_changed_is_refused(tmp_path):
+    """The hub describes Dora's pending enrolment as Kommun C's: `hub admin approve` compares it
+    with the invite kept on the administrator's machine, says what differs, and signs nothing."""
+    proxy = LyingHub()
+    try:
+        async with admin_setup(tmp_path, front=proxy.start) as s:
+            enrolment_id, dora = await _invited_and_enrolled(s, "Dora Dahl", "dora-keys")
+
+            def other_municipality(method: str, path: str, said: Any) -> Any:
+                if method == "GET" and path.endswith("/enrolments"):
+                    return {
+                        "enrolments": [
+                            {**e, "municipality": "kommun-c"} for e in said["enrolments"]
+                        ]
+                    }
+                return said
+
+            proxy.lie(other_municipality)
+            before = (await (await s.admin()).registry(s.net.admin.public)).serial
+            approved = await s.hub(
+                "admin", "approve", enrolment_id, "--yes",
+                "--fingerprint", dora.public.fingerprint, *ADMIN,
+            )  # fmt: skip
+            assert approved.returncode != 0
+            assert "hubben uppger kommun-c, Dora Dahl" in approved.stderr
+            assert "du bjöd in kommun-a, Dora Dahl" in approved.stderr
+            proxy.lies.clear()
+            registry = await (await s.admin()).registry(s.net.admin.public)
+            assert registry.serial == before
+            assert registry.directory.entry_for_key(dora.key_id) is None
+    finally:
+        await proxy.stop()
+
+
+async def test_an_enrolment_from_an_invite_not_made_here_is_refused(s):
+    """An invite this machine has no record of (made by the hub, or elsewhere) is not approved."""
+    code = new_invite_code()
+    client = await s.admin()
+    await client.create_invite(
+        invite_code_hash(code),
+        municipality="kommun-a",
+        person="Okänd",
+        role="contact_person",
+        expires_at=int(s.net.clock.now) + 86_400,
+    )
+    enrolled = await s.hub(*enrol_args(s, code, "okand-keys"))
+    assert enrolled.returncode == 0, enrolled.stderr
+    pending = await s.hub("admin", "pending", *ADMIN)
+    enrolment_id = re.search(r"registrering (\d+):", pending.stdout).group(1)
+    identity = s.identity("okand-keys")
+    approved = await s.hub(
+        "admin", "approve", enrolment_id, "--yes",
+        "--fingerprint", identity.public.fingerprint, *ADMIN,
+    )  # fmt: skip
+    assert approved.returncode != 0
+    assert "inte till någon inbjudan som gjorts på den här datorn" in approved.stderr
+
+
+async def test_reject_refuses_an_enrolment_for_good(s):
+    enrolment_id, erik = await _invited_and_enrolled(s, "Erik Ek", "erik-keys")
+    rejected = await s.hub("admin", "reject", enrolment_id, *ADMIN)
+    assert rejected.returncode == 0, rejected.stderr
+    assert "avslagen" in rejected.stdout
+    client = await s.admin()
+    assert [e["id"] for e in await client.enrolments("rejected")] == [int(enrolment_id)]
+    assert await client.enrolments("pending") == []
+    approved = await s.hub(
+        "admin", "approve", enrolment_id, "--yes",
+        "--fingerprint", erik.public.fingerprint, *ADMIN,
+    )  # fmt: skip
+    assert approved.returncode != 0
+    assert "ingen väntande registrering" in approved.stderr

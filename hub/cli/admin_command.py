@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from hub.cli.envelope_commands import KDF_PROFILES, PRIVATE_NAME, PUBLIC_NAME, _AtomicOutput
 from hub.cli.exits import EXIT_ATTENTION, EXIT_OK
+from hub.cli.invites import invited_as, remember_invite
 from hub.cli.passphrase import read_passphrase
 from hub.crypto import keyfile
 from hub.crypto.directory import (
@@ -180,6 +181,12 @@ def _register_keys(sub: Subparsers) -> None:
     _hub_options(p)
     _passphrase_option(p)
     p.set_defaults(run=_approve)
+
+    p = sub.add_parser("reject", help="avslå en registrering: nyckeln blir aldrig giltig")
+    p.add_argument("enrolment_id", type=int, metavar="REGISTRERING")
+    _hub_options(p)
+    _passphrase_option(p)
+    p.set_defaults(run=_reject)
 
     p = sub.add_parser("revoke", help="återkalla en nyckel")
     p.add_argument("key_id", metavar="NYCKEL_ID")
@@ -593,6 +600,16 @@ def _invite(args: argparse.Namespace) -> int:
                 role=args.role,
                 expires_at=expires_at,
             )
+            # Kept here, so that approval judges the enrolment by what was invited, not by
+            # the hub's description of it (hub/cli/invites.py).
+            remember_invite(
+                args.keys,
+                invite_code_hash(code),
+                municipality=args.municipality,
+                person=person,
+                role=args.role,
+                expires_at=expires_at,
+            )
             return key.fingerprint
 
     admin_fingerprint = asyncio.run(run())
@@ -657,6 +674,7 @@ def _approve(args: argparse.Namespace) -> int:
     async def run() -> None:
         async with _admin(args) as (client, key):
             enrolment, identity = await _pending_enrolment(client, args.enrolment_id)
+            enrolment = {**enrolment, **invited_as(args.keys, client.network, enrolment, identity)}
             directory, serial = await _verified_directory(client, key)
             _check_new_key(directory, enrolment, identity)
             _confirm(identity.fingerprint, args)
@@ -672,6 +690,20 @@ def _approve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reject(args: argparse.Namespace) -> int:
+    async def run() -> None:
+        async with _admin(args) as (client, _key):
+            await _pending_enrolment(client, args.enrolment_id)
+            await client.reject_enrolment(args.enrolment_id)
+
+    asyncio.run(run())
+    print(
+        f"Registrering {args.enrolment_id} är avslagen; nyckeln kan aldrig bli giltig. "
+        "Berätta det för personen, och bjud in hen på nytt om det behövs."
+    )
+    return 0
+
+
 def _rotate(args: argparse.Namespace) -> int:
     _check_approval_options(args)
     old_key_id = _key_id(args.old)
@@ -679,6 +711,7 @@ def _rotate(args: argparse.Namespace) -> int:
     async def run() -> None:
         async with _admin(args) as (client, key):
             enrolment, identity = await _pending_enrolment(client, args.enrolment)
+            enrolment = {**enrolment, **invited_as(args.keys, client.network, enrolment, identity)}
             directory, serial = await _verified_directory(client, key)
             old = directory.entry_for_key(old_key_id)
             if old is None:

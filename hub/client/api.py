@@ -173,6 +173,11 @@ class HubClient:
         records = [{"record": r.record, "signature": r.signature} for r in found.records]
         return Registry.load(admin_public, self.network, records, known_serial=known_serial)
 
+    async def reject_enrolment(self, enrolment_id: int) -> None:
+        """The administrator refuses a pending enrolment; its key never becomes valid."""
+        path = f"{API}/networks/{self.network}/enrolments/{enrolment_id}/reject"
+        await self._request("POST", path)
+
     async def add_record(self, wire: dict[str, str]) -> int:
         result = await self._request("POST", f"{API}/networks/{self.network}/directory", json=wire)
         return int(result["serial"])

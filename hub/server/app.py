@@ -125,6 +125,10 @@ def setup_routes(app: web.Application) -> None:
     r.add_get(f"{API}/networks/{{network}}/notices", notice_routes.list_notices)
     r.add_post(f"{API}/networks/{{network}}/invites", enrolment_routes.create_invite)
     r.add_get(f"{API}/networks/{{network}}/enrolments", enrolment_routes.list_enrolments)
+    r.add_post(
+        f"{API}/networks/{{network}}/enrolments/{{enrolment}}/reject",
+        enrolment_routes.reject_enrolment,
+    )
     r.add_post(f"{API}/enrol", enrolment_routes.enrol)
     r.add_post(f"{API}/envelopes", envelopes.upload)
     r.add_get(f"{API}/envelopes", envelopes.listing)

@@ -86,6 +86,8 @@ class Enrolment:
     key_id: bytes
     status: str  # "pending" | "approved" | "rejected"
     created_at: int
+    code_hash: bytes | None = None  # the invite it was made under (None: before issue 12)
+    proof: bytes | None = None  # the key's signature over network, code_hash and key id
 
 
 @dataclass(frozen=True)

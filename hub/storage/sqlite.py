@@ -58,7 +58,8 @@ AUDIT_PAGE = 500
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 _ENROLMENT_COLUMNS = (
-    "id, network_id, municipality_id, person, role, public_identity, key_id, status, created_at"
+    "id, network_id, municipality_id, person, role, public_identity, key_id, status, created_at,"
+    " code_hash, proof"
 )
 _RECEIPT_COLUMNS = "message_id, signer_key_id, municipality_id, event, time, wire, received_at"
 
@@ -88,6 +89,8 @@ def _enrolment(row: Sequence[Any]) -> Enrolment:
         key_id=row[6],
         status=row[7],
         created_at=row[8],
+        code_hash=row[9],
+        proof=row[10],
     )
 
 
@@ -311,7 +314,8 @@ class SqliteTransaction(EnvelopeWrites, NoticeWrites, OutcomeWrites):
         e = enrolment
         cursor = await self._exec(
             "INSERT INTO enrolments (network_id, municipality_id, person, role,"
-            " public_identity, key_id, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " public_identity, key_id, status, created_at, code_hash, proof)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 e.network_id,
                 e.municipality_id,
@@ -321,6 +325,8 @@ class SqliteTransaction(EnvelopeWrites, NoticeWrites, OutcomeWrites):
                 e.key_id,
                 e.status,
                 e.created_at,
+                e.code_hash,
+                e.proof,
             ),
         )
         new_id = cursor.lastrowid
