@@ -181,3 +181,20 @@ async def test_a_network_moves_to_signed_settings_while_agents_run(tmp_path):
         assert anna.core.name_of("kommun-b") == "Kommun B"
         _, page = await anna.page("/")
         assert UNSIGNED_SETTINGS.split(".")[0] not in _text(page)
+
+
+async def test_an_older_directory_is_refused_after_a_restart_too(liar, tmp_path):
+    """The inbox keeps the highest serial it has verified in its cache: restarted against a hub
+    that serves the view from before Bertil's revocation, it refuses to start."""
+    net, proxy = liar
+    async with running_agent(net, "anna", tmp_path) as anna:
+        await net.revoke("bertil", at=int(net.clock()))
+        await anna.core.session.refresh_directory()
+    proxy.lie(_in_registry(lambda records: records[:-1]))
+    with pytest.raises(HubError) as refused:
+        async with running_agent(net, "anna", tmp_path):
+            pass
+    assert refused.value.code == "registry_rolled_back"
+    proxy.lies.clear()
+    async with running_agent(net, "anna", tmp_path) as anna:
+        assert anna.core.session.known_serial == net.serial

@@ -22,7 +22,7 @@ from hub.inbox.facts import Me, who_am_i
 from hub.protocol.deadlines import NATIONAL, NetworkDeadlines
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
     from aiohttp import web
 
@@ -50,6 +50,8 @@ class Session:
     directory: Directory | None = None
     registry: Registry | None = None  # the whole verified sequence, directory included
     known_serial: int = 0  # the highest serial verified: a shorter sequence is refused
+    # Kept across restarts by the owner (the inbox's cache): called when known_serial grows.
+    remember_serial: Callable[[int], Awaitable[None]] | None = None
     me: Me | None = None  # from our key's signed directory entry
     municipality: str = ""  # me.municipality once signed in
     online: bool = False
@@ -115,7 +117,10 @@ class Session:
         """The sequence verified against the pinned key and never older than the last one;
         the directory, the members' names and kommunmallar, and the settings follow from it."""
         registry = await client.registry(self.admin_public, known_serial=self.known_serial)
+        grew = registry.serial > self.known_serial
         self.registry, self.known_serial = registry, registry.serial
+        if grew and self.remember_serial is not None:
+            await self.remember_serial(registry.serial)
         self.directory = registry.directory
         self.members = signed_members(registry)
         self.names = {m.id: m.name for m in self.members}
