@@ -116,6 +116,10 @@ async def _invited_and_enrolled(s: Any, person: str, keys: str) -> tuple[str, Pr
     pending = await s.hub("admin", "pending", *ADMIN)
     found = re.search(rf"registrering (\d+): kommun-a, {person}", pending.stdout)
     assert found is not None
+    # by its signed name where the municipality has one (admin_setup signs them)
+    invited = re.search(r"inbjuden härifrån: (.*), " + person, pending.stdout)
+    assert invited is not None
+    assert invited.group(1) in {"Kommun A (kommun-a)", "kommun-a (inget signerat namn)"}
     return found.group(1), s.identity(keys)
 
 
@@ -181,6 +185,7 @@ async def test_an_enrolment_from_an_invite_not_made_here_is_refused(s):
     assert enrolled.returncode == 0, enrolled.stderr
     pending = await s.hub("admin", "pending", *ADMIN)
     enrolment_id = re.search(r"registrering (\d+):", pending.stdout).group(1)
+    assert "ingen inbjudan från den här datorn: godkänn inte" in pending.stdout
     identity = s.identity("okand-keys")
     approved = await s.hub(
         "admin", "approve", enrolment_id, "--yes",

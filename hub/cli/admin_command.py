@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from hub.cli.envelope_commands import KDF_PROFILES, PRIVATE_NAME, PUBLIC_NAME, _AtomicOutput
 from hub.cli.exits import EXIT_ATTENTION, EXIT_OK
-from hub.cli.invites import invited_as, remember_invite
+from hub.cli.invites import invited_as, read_invites, remember_invite
 from hub.cli.passphrase import read_passphrase
 from hub.crypto import keyfile
 from hub.crypto.directory import (
@@ -631,18 +631,26 @@ def _invite(args: argparse.Namespace) -> int:
 
 
 def _pending(args: argparse.Namespace) -> int:
-    async def run() -> list[dict[str, Any]]:
-        async with _admin(args) as (client, _key):
-            return await client.enrolments("pending")
+    async def run() -> tuple[list[dict[str, Any]], Registry]:
+        async with _admin(args) as (client, key):
+            return await client.enrolments("pending"), await _verified_registry(client, key)
 
-    pending = asyncio.run(run())
+    pending, registry = asyncio.run(run())
     if not pending:
         print("Inga väntande registreringar.")
         return 0
+    invites = read_invites(args.keys)
     print(f"Väntande registreringar ({len(pending)}):")
     for enrolment in pending:
         print()
         _show_enrolment(enrolment)
+        # What was invited from this machine, by the signed name: not the hub's description.
+        invited = invites.get(str(enrolment.get("code_hash")))
+        if invited is None:
+            print("    ingen inbjudan från den här datorn: godkänn inte")
+        else:
+            where = _municipality_label(registry, str(invited["municipality"]))
+            print(f"    inbjuden härifrån: {where}, {invited['person']} ({invited['role']})")
     print()
     print("Ring kontaktpersonen och låt hen läsa upp sitt fingeravtryck innan du godkänner.")
     return 0
@@ -653,7 +661,7 @@ def _show_enrolment(enrolment: dict[str, Any]) -> PublicIdentity | None:
     hub. None if the keys are not a valid public identity."""
     print(
         f"  registrering {enrolment['id']}: {enrolment['municipality']}, {enrolment['person']} "
-        f"({enrolment['role']}), inskickad {_when(enrolment['created_at'])}"
+        f"({enrolment['role']}), inskickad {_when(enrolment['created_at'])} (enligt hubben)"
     )
     try:
         identity = PublicIdentity.from_json(enrolment["public_identity"])
