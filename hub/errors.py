@@ -41,6 +41,10 @@ MESSAGES: dict[str, str] = {
         "Meddelandet är inte krypterat till exakt de giltiga nycklarna hos mottagarna och "
         "den egna kommunen. Hämta katalogen på nytt och skicka igen."
     ),
+    "record_required": (
+        "Namn, folkmängd, kommunmall och nätverkets inställningar ändras bara med en post som "
+        "länsstyrelsen har signerat; hubben tar inte emot en osignerad ändring."
+    ),
     "plain_http_refused": (
         "Hubben nås över okrypterad HTTP på en annan dator än din egen; det vägrar vi."
     ),
@@ -99,6 +103,23 @@ MESSAGES: dict[str, str] = {
     "record_wrong_network": "En signerad post hör till ett annat nätverk.",
     "record_wrong_kind": "En signerad post är av fel slag.",
     "directory_conflict": "Katalogen innehåller motstridiga poster.",
+    # the one sequence of directory and registry records (hub/crypto/registry.py)
+    "registry_gap": (
+        "Katalogen från hubben saknar en post: löpnumren hoppar över ett nummer. "
+        "Inget i den används."
+    ),
+    "registry_out_of_sequence": (
+        "Katalogen från hubben har en post på fel plats i ordningen (upprepad eller flyttad). "
+        "Inget i den används."
+    ),
+    "registry_rolled_back": (
+        "Hubben visar en äldre katalog än den som redan har kontrollerats här. "
+        "Inget i den används; kontakta länsstyrelsen."
+    ),
+    "registry_conflict": (
+        "Registret innehåller motstridiga poster: två kommuner med samma namn, eller en "
+        "kommunmall för en kommun som inte finns i registret."
+    ),
     "receipt_signer_not_recipient": (
         "Kvittensen är inte undertecknad av en mottagare av meddelandet."
     ),
@@ -205,6 +226,10 @@ class RecordVerificationError(VerificationError):
             "record_wrong_signer",
             "record_wrong_network",
             "directory_conflict",
+            "registry_gap",
+            "registry_out_of_sequence",
+            "registry_rolled_back",
+            "registry_conflict",
             "receipt_signer_not_recipient",
             "receipt_mismatch",
         }
@@ -228,6 +253,7 @@ class ApiError(HubError):
             "envelope_sender_not_you",
             "envelope_recipients_mismatch",
             "plain_http_refused",
+            "record_required",
             "case_not_closed",
             "outcome_report_invalid",
             "outcome_report_mismatch",

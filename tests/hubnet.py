@@ -20,6 +20,7 @@ from hub.crypto.directory import make_entry, make_revocation
 from hub.crypto.envelope import AttachmentSource, seal
 from hub.crypto.format import MessageKind
 from hub.crypto.keys import PrivateIdentity, SigningKey
+from hub.crypto.registry import make_kommunmall, make_municipality, make_settings
 from hub.server.app import init_app
 from hub.server.config import ServerConfig
 from hub.server.typedefs import CONFIG
@@ -47,6 +48,9 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+MUNICIPALITIES = (("kommun-a", "Kommun A"), ("kommun-b", "Kommun B"), ("kommun-c", "Kommun C"))
 
 
 @dataclass
@@ -100,6 +104,43 @@ class HubNet:
         )
         admin = await self.client()
         await admin.add_record(wire)
+
+    async def register(self, municipality: str, name: str, population: int = 25_000) -> int:
+        """The administrator signs a municipality record (docs/protocol.md §5.10)."""
+        self.serial += 1
+        return await (await self.client()).add_record(
+            make_municipality(
+                self.admin,
+                network=NETWORK,
+                municipality=municipality,
+                name=name,
+                population=population,
+                serial=self.serial,
+            )
+        )
+
+    async def sign_settings(self, **settings: Any) -> int:
+        """The administrator signs the network's settings (national defaults unless given)."""
+        self.serial += 1
+        wire = make_settings(self.admin, network=NETWORK, serial=self.serial, **settings)
+        return await (await self.client()).add_record(wire)
+
+    async def sign_kommunmall(self, municipality: str, offer: str, contact: str = "") -> int:
+        self.serial += 1
+        wire = make_kommunmall(
+            self.admin,
+            network=NETWORK,
+            municipality=municipality,
+            offer=offer,
+            contact=contact,
+            serial=self.serial,
+        )
+        return await (await self.client()).add_record(wire)
+
+    async def sign_registry(self) -> None:
+        """Move the test network to the signed registry: its three municipalities, as named."""
+        for municipality, name in MUNICIPALITIES:
+            await self.register(municipality, name)
 
     async def revoke(self, person: str, *, at: int, reason: str = "left") -> None:
         self.serial += 1
@@ -178,10 +219,13 @@ async def running_hub(
     tmp_path: Path,
     *,
     network_settings: dict[str, Any] | None = None,
+    signed_registry: bool = True,
     front: Callable[[str], Awaitable[str]] | None = None,
     **config: Any,
 ) -> AsyncIterator[HubNet]:
-    """A hub with the test network; `network_settings` are added to its agreed settings.
+    """A hub with the test network; `network_settings` are added to its agreed settings, which
+    the administrator signs with the members unless `signed_registry` is False (a network
+    set up before the registry was signed: the operator's settings and names only).
     `front`: started with the hub's own address, returns the address of a proxy in front of it
     (tests/lyinghub.py), which becomes the hub's public URL and the one every client dials."""
     config.setdefault("signin_attempts_per_minute", 1000)
@@ -208,17 +252,19 @@ async def running_hub(
     net.runner = runner
     try:
         admin_client = await net.client()
-        for municipality, name in (
-            ("kommun-a", "Kommun A"),
-            ("kommun-b", "Kommun B"),
-            ("kommun-c", "Kommun C"),
-        ):
+        for municipality, name in MUNICIPALITIES:
             await admin_client.put_municipality(
                 municipality,
                 name=name,
                 population=25_000,
                 manager_email=f"chef@{municipality}.example",
             )
+        # The administrator signs the members and the settings before anyone enrols, as
+        # docs/protocol.md §5.10 has a network begin: serials 1-4, the entries from 5.
+        if signed_registry:
+            await net.sign_registry()
+            settings = {"answer_days": 14, **(network_settings or {})}
+            await net.sign_settings(**_record_settings(settings))
         for person, municipality in (
             ("anna", "kommun-a"),
             ("bertil", "kommun-b"),
@@ -230,6 +276,16 @@ async def running_hub(
         yield net
     finally:
         await net.stop()
+
+
+def _record_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """The hub-side settings a test gives, as the administrator's signed record states them."""
+    values = dict(settings)
+    quota = values.get("quota_key")
+    values["quota_key"] = [tuple(band) for band in quota] if isinstance(quota, list) else None
+    if "follow_up_days" in values and "follow_up_months" not in values:
+        values["follow_up_months"] = None
+    return values
 
 
 async def _serve(config: ServerConfig, clock: FakeClock) -> web.AppRunner:

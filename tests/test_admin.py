@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hub.cli.exits import EXIT_ATTENTION
+from hub.cli.invites import remember_invite
 from hub.client.api import HubClient, RemoteError
 from hub.crypto import keyfile
 from hub.crypto.directory import Directory, make_entry
@@ -90,13 +91,14 @@ class Setup:
     async def invite(self, person: str, municipality: str = "kommun-a", days: int = 14) -> str:
         """An invite made in-process, as `hub admin invite` makes it; returns the code."""
         code = new_invite_code()
-        await (await self.admin()).create_invite(
-            invite_code_hash(code),
-            municipality=municipality,
-            person=person,
-            role="contact_person",
-            expires_at=int(self.net.clock.now) + days * 86_400,
-        )
+        invite = {
+            "municipality": municipality,
+            "person": person,
+            "role": "contact_person",
+            "expires_at": int(self.net.clock.now) + days * 86_400,
+        }
+        await (await self.admin()).create_invite(invite_code_hash(code), **invite)
+        remember_invite(self.root / "admin-keys", invite_code_hash(code), **invite)
         return code
 
     async def enrol(self, code: str, identity: PrivateIdentity) -> int:
@@ -107,8 +109,7 @@ class Setup:
     async def approve(self, identity: PrivateIdentity, person: str, municipality: str) -> None:
         """An approval made in-process, as `hub admin approve` makes it."""
         admin = await self.admin()
-        records = await admin.directory_records()
-        serial = 1 + len(records["entries"]) + len(records["revocations"])
+        serial = (await admin.registry(self.net.admin.public)).serial + 1
         now = int(self.net.clock.now)
         await admin.add_record(
             make_entry(

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from hub.cli.envelope_commands import KDF_PROFILES, PRIVATE_NAME, PUBLIC_NAME, _AtomicOutput
 from hub.cli.exits import EXIT_ATTENTION, EXIT_OK
+from hub.cli.invites import invited_as, read_invites, remember_invite
 from hub.cli.passphrase import read_passphrase
 from hub.crypto import keyfile
 from hub.crypto.directory import (
@@ -44,9 +45,18 @@ from hub.crypto.keys import (
     fingerprint_of,
     loads_public_signing_key,
 )
-from hub.crypto.records import read_unverified, text_field
+from hub.crypto.records import text_field
+from hub.crypto.registry import (
+    Registry,
+    SettingsRecord,
+    make_kommunmall,
+    make_municipality,
+    make_settings,
+)
 from hub.errors import HubError
+from hub.protocol.deadlines import NetworkDeadlines
 from hub.protocol.enrolment import invite_code_hash, new_invite_code, normalise_code
+from hub.protocol.settings import parse_quota_key
 
 if TYPE_CHECKING:
     import argparse
@@ -122,6 +132,26 @@ def _register_municipality(sub: Subparsers) -> None:
     _passphrase_option(p)
     p.set_defaults(run=_municipality_add)
 
+    p = sub.add_parser("kommunmall", help="signera en kommuns kommunmall")
+    p.add_argument("id", help="kommunens id")
+    p.add_argument("--offer", type=Path, required=True, help="vad kommunen kan erbjuda: en textfil")
+    p.add_argument("--contact", type=Path, help="hur kontaktpersoner når kommunen: en textfil")
+    _hub_options(p)
+    _passphrase_option(p)
+    p.set_defaults(run=_kommunmall)
+
+    p = sub.add_parser(
+        "settings", help="signera nätverkets inställningar (tidsfrister, nyckel, gallring)"
+    )
+    for name, option, text in SETTING_OPTIONS:
+        p.add_argument(option, dest=name, type=int, help=text)
+    p.add_argument("--quota-key", help="fördelningsnyckeln, t.ex. 0:1,10000:2,20001:3")
+    p.add_argument("--outcome-free-text", choices=["ja", "nej"], help="fritext i utfallsrapporten")
+    p.add_argument("--yes", action="store_true", help="fråga inte (för skript)")
+    _hub_options(p)
+    _passphrase_option(p)
+    p.set_defaults(run=_settings)
+
 
 def _register_invites(sub: Subparsers) -> None:
     p = sub.add_parser("invite", help="bjud in en kontaktperson: skriver ut en engångskod")
@@ -151,6 +181,12 @@ def _register_keys(sub: Subparsers) -> None:
     _hub_options(p)
     _passphrase_option(p)
     p.set_defaults(run=_approve)
+
+    p = sub.add_parser("reject", help="avslå en registrering: nyckeln blir aldrig giltig")
+    p.add_argument("enrolment_id", type=int, metavar="REGISTRERING")
+    _hub_options(p)
+    _passphrase_option(p)
+    p.set_defaults(run=_reject)
 
     p = sub.add_parser("revoke", help="återkalla en nyckel")
     p.add_argument("key_id", metavar="NYCKEL_ID")
@@ -334,41 +370,189 @@ async def _admin(args: argparse.Namespace) -> AsyncIterator[tuple[HubClient, Sig
 
 async def _verified_directory(client: HubClient, key: SigningKey) -> tuple[Directory, int]:
     """The directory verified against our own network key, and the next free serial."""
-    records = await client.directory_records()
-    directory = Directory.load(
-        key.public, client.network, records["entries"], records["revocations"]
-    )
-    # Every record has passed verification above, so its serial may be read now.
-    serials = [
-        int(read_unverified(wire).unverified_body["serial"])
-        for wire in [*records["entries"], *records["revocations"]]
-    ]
-    return directory, max(serials, default=0) + 1
+    registry = await client.registry(key.public)
+    return registry.directory, registry.serial + 1
+
+
+async def _verified_registry(client: HubClient, key: SigningKey) -> Registry:
+    """The whole sequence (directory and registry), verified against our own network key."""
+    return await client.registry(key.public)
 
 
 def _municipality_add(args: argparse.Namespace) -> int:
+    """Sign the municipality's record (its id, name and population; the hub cannot change
+    them), then give the hub the manager's e-mail, which stays hub-side and in no record."""
+    name = unicodedata.normalize("NFC", args.name.strip())
+    try:
+        text_field({"name": name}, "name")
+    except ValueError:
+        raise ValueError("kommunens namn ska vara 1 till 200 tecken, utan styrtecken") from None
     template: dict[str, Any] | None = None
     if args.template is not None:
         try:
             template = json.loads(args.template.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ValueError(f"{args.template} är inte en JSON-fil: {exc}") from exc
-        if not isinstance(template, dict):
-            raise ValueError(f"{args.template} ska innehålla ett JSON-objekt")
+        if not isinstance(template, dict) or not isinstance(template.get("text", ""), str):
+            raise ValueError(f"{args.template} ska innehålla ett JSON-objekt med texten i text")
 
-    async def run() -> None:
-        async with _admin(args) as (client, _key):
+    async def run() -> list[int]:
+        signed = []
+        async with _admin(args) as (client, key):
+            registry = await _verified_registry(client, key)
+            known = registry.municipalities.get(args.id)
+            if known is None or (known.name, known.population) != (name, args.population):
+                wire = make_municipality(
+                    key,
+                    network=client.network,
+                    municipality=args.id,
+                    name=name,
+                    population=args.population,
+                    serial=registry.serial + 1,
+                )
+                signed.append(await client.add_record(wire))
             await client.put_municipality(
-                args.id,
-                name=args.name,
-                population=args.population,
-                manager_email=args.manager_email,
-                template=template,
+                args.id, name=name, population=args.population, manager_email=args.manager_email
             )
+            if template is not None:
+                wire = make_kommunmall(
+                    key,
+                    network=client.network,
+                    municipality=args.id,
+                    offer=str(template.get("text", "")),
+                    contact=str(template.get("contact", "")),
+                    serial=registry.serial + 1 + len(signed),
+                )
+                signed.append(await client.add_record(wire))
+        return signed
 
-    asyncio.run(run())
-    print(f"Kommunen {args.id} ({args.name}) är sparad i nätverket.")
+    signed = asyncio.run(run())
+    posts = f" (signerade poster {', '.join(map(str, signed))})" if signed else ""
+    print(f"Kommunen {args.id} ({name}) är sparad i nätverket{posts}.")
     return 0
+
+
+def _kommunmall(args: argparse.Namespace) -> int:
+    """Sign a municipality's kommunmall (ADR 004: the administrator signs it, from the text the
+    municipality sends)."""
+    offer = args.offer.read_text(encoding="utf-8")
+    contact = args.contact.read_text(encoding="utf-8") if args.contact else ""
+
+    async def run() -> int:
+        async with _admin(args) as (client, key):
+            registry = await _verified_registry(client, key)
+            if args.id not in registry.municipalities:
+                raise ValueError(
+                    f"kommunen {args.id} har ingen signerad post; "
+                    "lägg till den med `hub admin municipality add`"
+                )
+            wire = make_kommunmall(
+                key,
+                network=client.network,
+                municipality=args.id,
+                offer=offer,
+                contact=contact,
+                serial=registry.serial + 1,
+            )
+            return await client.add_record(wire)
+
+    serial = asyncio.run(run())
+    print(f"Kommunmallen för {args.id} är signerad (post {serial}).")
+    return 0
+
+
+SETTING_OPTIONS: Final = (
+    ("answer_days", "--answer-days", "dagar att svara på en förfrågan"),
+    ("offer_response_days", "--offer-response-days", "dagar att svara på ett erbjudande"),
+    ("follow_up_months", "--follow-up-months", "månader till uppföljningsmötet (0: inget)"),
+    ("remind_working_days_before", "--remind-days", "arbetsdagar före fristen påminnelsen går"),
+    ("case_retention_days", "--case-retention-days", "dagar hubben sparar ett avslutat ärende"),
+    (
+        "inbox_retention_days",
+        "--inbox-retention-days",
+        "dagar en inkorg sparar den dekrypterade kopian av ett avslutat ärende",
+    ),
+)
+
+
+def _settings(args: argparse.Namespace) -> int:
+    """Sign the network's settings: the signed ones in force (or, for the first record, what the
+    hub's operator set at `hub network create`, over the national defaults), with the changes
+    given. Shown in full and confirmed before signing."""
+
+    async def run() -> int | None:
+        async with _admin(args) as (client, key):
+            registry = await _verified_registry(client, key)
+            if registry.settings is not None:
+                base: dict[str, Any] = _settings_values(registry.settings)
+                source = f"de signerade inställningarna (post {registry.settings.serial})"
+            else:
+                base = _from_hub((await client.network_info()).settings)
+                source = "hubbens nuvarande inställningar (osignerade) och de nationella"
+            values = {**base, **_changes(args)}
+            wire = make_settings(key, network=client.network, serial=registry.serial + 1, **values)
+            print(f"Utgår från {source}. Signeras:")
+            for name, value in values.items():
+                print(f"  {name}: {value}")
+            if not args.yes and not _ask("Signera de här inställningarna? [j/N] "):
+                return None
+            return await client.add_record(wire)
+
+    serial = asyncio.run(run())
+    if serial is None:
+        print("Inget signerat: inget har ändrats.")
+        return 1
+    print(f"Nätverkets inställningar är signerade (post {serial}).")
+    return 0
+
+
+def _settings_values(record: SettingsRecord) -> dict[str, Any]:
+    return {
+        "answer_days": record.answer_days,
+        "offer_response_days": record.offer_response_days,
+        "follow_up_months": record.follow_up_months,
+        "follow_up_days": record.follow_up_days,
+        "financial_overlap": record.financial_overlap,
+        "remind_working_days_before": record.remind_working_days_before,
+        "quota_key": None if record.quota_key is None else list(record.quota_key),
+        "outcome_free_text": record.outcome_free_text,
+        "case_retention_days": record.case_retention_days,
+        "inbox_retention_days": record.inbox_retention_days,
+    }
+
+
+def _from_hub(settings: dict[str, object]) -> dict[str, Any]:
+    """What the operator set at `hub network create`, over the national defaults."""
+    rules = NetworkDeadlines.from_settings(settings)
+    values: dict[str, Any] = {
+        "answer_days": rules.answer_days,
+        "offer_response_days": rules.offer_response_days,
+        "follow_up_months": rules.follow_up_months,
+        "follow_up_days": rules.follow_up_days,
+        "financial_overlap": str(rules.financial_overlap),
+        "remind_working_days_before": rules.remind_working_days_before,
+    }
+    quota = settings.get("quota_key")  # as hub network create stores it: [[from, cases], ...]
+    values["quota_key"] = [tuple(band) for band in quota] if isinstance(quota, list) else None
+    for name in ("outcome_free_text", "case_retention_days", "inbox_retention_days"):
+        if name in settings:
+            values[name] = settings[name]
+    return values
+
+
+def _changes(args: argparse.Namespace) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for name, _option, _help in SETTING_OPTIONS:
+        value = getattr(args, name)
+        if value is not None:
+            changes[name] = value
+    if changes.get("follow_up_months") == 0:
+        changes["follow_up_months"] = None
+    if args.quota_key is not None:
+        changes["quota_key"] = [tuple(band) for band in parse_quota_key(args.quota_key)]
+    if args.outcome_free_text is not None:
+        changes["outcome_free_text"] = args.outcome_free_text == "ja"
+    return changes
 
 
 def _person_name(text: str) -> str:
@@ -416,6 +600,16 @@ def _invite(args: argparse.Namespace) -> int:
                 role=args.role,
                 expires_at=expires_at,
             )
+            # Kept here, so that approval judges the enrolment by what was invited, not by
+            # the hub's description of it (hub/cli/invites.py).
+            remember_invite(
+                args.keys,
+                invite_code_hash(code),
+                municipality=args.municipality,
+                person=person,
+                role=args.role,
+                expires_at=expires_at,
+            )
             return key.fingerprint
 
     admin_fingerprint = asyncio.run(run())
@@ -437,18 +631,26 @@ def _invite(args: argparse.Namespace) -> int:
 
 
 def _pending(args: argparse.Namespace) -> int:
-    async def run() -> list[dict[str, Any]]:
-        async with _admin(args) as (client, _key):
-            return await client.enrolments("pending")
+    async def run() -> tuple[list[dict[str, Any]], Registry]:
+        async with _admin(args) as (client, key):
+            return await client.enrolments("pending"), await _verified_registry(client, key)
 
-    pending = asyncio.run(run())
+    pending, registry = asyncio.run(run())
     if not pending:
         print("Inga väntande registreringar.")
         return 0
+    invites = read_invites(args.keys)
     print(f"Väntande registreringar ({len(pending)}):")
     for enrolment in pending:
         print()
         _show_enrolment(enrolment)
+        # What was invited from this machine, by the signed name: not the hub's description.
+        invited = invites.get(str(enrolment.get("code_hash")))
+        if invited is None:
+            print("    ingen inbjudan från den här datorn: godkänn inte")
+        else:
+            where = _municipality_label(registry, str(invited["municipality"]))
+            print(f"    inbjuden härifrån: {where}, {invited['person']} ({invited['role']})")
     print()
     print("Ring kontaktpersonen och låt hen läsa upp sitt fingeravtryck innan du godkänner.")
     return 0
@@ -459,7 +661,7 @@ def _show_enrolment(enrolment: dict[str, Any]) -> PublicIdentity | None:
     hub. None if the keys are not a valid public identity."""
     print(
         f"  registrering {enrolment['id']}: {enrolment['municipality']}, {enrolment['person']} "
-        f"({enrolment['role']}), inskickad {_when(enrolment['created_at'])}"
+        f"({enrolment['role']}), inskickad {_when(enrolment['created_at'])} (enligt hubben)"
     )
     try:
         identity = PublicIdentity.from_json(enrolment["public_identity"])
@@ -480,6 +682,7 @@ def _approve(args: argparse.Namespace) -> int:
     async def run() -> None:
         async with _admin(args) as (client, key):
             enrolment, identity = await _pending_enrolment(client, args.enrolment_id)
+            enrolment = {**enrolment, **invited_as(args.keys, client.network, enrolment, identity)}
             directory, serial = await _verified_directory(client, key)
             _check_new_key(directory, enrolment, identity)
             _confirm(identity.fingerprint, args)
@@ -495,6 +698,20 @@ def _approve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reject(args: argparse.Namespace) -> int:
+    async def run() -> None:
+        async with _admin(args) as (client, _key):
+            await _pending_enrolment(client, args.enrolment_id)
+            await client.reject_enrolment(args.enrolment_id)
+
+    asyncio.run(run())
+    print(
+        f"Registrering {args.enrolment_id} är avslagen; nyckeln kan aldrig bli giltig. "
+        "Berätta det för personen, och bjud in hen på nytt om det behövs."
+    )
+    return 0
+
+
 def _rotate(args: argparse.Namespace) -> int:
     _check_approval_options(args)
     old_key_id = _key_id(args.old)
@@ -502,6 +719,7 @@ def _rotate(args: argparse.Namespace) -> int:
     async def run() -> None:
         async with _admin(args) as (client, key):
             enrolment, identity = await _pending_enrolment(client, args.enrolment)
+            enrolment = {**enrolment, **invited_as(args.keys, client.network, enrolment, identity)}
             directory, serial = await _verified_directory(client, key)
             old = directory.entry_for_key(old_key_id)
             if old is None:
@@ -662,22 +880,33 @@ async def _sign_revocation(  # noqa: PLR0913 - each is one part of the revocatio
 
 
 def _directory(args: argparse.Namespace) -> int:
-    async def run() -> Directory:
+    async def run() -> Registry:
         async with _admin(args) as (client, key):
-            directory, _serial = await _verified_directory(client, key)
-            return directory
+            return await _verified_registry(client, key)
 
-    directory = asyncio.run(run())
+    registry = asyncio.run(run())
+    directory = registry.directory
     now = int(time.time())
     entries = sorted(directory.entries, key=lambda e: (e.municipality, e.person, e.serial))
-    print(f"Katalogen för {directory.network} ({len(entries)} poster, verifierad):")
+    print(
+        f"Katalogen för {directory.network} ({len(entries)} poster, verifierad till och med "
+        f"post {registry.serial}):"
+    )
     for entry in entries:
         validity = f"{_when(entry.not_before)} till {_when(entry.not_after)}"
         print(
-            f"  {entry.municipality}  {entry.person}  {entry.role}  {entry.key_id.hex()}  "
-            f"{validity}  {_state(directory, entry, now)}"
+            f"  {_municipality_label(registry, entry.municipality)}  {entry.person}  "
+            f"{entry.role}  {entry.key_id.hex()}  {validity}  {_state(directory, entry, now)}"
         )
+    if registry.settings is None:
+        print("Nätverkets inställningar är inte signerade: inkorgarna använder de nationella.")
     return 0
+
+
+def _municipality_label(registry: Registry, municipality: str) -> str:
+    """The signed name and the id; an id no signed record names is said to be unsigned."""
+    name = registry.name_of(municipality)
+    return f"{name} ({municipality})" if name else f"{municipality} (inget signerat namn)"
 
 
 def _state(directory: Directory, entry: DirectoryEntry, now: int) -> str:

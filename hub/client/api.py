@@ -13,6 +13,7 @@ import aiohttp
 
 from hub.crypto.directory import Directory
 from hub.crypto.records import signer_id
+from hub.crypto.registry import Registry
 from hub.errors import ApiError
 from hub.protocol import wire
 from hub.protocol.enrolment import enrol_message, invite_code_hash, normalise_code
@@ -162,6 +163,20 @@ class HubClient:
         return Directory.load(
             admin_public, self.network, records["entries"], records["revocations"]
         )
+
+    async def registry(self, admin_public: bytes, *, known_serial: int = 0) -> Registry:
+        """The one sequence (directory and registry), verified here against the pinned
+        administrator key; never older than `known_serial` (docs/protocol.md §5.11)."""
+        found = await self._shape(
+            "GET", f"{API}/networks/{self.network}/registry", wire.RegistryList
+        )
+        records = [{"record": r.record, "signature": r.signature} for r in found.records]
+        return Registry.load(admin_public, self.network, records, known_serial=known_serial)
+
+    async def reject_enrolment(self, enrolment_id: int) -> None:
+        """The administrator refuses a pending enrolment; its key never becomes valid."""
+        path = f"{API}/networks/{self.network}/enrolments/{enrolment_id}/reject"
+        await self._request("POST", path)
 
     async def add_record(self, wire: dict[str, str]) -> int:
         result = await self._request("POST", f"{API}/networks/{self.network}/directory", json=wire)
@@ -404,3 +419,23 @@ async def _json_or_raise(response: aiohttp.ClientResponse) -> Any:  # noqa: ANN4
             code = str(body["error"].get("code", "unknown"))
         raise RemoteError(response.status, code)
     return body
+
+
+def signed_members(registry: Registry) -> list[wire.Member]:
+    """The members as the administrator signed them (name, population, kommunmall), by id: what
+    this release's clients show, never the hub's member list."""
+    found = []
+    for municipality_id in sorted(registry.municipalities):
+        record = registry.municipalities[municipality_id]
+        template = registry.kommunmallar.get(municipality_id)
+        found.append(
+            wire.Member(
+                id=municipality_id,
+                name=record.name,
+                population=record.population,
+                template={}
+                if template is None
+                else {"text": template.offer, "contact": template.contact},
+            )
+        )
+    return found

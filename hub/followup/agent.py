@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from hub.client.api import HubClient, RemoteError
+from hub.client.api import HubClient, RemoteError, signed_members
 from hub.followup import views
 from hub.localagent import launch, security
 from hub.report.export import report_csv
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from hub.crypto.directory import Directory
     from hub.crypto.keys import PrivateIdentity, SigningKey
+    from hub.crypto.registry import Registry
     from hub.protocol import wire
     from hub.report.export import Report
 
@@ -57,6 +58,7 @@ class FollowupCore:
     clock: Callable[[], float] = time.time
     role: str = ""
     network_name: str = ""
+    known_serial: int = 0  # the highest serial of the sequence verified so far
     _reports: dict[int, tuple[float, Report]] = field(default_factory=dict)
 
     @property
@@ -100,11 +102,21 @@ class FollowupCore:
         """The same aggregates as the pages, as CSV, rebuilt here from the report."""
         return report_csv(await self.report(year))
 
+    async def registry(self) -> Registry:
+        """The directory and registry, verified against the pinned network key, never older
+        than the sequence verified before."""
+        registry = await self._call(
+            lambda: self.client.registry(self.admin_public, known_serial=self.known_serial)
+        )
+        self.known_serial = registry.serial
+        return registry
+
     async def municipalities(self) -> list[wire.Member]:
-        return await self._call(self.client.municipalities)
+        """The members as the administrator signed them, never the hub's list."""
+        return signed_members(await self.registry())
 
     async def directory(self) -> Directory:
-        return await self._call(lambda: self.client.directory(self.admin_public))
+        return (await self.registry()).directory
 
     async def enrolments(self) -> list[dict[str, Any]]:
         return await self._call(lambda: self.client.enrolments("pending"))

@@ -2,8 +2,11 @@
 
 Who the agent speaks for comes from its own key's entry in the directory verified with the
 administrator's pinned key (hub.inbox.facts.who_am_i), never from the hub's sign-in answer.
-The members' names and the network's settings are still the hub's word (hub.protocol.wire);
-a later issue signs them.
+The members' names, their kommunmallar and the network's settings come from the registry the
+administrator signed (hub.crypto.registry), loaded with the directory as one sequence that is
+never older than the one verified before; the hub's member list and settings answer are not
+read. Until the administrator has signed settings, the national defaults count, and the pages
+say so.
 """
 
 from __future__ import annotations
@@ -14,20 +17,25 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from hub.client.api import HubClient
+from hub.client.api import HubClient, signed_members
 from hub.inbox.facts import Me, who_am_i
 from hub.protocol.deadlines import NATIONAL, NetworkDeadlines
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
     from aiohttp import web
 
     from hub.crypto.directory import Directory
     from hub.crypto.keys import PrivateIdentity
+    from hub.crypto.registry import Registry, SettingsRecord
     from hub.protocol import wire
 
 SESSION_MARGIN = 60  # seconds: sign in again rather than let a request meet an expired session
+UNSIGNED_SETTINGS = (
+    "Nätverkets inställningar är ännu inte signerade av länsstyrelsen. Inkorgen räknar med de "
+    "nationella tidsfristerna (14 dagar att svara på en förfrågan och på ett erbjudande)."
+)
 
 
 @dataclass
@@ -40,29 +48,48 @@ class Session:
     allow_insecure: bool = False
     client: HubClient | None = None
     directory: Directory | None = None
+    registry: Registry | None = None  # the whole verified sequence, directory included
+    known_serial: int = 0  # the highest serial verified: a shorter sequence is refused
+    # Kept across restarts by the owner (the inbox's cache): called when known_serial grows.
+    remember_serial: Callable[[int], Awaitable[None]] | None = None
     me: Me | None = None  # from our key's signed directory entry
     municipality: str = ""  # me.municipality once signed in
     online: bool = False
-    names: dict[str, str] = field(default_factory=dict)  # municipality id -> name (the hub's)
-    members: list[wire.Member] = field(default_factory=list)  # the hub's list, last fetched
-    settings: dict[str, object] = field(default_factory=dict)  # the network's, last fetched
+    names: dict[str, str] = field(default_factory=dict)  # municipality id -> its signed name
+    members: list[wire.Member] = field(default_factory=list)  # the signed members
+    settings: dict[str, object] = field(default_factory=dict)  # the signed settings ({}: none)
     deadline_rules: NetworkDeadlines = NATIONAL
+    with_settings: bool = True  # learn the settings too (the county board's agent does not)
     notices: list[dict[str, str]] = field(default_factory=list)  # for the pages' banners
 
     async def connect(self, *, with_settings: bool = True) -> None:
         """Sign in, verify the directory, learn who we are, the members and (unless told
         otherwise) the network's deadlines; marks the session online."""
+        self.with_settings = with_settings
         await self.sign_in()
-        if with_settings:
-            assert self.client is not None  # noqa: S101 - sign_in sets it
-            settings = (await self.client.network_info()).settings
-            self.settings = settings
-            try:
-                self.deadline_rules = NetworkDeadlines.from_settings(settings)
-            except ValueError as exc:  # keep the national defaults, and say so
-                text = f"Nätverkets tidsfrister: {exc}"
-                self.notices.append({"level": "warning", "text": text})
         self.online = True
+
+    def _learn_settings(self) -> None:
+        """The deadline rules from the signed settings record, or the national ones, said so."""
+        record = None if self.registry is None else self.registry.settings
+        unsigned = {"level": "warning", "text": UNSIGNED_SETTINGS}
+        if record is None:
+            self.settings = {}
+            self.deadline_rules = NATIONAL
+            if unsigned not in self.notices:
+                self.notices.append(unsigned)
+            return
+        if unsigned in self.notices:
+            self.notices.remove(unsigned)
+        self.settings = {
+            **record.deadline_settings(),
+            "quota_key": _bands(record),
+            "outcome_free_text": record.outcome_free_text,
+            "case_retention_days": record.case_retention_days,
+            "inbox_retention_days": record.inbox_retention_days,
+        }
+        # The record's ranges are the rules' ranges (tests/test_registry.py), so this holds.
+        self.deadline_rules = NetworkDeadlines.from_settings(record.deadline_settings())
 
     async def sign_in(self) -> None:
         """Sign in, verify the directory and learn who we are and the members (their names).
@@ -70,7 +97,8 @@ class Session:
         if self.client is None:
             self.client = HubClient(self.hub_url, self.network, allow_insecure=self.allow_insecure)
         signed_in = await self.client.sign_in(self.identity)
-        self.directory = await self.client.directory(self.admin_public)
+        await self._load_registry(self.client)
+        assert self.directory is not None  # noqa: S101 - _load_registry sets it
         # A hub that named another municipality would have us seal to its keys as colleagues'.
         self.me = who_am_i(
             self.directory,
@@ -79,12 +107,30 @@ class Session:
             hub_says=(signed_in.municipality, signed_in.role),
         )
         self.municipality = self.me.municipality
-        await self.refresh_members()
 
     async def refresh_members(self) -> None:
+        """The members and their kommunmallar again, from the verified registry."""
         assert self.client is not None  # noqa: S101 - signed in first
-        self.members = await self.client.municipalities()
+        await self._load_registry(self.client)
+
+    async def _load_registry(self, client: HubClient) -> Registry:
+        """The sequence verified against the pinned key and never older than the last one;
+        the directory, the members' names and kommunmallar, and the settings follow from it."""
+        registry = await client.registry(self.admin_public, known_serial=self.known_serial)
+        grew = registry.serial > self.known_serial
+        self.registry, self.known_serial = registry, registry.serial
+        if grew and self.remember_serial is not None:
+            await self.remember_serial(registry.serial)
+        self.directory = registry.directory
+        self.members = signed_members(registry)
         self.names = {m.id: m.name for m in self.members}
+        if (
+            self.online
+            or self.settings
+            or any(n["text"] == UNSIGNED_SETTINGS for n in self.notices)
+        ):
+            self._learn_settings()
+        return registry
 
     async def hub(self) -> HubClient:
         """The signed-in client, connecting or signing in again as needed."""
@@ -99,7 +145,8 @@ class Session:
     async def refresh_directory(self) -> Directory:
         """The directory fetched and verified again (keys change: enrolments, revocations)."""
         client = await self.hub()
-        self.directory = await client.directory(self.admin_public)
+        await self._load_registry(client)
+        assert self.directory is not None  # noqa: S101 - _load_registry sets it
         return self.directory
 
     def name_of(self, municipality: str) -> str:
@@ -132,3 +179,8 @@ def following(core: Follows) -> Callable[[web.Application], AsyncIterator[None]]
         await core.close()
 
     return follow
+
+
+def _bands(record: SettingsRecord) -> list[list[int]] | None:
+    """The quota key as the hub's settings hold it: [[from population, cases], ...] or None."""
+    return None if record.quota_key is None else [list(band) for band in record.quota_key]

@@ -50,6 +50,7 @@ __all__ = [
     "due_to_json",
 ]
 log = logging.getLogger("hub.inbox")
+REGISTRY_SERIAL = "registry_serial"  # the cache's key for the highest serial verified
 _QUOTA_FAILURES = (aiohttp.ClientError, OSError, RemoteError, TimeoutError)
 
 
@@ -112,10 +113,19 @@ class AgentCore(AgentParts):
     # --- the connection -----------------------------------------------------------------
 
     async def connect(self) -> None:
+        # The highest serial this inbox has verified, kept in its cache: a hub that serves an
+        # older directory after a restart is refused as it is while running.
+        stored = await self.cache.get_value(REGISTRY_SERIAL, "0")
+        self.session.known_serial = max(self.session.known_serial, int(stored or "0"))
+        self.session.remember_serial = self._remember_serial
         await self.session.connect()
 
+    async def _remember_serial(self, serial: int) -> None:
+        await self.cache.set_value(REGISTRY_SERIAL, str(serial))
+
     async def refresh_members(self) -> None:
-        """The members as the hub lists them now; offline, the list as last fetched."""
+        """The members as the administrator signed them, fetched and verified again; offline,
+        the list as last verified."""
         with contextlib.suppress(aiohttp.ClientError, OSError, RemoteError, TimeoutError):
             await self.session.hub()
             await self.session.refresh_members()

@@ -90,6 +90,13 @@ class SignedRecord(Shape, frozen=True):
     signature: str  # base64
 
 
+class RegistryList(Shape, frozen=True):
+    """The one sequence of signed records (docs/protocol.md §5.11), in serial order."""
+
+    network: str
+    records: list[SignedRecord]
+
+
 class ReceiptList(Shape, frozen=True):
     receipts: list[SignedRecord]
 

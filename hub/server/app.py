@@ -134,6 +134,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get(f"{API}/networks/{{network}}", directory_routes.get_network)
     r.add_get(f"{API}/networks/{{network}}/directory", directory_routes.get_directory)
     r.add_post(f"{API}/networks/{{network}}/directory", directory_routes.add_record)
+    r.add_get(f"{API}/networks/{{network}}/registry", directory_routes.get_registry)
     r.add_get(f"{API}/networks/{{network}}/municipalities", directory_routes.get_municipalities)
     r.add_put(
         f"{API}/networks/{{network}}/municipalities/{{municipality}}",
@@ -146,6 +147,10 @@ def setup_routes(app: web.Application) -> None:
     r.add_get(f"{API}/networks/{{network}}/notices", notice_routes.list_notices)
     r.add_post(f"{API}/networks/{{network}}/invites", enrolment_routes.create_invite)
     r.add_get(f"{API}/networks/{{network}}/enrolments", enrolment_routes.list_enrolments)
+    r.add_post(
+        f"{API}/networks/{{network}}/enrolments/{{enrolment}}/reject",
+        enrolment_routes.reject_enrolment,
+    )
     r.add_post(f"{API}/enrol", enrolment_routes.enrol)
     r.add_post(f"{API}/envelopes", envelopes.upload)
     r.add_get(f"{API}/envelopes", envelopes.listing)

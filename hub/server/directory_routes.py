@@ -3,10 +3,20 @@ it checks every record it is given against the network's administrator key befor
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aiohttp import web
 
-from hub.crypto.directory import REVOCATION_KIND, Directory, open_entry, open_revocation
+from hub.crypto.directory import ENTRY_KIND, REVOCATION_KIND, open_entry, open_revocation
 from hub.crypto.records import read_unverified
+from hub.crypto.registry import (
+    MUNICIPALITY_KIND,
+    Kommunmall,
+    MunicipalityRecord,
+    Registry,
+    SettingsRecord,
+    open_registry_record,
+)
 from hub.errors import ApiError
 from hub.protocol import wire
 from hub.protocol.roles import AccountRole
@@ -15,21 +25,40 @@ from hub.server.answer import answer
 from hub.server.auth import caller_of, same_network
 from hub.server.errors import read_json
 from hub.server.typedefs import CLOCK, DIRECTORIES, LIVE, STORAGE
-from hub.storage.base import DirectoryRecord, Municipality
+from hub.storage.base import DirectoryRecord, Municipality, Storage, Transaction
 
 MEMBERS = tuple(AccountRole)
 
 
 async def get_directory(request: web.Request) -> web.Response:
+    """Entries and revocations only, as the previous release reads them: it takes every record
+    that is not a revocation for an entry, so a registry record here would make it refuse the
+    whole directory. The whole sequence is GET .../registry."""
     caller = await caller_of(request, *MEMBERS)
     same_network(request, caller.network_id)
     records = await request.app[STORAGE].list_directory_records(caller.network_id)
     return web.json_response(
         {
             "network": caller.network_id,
-            "entries": [r.wire for r in records if r.kind != REVOCATION_KIND],
+            "entries": [r.wire for r in records if r.kind == ENTRY_KIND],
             "revocations": [r.wire for r in records if r.kind == REVOCATION_KIND],
         }
+    )
+
+
+async def get_registry(request: web.Request) -> web.Response:
+    """The one sequence (docs/protocol.md §5.11): every signed record in serial order."""
+    caller = await caller_of(request, *MEMBERS)
+    same_network(request, caller.network_id)
+    records = await request.app[STORAGE].list_directory_records(caller.network_id)
+    return answer(
+        wire.RegistryList(
+            network=caller.network_id,
+            records=[
+                wire.SignedRecord(record=r.wire["record"], signature=r.wire["signature"])
+                for r in records
+            ],
+        )
     )
 
 
@@ -42,33 +71,81 @@ async def add_record(request: web.Request) -> web.Response:
     storage = app[STORAGE]
     network = await storage.get_network(caller.network_id)
     records = await storage.list_directory_records(caller.network_id)
-    entries = [r.wire for r in records if r.kind != REVOCATION_KIND]
-    revocations = [r.wire for r in records if r.kind == REVOCATION_KIND]
-    kind = read_unverified(wire).unverified_body.get("kind")
-    (revocations if kind == REVOCATION_KIND else entries).append(wire)
-    # Loading the whole directory with the new record checks its signature, its network, its
-    # serial and every conflict rule exactly as a client will.
-    Directory.load(network.admin_public, caller.network_id, entries, revocations)
-    opener = open_revocation if kind == REVOCATION_KIND else open_entry
-    added = opener(wire, admin_public=network.admin_public, network=caller.network_id)
+    kind = str(read_unverified(wire).unverified_body.get("kind"))
+    # Loading the whole sequence with the new record checks its signature, its network, that its
+    # serial is the next one, and every conflict rule exactly as a client will.
+    Registry.load(network.admin_public, caller.network_id, [*(r.wire for r in records), wire])
+    added: object
+    if kind == REVOCATION_KIND:
+        added = open_revocation(wire, admin_public=network.admin_public, network=caller.network_id)
+    elif kind == ENTRY_KIND:
+        added = open_entry(wire, admin_public=network.admin_public, network=caller.network_id)
+    else:
+        added = open_registry_record(
+            wire, admin_public=network.admin_public, network=caller.network_id
+        )
+    serial = len(records) + 1
+    key_id = getattr(added, "key_id", b"")
     now = int(app[CLOCK]())
     async with app[DIRECTORIES].changing(caller.network_id), storage.transaction() as tx:
         await tx.add_directory_record(
-            DirectoryRecord(caller.network_id, added.serial, str(kind), added.key_id, wire)
+            DirectoryRecord(caller.network_id, serial, kind, key_id, wire)
         )
-        await tx.append_audit(
-            at=now,
-            actor="admin",
-            action=f"directory_{kind}",
-            subject={"serial": added.serial, "key_id": added.key_id.hex()},
-        )
-        if kind != REVOCATION_KIND:  # an entry for an enrolled key approves its enrolment
+        subject: dict[str, object] = {"serial": serial}
+        if key_id:
+            subject["key_id"] = key_id.hex()
+        await tx.append_audit(at=now, actor="admin", action=f"directory_{kind}", subject=subject)
+        if kind == ENTRY_KIND:  # an entry for an enrolled key approves its enrolment
             await enrolment_routes.approve_matching(
-                tx, storage, network_id=caller.network_id, key_id=added.key_id, at=now
+                tx, storage, network_id=caller.network_id, key_id=key_id, at=now
             )
+        elif kind != REVOCATION_KIND:
+            await _apply_registry_record(tx, storage, caller.network_id, added)
     everyone = {m.id for m in await storage.list_municipalities(caller.network_id)}
-    await app[LIVE].tell(caller.network_id, everyone, {"type": "directory", "serial": added.serial})
-    return web.json_response({"serial": added.serial}, status=201)
+    await app[LIVE].tell(caller.network_id, everyone, {"type": "directory", "serial": serial})
+    return web.json_response({"serial": serial}, status=201)
+
+
+async def _apply_registry_record(
+    tx: Transaction, storage: Storage, network_id: str, added: object
+) -> None:
+    """What the hub itself acts on, taken from the verified record: the members' names and
+    populations (the manager's e-mail stays the hub's own), the kommunmall the previous release
+    reads from the member list, and the settings its deadline clock counts with."""
+    if isinstance(added, SettingsRecord):
+        await tx.set_network_settings(network_id, hub_settings(added))
+        return
+    known = {m.id: m for m in await storage.list_municipalities(network_id)}
+    if isinstance(added, MunicipalityRecord):
+        old = known.get(added.municipality)
+        await tx.put_municipality(
+            Municipality(
+                network_id,
+                added.municipality,
+                added.name,
+                added.population,
+                old.manager_email if old else "",
+                old.template if old else {},
+            )
+        )
+    elif isinstance(added, Kommunmall):
+        old = known.get(added.municipality)
+        if old is not None:
+            template = {"text": added.offer, "contact": added.contact}
+            await tx.put_municipality(replace(old, template=template))
+
+
+def hub_settings(record: SettingsRecord) -> dict[str, object]:
+    """A signed settings record as the hub's settings (the keys the deadline clock and the
+    statistics read)."""
+    return {
+        **record.deadline_settings(),
+        "quota_key": _bands(record),
+        "outcome_free_text": record.outcome_free_text,
+        "case_retention_days": record.case_retention_days,
+        "inbox_retention_days": record.inbox_retention_days,
+        "signed_serial": record.serial,
+    }
 
 
 async def get_network(request: web.Request) -> web.Response:
@@ -109,6 +186,7 @@ async def put_municipality(request: web.Request) -> web.Response:
         body["manager_email"],
         body.get("template", {}),
     )
+    await _refuse_unsigned_change(request, municipality, "template" in body)
     now = int(request.app[CLOCK]())
     async with request.app[STORAGE].transaction() as tx:
         await tx.put_municipality(municipality)
@@ -121,5 +199,30 @@ async def put_municipality(request: web.Request) -> web.Response:
     return answer(_member(municipality))
 
 
+async def _refuse_unsigned_change(
+    request: web.Request, municipality: Municipality, with_template: bool
+) -> None:
+    """Once the administrator signs the registry (the network holds a municipality record),
+    names, populations and kommunmallar change only by signed records: this route then sets the
+    manager's e-mail alone, of a municipality a record registers."""
+    storage = request.app[STORAGE]
+    records = await storage.list_directory_records(municipality.network_id)
+    if not any(r.kind == MUNICIPALITY_KIND for r in records):
+        return  # a network the administrator has not moved to the signed registry yet
+    known = {m.id: m for m in await storage.list_municipalities(municipality.network_id)}
+    old = known.get(municipality.id)
+    if (
+        old is None
+        or (old.name, old.population) != (municipality.name, municipality.population)
+        or (with_template and old.template != municipality.template)
+    ):
+        raise ApiError("record_required", "name, population and kommunmall are signed")
+
+
 def _member(m: Municipality) -> wire.Member:
     return wire.Member(id=m.id, name=m.name, population=m.population, template=m.template)
+
+
+def _bands(record: SettingsRecord) -> list[list[int]] | None:
+    """The quota key as the hub's settings hold it: [[from population, cases], ...] or None."""
+    return None if record.quota_key is None else [list(band) for band in record.quota_key]

@@ -124,6 +124,8 @@ async def enrol(request: web.Request) -> web.Response:
                 key_id=identity.key_id,
                 status="pending",
                 created_at=now,
+                code_hash=code_hash,
+                proof=proof,
             )
         )
         await tx.append_audit(
@@ -143,6 +145,31 @@ async def list_enrolments(request: web.Request) -> web.Response:
     status = query.choice(request, "status", STATUSES, "pending")
     found = await request.app[STORAGE].list_enrolments(caller.network_id, status)
     return web.json_response({"enrolments": [enrolment_json(e) for e in found]})
+
+
+async def reject_enrolment(request: web.Request) -> web.Response:
+    """The administrator refuses a pending enrolment (`hub admin reject`): it is never approved,
+    and an entry for its key does not approve it afterwards."""
+    caller = await caller_of(request, AccountRole.COUNTY_ADMIN)
+    same_network(request, caller.network_id)
+    try:
+        enrolment_id = int(request.match_info["enrolment"])
+    except ValueError:
+        raise ApiError("request_malformed", "enrolment id") from None
+    storage = request.app[STORAGE]
+    pending = {e.id for e in await storage.list_enrolments(caller.network_id, "pending")}
+    if enrolment_id not in pending:
+        raise ApiError("not_found")
+    now = int(request.app[CLOCK]())
+    async with storage.transaction() as tx:
+        await tx.set_enrolment_status(enrolment_id, "rejected")
+        await tx.append_audit(
+            at=now,
+            actor="admin",
+            action="enrolment_rejected",
+            subject={"enrolment_id": enrolment_id},
+        )
+    return web.json_response({"enrolment_id": enrolment_id, "status": "rejected"})
 
 
 async def approve_matching(
@@ -171,4 +198,6 @@ def enrolment_json(e: Enrolment) -> dict[str, Any]:
         "public_identity": e.public_identity,
         "status": e.status,
         "created_at": e.created_at,
+        "code_hash": None if e.code_hash is None else e.code_hash.hex(),
+        "proof": None if e.proof is None else base64.b64encode(e.proof).decode(),
     }

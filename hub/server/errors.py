@@ -39,6 +39,7 @@ API_STATUS = {
     "envelope_sender_not_you": 403,
     "envelope_recipients_mismatch": 422,
     "plain_http_refused": 400,
+    "record_required": 409,
     "case_not_closed": 409,
     "outcome_report_invalid": 400,
     "outcome_report_mismatch": 422,

@@ -61,8 +61,8 @@ class Municipality:
 class DirectoryRecord:
     network_id: str
     serial: int
-    kind: str  # "directory-entry" | "revocation"
-    key_id: bytes
+    kind: str  # "directory-entry" | "revocation" | a registry kind (hub.crypto.registry)
+    key_id: bytes  # the key an entry or revocation names; empty for a registry record
     wire: dict[str, str]  # the signed record exactly as the administrator signed it
 
 
@@ -88,6 +88,8 @@ class Enrolment:
     key_id: bytes
     status: str  # "pending" | "approved" | "rejected"
     created_at: int
+    code_hash: bytes | None = None  # the invite it was made under (None: before issue 12)
+    proof: bytes | None = None  # the key's signature over network, code_hash and key id
 
 
 @dataclass(frozen=True)
@@ -233,6 +235,7 @@ class PendingBlob(Protocol):
 class Transaction(Protocol):
     async def add_network(self, network: Network) -> None: ...
     async def put_municipality(self, municipality: Municipality) -> None: ...
+    async def set_network_settings(self, network_id: str, settings: dict[str, Any]) -> None: ...
     async def add_directory_record(self, record: DirectoryRecord) -> None: ...
     async def add_invite(self, invite: Invite) -> None: ...
     async def take_invite(self, code_hash: bytes, at: int) -> Invite: ...

@@ -163,6 +163,12 @@ class SqliteTransaction(AccessWrites, CaseWrites, EnvelopeWrites, NoticeWrites, 
             ),
         )
 
+    async def set_network_settings(self, network_id: str, settings: dict[str, Any]) -> None:
+        """The agreement's settings, as the administrator's signed settings record states them."""
+        await self._changed(
+            "UPDATE networks SET settings = ? WHERE id = ?", (_json(settings), network_id)
+        )
+
     async def put_municipality(self, municipality: Municipality) -> None:
         m = municipality
         await self._changed(

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 
 _ENROLMENT_COLUMNS = (
-    "id, network_id, municipality_id, person, role, public_identity, key_id, status, created_at"
+    "id, network_id, municipality_id, person, role, public_identity, key_id, status, created_at,"
+    " code_hash, proof"
 )
 
 
@@ -39,6 +40,8 @@ def _enrolment(row: Sequence[Any]) -> Enrolment:
         key_id=row[6],
         status=row[7],
         created_at=row[8],
+        code_hash=row[9],
+        proof=row[10],
     )
 
 
@@ -85,7 +88,8 @@ class AccessWrites(WriteHost):
         e = enrolment
         cursor = await self._exec(
             "INSERT INTO enrolments (network_id, municipality_id, person, role,"
-            " public_identity, key_id, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " public_identity, key_id, status, created_at, code_hash, proof)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 e.network_id,
                 e.municipality_id,
@@ -95,6 +99,8 @@ class AccessWrites(WriteHost):
                 e.key_id,
                 e.status,
                 e.created_at,
+                e.code_hash,
+                e.proof,
             ),
         )
         new_id = cursor.lastrowid
