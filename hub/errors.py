@@ -32,6 +32,10 @@ MESSAGES: dict[str, str] = {
     "rate_limited": "För många försök. Vänta en stund och försök igen.",
     "not_found": "Det finns inget sådant här.",
     "forbidden": "Du har inte behörighet till detta.",
+    "enrolment_rejected": (
+        "Länsstyrelsen har avslagit registreringen av din nyckel, så den kan inte logga in. "
+        "Ring länsstyrelsen: de kan bjuda in dig på nytt."
+    ),
     "conflict_exists": "Det finns redan.",
     "envelope_id_taken": (
         "Ett annat meddelande finns redan under samma meddelande-id; det här sparades inte."
@@ -248,6 +252,7 @@ class ApiError(HubError):
             "rate_limited",
             "not_found",
             "forbidden",
+            "enrolment_rejected",
             "conflict_exists",
             "envelope_id_taken",
             "envelope_sender_not_you",

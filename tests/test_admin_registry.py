@@ -8,19 +8,20 @@ import base64
 import json
 import re
 import stat
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from hub.cli.invites import INVITES_NAME
+from hub.client.api import HubClient, RemoteError
+from hub.crypto.keys import PrivateIdentity
+from hub.errors import ApiError
+from hub.inbox.agent import InboxConfig, open_core
 from hub.protocol.enrolment import invite_code_hash, new_invite_code
 from hub.server.typedefs import STORAGE
 from tests.hubnet import NETWORK
 from tests.lyinghub import LyingHub
 from tests.test_admin import ADMIN, CODE, admin_setup, enrol_args
-
-if TYPE_CHECKING:
-    from hub.crypto.keys import PrivateIdentity
 
 
 @pytest.fixture
@@ -209,3 +210,56 @@ async def test_reject_refuses_an_enrolment_for_good(s):
     )  # fmt: skip
     assert approved.returncode != 0
     assert "ingen väntande registrering" in approved.stderr
+
+
+async def test_the_person_whose_enrolment_was_rejected_is_told_and_no_one_else_is(s, tmp_path):
+    """After `hub admin reject`, the rejected key's own sign-in is answered enrolment_rejected
+    (which `hub inbox` says in Swedish and stops on); the same sign-in signed by another key,
+    or by an unknown key, is the usual auth_failed, so nobody else learns the enrolment's fate."""
+    enrolment_id, erik = await _invited_and_enrolled(s, "Erik Ek", "erik-keys")
+    rejected = await s.hub("admin", "reject", enrolment_id, *ADMIN)
+    assert rejected.returncode == 0, rejected.stderr
+
+    client = HubClient(s.net.url, NETWORK)
+    try:
+        with pytest.raises(RemoteError) as told:
+            await client.sign_in(erik)
+        assert (told.value.status, told.value.code) == (403, "enrolment_rejected")
+    finally:
+        await client.close()
+
+    stranger = PrivateIdentity.generate()
+    other = HubClient(s.net.url, NETWORK)
+    try:
+        with pytest.raises(RemoteError) as refused:
+            await other.sign_in(stranger)
+        assert refused.value.code == "auth_failed"
+    finally:
+        await other.close()
+
+    # A forged sign-in for Erik's key id, signed by another key: auth_failed, not his fate.
+    forger = _ForgedKey(erik.key_id, stranger)
+    other = HubClient(s.net.url, NETWORK)
+    try:
+        with pytest.raises(RemoteError) as refused:
+            await other.sign_in(forger)  # type: ignore[arg-type]
+        assert refused.value.code == "auth_failed"
+    finally:
+        await other.close()
+
+    config = InboxConfig(s.net.url, NETWORK, tmp_path / "erik-inbox", cache_dir=tmp_path / "c")
+    with pytest.raises(ApiError) as stopped:
+        await open_core(config, erik, s.net.admin.public)
+    assert stopped.value.code == "enrolment_rejected"
+    assert "avslagit registreringen" in stopped.value.message
+
+
+class _ForgedKey:
+    """Claims another key's id and signs with its own key."""
+
+    def __init__(self, key_id: bytes, signer: PrivateIdentity) -> None:
+        self.key_id = key_id
+        self._signer = signer
+
+    def sign(self, message: bytes) -> bytes:
+        return self._signer.sign(message)

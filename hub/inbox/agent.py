@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hub.client.api import HubClient
+from hub.client.api import HubClient, RemoteError
 from hub.crypto import keyfile
 from hub.crypto.keys import PrivateIdentity
-from hub.errors import AuthorityError
+from hub.errors import ApiError, AuthorityError
 from hub.inbox import board
 from hub.inbox.cache import InboxCache
 from hub.inbox.facts import who_am_i
@@ -112,6 +112,14 @@ async def open_core(
     except AuthorityError:  # the hub and the administrator disagree on who we are: stop
         await cache.close()
         raise
+    except RemoteError as exc:
+        if exc.code != "enrolment_rejected":
+            log.info(
+                "hub refused at start (%s): the role is taken to be a contact person's", exc.code
+            )
+        else:  # the administrator rejected this key: say so, in Swedish, and stop
+            await cache.close()
+            raise ApiError("enrolment_rejected") from None
     except Exception:  # noqa: BLE001 - offline: a contact person's inbox, as before
         log.info("hub unreachable at start: the role is taken to be a contact person's")
     if role == board.ROLE:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hub.crypto import primitives as p
+from hub.crypto.keys import PublicIdentity
 from hub.crypto.records import signer_id
 from hub.errors import ApiError, HubError
 from hub.protocol import wire
@@ -104,6 +105,7 @@ async def session(request: web.Request) -> web.Response:
         try:
             entry = (await app[DIRECTORIES].get(network_id)).check_signer(key_id, now)
         except HubError:
+            await _told_if_rejected(request, network_id, key_id, nonce, signature)
             raise ApiError("auth_failed") from None  # unknown, expired or revoked: one answer
         public, municipality = entry.signing_key, entry.municipality
         role = AccountRole.of(entry.role)
@@ -134,6 +136,26 @@ async def session(request: web.Request) -> web.Response:
             role=role,
         )
     )
+
+
+async def _told_if_rejected(
+    request: web.Request, network_id: str, key_id: bytes, nonce: bytes, signature: bytes
+) -> None:
+    """A key whose enrolment the administrator rejected is told so (enrolment_rejected), but
+    only when the sign-in is signed by that very key: nobody else learns an enrolment's fate."""
+    rejected = await request.app[STORAGE].list_enrolments(network_id, "rejected")
+    for enrolment in rejected:
+        if enrolment.key_id != key_id:
+            continue
+        public = PublicIdentity.from_json(enrolment.public_identity).signing_key
+        message = signin_message(
+            audience=request.app[CONFIG].public_url, network=network_id, key_id=key_id, nonce=nonce
+        )
+        try:
+            p.ed25519_verify(public, message, signature)
+        except p.AuthenticationFailed:
+            return
+        raise ApiError("enrolment_rejected")
 
 
 async def caller_of(request: web.Request, *roles: AccountRole) -> Caller:
