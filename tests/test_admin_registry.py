@@ -39,6 +39,9 @@ async def test_municipality_add_signs_the_name_and_keeps_the_email_on_the_hub(s)
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
     assert "signerade poster 5" in added.stdout
+    # The network's settings are not signed yet: the administrator is told what follows.
+    assert "inga signerade inställningar ännu" in added.stderr
+    assert "hub admin settings" in added.stderr
     admin = await s.admin()
     registry = await admin.registry(s.net.admin.public)
     assert (registry.name_of("kommun-d"), registry.municipalities["kommun-d"].population) == (
@@ -84,6 +87,12 @@ async def test_settings_bootstrap_signs_what_the_operator_set_then_changes(s):
     refused = await s.hub("admin", "settings", "--answer-days", "0", "--yes", *ADMIN)
     assert refused.returncode != 0
     assert (await admin.registry(s.net.admin.public)).serial == 6
+    added = await s.hub(
+        "admin", "municipality", "add", "kommun-d", "--name", "Kommun D", "--population", "8000",
+        "--manager-email", "chef@kommun-d.example", *ADMIN,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "inga signerade inställningar" not in added.stderr  # signed now: nothing to say
 
 
 async def test_kommunmall_is_signed_for_a_registered_municipality_only(s):

@@ -396,10 +396,14 @@ def _municipality_add(args: argparse.Namespace) -> int:
         if not isinstance(template, dict) or not isinstance(template.get("text", ""), str):
             raise ValueError(f"{args.template} ska innehålla ett JSON-objekt med texten i text")
 
+    unsigned_settings = False
+
     async def run() -> list[int]:
+        nonlocal unsigned_settings
         signed = []
         async with _admin(args) as (client, key):
             registry = await _verified_registry(client, key)
+            unsigned_settings = registry.settings is None
             known = registry.municipalities.get(args.id)
             if known is None or (known.name, known.population) != (name, args.population):
                 wire = make_municipality(
@@ -429,7 +433,16 @@ def _municipality_add(args: argparse.Namespace) -> int:
     signed = asyncio.run(run())
     posts = f" (signerade poster {', '.join(map(str, signed))})" if signed else ""
     print(f"Kommunen {args.id} ({name}) är sparad i nätverket{posts}.")
+    if unsigned_settings:  # the set-up's first step was skipped: say what follows from it
+        print(UNSIGNED_SETTINGS, file=sys.stderr)
     return 0
+
+
+UNSIGNED_SETTINGS: Final = (
+    "Observera: nätverket har inga signerade inställningar ännu, så inkorgarna räknar med de "
+    "nationella tidsfristerna och säger det. Signera nätverkets inställningar med "
+    "`hub admin settings` (det första steget när nätverket sätts upp)."
+)
 
 
 def _kommunmall(args: argparse.Namespace) -> int:
