@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hub.crypto.format import MessageKind
+from hub.inbox.facts import Parties, parties_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -206,7 +207,7 @@ class EnvelopeRows:
             listing_mismatch=bool(r[12]),
         )
 
-    async def case_parties(self, case_id: bytes) -> tuple[str, frozenset[str]] | None:
+    async def case_parties(self, case_id: bytes) -> Parties | None:
         """Who sent the case and whom it asked, from its verified inquiries alone (the signed
         sender and recipient keys, placed with the directory): None if none has arrived."""
         async with self._db.execute(
@@ -215,11 +216,7 @@ class EnvelopeRows:
             (case_id, int(MessageKind.PRE_INQUIRY), int(MessageKind.INQUIRY)),
         ) as cur:
             rows = list(await cur.fetchall())
-        if not rows:
-            return None
-        sender = str(rows[0][0])
-        asked = {m for r in rows if r[0] == sender for m in json.loads(r[1])} - {sender}
-        return sender, frozenset(asked)
+        return parties_of((str(r[0]), json.loads(r[1])) for r in rows)
 
     async def unread_cases(self) -> set[bytes]:
         async with self._db.execute(

@@ -41,7 +41,7 @@ class Casebook:
         parties = await self.cache.case_parties(case_id)
         if parties is None:
             return False  # the hub's word alone makes no case
-        view = within_verified(hub_view, *parties, me=me)
+        view = within_verified(hub_view, parties, me=me)
         if view is None:
             log.warning("case view names us where no verified inquiry does")
             return False

@@ -19,6 +19,8 @@ from hub.crypto.format import ID_SIZE, MessageKind
 from hub.errors import AuthorityError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from hub.crypto.directory import Directory, DirectoryEntry
     from hub.crypto.format import Header
     from hub.crypto.keys import PrivateIdentity
@@ -167,17 +169,40 @@ def _count(value: object) -> int | None:
     return None
 
 
-def within_verified(
-    hub_view: wire.CaseView, sender: str, asked: frozenset[str], *, me: str
-) -> dict[str, Any] | None:
-    """The hub's view of a case cut to what the verified inquiries say, as the cache keeps it:
-    the signed sender, requests only to the municipalities the sender sealed an inquiry to
-    (for a receiver, its own request only), and "hub_disagrees" when the hub said otherwise.
-    None when we are neither the sender nor asked: the hub has no business showing it to us."""
-    if me != sender and me not in asked:
+@dataclass(frozen=True)
+class Parties:
+    """Who sent a case and whom it asked: from its verified inquiries alone."""
+
+    sender: str  # the first verified inquiry's signer
+    asked: frozenset[str]  # the municipalities that sender's inquiries were sealed to
+
+    def shown_to(self, me: str) -> frozenset[str] | None:
+        """The requests `me` may see: all for the sender, its own for one asked; None when
+        `me` is neither (the hub has no business showing it the case)."""
+        if me == self.sender:
+            return self.asked
+        return frozenset({me}) if me in self.asked else None
+
+
+def parties_of(inquiries: Iterable[tuple[str, Iterable[str]]]) -> Parties | None:
+    """The parties from the (sender, recipient municipalities) of a case's verified inquiries
+    and pre-inquiries, in signed order; None when there is none."""
+    found = list(inquiries)
+    if not found:
         return None
-    shown = asked if me == sender else frozenset({me})
+    sender = found[0][0]
+    asked = {m for signer, to in found if signer == sender for m in to} - {sender}
+    return Parties(sender, frozenset(asked))
+
+
+def within_verified(hub_view: wire.CaseView, parties: Parties, *, me: str) -> dict[str, Any] | None:
+    """The hub's view of a case cut to what the verified inquiries say, as the cache keeps it:
+    the signed sender, the requests `me` may see of those the sender sealed an inquiry to, and
+    "hub_disagrees" when the hub said otherwise. None when `me` is not a party."""
+    shown = parties.shown_to(me)
+    if shown is None:
+        return None
     requests = [r for r in hub_view.requests if r.municipality in shown]
-    disagrees = hub_view.sender != sender or len(requests) != len(hub_view.requests)
-    kept = msgspec.structs.replace(hub_view, sender=sender, requests=requests)
+    disagrees = hub_view.sender != parties.sender or len(requests) != len(hub_view.requests)
+    kept = msgspec.structs.replace(hub_view, sender=parties.sender, requests=requests)
     return {**msgspec.to_builtins(kept), "hub_disagrees": disagrees}

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.crypto.format import MessageKind
 from hub.inbox import documents
+from hub.inbox.facts import parties_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -75,11 +76,10 @@ def verified_case(
     """The case from its verified envelopes, with the hub's requests as a hint (the kept view,
     hub.inbox.casebook); None when no verified inquiry is among `envelopes`."""
     firsts = [e for e in envelopes if e.kind in FIRST_KINDS and e.document is not None]
-    if not firsts:
+    parties = parties_of((e.sender, e.recipients) for e in firsts)
+    shown = None if parties is None else parties.shown_to(me)
+    if parties is None or shown is None:
         return None
-    sender = firsts[0].sender
-    asked = sorted({m for e in firsts if e.sender == sender for m in e.recipients} - {sender})
-    shown = set(asked) if sender == me else {me}
     inquiries = [e for e in envelopes if e.kind == MessageKind.INQUIRY and e.document is not None]
     hub_requests = tuple(
         HubRequest(
@@ -93,16 +93,16 @@ def verified_case(
     )
     return VerifiedCase(
         case_id=firsts[0].case_id,
-        sender=sender,
-        asked=tuple(asked),
-        mine=sender == me,
+        sender=parties.sender,
+        asked=tuple(sorted(parties.asked)),
+        mine=parties.sender == me,
         inquiry=_message(inquiries[0], me) if inquiries else None,
         inquiries_ours=tuple(_message(e, me) for e in inquiries if e.sender == me),
         # One inquiry envelope per asked municipality, the same form: shown once, above.
         thread=tuple(_message(e, me) for e in envelopes if e.kind != MessageKind.INQUIRY),
         hub_requests=hub_requests,
         hub_disagrees=bool(kept_view.get("hub_disagrees"))
-        or kept_view.get("from") != sender
+        or kept_view.get("from") != parties.sender
         or any(e.listing_mismatch for e in envelopes),
         hub_may_close_not_moved=bool(kept_view.get("can_close_not_moved")),
     )
