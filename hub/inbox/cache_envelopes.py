@@ -67,7 +67,7 @@ class EnvelopeRows:
         `received` moved into place whole (a rename), its row from the signed facts, the
         document encrypted, and its id among those seen, so that it is never taken twice even
         after its case is gone. False (and nothing kept) if that id was seen already."""
-        if facts.message_id in await self.seen_message_ids():
+        if await self._seen(facts.message_id):
             await asyncio.to_thread(received.unlink, missing_ok=True)
             return False
         await asyncio.to_thread(received.replace, self.envelope_path(facts.message_id))
@@ -223,6 +223,12 @@ class EnvelopeRows:
             "SELECT DISTINCT case_id FROM envelopes WHERE box = 'inbox' AND read_at IS NULL"
         ) as cur:
             return {bytes(r[0]) for r in await cur.fetchall()}
+
+    async def _seen(self, message_id: bytes) -> bool:
+        async with self._db.execute(
+            "SELECT 1 FROM seen_messages WHERE message_id = ?", (message_id,)
+        ) as cur:
+            return await cur.fetchone() is not None
 
     async def seen_message_ids(self) -> set[bytes]:
         """Every signed message id taken so far: a second envelope with one is a replay."""
