@@ -27,6 +27,7 @@ from hub.cli.envelope_commands import KDF_PROFILES, PRIVATE_NAME, PUBLIC_NAME, _
 from hub.cli.exits import EXIT_ATTENTION, EXIT_OK
 from hub.cli.invites import invited_as, read_invites, remember_invite
 from hub.cli.passphrase import read_passphrase
+from hub.client.view_file import ViewFile
 from hub.crypto import keyfile
 from hub.crypto.directory import (
     Directory,
@@ -368,15 +369,21 @@ async def _admin(args: argparse.Namespace) -> AsyncIterator[tuple[HubClient, Sig
         yield client, key
 
 
-async def _verified_directory(client: HubClient, key: SigningKey) -> tuple[Directory, int]:
+async def _verified_directory(
+    client: HubClient, key: SigningKey, keys: Path
+) -> tuple[Directory, int]:
     """The directory verified against our own network key, and the next free serial."""
-    registry = await client.registry(key.public)
+    registry = await _verified_registry(client, key, keys)
     return registry.directory, registry.serial + 1
 
 
-async def _verified_registry(client: HubClient, key: SigningKey) -> Registry:
-    """The whole sequence (directory and registry), verified against our own network key."""
-    return await client.registry(key.public)
+async def _verified_registry(client: HubClient, key: SigningKey, keys: Path) -> Registry:
+    """The whole sequence (directory and registry), verified against our own network key and
+    never older than the view verified on an earlier run from this key folder."""
+    view = ViewFile(keys, client.network)
+    registry = await client.registry(key.public, known_serial=view.serial())
+    await view.remember_serial(registry.serial)
+    return registry
 
 
 def _municipality_add(args: argparse.Namespace) -> int:
@@ -402,7 +409,7 @@ def _municipality_add(args: argparse.Namespace) -> int:
         nonlocal unsigned_settings
         signed = []
         async with _admin(args) as (client, key):
-            registry = await _verified_registry(client, key)
+            registry = await _verified_registry(client, key, args.keys)
             unsigned_settings = registry.settings is None
             known = registry.municipalities.get(args.id)
             if known is None or (known.name, known.population) != (name, args.population):
@@ -453,7 +460,7 @@ def _kommunmall(args: argparse.Namespace) -> int:
 
     async def run() -> int:
         async with _admin(args) as (client, key):
-            registry = await _verified_registry(client, key)
+            registry = await _verified_registry(client, key, args.keys)
             if args.id not in registry.municipalities:
                 raise ValueError(
                     f"kommunen {args.id} har ingen signerad post; "
@@ -495,7 +502,7 @@ def _settings(args: argparse.Namespace) -> int:
 
     async def run() -> int | None:
         async with _admin(args) as (client, key):
-            registry = await _verified_registry(client, key)
+            registry = await _verified_registry(client, key, args.keys)
             if registry.settings is not None:
                 base: dict[str, Any] = _settings_values(registry.settings)
                 source = f"de signerade inställningarna (post {registry.settings.serial})"
@@ -646,7 +653,8 @@ def _invite(args: argparse.Namespace) -> int:
 def _pending(args: argparse.Namespace) -> int:
     async def run() -> tuple[list[dict[str, Any]], Registry]:
         async with _admin(args) as (client, key):
-            return await client.enrolments("pending"), await _verified_registry(client, key)
+            pending = await client.enrolments("pending")
+            return pending, await _verified_registry(client, key, args.keys)
 
     pending, registry = asyncio.run(run())
     if not pending:
@@ -696,7 +704,7 @@ def _approve(args: argparse.Namespace) -> int:
         async with _admin(args) as (client, key):
             enrolment, identity = await _pending_enrolment(client, args.enrolment_id)
             enrolment = {**enrolment, **invited_as(args.keys, client.network, enrolment, identity)}
-            directory, serial = await _verified_directory(client, key)
+            directory, serial = await _verified_directory(client, key, args.keys)
             _check_new_key(directory, enrolment, identity)
             _confirm(identity.fingerprint, args)
             await _sign_entry(
@@ -733,7 +741,7 @@ def _rotate(args: argparse.Namespace) -> int:
         async with _admin(args) as (client, key):
             enrolment, identity = await _pending_enrolment(client, args.enrolment)
             enrolment = {**enrolment, **invited_as(args.keys, client.network, enrolment, identity)}
-            directory, serial = await _verified_directory(client, key)
+            directory, serial = await _verified_directory(client, key, args.keys)
             old = directory.entry_for_key(old_key_id)
             if old is None:
                 raise ValueError("den gamla nyckeln finns inte i katalogen")
@@ -779,7 +787,7 @@ def _revoke(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         async with _admin(args) as (client, key):
-            directory, serial = await _verified_directory(client, key)
+            directory, serial = await _verified_directory(client, key, args.keys)
             entry = directory.entry_for_key(key_id)
             if entry is None:
                 raise ValueError("nyckeln finns inte i katalogen")
@@ -895,7 +903,7 @@ async def _sign_revocation(  # noqa: PLR0913 - each is one part of the revocatio
 def _directory(args: argparse.Namespace) -> int:
     async def run() -> Registry:
         async with _admin(args) as (client, key):
-            return await _verified_registry(client, key)
+            return await _verified_registry(client, key, args.keys)
 
     registry = asyncio.run(run())
     directory = registry.directory
@@ -979,7 +987,7 @@ def _contact_set(args: argparse.Namespace) -> int:
     async def run() -> bool:
         async with _admin(args) as (client, key):
             await _check_municipality(client, args.municipality)
-            directory, _serial = await _verified_directory(client, key)
+            directory, _serial = await _verified_directory(client, key, args.keys)
             await _put_address(client, args.municipality, person, email)
             return _has_valid_key(directory, args.municipality, person, int(time.time()))
 
@@ -1017,7 +1025,7 @@ def _contact_remove(args: argparse.Namespace) -> int:
 def _contact_list(args: argparse.Namespace) -> int:
     async def run() -> tuple[list[wire.Contact], Directory]:
         async with _admin(args) as (client, key):
-            directory, _serial = await _verified_directory(client, key)
+            directory, _serial = await _verified_directory(client, key, args.keys)
             return await client.contact_addresses(), directory
 
     contacts, directory = asyncio.run(run())

@@ -76,6 +76,8 @@ def _followup(args: argparse.Namespace) -> int:
         raise ValueError("ange hubbens adress och nätverk med --hub och --network")
     passphrase = read_passphrase(args.passphrase_file, fd=args.passphrase_fd)
     key, admin_public = load_key(args.keys, admin=args.admin, passphrase=passphrase)
-    config = FollowupConfig(url, network, port=args.port, allow_insecure=args.allow_insecure)
+    config = FollowupConfig(
+        url, network, port=args.port, allow_insecure=args.allow_insecure, state=args.keys
+    )
     asyncio.run(serve(config, key, admin_public, open_browser=not args.no_browser))
     return 0

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from hub.client.api import HubClient, RemoteError, signed_members
+from hub.client.view_file import ViewFile
 from hub.followup import views
 from hub.localagent import launch, security
 from hub.report.export import report_csv
@@ -45,6 +46,7 @@ class FollowupConfig:
     network: str
     port: int = 0  # 0: a free port
     allow_insecure: bool = False
+    state: Path | None = None  # the key folder, where the last verified view is kept
 
 
 @dataclass
@@ -59,6 +61,8 @@ class FollowupCore:
     role: str = ""
     network_name: str = ""
     known_serial: int = 0  # the highest serial of the sequence verified so far
+    # Kept across runs by the owner (hub.client.view_file): called when known_serial grows.
+    remember_serial: Callable[[int], Awaitable[None]] | None = None
     _reports: dict[int, tuple[float, Report]] = field(default_factory=dict)
 
     @property
@@ -108,7 +112,10 @@ class FollowupCore:
         registry = await self._call(
             lambda: self.client.registry(self.admin_public, known_serial=self.known_serial)
         )
+        grew = registry.serial > self.known_serial
         self.known_serial = registry.serial
+        if grew and self.remember_serial is not None:
+            await self.remember_serial(registry.serial)
         return registry
 
     async def municipalities(self) -> list[wire.Member]:
@@ -151,6 +158,19 @@ def init_followup(core: FollowupCore, auth: security.LocalAuth) -> web.Applicati
     return app
 
 
+def new_core(
+    config: FollowupConfig, key: PrivateIdentity | SigningKey, admin_public: bytes
+) -> FollowupCore:
+    """The agent's core, not yet connected, remembering the view verified on an earlier run
+    (in `config.state`): a hub that serves an older one is refused."""
+    client = HubClient(config.hub_url, config.network, allow_insecure=config.allow_insecure)
+    core = FollowupCore(client, key, admin_public)
+    if config.state is not None:
+        view = ViewFile(config.state, config.network)
+        core.known_serial, core.remember_serial = view.serial(), view.remember_serial
+    return core
+
+
 async def serve(
     config: FollowupConfig,
     key: PrivateIdentity | SigningKey,
@@ -158,8 +178,8 @@ async def serve(
     *,
     open_browser: bool,
 ) -> None:
-    client = HubClient(config.hub_url, config.network, allow_insecure=config.allow_insecure)
-    core = FollowupCore(client, key, admin_public)
+    core = new_core(config, key, admin_public)
+    client = core.client
     try:
         await core.connect()
     except Exception:
