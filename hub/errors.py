@@ -7,7 +7,8 @@
     │   └── RecordFormatError     a signed record (directory entry, revocation, receipt) is bad
     ├── VerificationError         it parses, but a signature, a tag or a binding does not hold
     │   ├── EnvelopeVerificationError
-    │   └── RecordVerificationError
+    │   ├── RecordVerificationError
+    │   └── LogError              the directory log: a proof, a checkpoint, its cosignatures
     ├── AuthorityError            well-formed and intact, but the directory does not vouch for it
     │                             (unknown, expired or revoked key; not a recipient)
     ├── ApiError                  the hub's API refuses a request (sign-in, rights, size, shape)
@@ -128,6 +129,49 @@ MESSAGES: dict[str, str] = {
         "Kvittensen är inte undertecknad av en mottagare av meddelandet."
     ),
     "receipt_mismatch": "Kvittensen gäller ett annat meddelande.",
+    # the directory log: its tree, checkpoints and cosignatures (hub/crypto/merkle.py,
+    # hub/crypto/checkpoint.py; docs/protocol.md §12)
+    "log_proof_malformed": "Ett bevis från katalogens logg är felaktigt uppbyggt.",
+    "log_inclusion_invalid": (
+        "Hubben kunde inte visa att en post finns i katalogens logg. Inget i den används."
+    ),
+    "log_consistency_invalid": (
+        "Katalogens logg hänger inte ihop med den som redan har kontrollerats här: hubben kan "
+        "visa olika kataloger för olika personer. Inget i den används; kontakta länsstyrelsen."
+    ),
+    "log_root_mismatch": (
+        "Katalogens poster stämmer inte med loggens kontrollpunkt: en post saknas eller är "
+        "ändrad. Inget i den används; kontakta länsstyrelsen."
+    ),
+    "checkpoint_malformed": "Katalogens kontrollpunkt är felaktigt uppbyggd.",
+    "checkpoint_wrong_origin": (
+        "Katalogens kontrollpunkt hör till en annan logg eller ett annat nätverk."
+    ),
+    "checkpoint_unsigned": (
+        "Katalogens kontrollpunkt är inte undertecknad med länsstyrelsens nätverksnyckel."
+    ),
+    "checkpoint_bad_signature": "Katalogens kontrollpunkt har en ogiltig underskrift.",
+    "checkpoint_rolled_back": (
+        "Hubben visar en äldre katalog än den som redan har kontrollerats här. "
+        "Inget i den används; kontakta länsstyrelsen."
+    ),
+    "checkpoint_fork": (
+        "Hubben visar två olika kataloger av samma storlek eller en som inte bygger på den "
+        "tidigare: någon kan ha fått se en annan katalog än du. Båda sparas som bevis; "
+        "kontakta länsstyrelsen."
+    ),
+    "cosignature_invalid": (
+        "En kontrollant har en ogiltig underskrift på katalogens kontrollpunkt."
+    ),
+    "cosignature_quorum_missing": (
+        "För få av nätverkets kontrollanter har bekräftat katalogen. Inget skickas förrän de "
+        "har gjort det."
+    ),
+    "checkpoint_stale": (
+        "Katalogen har inte bekräftats av nätverkets kontrollanter på för länge. Ärenden med "
+        "innehåll skickas inte förrän den har bekräftats; en återkallad nyckel kan annars "
+        "ha hållits undan."
+    ),
     # the case lifecycle (hub/protocol/lifecycle.py)
     "transition_invalid": "Åtgärden går inte att utföra i ärendets nuvarande läge.",
     "decline_reason_invalid": (
@@ -238,6 +282,12 @@ class RecordVerificationError(VerificationError):
             "receipt_mismatch",
         }
     )
+
+
+class LogError(VerificationError):
+    """The directory log does not hold: a proof, a checkpoint or its cosignatures."""
+
+    codes = _codes("log_", "checkpoint_", "cosignature_")
 
 
 class ApiError(HubError):
