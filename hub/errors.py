@@ -287,7 +287,7 @@ class RecordVerificationError(VerificationError):
 class LogError(VerificationError):
     """The directory log does not hold: a proof, a checkpoint or its cosignatures."""
 
-    codes = _codes("log_", "checkpoint_", "cosignature_")
+    codes = frozenset(c for c in MESSAGES if c.startswith(("log_", "checkpoint_", "cosignature_")))
 
 
 class ApiError(HubError):
