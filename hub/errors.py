@@ -144,6 +144,10 @@ MESSAGES: dict[str, str] = {
         "ändrad. Inget i den används; kontakta länsstyrelsen."
     ),
     "checkpoint_malformed": "Katalogens kontrollpunkt är felaktigt uppbyggd.",
+    "checkpoint_required": (
+        "Katalogen har en logg: en ny post tas bara emot med länsstyrelsens kontrollpunkt "
+        "för loggen. Uppdatera hub admin."
+    ),
     "checkpoint_wrong_origin": (
         "Katalogens kontrollpunkt hör till en annan logg eller ett annat nätverk."
     ),

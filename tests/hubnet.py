@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import web
 
+from hub.cli.admin_log import checkpoint_over
 from hub.client.api import HubClient
 from hub.crypto.directory import make_entry, make_revocation
 from hub.crypto.envelope import AttachmentSource, seal
@@ -102,13 +103,19 @@ class HubNet:
             not_after=not_after or START + 30 * YEAR,
             serial=self.serial,
         )
+        await self.append(wire)
+
+    async def append(self, wire: dict[str, str]) -> int:
+        """The administrator adds a signed record with the directory log's checkpoint over
+        every record and this one, as `hub admin` does (hub/cli/admin_log.py)."""
         admin = await self.client()
-        await admin.add_record(wire)
+        records = [*await admin.registry_records(), wire]
+        return await admin.add_record(wire, checkpoint_over(self.admin, NETWORK, records))
 
     async def register(self, municipality: str, name: str, population: int = 25_000) -> int:
         """The administrator signs a municipality record (docs/protocol.md §5.10)."""
         self.serial += 1
-        return await (await self.client()).add_record(
+        return await self.append(
             make_municipality(
                 self.admin,
                 network=NETWORK,
@@ -123,7 +130,7 @@ class HubNet:
         """The administrator signs the network's settings (national defaults unless given)."""
         self.serial += 1
         wire = make_settings(self.admin, network=NETWORK, serial=self.serial, **settings)
-        return await (await self.client()).add_record(wire)
+        return await self.append(wire)
 
     async def sign_kommunmall(self, municipality: str, offer: str, contact: str = "") -> int:
         self.serial += 1
@@ -135,7 +142,7 @@ class HubNet:
             contact=contact,
             serial=self.serial,
         )
-        return await (await self.client()).add_record(wire)
+        return await self.append(wire)
 
     async def sign_registry(self) -> None:
         """Move the test network to the signed registry: its three municipalities, as named."""
@@ -152,8 +159,7 @@ class HubNet:
             reason=reason,
             serial=self.serial,
         )
-        admin = await self.client()
-        await admin.add_record(wire)
+        await self.append(wire)
 
     def seal_to(
         self,

@@ -111,7 +111,7 @@ class Setup:
         admin = await self.admin()
         serial = (await admin.registry(self.net.admin.public)).serial + 1
         now = int(self.net.clock.now)
-        await admin.add_record(
+        await self.net.append(
             make_entry(
                 self.net.admin,
                 network=NETWORK,

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
+from hub.cli import admin_log
 from hub.cli.envelope_commands import KDF_PROFILES, PRIVATE_NAME, PUBLIC_NAME, _AtomicOutput
 from hub.cli.exits import EXIT_ATTENTION, EXIT_OK
 from hub.cli.invites import invited_as, read_invites, remember_invite
@@ -216,6 +217,21 @@ def _register_keys(sub: Subparsers) -> None:
     _hub_options(p)
     _passphrase_option(p)
     p.set_defaults(run=_directory)
+
+    p = sub.add_parser(
+        "checkpoint", help="signera katalogloggens kontrollpunkt över alla poster hubben har"
+    )
+    _hub_options(p)
+    _passphrase_option(p)
+    p.set_defaults(run=_checkpoint)
+
+    p = sub.add_parser(
+        "republish",
+        help="ge en återställd hubb, i ordning, allt du har signerat som den saknar",
+    )
+    _hub_options(p)
+    _passphrase_option(p)
+    p.set_defaults(run=_republish)
 
 
 def _register_notices(sub: Subparsers) -> None:
@@ -421,7 +437,7 @@ def _municipality_add(args: argparse.Namespace) -> int:
                     population=args.population,
                     serial=registry.serial + 1,
                 )
-                signed.append(await client.add_record(wire))
+                signed.append(await admin_log.append(client, key, args.keys, wire))
             await client.put_municipality(
                 args.id, name=name, population=args.population, manager_email=args.manager_email
             )
@@ -434,7 +450,7 @@ def _municipality_add(args: argparse.Namespace) -> int:
                     contact=str(template.get("contact", "")),
                     serial=registry.serial + 1 + len(signed),
                 )
-                signed.append(await client.add_record(wire))
+                signed.append(await admin_log.append(client, key, args.keys, wire))
         return signed
 
     signed = asyncio.run(run())
@@ -474,7 +490,7 @@ def _kommunmall(args: argparse.Namespace) -> int:
                 contact=contact,
                 serial=registry.serial + 1,
             )
-            return await client.add_record(wire)
+            return await admin_log.append(client, key, args.keys, wire)
 
     serial = asyncio.run(run())
     print(f"Kommunmallen för {args.id} är signerad (post {serial}).")
@@ -516,7 +532,7 @@ def _settings(args: argparse.Namespace) -> int:
                 print(f"  {name}: {value}")
             if not args.yes and not _ask("Signera de här inställningarna? [j/N] "):
                 return None
-            return await client.add_record(wire)
+            return await admin_log.append(client, key, args.keys, wire)
 
     serial = asyncio.run(run())
     if serial is None:
@@ -708,7 +724,13 @@ def _approve(args: argparse.Namespace) -> int:
             _check_new_key(directory, enrolment, identity)
             _confirm(identity.fingerprint, args)
             await _sign_entry(
-                client, key, enrolment=enrolment, identity=identity, serial=serial, years=args.years
+                client,
+                key,
+                enrolment=enrolment,
+                identity=identity,
+                serial=serial,
+                years=args.years,
+                keys=args.keys,
             )
 
     try:
@@ -754,7 +776,13 @@ def _rotate(args: argparse.Namespace) -> int:
             _confirm(identity.fingerprint, args)
             # The successor's entry first: the municipality is never without a valid key.
             at = await _sign_entry(
-                client, key, enrolment=enrolment, identity=identity, serial=serial, years=args.years
+                client,
+                key,
+                enrolment=enrolment,
+                identity=identity,
+                serial=serial,
+                years=args.years,
+                keys=args.keys,
             )
             try:
                 await _sign_revocation(
@@ -764,6 +792,7 @@ def _rotate(args: argparse.Namespace) -> int:
                     at=at,
                     reason=RevocationReason.SUPERSEDED,
                     serial=serial + 1,
+                    keys=args.keys,
                 )
             except BaseException:
                 print(
@@ -799,6 +828,7 @@ def _revoke(args: argparse.Namespace) -> int:
                 at=at,
                 reason=RevocationReason(args.reason),
                 serial=serial,
+                keys=args.keys,
             )
 
     asyncio.run(run())
@@ -859,6 +889,7 @@ async def _sign_entry(  # noqa: PLR0913 - each is one part of the entry
     identity: PublicIdentity,
     serial: int,
     years: int,
+    keys: Path,
 ) -> int:
     now = int(time.time())
     wire = make_entry(
@@ -872,7 +903,7 @@ async def _sign_entry(  # noqa: PLR0913 - each is one part of the entry
         not_after=now + years * YEAR_SECONDS,
         serial=serial,
     )
-    await client.add_record(wire)
+    await admin_log.append(client, key, keys, wire)
     print(
         f"Godkänd: {enrolment['person']} ({enrolment['municipality']}), nyckel "
         f"{identity.key_id.hex()}, giltig till {_when(now + years * YEAR_SECONDS)} "
@@ -889,12 +920,36 @@ async def _sign_revocation(  # noqa: PLR0913 - each is one part of the revocatio
     at: int,
     reason: RevocationReason,
     serial: int,
+    keys: Path,
 ) -> None:
     wire = make_revocation(
         key, network=client.network, key_id=key_id, revoked_at=at, reason=reason, serial=serial
     )
-    await client.add_record(wire)
+    await admin_log.append(client, key, keys, wire)
     print(f"Återkallad: nyckel {key_id.hex()} från {_when(at)} ({reason}, katalogpost {serial}).")
+
+
+# --- hub admin checkpoint, hub admin republish (hub/cli/admin_log.py) -------------------------
+
+
+def _checkpoint(args: argparse.Namespace) -> int:
+    async def run() -> int:
+        async with _admin(args) as (client, key):
+            return await admin_log.checkpoint(client, key, args.keys)
+
+    size = asyncio.run(run())
+    print(f"Katalogloggens kontrollpunkt är signerad: {size} poster.")
+    return 0
+
+
+def _republish(args: argparse.Namespace) -> int:
+    async def run() -> tuple[int, int]:
+        async with _admin(args) as (client, key):
+            return await admin_log.republish(client, key, args.keys)
+
+    sent, size = asyncio.run(run())
+    print(f"Hubben har fått tillbaka {sent} poster; katalogloggen har {size} poster.")
+    return 0
 
 
 # --- hub admin directory ---------------------------------------------------------------------

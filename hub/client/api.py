@@ -167,10 +167,7 @@ class HubClient:
     async def registry(self, admin_public: bytes, *, known_serial: int = 0) -> Registry:
         """The one sequence (directory and registry), verified here against the pinned
         administrator key; never older than `known_serial` (docs/protocol.md §5.11)."""
-        found = await self._shape(
-            "GET", f"{API}/networks/{self.network}/registry", wire.RegistryList
-        )
-        records = [{"record": r.record, "signature": r.signature} for r in found.records]
+        records = await self.registry_records()
         return Registry.load(admin_public, self.network, records, known_serial=known_serial)
 
     async def reject_enrolment(self, enrolment_id: int) -> None:
@@ -178,9 +175,30 @@ class HubClient:
         path = f"{API}/networks/{self.network}/enrolments/{enrolment_id}/reject"
         await self._request("POST", path)
 
-    async def add_record(self, wire: dict[str, str]) -> int:
-        result = await self._request("POST", f"{API}/networks/{self.network}/directory", json=wire)
+    async def registry_records(self) -> list[dict[str, str]]:
+        """The one sequence as the hub serves it, unverified: for `Registry.load` and the
+        directory log's leaves (the administrator's tools)."""
+        found = await self._shape(
+            "GET", f"{API}/networks/{self.network}/registry", wire.RegistryList
+        )
+        return [{"record": r.record, "signature": r.signature} for r in found.records]
+
+    async def add_record(self, wire: dict[str, str], checkpoint: str | None = None) -> int:
+        """A signed record, with the log's checkpoint over every record and this one."""
+        body = wire if checkpoint is None else {**wire, "checkpoint": checkpoint}
+        result = await self._request("POST", f"{API}/networks/{self.network}/directory", json=body)
         return int(result["serial"])
+
+    async def log(self, old: int = 0) -> wire.LogView:
+        """The directory log's newest checkpoint, its records and a consistency proof from
+        `old` (docs/protocol.md §12), unverified: hub.crypto.transparency checks it."""
+        path = f"{API}/networks/{self.network}/log?old={old}"
+        return await self._shape("GET", path, wire.LogView)
+
+    async def add_checkpoint(self, note: str) -> int:
+        path = f"{API}/networks/{self.network}/log/checkpoints"
+        result = await self._request("POST", path, json={"checkpoint": note})
+        return int(result["size"])
 
     async def network_info(self) -> wire.NetworkInfo:
         """The network's name and agreed settings (answer days, quota key …)."""

@@ -127,20 +127,24 @@ class Policy:
     quorum: int
     max_age: int
 
-    def quorum_time(self, opened: OpenedCheckpoint) -> int:
+    def quorum_time(self, opened: OpenedCheckpoint) -> int | None:
         """Check 9: at least `quorum` known witnesses cosigned. Returns the time by which a
-        quorum had cosigned (the quorum-th newest cosignature), or raises."""
+        quorum had cosigned (the quorum-th newest cosignature), or raises. None for a network
+        whose settings name no witnesses yet: the tree and the network key are all there is."""
+        if self.quorum == 0:
+            return None
         times = sorted(
             (opened.cosigned[w.name] for w in self.witnesses if w.name in opened.cosigned),
             reverse=True,
         )
-        if self.quorum < 1 or len(times) < self.quorum:
+        if len(times) < self.quorum:
             raise LogError("cosignature_quorum_missing", f"{len(times)} of {self.quorum}")
         return times[self.quorum - 1]
 
-    def require_fresh(self, fresh_at: int, now: int) -> None:
-        """Check 12, before sealing content: a quorum cosigned within `max_age`."""
-        if now - fresh_at > self.max_age:
+    def require_fresh(self, fresh_at: int | None, now: int) -> None:
+        """Check 12, before sealing content: a quorum cosigned within `max_age` (nothing to
+        check where no witnesses are named)."""
+        if fresh_at is not None and now - fresh_at > self.max_age:
             raise LogError("checkpoint_stale", f"a quorum last cosigned at {fresh_at}")
 
 

@@ -49,7 +49,7 @@ class View:
 
     checkpoint: Checkpoint
     note: str
-    fresh_at: int
+    fresh_at: int | None  # None: the network names no witnesses yet
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,8 @@ def advance(
             merkle.verify_consistency(old.size, new.size, proof, old.root, new.root)
         except LogError as exc:
             raise ConflictError(exc.code, _as(evidence, exc.code), exc.detail) from None
-        fresh_at = max(fresh_at, known.fresh_at) if new == old else fresh_at
+        if new == old and known.fresh_at is not None and fresh_at is not None:
+            fresh_at = max(fresh_at, known.fresh_at)
     return View(new, opened.note, fresh_at)
 
 

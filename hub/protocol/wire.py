@@ -97,6 +97,21 @@ class RegistryList(Shape, frozen=True):
     records: list[SignedRecord]
 
 
+class LogView(Shape, frozen=True):
+    """The directory log (docs/protocol.md §12): the newest checkpoint with the witnesses'
+    cosignature lines (None: the network has no log yet), exactly the records it covers, and a
+    consistency proof (base64 hashes) from the size the client asked about."""
+
+    network: str
+    checkpoint: str | None
+    records: list[SignedRecord]
+    consistency: list[str] = []
+
+
+class CheckpointAdded(Shape, frozen=True):
+    size: int
+
+
 class ReceiptList(Shape, frozen=True):
     receipts: list[SignedRecord]
 

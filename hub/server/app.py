@@ -21,6 +21,7 @@ from hub.server import (
     directory_routes,
     enrolment_routes,
     envelopes,
+    log_routes,
     metrics,
     notice_routes,
     outcome_routes,
@@ -135,6 +136,8 @@ def setup_routes(app: web.Application) -> None:
     r.add_get(f"{API}/networks/{{network}}/directory", directory_routes.get_directory)
     r.add_post(f"{API}/networks/{{network}}/directory", directory_routes.add_record)
     r.add_get(f"{API}/networks/{{network}}/registry", directory_routes.get_registry)
+    r.add_get(f"{API}/networks/{{network}}/log", log_routes.get_log)
+    r.add_post(f"{API}/networks/{{network}}/log/checkpoints", log_routes.add_checkpoint)
     r.add_get(f"{API}/networks/{{network}}/municipalities", directory_routes.get_municipalities)
     r.add_put(
         f"{API}/networks/{{network}}/municipalities/{{municipality}}",

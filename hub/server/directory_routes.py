@@ -20,7 +20,7 @@ from hub.crypto.registry import (
 from hub.errors import ApiError
 from hub.protocol import wire
 from hub.protocol.roles import AccountRole
-from hub.server import enrolment_routes
+from hub.server import enrolment_routes, log_routes
 from hub.server.answer import answer
 from hub.server.auth import caller_of, same_network
 from hub.server.errors import read_json
@@ -66,7 +66,8 @@ async def add_record(request: web.Request) -> web.Response:
     """The administrator adds a signed entry or revocation; the hub verifies it first."""
     caller = await caller_of(request, AccountRole.COUNTY_ADMIN)
     same_network(request, caller.network_id)
-    wire = await read_json(request, {"record": str, "signature": str})
+    body = await read_json(request, {"record": str, "signature": str}, {"checkpoint": str})
+    wire = {"record": body["record"], "signature": body["signature"]}
     app = request.app
     storage = app[STORAGE]
     network = await storage.get_network(caller.network_id)
@@ -74,7 +75,10 @@ async def add_record(request: web.Request) -> web.Response:
     kind = str(read_unverified(wire).unverified_body.get("kind"))
     # Loading the whole sequence with the new record checks its signature, its network, that its
     # serial is the next one, and every conflict rule exactly as a client will.
-    Registry.load(network.admin_public, caller.network_id, [*(r.wire for r in records), wire])
+    every = [*(r.wire for r in records), wire]
+    Registry.load(network.admin_public, caller.network_id, every)
+    # The log's checkpoint over every record, the new one included (log_routes.py).
+    note = await log_routes.checked_checkpoint(storage, network, body.get("checkpoint"), every)
     added: object
     if kind == REVOCATION_KIND:
         added = open_revocation(wire, admin_public=network.admin_public, network=caller.network_id)
@@ -91,6 +95,7 @@ async def add_record(request: web.Request) -> web.Response:
         await tx.add_directory_record(
             DirectoryRecord(caller.network_id, serial, kind, key_id, wire)
         )
+        await log_routes.store_checkpoint(tx, caller.network_id, note, now)
         subject: dict[str, object] = {"serial": serial}
         if key_id:
             subject["key_id"] = key_id.hex()

@@ -39,6 +39,7 @@ from hub.storage.sqlite_cases import CaseReads, CaseWrites
 from hub.storage.sqlite_codec import json_object as _object
 from hub.storage.sqlite_codec import json_text as _json
 from hub.storage.sqlite_envelopes import EnvelopeReads, EnvelopeWrites
+from hub.storage.sqlite_log import LogReads, LogWrites
 from hub.storage.sqlite_migrations import migrate
 from hub.storage.sqlite_notices import NoticeReads, NoticeWrites
 from hub.storage.sqlite_outcomes import OutcomeReads, OutcomeWrites
@@ -111,7 +112,9 @@ def _prepare(data_dir: Path) -> FileBlobStore:
 # --- transactions --------------------------------------------------------------------------
 
 
-class SqliteTransaction(AccessWrites, CaseWrites, EnvelopeWrites, NoticeWrites, OutcomeWrites):
+class SqliteTransaction(
+    AccessWrites, CaseWrites, EnvelopeWrites, LogWrites, NoticeWrites, OutcomeWrites
+):
     """Every write of the hub. Valid only inside its `async with storage.transaction()`."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
@@ -240,7 +243,7 @@ class SqliteTransaction(AccessWrites, CaseWrites, EnvelopeWrites, NoticeWrites, 
 
 
 class SqliteStorage(
-    AccessReads, CaseReads, EnvelopeReads, NoticeReads, OutcomeReads, StatisticsReads
+    AccessReads, CaseReads, EnvelopeReads, LogReads, NoticeReads, OutcomeReads, StatisticsReads
 ):
     def __init__(
         self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, blobs: FileBlobStore

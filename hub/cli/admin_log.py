@@ -1,0 +1,158 @@
+"""The administrator's side of the directory log (issue 14; docs/protocol.md §12): every record
+goes to the hub with a checkpoint over the whole log signed here, and everything signed is kept
+on this machine, so that a hub restored from a backup (which looks exactly like a rollback to
+every client and witness) can be given it all back, in order, by `hub admin republish`.
+
+    KEYS/signed-log-<network>.jsonl    append-only, mode 0600, one JSON object a line:
+                                       {"serial": n, "record": {record, signature}} or
+                                       {"size": n, "checkpoint": note}
+
+Records the hub holds that this file lacks (signed before this version, or on this machine by
+a run whose answer was lost) are taken in once verified against the network key: they are the
+administrator's own signatures either way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+from hub import files
+from hub.client.view_file import ViewFile
+from hub.crypto import merkle
+from hub.crypto.checkpoint import Checkpoint, origin_of, sign_checkpoint
+from hub.crypto.registry import Registry
+from hub.crypto.transparency import record_leaf
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from hub.client.api import HubClient
+    from hub.crypto.keys import SigningKey
+
+ARCHIVE_PREFIX: Final = "signed-log-"
+
+
+@dataclass(frozen=True)
+class SignedLog:
+    """What this machine signed for one network: records by serial, checkpoints by size."""
+
+    folder: Path
+    network: str
+
+    @property
+    def path(self) -> Path:
+        return self.folder / f"{ARCHIVE_PREFIX}{self.network}.jsonl"
+
+    def read(self) -> tuple[dict[int, dict[str, str]], dict[int, str]]:
+        records: dict[int, dict[str, str]] = {}
+        checkpoints: dict[int, str] = {}
+        if not self.path.exists():
+            return records, checkpoints
+        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), 1):
+            try:
+                item: dict[str, Any] = json.loads(line)
+                if "serial" in item:
+                    records[int(item["serial"])] = dict(item["record"])
+                else:
+                    checkpoints[int(item["size"])] = str(item["checkpoint"])
+            except (ValueError, KeyError, TypeError):
+                raise ValueError(f"{self.path} är skadad på rad {number}") from None
+        return records, checkpoints
+
+    def keep(self, *items: dict[str, Any]) -> None:
+        """Append `items` durably (fsync) before anything else is done with them."""
+        files.private_folder(self.folder)
+        if not self.path.exists():
+            os.close(files.open_private(self.path))
+        with self.path.open("a", encoding="utf-8") as out:
+            for item in items:
+                out.write(json.dumps(item, sort_keys=True, ensure_ascii=False) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+
+
+async def verified_records(
+    client: HubClient, key: SigningKey, keys: Path
+) -> tuple[list[dict[str, str]], Registry]:
+    """The hub's sequence verified against our own key, never older than the view kept in
+    `keys`, and never other than what this machine signed; what we lack is taken in."""
+    view = ViewFile(keys, client.network)
+    records = await client.registry_records()
+    registry = Registry.load(key.public, client.network, records, known_serial=view.serial())
+    log = SignedLog(keys, client.network)
+    ours, _ = log.read()
+    for serial, wire in enumerate(records, 1):
+        if serial in ours and ours[serial] != wire:
+            raise ValueError(
+                f"hubben visar en annan post {serial} än den du signerade: skicka inget mer; "
+                "kontakta hubbens operatör (är det en annan nätverksnyckel eller en annan dator?)"
+            )
+    lacking = [{"serial": s, "record": w} for s, w in enumerate(records, 1) if s not in ours]
+    if lacking:
+        log.keep(*lacking)
+    await view.remember_serial(registry.serial)
+    return records, registry
+
+
+def checkpoint_over(key: SigningKey, network: str, records: list[dict[str, str]]) -> str:
+    leaves = [record_leaf(wire) for wire in records]
+    return sign_checkpoint(key, Checkpoint(origin_of(network), len(leaves), merkle.root(leaves)))
+
+
+async def append(client: HubClient, key: SigningKey, keys: Path, wire: dict[str, str]) -> int:
+    """Send one signed record with the checkpoint of the log it makes, after keeping both."""
+    records, _ = await verified_records(client, key, keys)
+    every = [*records, wire]
+    Registry.load(key.public, client.network, every)  # the next serial, every rule: or raise
+    note = checkpoint_over(key, client.network, every)
+    serial = len(every)
+    SignedLog(keys, client.network).keep(
+        {"serial": serial, "record": wire}, {"size": serial, "checkpoint": note}
+    )
+    added = await client.add_record(wire, note)
+    await ViewFile(keys, client.network).remember_serial(added)
+    return added
+
+
+async def checkpoint(client: HubClient, key: SigningKey, keys: Path) -> int:
+    """A checkpoint of every record the hub holds (a network whose records predate the log)."""
+    records, _ = await verified_records(client, key, keys)
+    if not records:
+        raise ValueError("katalogen är tom: det finns inget att logga ännu")
+    note = checkpoint_over(key, client.network, records)
+    SignedLog(keys, client.network).keep({"size": len(records), "checkpoint": note})
+    return await client.add_checkpoint(note)
+
+
+async def republish(client: HubClient, key: SigningKey, keys: Path) -> tuple[int, int]:
+    """Send a restored hub, in order, every record and checkpoint this machine signed that it
+    lacks. Returns (records sent, the log's size)."""
+    ours, notes = SignedLog(keys, client.network).read()
+    if not ours:
+        raise ValueError("inget signerat finns sparat på den här datorn för nätverket")
+    held = await client.registry_records()
+    Registry.load(key.public, client.network, held)  # ours, or refuse before adding to it
+    for serial, wire in enumerate(held, 1):
+        if ours.get(serial, wire) != wire:
+            raise ValueError(
+                f"hubben har en annan post {serial} än den du signerade: den är inte en "
+                "återställd kopia av nätverkets hubb; skicka inget och kontakta operatören"
+            )
+    if sorted(ours) != list(range(1, len(ours) + 1)):
+        raise ValueError("de sparade posterna har en lucka: skicka inget och kontakta supporten")
+    every = list(held)
+    sent = 0
+    for serial in range(len(held) + 1, len(ours) + 1):
+        every.append(ours[serial])
+        note = notes.get(serial) or checkpoint_over(key, client.network, every)
+        await client.add_record(ours[serial], note)
+        sent += 1
+    if held and len(ours) == len(held):
+        await client.add_checkpoint(
+            notes.get(len(held)) or checkpoint_over(key, client.network, every)
+        )
+    await ViewFile(keys, client.network).remember_serial(len(every))
+    return sent, len(every)
