@@ -17,6 +17,7 @@ from hub.cli import (
     ops_command,
     report_command,
     serve_command,
+    witness_command,
 )
 from hub.cli.exits import EXIT_INTERRUPTED, EXIT_REFUSED
 from hub.errors import MESSAGES, HubError
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     inbox_command.register(commands)
     followup_command.register(commands)
     report_command.register(commands)
+    witness_command.register(commands)
     return parser
 
 

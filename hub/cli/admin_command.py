@@ -51,6 +51,7 @@ from hub.crypto.records import text_field
 from hub.crypto.registry import (
     Registry,
     SettingsRecord,
+    WitnessSetting,
     make_kommunmall,
     make_municipality,
     make_settings,
@@ -149,6 +150,17 @@ def _register_municipality(sub: Subparsers) -> None:
         p.add_argument(option, dest=name, type=int, help=text)
     p.add_argument("--quota-key", help="fördelningsnyckeln, t.ex. 0:1,10000:2,20001:3")
     p.add_argument("--outcome-free-text", choices=["ja", "nej"], help="fritext i utfallsrapporten")
+    p.add_argument(
+        "--witness",
+        action="append",
+        metavar="NAMN=ADRESS=NYCKELFIL",
+        help="en kontrollant av katalogloggen (minst tre; anges de ersätter de tidigare): "
+        "namnet, adressen hubben når den på och dess witness.pub",
+    )
+    p.add_argument("--witness-quorum", type=int, help="hur många som måste medsignera (majoritet)")
+    p.add_argument(
+        "--freshness-hours", type=int, help="timmar en vy får vara obekräftad (standard 6)"
+    )
     p.add_argument("--yes", action="store_true", help="fråga inte (för skript)")
     _hub_options(p)
     _passphrase_option(p)
@@ -529,6 +541,8 @@ def _settings(args: argparse.Namespace) -> int:
             wire = make_settings(key, network=client.network, serial=registry.serial + 1, **values)
             print(f"Utgår från {source}. Signeras:")
             for name, value in values.items():
+                if name == "witnesses":
+                    value = ", ".join(f"{w.name} ({w.url})" for w in value)  # noqa: PLW2901
                 print(f"  {name}: {value}")
             if not args.yes and not _ask("Signera de här inställningarna? [j/N] "):
                 return None
@@ -554,6 +568,15 @@ def _settings_values(record: SettingsRecord) -> dict[str, Any]:
         "outcome_free_text": record.outcome_free_text,
         "case_retention_days": record.case_retention_days,
         "inbox_retention_days": record.inbox_retention_days,
+        **(
+            {
+                "witnesses": list(record.witnesses),
+                "witness_quorum": record.witness_quorum,
+                "freshness_hours": record.freshness_hours,
+            }
+            if record.witnesses
+            else {}
+        ),
     }
 
 
@@ -588,7 +611,22 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
         changes["quota_key"] = [tuple(band) for band in parse_quota_key(args.quota_key)]
     if args.outcome_free_text is not None:
         changes["outcome_free_text"] = args.outcome_free_text == "ja"
+    if args.witness:
+        changes["witnesses"] = [_witness(text) for text in args.witness]
+        changes["witness_quorum"] = len(args.witness) // 2 + 1
+    if args.witness_quorum is not None:
+        changes["witness_quorum"] = args.witness_quorum
+    if args.freshness_hours is not None:
+        changes["freshness_hours"] = args.freshness_hours
     return changes
+
+
+def _witness(text: str) -> WitnessSetting:
+    name, _, rest = text.partition("=")
+    url, _, pub = rest.rpartition("=")
+    if not name or not url or not pub:
+        raise ValueError("--witness ska vara NAMN=ADRESS=NYCKELFIL")
+    return WitnessSetting(name, loads_public_signing_key(Path(pub).read_bytes()), url)
 
 
 def _person_name(text: str) -> str:

@@ -15,6 +15,7 @@ after a newer one. The latest record of a kind (per municipality) is the one in 
 
 from __future__ import annotations
 
+import base64
 import itertools
 import unicodedata
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ __all__ = [
     "MunicipalityRecord",
     "Registry",
     "SettingsRecord",
+    "WitnessSetting",
     "make_kommunmall",
     "make_municipality",
     "make_settings",
@@ -80,7 +82,14 @@ _SETTINGS_FIELDS: Final = _COMMON | {
     "case_retention_days",
     "inbox_retention_days",
 }
+# The directory log's witnesses (issue 14, docs/protocol.md §12.5): all three or none, so a
+# settings record signed before them stays valid and means "no witnesses yet".
+_WITNESS_FIELDS: Final = frozenset({"witnesses", "witness_quorum", "freshness_hours"})
 _KOMMUNMALL_FIELDS: Final = _COMMON | {"municipality", "offer", "contact"}
+MIN_WITNESSES: Final = 3
+MAX_WITNESSES: Final = 15
+_FRESHNESS_HOURS: Final = (1, 168)
+DEFAULT_FRESHNESS_HOURS: Final = 6
 
 # The ranges hub.protocol.deadlines.NetworkDeadlines accepts (tests/test_registry.py keeps them
 # equal): a record outside them is refused here, before any deadline is computed from it.
@@ -107,6 +116,16 @@ class MunicipalityRecord:
 
 
 @dataclass(frozen=True)
+class WitnessSetting:
+    """One witness the network counts: its key name, Ed25519 key, and where the hub reaches it
+    (the address is only where to send; the key is what a client checks)."""
+
+    name: str
+    public: bytes
+    url: str
+
+
+@dataclass(frozen=True)
 class SettingsRecord:
     network: str
     answer_days: int
@@ -121,6 +140,9 @@ class SettingsRecord:
     inbox_retention_days: int  # an inbox keeps the decrypted copy of an ended case this long
     serial: int
     record: bytes = field(repr=False)
+    witnesses: tuple[WitnessSetting, ...] = ()  # (): none named yet
+    witness_quorum: int = 0  # a majority of the witnesses; 0 with none
+    freshness_hours: int = DEFAULT_FRESHNESS_HOURS  # nothing with content to an older view
 
     def deadline_settings(self) -> dict[str, object]:
         """The keys hub.protocol.deadlines.NetworkDeadlines.from_settings reads."""
@@ -183,8 +205,12 @@ def make_settings(  # noqa: PLR0913 - every setting is the administrator's decis
     outcome_free_text: bool = False,
     case_retention_days: int = 365,
     inbox_retention_days: int = 90,
+    witnesses: Iterable[WitnessSetting] | None = None,
+    witness_quorum: int | None = None,
+    freshness_hours: int = DEFAULT_FRESHNESS_HOURS,
 ) -> dict[str, str]:
-    """Sign the network's settings; the defaults are the national network's."""
+    """Sign the network's settings; the defaults are the national network's. With `witnesses`,
+    the directory log's witness set, quorum (default: a majority) and freshness limit."""
     body: dict[str, Any] = {
         "kind": SETTINGS_KIND,
         "network": network,
@@ -203,6 +229,14 @@ def make_settings(  # noqa: PLR0913 - every setting is the administrator's decis
         "serial": serial,
         "signed_by": signer_id(admin.public).hex(),
     }
+    if witnesses is not None:
+        named = list(witnesses)
+        body["witnesses"] = [
+            {"name": w.name, "key": base64.b64encode(w.public).decode(), "url": w.url}
+            for w in named
+        ]
+        body["witness_quorum"] = len(named) // 2 + 1 if witness_quorum is None else witness_quorum
+        body["freshness_hours"] = freshness_hours
     _fields(body)
     return sign_record(body, admin)
 
@@ -270,7 +304,8 @@ def _fields(body: dict[str, Any]) -> RegistryRecord:
 
 
 def _settings_fields(body: dict[str, Any]) -> SettingsRecord:
-    exact_fields(body, _SETTINGS_FIELDS)
+    with_witnesses = bool(_WITNESS_FIELDS & set(body))
+    exact_fields(body, _SETTINGS_FIELDS | (_WITNESS_FIELDS if with_witnesses else frozenset()))
     months, days = body["follow_up_months"], body["follow_up_days"]
     if months is not None and days is not None:
         raise ValueError("follow_up_months and follow_up_days: one of them is null")
@@ -293,7 +328,51 @@ def _settings_fields(body: dict[str, Any]) -> SettingsRecord:
         inbox_retention_days=_bounded(body, "inbox_retention_days", _RETENTION),
         serial=uint_field(body, "serial", minimum=1),
         record=canonical_bytes(body),
+        **(_witness_fields(body) if with_witnesses else {}),
     )
+
+
+def _witness_fields(body: Mapping[str, object]) -> dict[str, Any]:
+    """3-15 witnesses of distinct names and keys; the quorum a majority of them (so two branches
+    of a fork cannot both reach it) and at most all of them."""
+    value = body["witnesses"]
+    if not isinstance(value, list) or not MIN_WITNESSES <= len(value) <= MAX_WITNESSES:
+        raise ValueError(f"witnesses must be {MIN_WITNESSES} to {MAX_WITNESSES}")
+    named = []
+    for item in value:
+        if not isinstance(item, dict):
+            raise ValueError("a witness is {name, key, url}")
+        exact_fields(item, frozenset({"name", "key", "url"}))
+        name, key, url = item["name"], item["key"], item["url"]
+        if (
+            not isinstance(name, str)
+            or not 0 < len(name) <= 100
+            or not name.isascii()
+            or any(c in " +" or not c.isprintable() for c in name)
+        ):
+            raise ValueError("a witness's name is a key name: ASCII, no space or plus")
+        try:
+            public = base64.b64decode(key, validate=True) if isinstance(key, str) else b""
+        except ValueError:
+            public = b""
+        if len(public) != 32 or base64.b64encode(public).decode() != key:
+            raise ValueError("a witness's key is 32 bytes in base64")
+        if (
+            not isinstance(url, str)
+            or not url.startswith(("https://", "http://"))
+            or any(not c.isprintable() or c.isspace() for c in url)
+            or len(url) > 200
+        ):
+            raise ValueError("a witness's url is an http(s) address")
+        named.append(WitnessSetting(name, public, url))
+    if len({w.name for w in named}) != len(named) or len({w.public for w in named}) != len(named):
+        raise ValueError("two witnesses share a name or a key")
+    quorum = _bounded(body, "witness_quorum", (len(named) // 2 + 1, len(named)))
+    return {
+        "witnesses": tuple(named),
+        "witness_quorum": quorum,
+        "freshness_hours": _bounded(body, "freshness_hours", _FRESHNESS_HOURS),
+    }
 
 
 def _bounded(body: Mapping[str, object], name: str, bounds: tuple[int, int]) -> int:

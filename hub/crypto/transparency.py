@@ -16,13 +16,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from hub.crypto import merkle
+from hub.crypto.checkpoint import Policy, Witness
 from hub.crypto.keys import unb64
+from hub.crypto.registry import DEFAULT_FRESHNESS_HOURS
 from hub.errors import LogError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from hub.crypto.checkpoint import Checkpoint, OpenedCheckpoint, Policy
+    from hub.crypto.checkpoint import Checkpoint, OpenedCheckpoint
+    from hub.crypto.registry import SettingsRecord
 
 __all__ = [
     "LEAF_CONTEXT",
@@ -31,6 +34,7 @@ __all__ = [
     "View",
     "advance",
     "check_records",
+    "policy_of",
     "record_leaf",
 ]
 
@@ -110,3 +114,15 @@ def check_records(records: Iterable[dict[str, str]], checkpoint: Checkpoint) -> 
             "log_root_mismatch", f"{len(leaves)} records for a tree of {checkpoint.size}"
         )
     return leaves
+
+
+def policy_of(settings: SettingsRecord | None) -> Policy:
+    """The witnesses, quorum and freshness limit the signed settings in force name (§12.5);
+    none yet: quorum 0, the tree and the network key are all a client can check."""
+    if settings is None or not settings.witnesses:
+        return Policy((), 0, DEFAULT_FRESHNESS_HOURS * 3600)
+    return Policy(
+        tuple(Witness(w.name, w.public) for w in settings.witnesses),
+        settings.witness_quorum,
+        settings.freshness_hours * 3600,
+    )

@@ -4,6 +4,7 @@ no I/O at import. `cleanup_ctx` owns the storage and the deadline clock (server/
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import ssl
@@ -54,8 +55,10 @@ from hub.server.typedefs import (
     SIGNIN_BY_ADDRESS,
     SIGNIN_BY_KEY,
     STORAGE,
+    WITNESSES,
     Clock,
 )
+from hub.server.witnessing import WitnessRounds
 from hub.storage.sqlite import SqliteStorage
 
 if TYPE_CHECKING:
@@ -115,7 +118,13 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     await scheduler.start()
     clock_task = asyncio.create_task(scheduler.run(), name="deadline-clock")
+    witnesses = WitnessRounds(storage, app[CONFIG].witness_poll_seconds)
+    app[WITNESSES] = witnesses
+    witness_task = asyncio.create_task(witnesses.run(), name="witness-rounds")
     yield
+    witness_task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await witness_task
     clock_task.cancel()
     # Bounded: a clock that does not stop (a bug) must not keep the hub from shutting down.
     done, _ = await asyncio.wait({clock_task}, timeout=CLOCK_STOP_SECONDS)

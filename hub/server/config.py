@@ -59,6 +59,9 @@ class ServerConfig:
     session_seconds: int = 15 * 60
     challenge_seconds: int = 60
     signin_attempts_per_minute: int = 10
+    # How often the hub asks the witnesses of each network's directory log for fresh
+    # cosignatures (hub/server/witnessing.py), besides after every append.
+    witness_poll_seconds: int = 300
     log_level: str = "INFO"
     smtp: SmtpConfig | None = None  # None: no e-mail; the inboxes still show every notice
     # The bearer token GET /metrics asks for (hub/server/metrics.py); without one, the metrics
@@ -137,6 +140,7 @@ def _coerce(config: ServerConfig) -> ServerConfig:
             "session_seconds",
             "challenge_seconds",
             "signin_attempts_per_minute",
+            "witness_poll_seconds",
         } and not isinstance(value, int):
             try:
                 changes[f.name] = int(value)

@@ -24,7 +24,7 @@ from hub.server import enrolment_routes, log_routes
 from hub.server.answer import answer
 from hub.server.auth import caller_of, same_network
 from hub.server.errors import read_json
-from hub.server.typedefs import CLOCK, DIRECTORIES, LIVE, STORAGE
+from hub.server.typedefs import CLOCK, DIRECTORIES, LIVE, STORAGE, WITNESSES
 from hub.storage.base import DirectoryRecord, Municipality, Storage, Transaction
 
 MEMBERS = tuple(AccountRole)
@@ -106,6 +106,8 @@ async def add_record(request: web.Request) -> web.Response:
             )
         elif kind != REVOCATION_KIND:
             await _apply_registry_record(tx, storage, caller.network_id, added)
+    if note is not None:
+        app[WITNESSES].poke()  # the witnesses cosign the new checkpoint now
     everyone = {m.id for m in await storage.list_municipalities(caller.network_id)}
     await app[LIVE].tell(caller.network_id, everyone, {"type": "directory", "serial": serial})
     return web.json_response({"serial": serial}, status=201)

@@ -28,7 +28,7 @@ from hub.server.answer import answer
 from hub.server.auth import caller_of, same_network
 from hub.server.errors import read_json
 from hub.server.query import seq, takes_query
-from hub.server.typedefs import CLOCK, DIRECTORIES, STORAGE
+from hub.server.typedefs import CLOCK, DIRECTORIES, STORAGE, WITNESSES
 from hub.storage.base import LogCheckpoint
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ async def add_checkpoint(request: web.Request) -> web.Response:
                 action="log_checkpoint",
                 subject={"size": len(records)},
             )
+    app[WITNESSES].poke()
     return answer(wire.CheckpointAdded(size=len(records)), status=201)
 
 

@@ -15,6 +15,7 @@ from hub.server.notify import Notices
 from hub.server.report_source import ReportCache
 from hub.server.scheduler import Scheduler
 from hub.server.singletons import AttemptLimiter, LiveChannel
+from hub.server.witnessing import WitnessRounds
 from hub.storage.base import Storage
 
 Clock = Callable[[], float]
@@ -33,3 +34,4 @@ REPORTS = web.AppKey("reports", ReportCache)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 NOTICES = web.AppKey("notices", Notices)
 CASES = web.AppKey("cases", CaseTransitions)
+WITNESSES = web.AppKey("witnesses", WitnessRounds)

@@ -45,3 +45,8 @@ class LogReads(ReadHost):
             (network_id, size),
         )
         return [row[0] for row in rows]
+
+    async def log_networks(self) -> list[str]:
+        """The networks with a directory log (at least one checkpoint)."""
+        rows = await self._read("SELECT DISTINCT network_id FROM log_checkpoints ORDER BY 1")
+        return [row[0] for row in rows]
