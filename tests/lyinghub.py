@@ -178,3 +178,26 @@ def once(method: str, path_pattern: str, status: int = 500) -> Callable[[str, st
         return status
 
     return rule
+
+
+async def log_as_served(net: HubNet, who: str = "anna") -> dict[str, Any]:
+    """The directory log as the hub serves it now (GET .../log), to replay later."""
+    from hub.protocol import wire  # noqa: PLC0415
+
+    return dict(json.loads(wire.encode(await (await net.client(who)).log())))
+
+
+def older_view(saved: dict[str, Any]) -> Callable[[str, str, Any], Any]:
+    """A hub that serves an older view it once served (a rollback, or a restored backup): the
+    saved log, signed checkpoint and all, and the registry cut to the same records."""
+
+    def lie(method: str, path: str, said: Any) -> Any:
+        if method != "GET":
+            return said
+        if path.endswith("/log"):
+            return saved
+        if path.endswith("/registry"):
+            return {**said, "records": said["records"][: len(saved["records"])]}
+        return said
+
+    return lie

@@ -16,7 +16,7 @@ from hub.errors import MESSAGES, HubError
 from hub.inbox.session import UNSIGNED_SETTINGS
 from tests.hubnet import NETWORK
 from tests.inboxnet import running_agent
-from tests.lyinghub import lying_hub
+from tests.lyinghub import log_as_served, lying_hub, older_view
 from tests.vectors._rng import SeededRng
 
 REGISTRY = f"/api/v1/networks/{NETWORK}/registry"
@@ -35,10 +35,11 @@ def _text(page: str) -> str:
 
 
 def _in_registry(rewrite: Any) -> Any:
-    """A lie about GET .../registry: the list of records becomes what `rewrite` returns."""
+    """A lie about GET .../registry and the directory log's records: the list of records
+    becomes what `rewrite` returns (the checkpoint, which the hub cannot sign, stays)."""
 
     def lie(method: str, path: str, said: Any) -> Any:
-        if method != "GET" or path != REGISTRY:
+        if method != "GET" or path not in {REGISTRY, f"{REGISTRY[: -len('registry')]}log"}:
             return said
         return {**said, "records": rewrite(list(said["records"]))}
 
@@ -146,14 +147,15 @@ async def test_an_older_directory_after_a_newer_one_is_refused(liar, tmp_path):
     is not sealed to the revoked key (nor at all)."""
     net, proxy = liar
     async with running_agent(net, "anna", tmp_path) as anna:
+        before = await log_as_served(net)
         await net.revoke("bertil", at=int(net.clock()))
         await anna.core.session.refresh_directory()
         newest = anna.core.session.known_serial
         assert newest == net.serial
-        proxy.lie(_in_registry(lambda records: records[:-1]))
+        proxy.lie(older_view(before))
         with pytest.raises(HubError) as refused:
             await anna.core.session.refresh_directory()
-        assert refused.value.code == "registry_rolled_back"
+        assert refused.value.code == "checkpoint_rolled_back"
         assert "äldre katalog" in refused.value.message
         assert anna.core.session.known_serial == newest
     assert await _received(net, "britta") == []
@@ -187,14 +189,15 @@ async def test_an_older_directory_is_refused_after_a_restart_too(liar, tmp_path)
     """The inbox keeps the highest serial it has verified in its cache: restarted against a hub
     that serves the view from before Bertil's revocation, it refuses to start."""
     net, proxy = liar
+    before = await log_as_served(net)
     async with running_agent(net, "anna", tmp_path) as anna:
         await net.revoke("bertil", at=int(net.clock()))
         await anna.core.session.refresh_directory()
-    proxy.lie(_in_registry(lambda records: records[:-1]))
+    proxy.lie(older_view(before))
     with pytest.raises(HubError) as refused:
         async with running_agent(net, "anna", tmp_path):
             pass
-    assert refused.value.code == "registry_rolled_back"
+    assert refused.value.code == "checkpoint_rolled_back"
     proxy.lies.clear()
     async with running_agent(net, "anna", tmp_path) as anna:
         assert anna.core.session.known_serial == net.serial

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import stat
 import sys
-from typing import Any
 
 import pytest
 
@@ -16,17 +15,10 @@ from hub.client.view_file import VIEW_NAME, ViewFile
 from hub.errors import HubError
 from hub.followup.agent import FollowupConfig, new_core
 from tests.hubnet import NETWORK
-from tests.lyinghub import LyingHub
+from tests.lyinghub import LyingHub, log_as_served, older_view
 from tests.test_admin import ADMIN, admin_setup
 
 REGISTRY = f"/api/v1/networks/{NETWORK}/registry"
-
-
-def _older_view(method: str, path: str, said: Any) -> Any:
-    """The lie: the sequence without its newest record (Bertil's revocation)."""
-    if method != "GET" or path != REGISTRY:
-        return said
-    return {**said, "records": said["records"][:-1]}
 
 
 async def test_the_follow_up_agent_refuses_an_older_view_on_its_next_run(tmp_path):
@@ -35,6 +27,7 @@ async def test_the_follow_up_agent_refuses_an_older_view_on_its_next_run(tmp_pat
         async with admin_setup(tmp_path, front=proxy.start) as s:
             state = tmp_path / "admin-keys"
             config = FollowupConfig(s.net.url, NETWORK, state=state)
+            before = await log_as_served(s.net)
             await s.net.revoke("bertil", at=int(s.net.clock.now))
             first = new_core(config, s.net.admin, s.net.admin.public)
             try:
@@ -43,11 +36,12 @@ async def test_the_follow_up_agent_refuses_an_older_view_on_its_next_run(tmp_pat
             finally:
                 await first.close()
             kept = json.loads((state / VIEW_NAME).read_text())
-            assert kept == {NETWORK: {"serial": s.net.serial}}
+            assert kept[NETWORK]["serial"] == s.net.serial
+            assert kept[NETWORK]["checkpoint"].split("\n")[1] == str(s.net.serial)
             if sys.platform != "win32":
                 assert stat.S_IMODE((state / VIEW_NAME).stat().st_mode) == 0o600
 
-            proxy.lie(_older_view)
+            proxy.lie(older_view(before))
             again = new_core(config, s.net.admin, s.net.admin.public)
             try:
                 await again.connect()
@@ -55,7 +49,7 @@ async def test_the_follow_up_agent_refuses_an_older_view_on_its_next_run(tmp_pat
                     await again.registry()
             finally:
                 await again.close()
-            assert refused.value.code == "registry_rolled_back"
+            assert refused.value.code == "checkpoint_rolled_back"
             assert ViewFile(state, NETWORK).serial() == s.net.serial  # never written smaller
     finally:
         await proxy.stop()
@@ -65,15 +59,16 @@ async def test_hub_admin_refuses_an_older_view_on_its_next_run(tmp_path):
     proxy = LyingHub()
     try:
         async with admin_setup(tmp_path, front=proxy.start) as s:
+            before = await log_as_served(s.net)
             await s.net.revoke("bertil", at=int(s.net.clock.now))
             shown = await s.hub("admin", "directory", *ADMIN)
             assert shown.returncode == 0, shown.stderr
             assert ViewFile(tmp_path / "admin-keys", NETWORK).serial() == s.net.serial
 
-            proxy.lie(_older_view)
+            proxy.lie(older_view(before))
             refused = await s.hub("admin", "directory", *ADMIN)
             assert refused.returncode != 0
-            assert "registry_rolled_back" in refused.stderr
+            assert "checkpoint_rolled_back" in refused.stderr
             assert "äldre katalog" in refused.stderr
             assert "bertil" not in refused.stdout.lower()
 

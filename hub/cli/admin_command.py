@@ -28,7 +28,6 @@ from hub.cli.envelope_commands import KDF_PROFILES, PRIVATE_NAME, PUBLIC_NAME, _
 from hub.cli.exits import EXIT_ATTENTION, EXIT_OK
 from hub.cli.invites import invited_as, read_invites, remember_invite
 from hub.cli.passphrase import read_passphrase
-from hub.client.view_file import ViewFile
 from hub.crypto import keyfile
 from hub.crypto.directory import (
     Directory,
@@ -407,11 +406,9 @@ async def _verified_directory(
 
 async def _verified_registry(client: HubClient, key: SigningKey, keys: Path) -> Registry:
     """The whole sequence (directory and registry), verified against our own network key and
-    never older than the view verified on an earlier run from this key folder."""
-    view = ViewFile(keys, client.network)
-    registry = await client.registry(key.public, known_serial=view.serial())
-    await view.remember_serial(registry.serial)
-    return registry
+    the directory log, never older than the view verified on an earlier run from this key
+    folder, nor other than what was signed here (hub/cli/admin_log.py)."""
+    return (await admin_log.verified_records(client, key, keys))[1]
 
 
 def _municipality_add(args: argparse.Namespace) -> int:

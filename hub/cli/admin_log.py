@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -77,11 +78,13 @@ class SignedLog:
 async def verified_records(
     client: HubClient, key: SigningKey, keys: Path
 ) -> tuple[list[dict[str, str]], Registry]:
-    """The hub's sequence verified against our own key, never older than the view kept in
-    `keys`, and never other than what this machine signed; what we lack is taken in."""
-    view = ViewFile(keys, client.network)
+    """The hub's sequence verified against our own key and the directory log, never older than
+    the view kept in `keys`, and never other than what this machine signed; what we lack is
+    taken in. A hub that lacks records signed here (restored from a backup) is refused."""
+    verified = ViewFile(keys, client.network).verified_log(key.public)
+    await verified.load(client, int(time.time()))
     records = await client.registry_records()
-    registry = Registry.load(key.public, client.network, records, known_serial=view.serial())
+    registry = Registry.load(key.public, client.network, records, known_serial=verified.serial)
     log = SignedLog(keys, client.network)
     ours, _ = log.read()
     for serial, wire in enumerate(records, 1):
@@ -90,10 +93,14 @@ async def verified_records(
                 f"hubben visar en annan post {serial} än den du signerade: skicka inget mer; "
                 "kontakta hubbens operatör (är det en annan nätverksnyckel eller en annan dator?)"
             )
+    if ours and max(ours) > len(records):
+        raise ValueError(
+            f"hubben saknar {max(ours) - len(records)} poster som du har signerat (den kan vara "
+            "återställd från en säkerhetskopia): ge tillbaka dem med `hub admin republish`"
+        )
     lacking = [{"serial": s, "record": w} for s, w in enumerate(records, 1) if s not in ours]
     if lacking:
         log.keep(*lacking)
-    await view.remember_serial(registry.serial)
     return records, registry
 
 
@@ -112,9 +119,7 @@ async def append(client: HubClient, key: SigningKey, keys: Path, wire: dict[str,
     SignedLog(keys, client.network).keep(
         {"serial": serial, "record": wire}, {"size": serial, "checkpoint": note}
     )
-    added = await client.add_record(wire, note)
-    await ViewFile(keys, client.network).remember_serial(added)
-    return added
+    return await client.add_record(wire, note)
 
 
 async def checkpoint(client: HubClient, key: SigningKey, keys: Path) -> int:
@@ -154,5 +159,4 @@ async def republish(client: HubClient, key: SigningKey, keys: Path) -> tuple[int
         await client.add_checkpoint(
             notes.get(len(held)) or checkpoint_over(key, client.network, every)
         )
-    await ViewFile(keys, client.network).remember_serial(len(every))
     return sent, len(every)

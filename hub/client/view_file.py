@@ -3,9 +3,10 @@ folder across runs (issue 12 point 2, issue 14 "Clients remember").
 
 The inbox keeps its view in its encrypted cache (hub/inbox/sync.py); the follow-up agent and
 `hub admin` have no cache, so they keep it here: `DIR/verified-view.json`, mode 0600, one
-member per network, `{"serial": n}`. A hub that serves a shorter sequence on a later run is then
-refused (registry_rolled_back) as it is within one run. The file only ever grows: a smaller
-serial is never written over a larger one.
+member per network: the highest serial, the checkpoint last accepted, when a quorum of
+witnesses had cosigned it, and any evidence of a conflict (hub/client/verified_log.py). A hub
+that serves an older view on a later run is then refused as it is within one run. The file only
+ever grows: a smaller serial is never written over a larger one.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from hub import files
+from hub.client.verified_log import VerifiedLog
+from hub.errors import HubError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -48,6 +51,26 @@ class ViewFile:
             return
         views = self._read()
         views[self.network] = {**views.get(self.network, {}), "serial": serial}
+        self._write(views)
+
+    def verified_log(self, admin_public: bytes) -> VerifiedLog:
+        """The view kept here, to verify the next one from; it keeps itself here as it grows."""
+        found = VerifiedLog(admin_public, self.network, keep=self.keep)
+        entry = self._read().get(self.network)
+        if entry is not None:
+            try:
+                found.restore(json.dumps(entry))
+            except (ValueError, KeyError, TypeError, HubError):
+                raise ValueError(
+                    f"{self.path} är skadad: radera den inte, kontakta supporten"
+                ) from None
+        return found
+
+    async def keep(self, log: VerifiedLog) -> None:
+        if log.serial < self.serial():
+            return
+        views = self._read()
+        views[self.network] = json.loads(log.to_json())
         self._write(views)
 
     def _read(self) -> dict[str, dict[str, Any]]:

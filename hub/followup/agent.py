@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from hub.client.api import HubClient, RemoteError, signed_members
+from hub.client.verified_log import VerifiedLog
 from hub.client.view_file import ViewFile
 from hub.followup import views
 from hub.localagent import launch, security
@@ -60,9 +61,8 @@ class FollowupCore:
     clock: Callable[[], float] = time.time
     role: str = ""
     network_name: str = ""
-    known_serial: int = 0  # the highest serial of the sequence verified so far
-    # Kept across runs by the owner (hub.client.view_file): called when known_serial grows.
-    remember_serial: Callable[[int], Awaitable[None]] | None = None
+    # The view of the directory log verified so far; kept across runs by new_core's ViewFile.
+    log: VerifiedLog | None = None
     _reports: dict[int, tuple[float, Report]] = field(default_factory=dict)
 
     @property
@@ -107,16 +107,12 @@ class FollowupCore:
         return report_csv(await self.report(year))
 
     async def registry(self) -> Registry:
-        """The directory and registry, verified against the pinned network key, never older
-        than the sequence verified before."""
-        registry = await self._call(
-            lambda: self.client.registry(self.admin_public, known_serial=self.known_serial)
-        )
-        grew = registry.serial > self.known_serial
-        self.known_serial = registry.serial
-        if grew and self.remember_serial is not None:
-            await self.remember_serial(registry.serial)
-        return registry
+        """The directory and registry, verified against the pinned network key and the
+        directory log, never older than the view verified before."""
+        if self.log is None:
+            self.log = VerifiedLog(self.admin_public, self.client.network)
+        log = self.log
+        return await self._call(lambda: log.load(self.client, int(self.clock())))
 
     async def municipalities(self) -> list[wire.Member]:
         """The members as the administrator signed them, never the hub's list."""
@@ -166,8 +162,7 @@ def new_core(
     client = HubClient(config.hub_url, config.network, allow_insecure=config.allow_insecure)
     core = FollowupCore(client, key, admin_public)
     if config.state is not None:
-        view = ViewFile(config.state, config.network)
-        core.known_serial, core.remember_serial = view.serial(), view.remember_serial
+        core.log = ViewFile(config.state, config.network).verified_log(admin_public)
     return core
 
 

@@ -248,8 +248,11 @@ class Sender:
 
     async def _seal_step(self, step: Step, case_id: bytes, path: Path) -> tuple[bytes, int]:
         """Seal off the event loop (the pages and /status.json keep answering), to the keys
-        the hub will check: the directory fetched again first."""
+        the hub will check: the directory fetched again first, and only to a view a quorum of
+        the network's witnesses has cosigned within its limit (else checkpoint_stale: the item
+        waits in the outbox and the person is told why; a step without content still goes)."""
         await self.session.refresh_directory()
+        self.session.require_fresh()
         return await asyncio.to_thread(self._seal_to_file, step, case_id, path)
 
     def _seal_to_file(self, step: Step, case_id: bytes, path: Path) -> tuple[bytes, int]:

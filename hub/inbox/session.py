@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from hub.client.api import HubClient, signed_members
+from hub.client.verified_log import VerifiedLog
+from hub.crypto.transparency import ConflictError
 from hub.inbox.facts import Me, who_am_i
 from hub.protocol.deadlines import NATIONAL, NetworkDeadlines
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable
+    from collections.abc import AsyncIterator, Callable
 
     from aiohttp import web
 
@@ -31,6 +33,10 @@ if TYPE_CHECKING:
     from hub.crypto.registry import Registry, SettingsRecord
     from hub.protocol import wire
 
+EVIDENCE_KEPT = (
+    "Bevisen, två kontrollpunkter som båda är signerade med nätverksnyckeln, är sparade i "
+    "inkorgen och skickade till nätverkets kontrollanter."
+)
 SESSION_MARGIN = 60  # seconds: sign in again rather than let a request meet an expired session
 UNSIGNED_SETTINGS = (
     "Nätverkets inställningar är ännu inte signerade av länsstyrelsen. Inkorgen räknar med de "
@@ -49,9 +55,10 @@ class Session:
     client: HubClient | None = None
     directory: Directory | None = None
     registry: Registry | None = None  # the whole verified sequence, directory included
-    known_serial: int = 0  # the highest serial verified: a shorter sequence is refused
-    # Kept across restarts by the owner (the inbox's cache): called when known_serial grows.
-    remember_serial: Callable[[int], Awaitable[None]] | None = None
+    # The view of the directory log verified so far (hub/client/verified_log.py): an older
+    # one, a fork or a record missing from the log is refused. The owner (the inbox's cache)
+    # restores it before connecting and keeps it as it grows.
+    log: VerifiedLog | None = None
     me: Me | None = None  # from our key's signed directory entry
     municipality: str = ""  # me.municipality once signed in
     online: bool = False
@@ -116,11 +123,14 @@ class Session:
     async def _load_registry(self, client: HubClient) -> Registry:
         """The sequence verified against the pinned key and never older than the last one;
         the directory, the members' names and kommunmallar, and the settings follow from it."""
-        registry = await client.registry(self.admin_public, known_serial=self.known_serial)
-        grew = registry.serial > self.known_serial
-        self.registry, self.known_serial = registry, registry.serial
-        if grew and self.remember_serial is not None:
-            await self.remember_serial(registry.serial)
+        try:
+            registry = await self.verified_log.load(client, int(self.clock()))
+        except ConflictError as conflict:
+            notice = {"level": "error", "text": f"{conflict.message} {EVIDENCE_KEPT}"}
+            if notice not in self.notices:
+                self.notices.append(notice)
+            raise
+        self.registry = registry
         self.directory = registry.directory
         self.members = signed_members(registry)
         self.names = {m.id: m.name for m in self.members}
@@ -131,6 +141,23 @@ class Session:
         ):
             self._learn_settings()
         return registry
+
+    @property
+    def verified_log(self) -> VerifiedLog:
+        if self.log is None:
+            self.log = VerifiedLog(self.admin_public, self.network)
+        return self.log
+
+    @property
+    def known_serial(self) -> int:
+        """The highest serial verified: a shorter sequence is refused."""
+        return self.verified_log.serial
+
+    def require_fresh(self) -> None:
+        """Before sealing anything with content: LogError checkpoint_stale when no quorum of
+        the network's witnesses has cosigned the directory within its limit, for a withheld
+        revocation would otherwise go unnoticed (docs/protocol.md §12.4 check 12)."""
+        self.verified_log.require_fresh(int(self.clock()))
 
     async def hub(self) -> HubClient:
         """The signed-in client, connecting or signing in again as needed."""

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from hub.client.api import HubClient
+    from hub.client.verified_log import VerifiedLog
     from hub.inbox.outbox import SendProgress
     from hub.protocol import wire
     from hub.protocol.deadlines import Due, NetworkDeadlines
@@ -51,6 +52,7 @@ __all__ = [
 ]
 log = logging.getLogger("hub.inbox")
 REGISTRY_SERIAL = "registry_serial"  # the cache's key for the highest serial verified
+LOG_VIEW = "log_view"  # the directory log's view verified (hub/client/verified_log.py)
 _QUOTA_FAILURES = (aiohttp.ClientError, OSError, RemoteError, TimeoutError)
 
 
@@ -113,15 +115,20 @@ class AgentCore(AgentParts):
     # --- the connection -----------------------------------------------------------------
 
     async def connect(self) -> None:
-        # The highest serial this inbox has verified, kept in its cache: a hub that serves an
-        # older directory after a restart is refused as it is while running.
-        stored = await self.cache.get_value(REGISTRY_SERIAL, "0")
-        self.session.known_serial = max(self.session.known_serial, int(stored or "0"))
-        self.session.remember_serial = self._remember_serial
+        # The view this inbox has verified (the highest serial, the directory log's checkpoint),
+        # kept in its cache: a hub that serves an older directory after a restart is refused as
+        # it is while running.
+        log = self.session.verified_log
+        log.serial = max(log.serial, int(await self.cache.get_value(REGISTRY_SERIAL, "0") or "0"))
+        kept = await self.cache.get_value(LOG_VIEW, "")
+        if kept:
+            log.restore(kept)
+        log.keep = self._keep_log
         await self.session.connect()
 
-    async def _remember_serial(self, serial: int) -> None:
-        await self.cache.set_value(REGISTRY_SERIAL, str(serial))
+    async def _keep_log(self, log: VerifiedLog) -> None:
+        await self.cache.set_value(REGISTRY_SERIAL, str(log.serial))
+        await self.cache.set_value(LOG_VIEW, log.to_json())
 
     async def refresh_members(self) -> None:
         """The members as the administrator signed them, fetched and verified again; offline,
