@@ -82,6 +82,7 @@ async def test_a_withheld_revocation_is_caught_within_the_limit(tmp_path):
     confirmed: past the network's limit her inquiry to Kommun B is held back, with a message
     that says why, and nothing is sealed to Bertil's revoked key."""
     async with _witnessed(tmp_path) as (net, proxy, _witnesses):
+        proxy.quiet = True  # the live channel's "the directory changed" is withheld too
         async with running_agent(net, "anna", tmp_path) as anna:
             withheld = await log_as_served(net)
             await net.revoke("bertil", at=int(net.clock.now))
@@ -203,6 +204,7 @@ async def test_a_fork_without_witnesses_is_refused_as_a_fork_and_kept_as_evidenc
     fork: the same size with another root, both signed by the network key, is refused
     (checkpoint_fork) and both notes are kept in the inbox's cache."""
     async with lying_hub(tmp_path) as (net, proxy):
+        proxy.quiet = True  # no live "directory changed": the test's refresh is the only one
         records = await (await net.client()).registry_records()
         async with running_agent(net, "anna", tmp_path) as anna:
             first = await log_as_served(net)
@@ -228,3 +230,46 @@ async def test_a_fork_without_witnesses_is_refused_as_a_fork_and_kept_as_evidenc
                 {"code": "checkpoint_fork", "remembered": first["checkpoint"], "offered": fork_note}
             ]
             assert anna.core.deadline_rules.answer_days == 14  # the first branch's settings
+
+
+async def test_a_key_added_behind_a_municipalitys_back_stays_a_notice_until_acknowledged(tmp_path):
+    """The administrator's key signs a new key for Kommun A without Anna's knowledge (coerced,
+    careless or stolen). Anna's inbox finds it in the directory it verified itself, never in a
+    list the hub gives it, and says so on every page, across a restart, until she acknowledges
+    it. Keys for other municipalities, and what was there when she started, are no news."""
+    async with lying_hub(tmp_path) as (net, proxy):
+
+        def hide_from_lists(method: str, path: str, said: Any) -> Any:
+            # The hub says nothing of it anywhere but the signed records it must serve.
+            if method == "GET" and path.endswith("/municipalities"):
+                return {"municipalities": []}
+            return said
+
+        proxy.lie(hide_from_lists)
+        async with running_agent(net, "anna", tmp_path) as anna:
+            await anna.login()
+            assert not [t for t in _texts(anna) if "nyckel för" in t]
+            await net.enrol("mallory", "kommun-a")
+            await net.enrol("dora", "kommun-c")  # another municipality's: no news for Anna
+            await anna.core.sync()
+            mallory = net.people["mallory"].public.key_id.hex()[:8]
+            news = [t for t in _texts(anna) if "nyckel för" in t]
+            assert len(news) == 1
+            assert news[0].startswith("En ny nyckel för Kommun A har lagts till: mallory")
+            assert mallory in news[0]
+            _, page = await anna.page("/")
+            assert "En ny nyckel för Kommun A har lagts till" in page
+        async with running_agent(net, "anna", tmp_path) as anna:  # after a restart: still there
+            await anna.login()
+            _, page = await anna.page("/nycklar")
+            assert "Ändringar för din egen kommun" in page
+            serial = int(page.split("/nycklar/bekraftad/")[1].split('"')[0])
+            status, page = await anna.post(f"/nycklar/bekraftad/{serial}", {})
+            assert status == 200
+            assert "Ändringar för din egen kommun" not in page
+            assert not [t for t in _texts(anna) if "nyckel för" in t]
+            await net.revoke("mallory", at=int(net.clock.now))
+            await anna.core.sync()
+            news = [t for t in _texts(anna) if "nyckel för" in t]
+            assert len(news) == 1
+            assert news[0].startswith("En nyckel för Kommun A har återkallats: mallory")

@@ -87,6 +87,7 @@ def init_inbox(
     r.add_get("/status.json", status.status)
     r.add_get("/nycklar", keys.keys_page)
     r.add_post("/nycklar/kontrollerad", keys.keys_checked)
+    r.add_post("/nycklar/bekraftad/{serial}", keys.own_change_acknowledged)
     return app
 
 

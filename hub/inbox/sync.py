@@ -21,6 +21,7 @@ import aiohttp
 
 from hub.client.api import RemoteError
 from hub.errors import AuthorityError, HubError
+from hub.inbox import watch
 from hub.inbox.casebook import Casebook, case_from_view, due_from_json, due_to_json
 from hub.inbox.outcomes import FiledReport, Outcomes
 from hub.inbox.parts import AgentParts
@@ -125,10 +126,24 @@ class AgentCore(AgentParts):
             log.restore(kept)
         log.keep = self._keep_log
         await self.session.connect()
+        await self.watch_own_municipality()
 
     async def _keep_log(self, log: VerifiedLog) -> None:
         await self.cache.set_value(REGISTRY_SERIAL, str(log.serial))
         await self.cache.set_value(LOG_VIEW, log.to_json())
+
+    async def watch_own_municipality(self) -> None:
+        """The notices of keys added to or revoked from our own municipality that no one here
+        has acknowledged, from the directory this inbox verified (hub/inbox/watch.py)."""
+        registry = self.session.registry
+        if registry is None or not self.municipality:
+            return
+        changes = await watch.unacknowledged(
+            self.cache, registry, self.municipality, self.identity.key_id
+        )
+        notices = self.session.notices
+        notices[:] = [n for n in notices if not n["text"].endswith(watch.SEE_KEYS)]
+        notices.extend(watch.as_notices(changes))
 
     async def refresh_members(self) -> None:
         """The members as the administrator signed them, fetched and verified again; offline,
@@ -147,6 +162,7 @@ class AgentCore(AgentParts):
     async def _sync(self) -> int:
         client = await self.session.hub()
         directory = await self.session.refresh_directory()
+        await self.watch_own_municipality()
         new = await self.receiver.take_new(client, directory, self.municipality)
         self.version += new
         self.casebook.rules = self.deadline_rules

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from hub.crypto.keys import fingerprint_of
+from hub.inbox import watch
 from hub.inbox.pages.common import core_of, render
 
 if TYPE_CHECKING:
@@ -49,9 +50,18 @@ async def keys_page(request: web.Request) -> web.Response:
         }
         for k, (key_id, name, person, fingerprint) in current.items()
     ]
+    registry = core.session.registry
+    own_changes = (
+        []
+        if registry is None
+        else await watch.unacknowledged(
+            core.cache, registry, core.municipality, core.identity.key_id
+        )
+    )
     return await render(
         request,
         "keys.html",
+        own_changes=[{"serial": c.serial, "text": c.text} for c in own_changes],
         own={"fingerprint": core.identity.public.fingerprint, "key_id": core.identity.key_id.hex()},
         admin_fingerprint=fingerprint_of(core.admin_public),
         contacts=contacts,
@@ -62,4 +72,16 @@ async def keys_checked(request: web.Request) -> web.StreamResponse:
     core = core_of(request)
     current = _current_keys(core)
     await core.cache.set_value(KNOWN_KEYS, json.dumps({k: v[0] for k, v in current.items()}))
+    raise web.HTTPSeeOther("/nycklar")
+
+
+async def own_change_acknowledged(request: web.Request) -> web.StreamResponse:
+    """Someone here has looked at a key added to or revoked from our own municipality: its
+    notice goes (for this inbox; each contact person acknowledges in their own)."""
+    core = core_of(request)
+    serial = request.match_info["serial"]
+    if not serial.isdigit() or len(serial) > 15:
+        raise web.HTTPBadRequest(text="Felaktigt löpnummer.")
+    await watch.acknowledge(core.cache, int(serial))
+    await core.watch_own_municipality()
     raise web.HTTPSeeOther("/nycklar")
