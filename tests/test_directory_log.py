@@ -19,9 +19,10 @@ from hub.crypto.checkpoint import Policy, open_checkpoint, origin_of
 from hub.crypto.directory import make_revocation
 from hub.crypto.keys import SigningKey
 from hub.crypto.transparency import View, advance, check_records
-from hub.errors import LogError
+from hub.errors import HubError, LogError
 from hub.storage.backup import backup, restore
 from tests.hubnet import NETWORK
+from tests.inboxnet import running_agent
 from tests.test_admin import ADMIN, admin_setup
 
 NO_WITNESSES = Policy((), 0, 0)  # the witnesses come with step 4; here only the tree counts
@@ -155,3 +156,33 @@ async def test_republish_refuses_a_hub_that_holds_other_records_than_were_signed
     done = await s.hub("admin", "republish", *ADMIN)
     assert done.returncode != 0
     assert "annan post" in done.stderr
+
+
+async def test_an_inbox_refuses_a_restored_hub_until_republish_then_goes_on(s, tmp_path):
+    """Anna's inbox had verified the revocation; the hub is restored from a backup taken before
+    it. Her inbox refuses the restored hub as a rollback (and keeps the evidence), and once the
+    administrator has republished from the machine that signed it, it starts again."""
+    backup(s.net.data_dir, tmp_path / "backup")
+    await _revoke(s, "bertil")
+    async with running_agent(s.net, "anna", tmp_path) as anna:
+        assert anna.core.session.known_serial == s.net.serial + 1
+    await s.net.stop()
+    for child in s.net.data_dir.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    restore(tmp_path / "backup", s.net.data_dir)
+    await s.net.restart()
+    with pytest.raises(HubError) as refused:
+        async with running_agent(s.net, "anna", tmp_path):
+            pass
+    assert refused.value.code == "checkpoint_rolled_back"
+    done = await s.hub("admin", "republish", *ADMIN)
+    assert done.returncode == 0, done.stderr
+    async with running_agent(s.net, "anna", tmp_path) as anna:
+        assert anna.core.session.known_serial == s.net.serial + 1
+        assert anna.core.directory is not None
+        bertil = s.net.people["bertil"].public.key_id
+        valid = anna.core.directory.valid_keys("kommun-b", int(s.net.clock.now))
+        assert bertil not in {e.key_id for e in valid}  # the revocation is back

@@ -58,6 +58,9 @@ class Topic(enum.StrEnum):
     DUE_SOON = "due_soon"
     DUE_TODAY = "due_today"
     OVERDUE = "overdue"
+    # The administrator signed a key for, or a revocation of, one of the municipality's keys
+    # (issue 14): to its manager, because its one contact person may be the one who is gone.
+    DIRECTORY = "directory"
 
 
 class Audience(enum.StrEnum):
@@ -200,7 +203,18 @@ _LINES: Final = {
         "ärende har en tidsfrist som har passerat",
         "ärenden har en tidsfrist som har passerat",
     ),
+    Topic.DIRECTORY: (
+        "ändring av er kommuns nycklar har signerats av länsstyrelsen",
+        "ändringar av er kommuns nycklar har signerats av länsstyrelsen",
+    ),
 }
+# A manager's e-mail that tells of a key change: no deadline has passed, and what to ask.
+_DIRECTORY_GREETING: Final = "Hej!\n\nDu får det här meddelandet som ansvarig chef:"
+_DIRECTORY_ACTION: Final = (
+    "Fråga er kontaktperson om ändringen är känd. Den syns i inkorgen under Kontakt och "
+    "nycklar. Känner ingen till den, eller finns ingen kontaktperson kvar, ring länsstyrelsen. "
+    "Inkorgen:"
+)
 _GREETING: Final = {
     Audience.CONTACTS: "Hej!\n\nDet finns nytt i hubben för dig som kontaktperson:",
     Audience.MANAGER: (
@@ -230,9 +244,10 @@ def render_notice(audience: Audience, counts: Mapping[Topic, int], link: str) ->
     lines = [f"- {topic_line(topic, counts[topic])}" for topic in Topic if counts.get(topic)]
     if not lines:
         raise ValueError("a notice must say something")
-    body = "\n".join(
-        [_GREETING[audience], "", *lines, "", _ACTION[audience], link, "", _FOOTER, ""]
-    )
+    greeting, action = _GREETING[audience], _ACTION[audience]
+    if audience is Audience.MANAGER and counts.get(Topic.DIRECTORY):
+        greeting, action = _DIRECTORY_GREETING, _DIRECTORY_ACTION
+    body = "\n".join([greeting, "", *lines, "", action, link, "", _FOOTER, ""])
     return NoticeText(SUBJECT, body)
 
 

@@ -24,7 +24,15 @@ from hub.server import enrolment_routes, log_routes
 from hub.server.answer import answer
 from hub.server.auth import caller_of, same_network
 from hub.server.errors import read_json
-from hub.server.typedefs import CLOCK, DIRECTORIES, LIVE, STORAGE, WITNESSES
+from hub.server.typedefs import (
+    CLOCK,
+    DIRECTORIES,
+    LIVE,
+    NOTICES,
+    SCHEDULER,
+    STORAGE,
+    WITNESSES,
+)
 from hub.storage.base import DirectoryRecord, Municipality, Storage, Transaction
 
 MEMBERS = tuple(AccountRole)
@@ -76,7 +84,7 @@ async def add_record(request: web.Request) -> web.Response:
     # Loading the whole sequence with the new record checks its signature, its network, that its
     # serial is the next one, and every conflict rule exactly as a client will.
     every = [*(r.wire for r in records), wire]
-    Registry.load(network.admin_public, caller.network_id, every)
+    loaded = Registry.load(network.admin_public, caller.network_id, every)
     # The log's checkpoint over every record, the new one included (log_routes.py).
     note = await log_routes.checked_checkpoint(storage, network, body.get("checkpoint"), every)
     added: object
@@ -100,6 +108,11 @@ async def add_record(request: web.Request) -> web.Response:
         if key_id:
             subject["key_id"] = key_id.hex()
         await tx.append_audit(at=now, actor="admin", action=f"directory_{kind}", subject=subject)
+        named = loaded.directory.entry_for_key(key_id) if key_id else None
+        if named is not None:  # a key of this municipality added or revoked: tell its manager
+            await app[NOTICES].queue_directory_change(
+                tx, caller.network_id, named.municipality, serial, now
+            )
         if kind == ENTRY_KIND:  # an entry for an enrolled key approves its enrolment
             await enrolment_routes.approve_matching(
                 tx, storage, network_id=caller.network_id, key_id=key_id, at=now
@@ -108,6 +121,7 @@ async def add_record(request: web.Request) -> web.Response:
             await _apply_registry_record(tx, storage, caller.network_id, added)
     if note is not None:
         app[WITNESSES].poke()  # the witnesses cosign the new checkpoint now
+    app[SCHEDULER].poke()  # a manager's notice may wait
     everyone = {m.id for m in await storage.list_municipalities(caller.network_id)}
     await app[LIVE].tell(caller.network_id, everyone, {"type": "directory", "serial": serial})
     return web.json_response({"serial": serial}, status=201)

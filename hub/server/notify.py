@@ -120,6 +120,32 @@ class Notices:
                 )
         return queued
 
+    async def queue_directory_change(
+        self, tx: Transaction, network_id: str, municipality: str, serial: int, at: int
+    ) -> int:
+        """Tell the municipality's manager, without a name or a key, that the administrator
+        signed a change to its keys (issue 14): the inbox's notice needs a contact person, and
+        the one there may be the one who is gone. Returns how many rows."""
+        if self._smtp is None:
+            return 0
+        cause = f"directory/{network_id}/{serial}"
+        queued = 0
+        for address in await self.addresses(network_id, municipality, Audience.MANAGER, at):
+            queued += await tx.add_notice(
+                NoticeRow(
+                    key=f"{cause}/{address}",
+                    cause=cause,
+                    network_id=network_id,
+                    municipality_id=municipality,
+                    audience=str(Audience.MANAGER),
+                    address=address,
+                    topic=str(Topic.DIRECTORY),
+                    created_at=at,
+                    next_attempt_at=at,
+                )
+            )
+        return queued
+
     async def queue_new_message(self, tx: Transaction, envelope: EnvelopeRow, at: int) -> int:
         """Tell the addressed municipalities' contact persons that a message waits, unless it
         is delivered first (see SmtpConfig.new_message_delay_seconds). Returns how many rows."""
