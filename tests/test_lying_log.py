@@ -20,7 +20,7 @@ from hub.crypto.keys import dumps_public_signing_key
 from hub.crypto.registry import Registry, make_settings
 from hub.crypto.transparency import policy_of
 from hub.errors import MESSAGES, HubError
-from hub.inbox.session import EVIDENCE_KEPT
+from hub.inbox.session import EVIDENCE_KEPT, WITNESSES_CHANGED
 from hub.inbox.sync import LOG_VIEW
 from hub.witness.service import EVIDENCE_NAME
 from tests.hubnet import NETWORK
@@ -230,6 +230,11 @@ async def test_a_fork_without_witnesses_is_refused_as_a_fork_and_kept_as_evidenc
                 {"code": "checkpoint_fork", "remembered": first["checkpoint"], "offered": fork_note}
             ]
             assert anna.core.deadline_rules.answer_days == 14  # the first branch's settings
+        proxy.lies.clear()
+        async with running_agent(net, "anna", tmp_path) as anna:  # shown after a restart too
+            await anna.login()
+            _, page = await anna.page("/")
+            assert EVIDENCE_KEPT in page
 
 
 async def test_a_key_added_behind_a_municipalitys_back_stays_a_notice_until_acknowledged(tmp_path):
@@ -273,3 +278,55 @@ async def test_a_key_added_behind_a_municipalitys_back_stays_a_notice_until_ackn
             news = [t for t in _texts(anna) if "nyckel för" in t]
             assert len(news) == 1
             assert news[0].startswith("En nyckel för Kommun A har återkallats: mallory")
+
+
+async def test_a_new_witness_set_takes_effect_only_through_the_old_quorum_and_is_shown(tmp_path):
+    """The administrator names three new witnesses. While two of the old ones are offline, the
+    checkpoint that carries the change has only the new set's cosignatures, and Anna's inbox,
+    which counts the old set, does not take it. Once the old quorum has cosigned it (the hub
+    asks the old set too), she takes it, says so, and from then on counts the new set."""
+    async with _witnessed(tmp_path) as (net, _proxy, old):
+        pub = tmp_path / "network.pub"
+        async with (
+            running_witnesses(tmp_path, NETWORK, pub, first=4) as new,
+            running_agent(net, "anna", tmp_path) as anna,
+        ):
+            await old[0].stop()
+            await old[1].stop()
+            await net.sign_settings(witnesses=[w.setting for w in new])
+            await _cosigned_by(net, [w.name for w in new])
+            with pytest.raises(HubError) as refused:
+                await anna.core.session.refresh_directory()
+            assert refused.value.code == "cosignature_quorum_missing"
+            assert anna.core.session.verified_log.policy.witnesses[0].name == old[0].name
+
+            await old[0].start()
+            await old[1].start()
+            await _cosigned_by(net, [old[0].name, old[1].name])
+            await anna.core.session.refresh_directory()
+            assert [w.name for w in anna.core.session.verified_log.policy.witnesses] == [
+                w.name for w in new
+            ]
+            assert any(WITNESSES_CHANGED in t for t in _texts(anna))
+
+            for witness in old:  # the old set gone for good: the new one carries on
+                await witness.stop()
+            await net.revoke("cecilia", at=int(net.clock.now))
+            await _cosigned_by(net, [w.name for w in new[:2]])
+            await anna.core.session.refresh_directory()
+            assert anna.core.session.known_serial == net.serial
+
+
+async def _cosigned_by(net: Any, names: list[str]) -> None:
+    """Until the hub serves the newest checkpoint with a line from each named witness."""
+    client = await net.client(fresh=True)
+    size = len(await client.registry_records())
+    for _ in range(400):
+        view = await client.log()
+        lines = view.checkpoint.split("\n\n", 1)[1].splitlines()
+        if view.checkpoint.split("\n")[1] == str(size) and all(
+            any(line.split(" ")[1] == name for line in lines) for name in names
+        ):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not cosigned by {names}")

@@ -107,11 +107,17 @@ def make_witness(
 
 @asynccontextmanager
 async def running_witnesses(
-    root: Path, network: str, admin_public_file: Path, count: int = 3, recosign_seconds: float = 1
+    root: Path,
+    network: str,
+    admin_public_file: Path,
+    *,
+    count: int = 3,
+    recosign_seconds: float = 1,
+    first: int = 1,
 ) -> AsyncIterator[list[WitnessProcess]]:
     witnesses = [
         make_witness(root, n, [f"{network}={admin_public_file}"], recosign_seconds)
-        for n in range(1, count + 1)
+        for n in range(first, first + count)
     ]
     try:
         await asyncio.gather(*(w.start() for w in witnesses))

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 from hub.client.api import HubClient, signed_members
 from hub.client.verified_log import VerifiedLog
 from hub.crypto.transparency import ConflictError
+from hub.errors import MESSAGES
 from hub.inbox.facts import Me, who_am_i
 from hub.protocol.deadlines import NATIONAL, NetworkDeadlines
 
@@ -36,6 +37,10 @@ if TYPE_CHECKING:
 EVIDENCE_KEPT = (
     "Bevisen, två kontrollpunkter som båda är signerade med nätverksnyckeln, är sparade i "
     "inkorgen och skickade till nätverkets kontrollanter."
+)
+WITNESSES_CHANGED = (
+    "Länsstyrelsen har signerat nya kontrollanter för katalogen, och de tidigare har bekräftat "
+    "ändringen. Kontrollanterna är nu:"
 )
 SESSION_MARGIN = 60  # seconds: sign in again rather than let a request meet an expired session
 UNSIGNED_SETTINGS = (
@@ -123,13 +128,17 @@ class Session:
     async def _load_registry(self, client: HubClient) -> Registry:
         """The sequence verified against the pinned key and never older than the last one;
         the directory, the members' names and kommunmallar, and the settings follow from it."""
+        log = self.verified_log
+        before = (log.view is not None, log.policy.witnesses)
         try:
-            registry = await self.verified_log.load(client, int(self.clock()))
-        except ConflictError as conflict:
-            notice = {"level": "error", "text": f"{conflict.message} {EVIDENCE_KEPT}"}
-            if notice not in self.notices:
-                self.notices.append(notice)
+            registry = await log.load(client, int(self.clock()))
+        except ConflictError:
+            self._show_evidence()
             raise
+        self._show_evidence()
+        if before[0] and log.policy.witnesses != before[1]:  # every client shows the change
+            names = ", ".join(w.name for w in log.policy.witnesses) or "inga"
+            self.notices.append({"level": "info", "text": f"{WITNESSES_CHANGED} {names}."})
         self.registry = registry
         self.directory = registry.directory
         self.members = signed_members(registry)
@@ -141,6 +150,13 @@ class Session:
         ):
             self._learn_settings()
         return registry
+
+    def _show_evidence(self) -> None:
+        """Each conflict this inbox has caught, kept in its cache, stays a notice on every page."""
+        for evidence in self.verified_log.evidence:
+            notice = {"level": "warning", "text": f"{MESSAGES[evidence.code]} {EVIDENCE_KEPT}"}
+            if notice not in self.notices:
+                self.notices.append(notice)
 
     @property
     def verified_log(self) -> VerifiedLog:

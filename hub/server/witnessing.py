@@ -27,7 +27,8 @@ import aiohttp
 
 from hub.crypto import merkle
 from hub.crypto.checkpoint import Witness, open_checkpoint, origin_of
-from hub.crypto.registry import Registry
+from hub.crypto.records import read_unverified
+from hub.crypto.registry import SETTINGS_KIND, SettingsRecord, open_registry_record
 from hub.crypto.transparency import record_leaf
 from hub.errors import HubError
 
@@ -68,11 +69,11 @@ class WitnessRounds:
         network = await self.storage.get_network(network_id)
         records = [r.wire for r in await self.storage.list_directory_records(network_id)]
         covered = records[: latest.size]
-        settings = Registry.load(network.admin_public, network_id, covered).settings
-        if settings is None or not settings.witnesses:
+        witnesses = _witnesses_to_ask(network.admin_public, network_id, covered)
+        if not witnesses:
             return
         leaves = [record_leaf(wire) for wire in covered]
-        for witness in settings.witnesses:
+        for witness in witnesses:
             try:
                 line = await self._cosignature(session, witness, latest, leaves)
                 opened = open_checkpoint(
@@ -117,3 +118,24 @@ class WitnessRounds:
                 break
             old = int(reply.strip())  # the witness told us its size: once more from there
         raise aiohttp.ClientError(f"add-checkpoint answered {answer.status}: {reply.strip()}")
+
+
+def _witnesses_to_ask(
+    admin_public: bytes, network_id: str, records: list[dict[str, str]]
+) -> list[WitnessSetting]:
+    """The witnesses the newest settings name and those the settings before them named: a
+    client still on the older view counts the old set (docs/protocol.md §12.4), so a change
+    to the set takes effect only through a checkpoint the old quorum cosigned, and the old
+    set must be asked for it."""
+    sets: list[tuple[WitnessSetting, ...]] = []
+    for wire in records:
+        if read_unverified(wire).unverified_body["kind"] != SETTINGS_KIND:
+            continue
+        settings = open_registry_record(wire, admin_public=admin_public, network=network_id)
+        assert isinstance(settings, SettingsRecord)  # noqa: S101 - of the kind just read
+        if not sets or sets[-1] != settings.witnesses:
+            sets.append(settings.witnesses)
+    named: dict[str, WitnessSetting] = {}
+    for witness in (w for group in sets[-2:] for w in group):
+        named.setdefault(witness.name, witness)
+    return list(named.values())
