@@ -219,3 +219,25 @@ def test_the_witness_set_is_a_signed_setting_of_three_or_more_and_a_majority():
     )
     assert old.witnesses == ()  # a record signed before witnesses: none yet
     assert policy_of(old).quorum == 0
+
+
+async def test_hub_admin_settings_names_the_witnesses_and_hub_witness_init_makes_a_key(tmp_path):
+    from tests.test_admin import ADMIN as ADMIN_KEYS  # noqa: PLC0415
+    from tests.test_admin import admin_setup, hub_cli  # noqa: PLC0415
+
+    async with admin_setup(tmp_path) as s:
+        named = []
+        for n in range(1, 4):
+            made = await hub_cli(tmp_path, "witness", "init", f"vittne{n}")
+            assert made.returncode == 0, made.stderr
+            assert (tmp_path / f"vittne{n}" / "witness.key").exists()
+            named += ["--witness", f"v{n}.example/w=https://v{n}.example=vittne{n}/witness.pub"]
+        done = await s.hub("admin", "settings", *named, "--yes", *ADMIN_KEYS)
+        assert done.returncode == 0, done.stderr
+        records = await (await s.net.client()).registry_records()
+        settings = Registry.load(s.net.admin.public, NETWORK, records).settings
+        assert [w.name for w in settings.witnesses] == [f"v{n}.example/w" for n in range(1, 4)]
+        assert settings.witness_quorum == 2
+        two = await s.hub("admin", "settings", *named[:4], "--yes", *ADMIN_KEYS)
+        assert two.returncode != 0  # fewer than three witnesses: nothing signed
+        assert "witnesses must be 3" in two.stderr
