@@ -19,7 +19,7 @@ from tests.vectors import gen_log
 
 VECTORS_PATH = Path(__file__).parent / "vectors" / "log.json"
 VECTORS = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))
-GROUPS = ("open", "advance", "records_check", "inclusion")
+GROUPS = ("open", "advance", "records_check", "inclusion", "witness")
 CASES = [(group, case) for group in GROUPS for case in VECTORS[group]]
 
 
@@ -31,6 +31,11 @@ def test_the_file_is_what_the_generator_writes():
 @pytest.mark.parametrize(("group", "case"), CASES, ids=[f"{g}: {c['name']}" for g, c in CASES])
 def test_each_case_gives_its_code(group, case):
     assert gen_log.outcome(VECTORS, group, case) == case["expect"]
+
+
+def test_every_status_a_witness_answers_has_a_case():
+    statuses = {case["expect"] for case in VECTORS["witness"]}
+    assert statuses == {"200", "400", "403", "404", "409", "422"}
 
 
 def test_every_error_code_of_the_log_has_a_case():

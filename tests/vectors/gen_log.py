@@ -28,6 +28,7 @@ from hub.crypto.keys import SigningKey, b64
 from hub.crypto.registry import make_settings
 from hub.crypto.transparency import View, advance, check_records, record_leaf
 from hub.errors import HubError
+from hub.witness.core import KnownLog, Refusal, check_request, parse_request
 from tests.vectors import _write, gen_registry
 from tests.vectors._rng import SeededRng
 
@@ -337,6 +338,9 @@ def generate() -> dict[str, Any]:
     ):
         inclusion.append(_inclusion(name, leaf, index, proof, root, "log_inclusion_invalid"))
 
+    fork_early = [*leaves[:2], record_leaf(fork9), *leaves[3:]]  # another leaf 2
+    witness_cases = _witness_cases(admin, leaves, fork_early)
+
     data = {
         "generator": GENERATOR,
         "description": (
@@ -361,16 +365,96 @@ def generate() -> dict[str, Any]:
         "advance": advance_cases,
         "records_check": records_cases,
         "inclusion": inclusion,
+        "witness": witness_cases,
     }
     _write.refuse_failures(
         [
             f"{group} {c['name']}: {outcome(data, group, c)} != {c['expect']}"
-            for group in ("open", "advance", "records_check", "inclusion")
+            for group in ("open", "advance", "records_check", "inclusion", "witness")
             for c in data[group]
             if outcome(data, group, c) != c["expect"]
         ]
     )
     return data
+
+
+def _witness_cases(
+    admin: SigningKey, leaves: list[bytes], fork: list[bytes]
+) -> list[dict[str, Any]]:
+    """tlog-witness add-checkpoint requests (docs/protocol.md §12.8) against what the witness
+    last cosigned (`state`: size and root, or null), each with the status it must answer."""
+
+    def note(size: int, tree: list[bytes] = leaves, network: str = NETWORK) -> str:
+        return sign_checkpoint(
+            admin, Checkpoint(origin_of(network), size, merkle.root(tree[:size]))
+        )
+
+    def body(old: int, proof: list[bytes], text: str) -> str:
+        return (
+            f"old {old}\n"
+            + "".join(base64.b64encode(h).decode() + "\n" for h in proof)
+            + "\n"
+            + text
+        )
+
+    proof = merkle.consistency_proof(3, leaves[:5])
+    flipped = [bytes([proof[0][0] ^ 1]) + proof[0][1:], *proof[1:]]
+    unsigned = (
+        cp_text(5, leaves)
+        + "\n\u2014 vittne.example/x "
+        + base64.b64encode(b"\x00" * 72).decode()
+        + "\n"
+    )
+    state3 = {"size": 3, "root": merkle.root(leaves[:3]).hex()}
+    state5 = {"size": 5, "root": merkle.root(leaves[:5]).hex()}
+    cases = [
+        ("a first checkpoint", None, body(0, [], note(3)), 200, ""),
+        ("another network's log", None, body(0, [], note(3, network="annat-natverk")), 404, ""),
+        ("no signature of the log's key", None, body(0, [], unsigned), 403, ""),
+        (
+            "the log's signature changed",
+            None,
+            body(0, [], note(3).replace("\n3\n", "\n4\n", 1)),
+            403,
+            "",
+        ),
+        ("no old size line", None, "gammal 0\n\n" + note(3), 400, ""),
+        (
+            "an old size with a leading zero",
+            None,
+            body(0, [], note(3)).replace("old 0", "old 00", 1),
+            400,
+            "",
+        ),
+        ("an old size larger than the checkpoint", state5, body(5, [], note(3)), 400, ""),
+        ("64 proof lines", state3, body(3, [leaves[0]] * 64, note(5)), 400, ""),
+        ("a proof line that is not a hash", state3, body(3, [b"kort"], note(5)), 400, ""),
+        ("an old size other than the one cosigned", state3, body(0, [], note(5)), 409, "3\n"),
+        ("a first checkpoint, but one was cosigned", state3, body(0, [], note(3)), 409, "3\n"),
+        ("3 to 5 with its proof", state3, body(3, proof, note(5)), 200, ""),
+        ("the same checkpoint again", state5, body(5, [], note(5)), 200, ""),
+        ("a proof with a hash changed", state3, body(3, flipped, note(5)), 422, ""),
+        ("a proof one hash short", state3, body(3, proof[:-1], note(5)), 422, ""),
+        ("no proof", state3, body(3, [], note(5)), 422, ""),
+        ("a proof from the empty tree", None, body(0, proof, note(5)), 422, ""),
+        ("one size, two roots (a fork)", state5, body(5, [], note(5, fork[:5])), 422, ""),
+        (
+            "a fork that grows",
+            state3,
+            body(3, merkle.consistency_proof(3, fork[:6]), note(6, fork)),
+            422,
+            "",
+        ),
+        ("an empty tree", None, body(0, [], note(0)), 422, ""),
+    ]
+    return [
+        {"name": n, "state": st, "request": rq, "expect": str(status), "expect_body": eb}
+        for n, st, rq, status, eb in cases
+    ]
+
+
+def cp_text(size: int, leaves: list[bytes]) -> str:
+    return Checkpoint(ORIGIN, size, merkle.root(leaves[:size])).text().decode()
 
 
 def _inclusion(  # noqa: PLR0917 - one vector's fields
@@ -432,6 +516,8 @@ def outcome(data: dict[str, Any], group: str, case: dict[str, Any]) -> str:
                 data["checkpoint_size_10"], admin_public=admin_public, network=data["network"]
             )
             check_records(case["records"], opened.checkpoint)
+        elif group == "witness":
+            return _witness_outcome(admin_public, data["network"], case)
         else:
             merkle.verify_inclusion(
                 bytes.fromhex(case["leaf"]),
@@ -443,6 +529,25 @@ def outcome(data: dict[str, Any], group: str, case: dict[str, Any]) -> str:
     except HubError as exc:
         return exc.code
     return "ok"
+
+
+def _witness_outcome(admin_public: bytes, network: str, case: dict[str, Any]) -> str:
+    """The status hub/witness/core.py answers: "200", or the refusal's status (and, for a 409,
+    the size it names is checked against `expect_body`)."""
+    log = KnownLog(network, admin_public)
+    state = case["state"]
+    latest = (
+        {}
+        if state is None
+        else {log.origin: Checkpoint(log.origin, state["size"], bytes.fromhex(state["root"]))}
+    )
+    try:
+        check_request(parse_request(case["request"].encode()), {log.origin: log}, latest)
+    except Refusal as refusal:
+        if refusal.status == 409 and refusal.body != case["expect_body"]:
+            return f"409 {refusal.body!r}"
+        return str(refusal.status)
+    return "200"
 
 
 def render() -> str:
