@@ -31,8 +31,16 @@ import aiohttp
 
 from hub.crypto.checkpoint import Policy, open_checkpoint
 from hub.crypto.registry import Registry
-from hub.crypto.transparency import ConflictError, Evidence, View, advance, check_records, policy_of
-from hub.errors import LogError
+from hub.crypto.transparency import (
+    ConflictError,
+    Evidence,
+    View,
+    advance,
+    check_records,
+    policy_of,
+    settings_in,
+)
+from hub.errors import LogError, RecordVerificationError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -65,11 +73,15 @@ class VerifiedLog:
             registry = await client.registry(self.admin_public, known_serial=self.serial)
             await self._accept(registry, None)
             return registry
+        # Every record first, as §5.11 orders (a changed or foreign record names its fault);
+        # whether the sequence is older than the one verified before is asked after the log's
+        # own checks, so a rollback the checkpoints prove is kept as evidence.
+        registry = Registry.load(self.admin_public, self.network, records)
         # The witnesses counted are those of the view remembered: a change to the set takes
-        # effect only through a checkpoint the old quorum cosigned. The prefix is checked with
-        # everything else below (its root is bound by the consistency proof).
+        # effect only through a checkpoint the old quorum cosigned. The prefix's root is bound
+        # by the consistency proof below.
         held = records if known is None else records[: known.checkpoint.size]
-        settings = Registry.load(self.admin_public, self.network, held).settings
+        settings = settings_in(held, self.admin_public, self.network)
         policy = policy_of(settings)
         urls = [] if settings is None else [w.url for w in settings.witnesses]
         opened = open_checkpoint(
@@ -86,7 +98,10 @@ class VerifiedLog:
         except ConflictError as conflict:
             await self._conflict(conflict.evidence, urls)
             raise
-        registry = Registry.load(self.admin_public, self.network, records, known_serial=self.serial)
+        if registry.serial < self.serial:
+            raise RecordVerificationError(
+                "registry_rolled_back", f"{registry.serial} records, {self.serial} verified before"
+            )
         await self._accept(registry, view)
         return registry
 

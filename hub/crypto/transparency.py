@@ -18,14 +18,19 @@ from typing import TYPE_CHECKING, Final
 from hub.crypto import merkle
 from hub.crypto.checkpoint import Policy, Witness
 from hub.crypto.keys import unb64
-from hub.crypto.registry import DEFAULT_FRESHNESS_HOURS
+from hub.crypto.records import read_unverified
+from hub.crypto.registry import (
+    DEFAULT_FRESHNESS_HOURS,
+    SETTINGS_KIND,
+    SettingsRecord,
+    open_registry_record,
+)
 from hub.errors import LogError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
     from hub.crypto.checkpoint import Checkpoint, OpenedCheckpoint
-    from hub.crypto.registry import SettingsRecord
 
 __all__ = [
     "LEAF_CONTEXT",
@@ -36,6 +41,7 @@ __all__ = [
     "check_records",
     "policy_of",
     "record_leaf",
+    "settings_in",
 ]
 
 LEAF_CONTEXT: Final = b"hub-log-leaf/v1\n"
@@ -126,3 +132,17 @@ def policy_of(settings: SettingsRecord | None) -> Policy:
         settings.witness_quorum,
         settings.freshness_hours * 3600,
     )
+
+
+def settings_in(
+    records: Sequence[dict[str, str]], admin_public: bytes, network: str
+) -> SettingsRecord | None:
+    """The settings in force after `records`: the last settings record among them, verified
+    against the network key (one signature, not the whole sequence's; the caller checks the
+    rest of the sequence as it must anyway)."""
+    for wire in reversed(records):
+        if read_unverified(wire).unverified_body["kind"] == SETTINGS_KIND:
+            found = open_registry_record(wire, admin_public=admin_public, network=network)
+            assert isinstance(found, SettingsRecord)  # noqa: S101 - of the kind just read
+            return found
+    return None
