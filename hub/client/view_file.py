@@ -44,15 +44,6 @@ class ViewFile:
             raise ValueError(f"{self.path} är skadad: serienumret är inte ett heltal")
         return value
 
-    async def remember_serial(self, serial: int) -> None:
-        """Keep `serial` if it is larger than the one kept (the session calls this when its
-        verified view grows)."""
-        if serial <= self.serial():
-            return
-        views = self._read()
-        views[self.network] = {**views.get(self.network, {}), "serial": serial}
-        self._write(views)
-
     def verified_log(self, admin_public: bytes) -> VerifiedLog:
         """The view kept here, to verify the next one from; it keeps itself here as it grows."""
         found = VerifiedLog(admin_public, self.network, keep=self.keep)
