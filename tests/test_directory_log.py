@@ -13,17 +13,21 @@ import shutil
 import pytest
 
 from hub.cli.admin_log import SignedLog, checkpoint_over
-from hub.client.api import RemoteError
-from hub.crypto import merkle
+from hub.client.api import HubClient, RemoteError
+from hub.crypto import keyfile, merkle
 from hub.crypto.checkpoint import Policy, open_checkpoint, origin_of
 from hub.crypto.directory import make_revocation
 from hub.crypto.keys import SigningKey
+from hub.crypto.registry import make_municipality
 from hub.crypto.transparency import View, advance, check_records
 from hub.errors import HubError, LogError
+from hub.server.config import ServerConfig
 from hub.storage.backup import backup, restore
-from tests.hubnet import NETWORK
+from hub.storage.base import Network
+from hub.storage.sqlite import create_network
+from tests.hubnet import NETWORK, START, FakeClock, _serve, free_port
 from tests.inboxnet import running_agent
-from tests.test_admin import ADMIN, admin_setup
+from tests.test_admin import ADMIN, PASSPHRASE, admin_setup, hub_cli
 
 NO_WITNESSES = Policy((), 0, 0)  # the witnesses come with step 4; here only the tree counts
 
@@ -186,3 +190,79 @@ async def test_an_inbox_refuses_a_restored_hub_until_republish_then_goes_on(s, t
         bertil = s.net.people["bertil"].public.key_id
         valid = anna.core.directory.valid_keys("kommun-b", int(s.net.clock.now))
         assert bertil not in {e.key_id for e in valid}  # the revocation is back
+
+
+async def test_a_network_from_before_the_log_gets_one_at_the_next_record_signed(tmp_path):
+    """Records signed by the previous release go without a checkpoint, and this version's
+    clients read such a network as before (no log). The next record hub admin signs carries a
+    checkpoint over every record, the old ones included; from then on a record without one is
+    refused."""
+    data_dir = tmp_path / "hub-data"
+    admin = SigningKey.generate()
+    await create_network(data_dir, Network(NETWORK, "Gammalt nät", admin.public, {}, START))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    runner = await _serve(ServerConfig(data_dir=data_dir, port=port, public_url=url), FakeClock())
+    keys = tmp_path / "admin-keys"
+    keys.mkdir()
+    keyfile.write_keyfile(
+        keys / "network.key",
+        admin,
+        PASSPHRASE,
+        opslimit=keyfile.INTERACTIVE_OPSLIMIT,
+        memlimit=keyfile.INTERACTIVE_MEMLIMIT,
+    )
+    try:
+        async with HubClient(url, NETWORK) as client:
+            await client.sign_in(admin)
+            await client.put_municipality(
+                "kommun-a", name="kommun-a", population=1, manager_email="chef@kommun-a.example"
+            )
+            old = make_municipality(
+                admin,
+                network=NETWORK,
+                municipality="kommun-a",
+                name="Kommun A",
+                population=1000,
+                serial=1,
+            )
+            assert await client.add_record(old) == 1  # as the previous release sends it
+            assert (await client.log()).checkpoint is None
+
+            added = await hub_cli(
+                tmp_path,
+                "admin",
+                "municipality",
+                "add",
+                "kommun-b",
+                "--name",
+                "Kommun B",
+                "--population",
+                "2000",
+                "--manager-email",
+                "chef@kommun-b.example",
+                "--keys",
+                "admin-keys",
+                env={"HUB_URL": url, "HUB_NETWORK": NETWORK},
+            )
+            assert added.returncode == 0, added.stderr
+            view = await client.log()
+            opened = open_checkpoint(view.checkpoint, admin_public=admin.public, network=NETWORK)
+            assert opened.checkpoint.size == 2
+            check_records(
+                [{"record": r.record, "signature": r.signature} for r in view.records],
+                opened.checkpoint,
+            )
+            later = make_municipality(
+                admin,
+                network=NETWORK,
+                municipality="kommun-a",
+                name="Kommun A",
+                population=1001,
+                serial=3,
+            )
+            with pytest.raises(RemoteError) as refused:
+                await client.add_record(later)
+            assert refused.value.code == "checkpoint_required"
+    finally:
+        await runner.cleanup()
