@@ -20,8 +20,8 @@ from hub.crypto.keys import dumps_public_signing_key
 from hub.crypto.registry import Registry, make_settings
 from hub.crypto.transparency import policy_of
 from hub.errors import MESSAGES, HubError
+from hub.inbox.parts import LOG_VIEW
 from hub.inbox.session import EVIDENCE_KEPT, WITNESSES_CHANGED
-from hub.inbox.sync import LOG_VIEW
 from hub.witness.service import EVIDENCE_NAME
 from tests.hubnet import NETWORK
 from tests.inboxnet import running_agent
@@ -330,3 +330,20 @@ async def _cosigned_by(net: Any, names: list[str]) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"not cosigned by {names}")
+
+
+async def test_the_county_boards_inbox_also_refuses_an_older_view_after_a_restart(tmp_path):
+    """The county board's agent keeps its verified view in its cache too (AgentParts), so a
+    hub that serves it the view from before a revocation after a restart is refused."""
+    async with lying_hub(tmp_path) as (net, proxy):
+        await net.enrol("gun", "lansstyrelsen", role="county_board")
+        before = await log_as_served(net)
+        async with running_agent(net, "gun", tmp_path, board=True) as gun:
+            await net.revoke("bertil", at=int(net.clock.now))
+            await gun.core.session.refresh_directory()
+            assert gun.core.session.known_serial == net.serial
+        proxy.lie(older_view(before))
+        with pytest.raises(HubError) as refused:
+            async with running_agent(net, "gun", tmp_path, board=True):
+                pass
+        assert refused.value.code == "checkpoint_rolled_back"

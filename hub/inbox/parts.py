@@ -13,10 +13,14 @@ from typing import TYPE_CHECKING
 from hub.inbox.receiving import Receiver
 from hub.inbox.session import Session
 
+REGISTRY_SERIAL = "registry_serial"  # the cache's key for the highest serial verified
+LOG_VIEW = "log_view"  # the directory log's view verified (hub/client/verified_log.py)
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from hub.client.api import HubClient
+    from hub.client.verified_log import VerifiedLog
     from hub.crypto.directory import Directory
     from hub.crypto.keys import PrivateIdentity
     from hub.inbox.cache import InboxCache
@@ -48,6 +52,22 @@ class AgentParts:
             self.allow_insecure,
         )
         self.receiver = Receiver(self.identity, self.network, self.cache, self.clock)
+        self.session.prepare_log = self._prepare_log
+
+    async def _prepare_log(self, log: VerifiedLog) -> None:
+        """The view this inbox verified before (the highest serial, the directory log's
+        checkpoint), from its cache, kept there as it grows: a hub that serves an older
+        directory after a restart is refused as it is while running. For every inbox agent,
+        the county board's too."""
+        log.serial = max(log.serial, int(await self.cache.get_value(REGISTRY_SERIAL, "0") or "0"))
+        kept = await self.cache.get_value(LOG_VIEW, "")
+        if kept:
+            log.restore(kept)
+        log.keep = self._keep_log
+
+    async def _keep_log(self, log: VerifiedLog) -> None:
+        await self.cache.set_value(REGISTRY_SERIAL, str(log.serial))
+        await self.cache.set_value(LOG_VIEW, log.to_json())
 
     @property
     def client(self) -> HubClient | None:

@@ -25,7 +25,7 @@ from hub.inbox.facts import Me, who_am_i
 from hub.protocol.deadlines import NATIONAL, NetworkDeadlines
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
     from aiohttp import web
 
@@ -64,6 +64,9 @@ class Session:
     # one, a fork or a record missing from the log is refused. The owner (the inbox's cache)
     # restores it before connecting and keeps it as it grows.
     log: VerifiedLog | None = None
+    # Restores what the owner kept of `log` and tells it how to keep it (AgentParts, from the
+    # inbox's cache); called once, before the first load.
+    prepare_log: Callable[[VerifiedLog], Awaitable[None]] | None = None
     me: Me | None = None  # from our key's signed directory entry
     municipality: str = ""  # me.municipality once signed in
     online: bool = False
@@ -129,6 +132,9 @@ class Session:
         """The sequence verified against the pinned key and never older than the last one;
         the directory, the members' names and kommunmallar, and the settings follow from it."""
         log = self.verified_log
+        if self.prepare_log is not None:
+            prepare, self.prepare_log = self.prepare_log, None
+            await prepare(log)
         before = (log.view is not None, log.policy.witnesses)
         try:
             registry = await log.load(client, int(self.clock()))

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from hub.client.api import HubClient
-    from hub.client.verified_log import VerifiedLog
     from hub.inbox.outbox import SendProgress
     from hub.protocol import wire
     from hub.protocol.deadlines import Due, NetworkDeadlines
@@ -52,8 +51,6 @@ __all__ = [
     "due_to_json",
 ]
 log = logging.getLogger("hub.inbox")
-REGISTRY_SERIAL = "registry_serial"  # the cache's key for the highest serial verified
-LOG_VIEW = "log_view"  # the directory log's view verified (hub/client/verified_log.py)
 _QUOTA_FAILURES = (aiohttp.ClientError, OSError, RemoteError, TimeoutError)
 
 
@@ -116,21 +113,9 @@ class AgentCore(AgentParts):
     # --- the connection -----------------------------------------------------------------
 
     async def connect(self) -> None:
-        # The view this inbox has verified (the highest serial, the directory log's checkpoint),
-        # kept in its cache: a hub that serves an older directory after a restart is refused as
-        # it is while running.
-        log = self.session.verified_log
-        log.serial = max(log.serial, int(await self.cache.get_value(REGISTRY_SERIAL, "0") or "0"))
-        kept = await self.cache.get_value(LOG_VIEW, "")
-        if kept:
-            log.restore(kept)
-        log.keep = self._keep_log
+        # The view verified before is restored from the cache at the first load (AgentParts).
         await self.session.connect()
         await self.watch_own_municipality()
-
-    async def _keep_log(self, log: VerifiedLog) -> None:
-        await self.cache.set_value(REGISTRY_SERIAL, str(log.serial))
-        await self.cache.set_value(LOG_VIEW, log.to_json())
 
     async def watch_own_municipality(self) -> None:
         """The notices of keys added to or revoked from our own municipality that no one here
