@@ -1,5 +1,5 @@
 """A lifecycle Case to and from JSON, for storage. Only states, events, roles, times, reason
-codes and moving dates: the lifecycle holds nothing else, and neither does this."""
+codes and the moving and follow-up dates: the lifecycle holds nothing else, nor does this."""
 
 from __future__ import annotations
 
@@ -47,6 +47,8 @@ def _entry_to_json(h: HistoryEntry) -> dict[str, Any]:
         entry["reason"] = h.reason.value
     if h.moving_date is not None:
         entry["moving_date"] = h.moving_date.isoformat()
+    if h.follow_up_date is not None:
+        entry["follow_up_date"] = h.follow_up_date.isoformat()
     return entry
 
 
@@ -77,4 +79,5 @@ def _entry_from_json(h: dict[str, Any]) -> HistoryEntry:
         state=RequestState(h["state"]),
         reason=DeclineReason(h["reason"]) if "reason" in h else None,
         moving_date=date.fromisoformat(h["moving_date"]) if "moving_date" in h else None,
+        follow_up_date=(date.fromisoformat(h["follow_up_date"]) if "follow_up_date" in h else None),
     )

@@ -135,6 +135,21 @@ class CaseList(Shape, frozen=True):
     cases: list[CaseView]
 
 
+class RelayedStep(Shape, frozen=True):
+    """A signed case step as the hub relays it (hub.crypto.steps), with when the hub took it:
+    the hub's word, which the agents compare with the signed time and never count alone."""
+
+    step: SignedRecord
+    received_at: int
+
+
+class StepList(Shape, frozen=True):
+    """The steps of a case the caller may see: every request's for its sender, its own for an
+    asked municipality; in the order the hub took them."""
+
+    steps: list[RelayedStep]
+
+
 # --- the network -----------------------------------------------------------------------------
 
 

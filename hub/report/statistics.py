@@ -162,7 +162,6 @@ class RequestFigures:
     followed_up: int
     awaiting_follow_up: int
     withdrawn: int  # at any stage
-    expired: int
 
     @property
     def answered(self) -> int:
@@ -347,7 +346,6 @@ class _Tally:
         if answer is _Answer.IN_TIME:
             place.answered_in_time += 1
         c["withdrawn"] += request.state is _S.WITHDRAWN
-        c["expired"] += request.state is _S.EXPIRED
         decline = next((h for h in request.history if h.event is Event.DECLINE), None)
         if decline is not None and decline.reason is not None:
             self.declined[decline.reason] += 1
@@ -373,7 +371,7 @@ class _Tally:
         if request.state in _AWAITING_ANSWER:
             return _Answer.AWAITING if self.as_of <= deadline else _Answer.UNANSWERED
         ended = _left_waiting(request.history)
-        if request.state is _S.EXPIRED or ended is None or _utc(ended.at) > deadline:
+        if ended is None or _utc(ended.at) > deadline:
             return _Answer.UNANSWERED
         return _Answer.ENDED_BEFORE_DEADLINE
 
@@ -540,7 +538,6 @@ def _request_figures(tally: _Tally) -> RequestFigures:
         followed_up=c["followed_up"],
         awaiting_follow_up=c["awaiting_follow_up"],
         withdrawn=c["withdrawn"],
-        expired=c["expired"],
     )
 
 
