@@ -146,6 +146,10 @@ MESSAGES: dict[str, str] = {
         "öppna förfrågningarna, och ett ärende avslutas utan flytt genom att alla öppna "
         "förfrågningar återkallas samtidigt."
     ),
+    "case_history_conflicting": (
+        "Ärendets historik är motstridig: hubben har visat två olika förlopp. Inget nytt steg "
+        "kan tas i den delen av ärendet. Kontakta länsstyrelsen."
+    ),
     "case_others_open": (
         "Ärendet har andra öppna förfrågningar. De stängs i samma steg som bekräftelsen."
     ),
@@ -321,6 +325,7 @@ class LifecycleError(HubError):
             "case_own_municipality",
             "case_batch_invalid",
             "case_others_open",
+            "case_history_conflicting",
         }
     )
     _unprocessable: ClassVar[frozenset[str]] = frozenset(

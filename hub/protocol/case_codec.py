@@ -71,10 +71,16 @@ def case_from_json(data: dict[str, Any]) -> Case:
     )
 
 
+# Before every step was signed (issue 13), the hub itself took two: deliver and closing the
+# others on a confirm. Cases stored then read as the side that now signs them.
+_LEGACY_SYSTEM_ROLE = {Event.DELIVER: Role.RECEIVER, Event.CLOSE_ELSEWHERE: Role.SENDER}
+
+
 def _entry_from_json(h: dict[str, Any]) -> HistoryEntry:
+    event = Event(h["event"])
     return HistoryEntry(
-        event=Event(h["event"]),
-        role=Role(h["role"]),
+        event=event,
+        role=_LEGACY_SYSTEM_ROLE[event] if h["role"] == "system" else Role(h["role"]),
         at=h["at"],
         state=RequestState(h["state"]),
         reason=DeclineReason(h["reason"]) if "reason" in h else None,

@@ -17,10 +17,11 @@ from __future__ import annotations
 import enum
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 
 from hub.crypto.records import read_unverified
-from hub.crypto.steps import SignedStep, verify_step
+from hub.crypto.steps import SignedStep, make_step, step_digest, verify_step
 from hub.errors import HubError
 from hub.protocol.lifecycle import (
     MAX_OPEN_REQUESTS,
@@ -33,11 +34,13 @@ from hub.protocol.lifecycle import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
     from hub.crypto.directory import Directory
+    from hub.crypto.keys import PrivateIdentity
+    from hub.protocol.lifecycle import Action
 
-__all__ = ["ChainProblem", "DerivedCase", "Problem", "derive", "role_of"]
+__all__ = ["ChainProblem", "DerivedCase", "Problem", "derive", "role_of", "sign_batch"]
 
 
 class Problem(enum.StrEnum):
@@ -122,6 +125,51 @@ def derive(
     if case is None:
         problems.append(ChainProblem(Problem.CASE_INCONSISTENT, None))
     return DerivedCase(case, chains, frozenset(forked), tuple(problems))
+
+
+def sign_batch(  # noqa: PLR0913 - the batch, whom it is from, and where it goes on
+    identity: PrivateIdentity,
+    *,
+    network: str,
+    case_id: bytes,
+    sender: str,
+    derived: DerivedCase,
+    actions: Sequence[Action],
+    time: int,
+    message_id: bytes | None = None,
+) -> list[dict[str, str]]:
+    """Sign `actions` (one step, or a batch: Case.confirm_batch, Case.close_not_moved_batch)
+    as steps that continue each request's chain as `derived` proved it. `message_id` names the
+    envelope that carries a single step's content. The caller keeps the signed bytes and
+    resends them unchanged."""
+    if message_id is not None and len(actions) != 1:
+        raise ValueError("only a single step names an envelope")
+    heads = {m: derived.head(m) for m in {a.municipality for a in actions}}
+    signed = []
+    for action in actions:
+        wire = make_step(
+            identity,
+            network=network,
+            case_id=case_id,
+            case_sender=sender,
+            municipality=action.municipality,
+            event=action.event.value,
+            parent=heads[action.municipality],
+            time=time,
+            details=_detail_text(action.details),
+            message_id=message_id,
+        )
+        heads[action.municipality] = step_digest(wire)
+        signed.append(wire)
+    return signed
+
+
+def _detail_text(details: Mapping[str, object]) -> dict[str, str]:
+    """A step's details as signed: codes as they are, dates in ISO form."""
+    return {
+        name: value.isoformat() if isinstance(value, date) else str(value)
+        for name, value in details.items()
+    }
 
 
 def _walk(

@@ -17,6 +17,7 @@ from hub.protocol.deadlines import SwedishCalendar
 from hub.protocol.roles import AccountRole
 from hub.server import (
     auth,
+    case_steps,
     cases,
     directory_routes,
     enrolment_routes,
@@ -161,8 +162,10 @@ def setup_routes(app: web.Application) -> None:
     r.add_post(f"{API}/cases", cases.create)
     r.add_get(f"{API}/cases", cases.listing)
     r.add_get(f"{API}/cases/{{case_id}}", cases.show)
-    r.add_post(f"{API}/cases/{{case_id}}/events", cases.post_event)
-    r.add_post(f"{API}/cases/{{case_id}}/close-not-moved", cases.close_not_moved)
+    r.add_post(f"{API}/cases/{{case_id}}/steps", case_steps.post_steps)
+    r.add_get(f"{API}/cases/{{case_id}}/steps", case_steps.list_steps)
+    r.add_post(f"{API}/cases/{{case_id}}/events", case_steps.steps_required)
+    r.add_post(f"{API}/cases/{{case_id}}/close-not-moved", case_steps.steps_required)
     r.add_put(f"{API}/cases/{{case_id}}/outcome-report", outcome_routes.put_report)
     r.add_get(f"{API}/cases/{{case_id}}/outcome-report", outcome_routes.get_report)
     r.add_get(f"{API}/networks/{{network}}/statistics", statistics_routes.statistics)

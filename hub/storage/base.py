@@ -167,6 +167,18 @@ class CaseRow:
 
 
 @dataclass(frozen=True)
+class CaseStepRow:
+    """A signed case step as the hub stores and relays it (hub.crypto.steps)."""
+
+    case_id: bytes
+    municipality: str  # the request's (the case's sender for a step on the whole case)
+    parent: bytes | None  # None for a chain's first step
+    digest: bytes
+    step: dict[str, str]  # the signed record, {"record", "signature"}
+    received_at: int
+
+
+@dataclass(frozen=True)
 class AlarmRow:
     """One notice of one running deadline clock (hub.protocol.notices.Alarm, with its case)."""
 
@@ -256,6 +268,9 @@ class Transaction(Protocol):
     async def update_case(
         self, case: CaseRow
     ) -> None: ...  # StaleVersion unless version-1 is stored
+    async def add_case_steps(
+        self, steps: Sequence[CaseStepRow]
+    ) -> None: ...  # AlreadyExists: a step names a parent another step already names
     async def append_audit(
         self, *, at: int, actor: str, action: str, subject: dict[str, Any]
     ) -> AuditRecord: ...
@@ -313,6 +328,7 @@ class Storage(Protocol):
     async def list_receipts(self, message_id: bytes) -> list[ReceiptRow]: ...
     async def get_case(self, case_id: bytes) -> CaseRow: ...
     async def list_cases(self, network_id: str, municipality_id: str) -> list[CaseRow]: ...
+    async def list_case_steps(self, case_id: bytes) -> list[CaseStepRow]: ...  # in the hub's order
     def audit_records(self, after_seq: int = 0) -> AsyncIterator[AuditRecord]: ...
     async def next_alarm_at(self) -> int | None: ...
     async def next_notice_at(self) -> int | None: ...
