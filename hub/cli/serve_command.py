@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from hub.crypto.keys import fingerprint_of, loads_public_signing_key
 from hub.protocol.settings import DEFAULT_QUOTA_KEY, DEFAULT_SETTINGS, parse_quota_key
 from hub.server.config import load_config
-from hub.storage.audit import verify_chain
+from hub.storage.audit import ChainCheck, check_chain
 from hub.storage.base import Network
 from hub.storage.sqlite import SqliteStorage, create_network
 from hub.storage.upgrade import refuse_pending
@@ -91,17 +91,26 @@ def _network_create(args: argparse.Namespace) -> int:
 def _audit_verify(args: argparse.Namespace) -> int:
     config = load_config(args.config)
 
-    async def verify() -> tuple[int, int | None]:
+    async def verify() -> ChainCheck:
         storage = await SqliteStorage.open(config.data_dir)
         try:
-            records = [r async for r in storage.audit_records()]
+            return check_chain([r async for r in storage.audit_records()])
         finally:
             await storage.close()
-        return len(records), verify_chain(records)
 
-    count, broken = asyncio.run(verify())
-    if broken is None:
-        print(f"Granskningsloggen är hel: {count} poster.")
-        return 0
-    print(f"Granskningsloggen är bruten vid post {broken}.")
-    return 1
+    check = asyncio.run(verify())
+    if check.broken is not None:
+        print(f"Granskningsloggen är bruten vid post {check.broken}.")
+        return 1
+    print(f"Granskningsloggen är hel: {check.records} poster.")
+    if check.erased:
+        print(
+            f"{check.erased} poster har fått sitt ämne gallrat; kedjan bevisar fortfarande "
+            "deras tid, aktör och händelse."
+        )
+    if check.unproven:
+        print(
+            f"{check.unproven} poster från före schemaversion 8 har fått sitt ämne gallrat: för "
+            "dem bevisar kedjan bara att de finns på sin plats, inte deras tid, aktör och händelse."
+        )
+    return 0

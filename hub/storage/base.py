@@ -132,13 +132,19 @@ class ReceiptRow:
 
 @dataclass(frozen=True)
 class AuditRecord:
+    """One record of the hash chain (hub/storage/audit.py). Version 2 commits to its subject
+    through `subject_hash` (keyed with `salt`); `subject` is None once retention erased it."""
+
     seq: int
     at: int
     actor: str  # a key id (hex), "admin", or "system": never a person's name
     action: str
-    subject: dict[str, Any]  # ids and kinds only
+    subject: dict[str, Any] | None  # ids and kinds only; None: erased by retention
     prev_hash: bytes
     hash: bytes
+    version: int = 1
+    subject_hash: bytes | None = None  # version 2
+    salt: bytes | None = None  # version 2, while the subject is there
 
 
 AuditSubject = dict[str, str | int | list[str]]  # ids, kinds, counts and lists of ids only
