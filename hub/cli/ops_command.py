@@ -1,5 +1,5 @@
-"""The operator's maintenance commands on the hub machine: `hub backup`, `hub restore` and
-`hub migrate` (docs/operations.md)."""
+"""The operator's maintenance commands on the hub machine: `hub backup`, `hub restore`,
+`hub migrate` and `hub gallra` (docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from hub.cli.exits import EXIT_ATTENTION, EXIT_OK
 from hub.server.config import load_config
 from hub.storage.sqlite import SqliteStorage
-from hub.storage.upgrade import UpgradeError, schema_state
+from hub.storage.upgrade import UpgradeError, refuse_pending, schema_state
 
 if TYPE_CHECKING:
     import argparse
@@ -49,6 +49,18 @@ def register(commands: Subparsers) -> None:
         help="uppgradera utan att ta en säkerhetskopia (du har en egen)",
     )
     p.set_defaults(run=_migrate)
+
+    p = commands.add_parser(
+        "gallra", help="gallra: ta bort ärenden som varit avslutade längre än nätverket sparar dem"
+    )
+    p.add_argument("--config", type=Path)
+    p.add_argument(
+        "--check",
+        "--dry-run",
+        action="store_true",
+        help="visa bara vad som skulle gallras; ändra inget (slutstatus 3 om något ska gallras)",
+    )
+    p.set_defaults(run=_gallra)
 
 
 def _systemd_unit(_args: argparse.Namespace) -> int:
@@ -122,3 +134,11 @@ def _migrate(args: argparse.Namespace) -> int:
     asyncio.run(apply())
     print(f"Uppgraderad till schemaversion {schema_state(config.data_dir).current}.")
     return EXIT_OK
+
+
+def _gallra(args: argparse.Namespace) -> int:
+    from hub.cli.retention_command import gallra  # noqa: PLC0415 - fcntl, aiohttp: when used
+
+    config = load_config(args.config)
+    refuse_pending(config.data_dir, _config_hint(args))
+    return gallra(config.data_dir, check=args.check)

@@ -215,6 +215,17 @@ class NoticeRow:
     id: int = 0  # assigned by the storage
 
 
+@dataclass(frozen=True)
+class RemovedCase:
+    """What `Transaction.remove_case` removed (retention, hub/server/retention.py)."""
+
+    case_id: bytes
+    envelopes: int
+    blob_files: tuple[bytes, ...]  # message ids whose bytes are files: removed after the commit
+    audit_subjects: int  # audit records whose subject was erased
+    notices: int
+
+
 class StaleVersion(StorageError):  # noqa: N818
     """Someone else changed the case since it was read: read again and retry."""
 
@@ -225,6 +236,10 @@ class BlobStore(Protocol):
     async def commit_all(
         self, blobs: Sequence[tuple[PendingBlob, bytes]]
     ) -> list[bool]: ...  # False: other bytes are stored under that message id
+    # retention: remove blobs (the number removed), and list those placed before `at` (Unix
+    # seconds), to sweep the ones no row refers to any more
+    async def remove(self, message_ids: Sequence[bytes]) -> int: ...
+    async def stored_before(self, at: float) -> list[bytes]: ...
 
 
 class PendingBlob(Protocol):
@@ -298,6 +313,11 @@ class Transaction(Protocol):
         report: dict[str, Any],
         at: int,
     ) -> None: ...
+    # retention (hub/server/retention.py): StaleVersion unless the case is still at `version`
+    async def remove_case(self, case_id: bytes, version: int) -> RemovedCase: ...
+    async def freeze_report(
+        self, network_id: str, year: int, report: dict[str, Any], at: int
+    ) -> bool: ...  # False: the year was frozen already, and stays as it was
 
 
 class Storage(Protocol):
@@ -331,4 +351,8 @@ class Storage(Protocol):
     ) -> list[tuple[bytes, dict[str, Any], int]]: ...  # (case_id, report, filed_at)
     # statistics: every case of the network (hub/storage/sqlite_statistics.py)
     async def list_network_cases(self, network_id: str) -> list[CaseRow]: ...
+    # retention
+    async def list_network_ids(self) -> list[str]: ...
+    async def get_frozen_report(self, network_id: str, year: int) -> dict[str, Any] | None: ...
+    async def reclaim(self) -> bool: ...  # removed rows' bytes gone from every file; False: not yet
     async def close(self) -> None: ...

@@ -31,7 +31,7 @@ from hub.storage.base import (
 )
 from hub.storage.blobs import FileBlobStore
 from hub.storage.sqlite_access import AccessReads, AccessWrites
-from hub.storage.sqlite_audit import AuditReads, AuditWrites
+from hub.storage.sqlite_audit import AuditReads
 from hub.storage.sqlite_cases import CaseReads, CaseWrites
 from hub.storage.sqlite_codec import json_object as _object
 from hub.storage.sqlite_codec import json_text as _json
@@ -39,6 +39,7 @@ from hub.storage.sqlite_envelopes import EnvelopeReads, EnvelopeWrites
 from hub.storage.sqlite_migrations import migrate
 from hub.storage.sqlite_notices import NoticeReads, NoticeWrites
 from hub.storage.sqlite_outcomes import OutcomeReads, OutcomeWrites
+from hub.storage.sqlite_retention import RetentionReads, RetentionWrites
 from hub.storage.sqlite_statistics import StatisticsReads
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def _prepare(data_dir: Path) -> FileBlobStore:
 
 
 class SqliteTransaction(
-    AccessWrites, AuditWrites, CaseWrites, EnvelopeWrites, NoticeWrites, OutcomeWrites
+    AccessWrites, RetentionWrites, CaseWrites, EnvelopeWrites, NoticeWrites, OutcomeWrites
 ):
     """Every write of the hub. Valid only inside its `async with storage.transaction()`."""
 
@@ -197,7 +198,14 @@ class SqliteTransaction(
 
 
 class SqliteStorage(
-    AccessReads, AuditReads, CaseReads, EnvelopeReads, NoticeReads, OutcomeReads, StatisticsReads
+    AccessReads,
+    AuditReads,
+    CaseReads,
+    EnvelopeReads,
+    NoticeReads,
+    OutcomeReads,
+    RetentionReads,
+    StatisticsReads,
 ):
     def __init__(
         self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, blobs: FileBlobStore
@@ -287,6 +295,17 @@ class SqliteStorage(
             (message_id,),
         )
         return [_receipt(r) for r in rows]
+
+    async def reclaim(self) -> bool:
+        """After retention: copy the WAL into the database and truncate it to nothing, so the
+        removed rows' old pages are in no file (secure_delete has zeroed them in the database).
+        False if another connection's open read kept the checkpoint from finishing (it waited
+        busy_timeout): try again later."""
+        async with self._write_lock:
+            if self._closed:
+                raise StorageError("the storage is closed")
+            rows = list(await self._writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"))
+        return bool(rows) and rows[0][0] == 0
 
     async def close(self) -> None:
         """Wait for a running transaction, then close both connections. Safe to call twice."""
