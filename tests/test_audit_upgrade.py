@@ -115,3 +115,26 @@ async def test_the_database_still_refuses_any_other_change_to_an_old_record(old_
         db.close()
     check = check_chain(await _records(data_dir))
     assert check == ChainCheck(records=6, broken=None, erased=0, unproven=1)
+
+
+async def test_retention_erases_an_old_cases_subjects_from_the_old_records_too(old_hub):
+    """A case from before the upgrade is named in version-1 records: retention empties their
+    subjects (the one change the database allows), the chain still holds with those records
+    counted as proven by their link only, and after the checkpoint no file holds the case id."""
+    data_dir, _ = old_hub
+    storage = await SqliteStorage.open(data_dir)
+    try:
+        async with storage.transaction() as tx:
+            erased = await tx._erase_audit_subjects(
+                [bytes.fromhex(OLD_CASE), bytes.fromhex("0d" * 16)]
+            )
+        assert erased == 3
+        assert await storage.reclaim()
+        check = check_chain([r async for r in storage.audit_records()])
+    finally:
+        await storage.close()
+    assert check == ChainCheck(records=5, broken=None, erased=0, unproven=3)
+    for path in (p for p in data_dir.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        assert OLD_CASE.encode() not in data
+        assert ("0d" * 16).encode() not in data

@@ -21,11 +21,11 @@ from hub.client.api import RemoteError
 from hub.crypto.format import MessageKind
 from hub.protocol.deadlines import SwedishCalendar
 from hub.server import retention
-from hub.server.typedefs import STORAGE
+from hub.server.typedefs import RETENTION, STORAGE
 from hub.storage.backup import BackupError, maintenance_lock
 from hub.storage.base import NotFound
 from hub.storage.sqlite import BLOB_DIR, DB_NAME, SqliteTransaction
-from tests.hubnet import running_hub
+from tests.hubnet import NETWORK, running_hub
 from tests.test_statistics_api import DECLINED, MOVED, OPEN, YEAR, _envelope, _three_cases
 
 FEBRUARY = int(datetime(YEAR + 1, 2, 1, 9, tzinfo=UTC).timestamp())
@@ -272,3 +272,16 @@ async def test_a_case_changed_after_retention_read_it_is_left_for_the_next_run(n
     assert (await storage.get_case(DECLINED)).version == row.version + 1
     with pytest.raises(NotFound):
         await storage.get_case(MOVED)
+
+
+async def test_hub_serve_runs_retention_itself_unless_a_backup_holds_the_lock(net):
+    """The daily job inside hub serve: the same run, under the same lock."""
+    await _three_cases(net)
+    net.clock.now = FEBRUARY
+    job = net.app[RETENTION]
+    with maintenance_lock(net.data_dir, "säkerhetskopian"):
+        assert await job.run_once() is None
+    assert (await net.app[STORAGE].get_case(MOVED)).case_id == MOVED
+    result = await job.run_once()
+    assert result is not None
+    assert (result.removed, result.frozen) == (2, [(NETWORK, YEAR)])
