@@ -69,6 +69,28 @@ def test_serve_refuses_a_database_waiting_for_a_migration(old_hub, capsys):
     assert _fingerprint(data_dir) == before
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["network", "create", "--id", "n2", "--name", "N", "--admin-key", "network.pub"],
+        ["audit", "verify"],
+        ["report", "--network", "n", "--year", "2026", "--csv", "out.csv"],
+        ["gallra", "--check"],
+        ["gallra"],
+    ],
+)
+def test_the_other_commands_on_the_data_folder_refuse_it_too(old_hub, command, capsys):
+    """No command migrates a database in use behind the operator's back: each one that opens
+    it refuses as hub serve does, before it changes anything."""
+    data_dir, toml = old_hub
+    before = _fingerprint(data_dir)
+    assert main([*command, "--config", str(toml)]) == EXIT_REFUSED
+    err = capsys.readouterr().err
+    assert f"hub migrate --config {toml} --backup MAPP" in err
+    assert _fingerprint(data_dir) == before
+    assert schema_state(data_dir).current == NEWEST - 1
+
+
 def test_migrate_takes_the_backup_first_then_migrates(old_hub, tmp_path, capsys):
     data_dir, toml = old_hub
     assert main(["migrate", "--config", str(toml)]) == EXIT_REFUSED  # no backup named

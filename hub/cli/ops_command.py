@@ -69,7 +69,8 @@ def _systemd_unit(_args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _config_hint(args: argparse.Namespace) -> str:
+def config_hint(args: argparse.Namespace) -> str:
+    """How the operator named the configuration, for a command line the hub suggests."""
     return f" --config {args.config}" if args.config is not None else ""
 
 
@@ -97,7 +98,7 @@ def _restore(args: argparse.Namespace) -> int:
         f"{manifest['audit_records']} poster i granskningsloggen; allt stämde med manifestet."
     )
     print(
-        f"Kör nu `hub audit verify{_config_hint(args)}`. Det som länsstyrelsen undertecknat "
+        f"Kör nu `hub audit verify{config_hint(args)}`. Det som länsstyrelsen undertecknat "
         "efter säkerhetskopian finns inte i den: be administratören publicera det igen."
     )
     return EXIT_OK
@@ -124,7 +125,7 @@ def _migrate(args: argparse.Namespace) -> int:
         elif not args.without_backup:
             raise UpgradeError(
                 "ta en säkerhetskopia först: `hub migrate"
-                f"{_config_hint(args)} --backup MAPP` (eller --without-backup om du har en)"
+                f"{config_hint(args)} --backup MAPP` (eller --without-backup om du har en)"
             )
 
     async def apply() -> None:
@@ -140,5 +141,5 @@ def _gallra(args: argparse.Namespace) -> int:
     from hub.cli.retention_command import gallra  # noqa: PLC0415 - fcntl, aiohttp: when used
 
     config = load_config(args.config)
-    refuse_pending(config.data_dir, _config_hint(args))
+    refuse_pending(config.data_dir, config_hint(args))
     return gallra(config.data_dir, check=args.check)

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hub.cli.ops_command import config_hint
 from hub.crypto.keys import fingerprint_of, loads_public_signing_key
 from hub.protocol.settings import DEFAULT_QUOTA_KEY, DEFAULT_SETTINGS, parse_quota_key
 from hub.server.config import load_config
@@ -59,13 +60,14 @@ def _serve(args: argparse.Namespace) -> int:
     from hub.server.app import run  # noqa: PLC0415 - aiohttp only for the commands that serve
 
     config = load_config(args.config)
-    refuse_pending(config.data_dir, f" --config {args.config}" if args.config else "")
+    refuse_pending(config.data_dir, config_hint(args))
     run(config)
     return 0
 
 
 def _network_create(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    refuse_pending(config.data_dir, config_hint(args))  # a new data folder is set up here
     public = loads_public_signing_key(args.admin_key.read_bytes())
     if not args.id.isascii() or not args.id.replace("-", "").isalnum():
         raise ValueError("nätverkets id får bara innehålla a-z, 0-9 och bindestreck")
@@ -90,6 +92,7 @@ def _network_create(args: argparse.Namespace) -> int:
 
 def _audit_verify(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    refuse_pending(config.data_dir, config_hint(args))
 
     async def verify() -> ChainCheck:
         storage = await SqliteStorage.open(config.data_dir)

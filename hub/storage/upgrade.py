@@ -1,8 +1,9 @@
 """What an upgrade would change in the embedded backend's schema, read without changing anything.
 
-`hub serve` applies no migration to a database that already holds a hub: it refuses and tells
-the operator to take a backup and run `hub migrate` (see docs/operations.md, "Upgrades"). Only
-a new, empty data folder is set up by `hub serve` (or `hub network create`) itself.
+`hub serve`, `hub network create`, `hub audit verify`, `hub report` and `hub gallra` apply no
+migration to a database that already holds a hub: they refuse and tell the operator to take a
+backup and run `hub migrate` (see docs/operations.md, "Upgrades"). Only a new, empty data folder
+is set up by `hub serve` (or `hub network create`) itself.
 """
 
 from __future__ import annotations
