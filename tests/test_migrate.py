@@ -117,3 +117,26 @@ def test_a_newer_database_is_refused(old_hub):
     conn.close()
     with pytest.raises(UpgradeError, match="schemaversion 99"):
         schema_state(data_dir)
+
+
+def test_migrating_past_version_8_leaves_no_remnant_of_rows_deleted_before(old_hub):
+    """Before version 8 the hub did not overwrite what it deleted: hub migrate rewrites the
+    database once, so a row deleted back then is in no file afterwards."""
+    data_dir, toml = old_hub
+    marker = "kvarleva-3f9a@kommun.example"
+    db = sqlite3.connect(data_dir / "hub.sqlite3", isolation_level=None)
+    db.execute("PRAGMA secure_delete = OFF")
+    db.execute("INSERT INTO contact_addresses VALUES ('n', 'kommun-a', 'anna', ?)", (marker,))
+    db.execute("DELETE FROM contact_addresses")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+
+    def holding():
+        return [
+            p.name for p in data_dir.rglob("*") if p.is_file() and marker.encode() in p.read_bytes()
+        ]
+
+    assert holding()  # the remnant is there, in the file's free space
+    assert main(["migrate", "--config", str(toml), "--without-backup"]) == 0
+    assert schema_state(data_dir).current == NEWEST
+    assert holding() == []

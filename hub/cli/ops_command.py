@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING
 from hub.cli.exits import EXIT_ATTENTION, EXIT_OK
 from hub.server.config import load_config
 from hub.storage.sqlite import SqliteStorage
-from hub.storage.upgrade import UpgradeError, refuse_pending, schema_state
+from hub.storage.upgrade import (
+    SECURE_DELETE_SINCE,
+    UpgradeError,
+    refuse_pending,
+    rewrite_free_space,
+    schema_state,
+)
 
 if TYPE_CHECKING:
     import argparse
@@ -132,6 +138,12 @@ def _migrate(args: argparse.Namespace) -> int:
         storage = await SqliteStorage.open(config.data_dir)  # migrates forward
         await storage.close()
 
+    if 0 < state.current < SECURE_DELETE_SINCE:  # before migrating: a refusal changes nothing
+        rewrite_free_space(config.data_dir)
+        print(
+            "Databasen är omskriven (VACUUM): det som raderades innan hubben skrev över "
+            "raderade uppgifter finns inte kvar i filens lediga utrymme."
+        )
     asyncio.run(apply())
     print(f"Uppgraderad till schemaversion {schema_state(config.data_dir).current}.")
     return EXIT_OK

@@ -15,11 +15,10 @@ from hub.storage.sqlite_codec import json_object as _object
 from hub.storage.sqlite_codec import json_text as _json
 
 
-def _prefix(text: str) -> str:
-    """A LIKE pattern for what starts with `text` (ids in hex and municipality ids: no % or _
-    expected, but escaped all the same)."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + "%"
+def _starting_with(prefix: str) -> tuple[str, str]:
+    """The range of the texts that start with `prefix` (which ends in "/"), for `>= ? AND < ?`:
+    SQLite's LIKE would not use the index, this does."""
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 class RetentionWrites(AuditWrites):
@@ -47,14 +46,12 @@ class RetentionWrites(AuditWrites):
         for message_id in message_ids:
             await self._changed("DELETE FROM receipts WHERE message_id = ?", (message_id,))
             notices += await self._changed(
-                "DELETE FROM notices WHERE cause LIKE ? ESCAPE '\\'",
-                (_prefix(delivery_cause_prefix(message_id.hex())),),
+                "DELETE FROM notices WHERE cause >= ? AND cause < ?",
+                _starting_with(delivery_cause_prefix(message_id.hex())),
             )
-        clock = _prefix(clock_cause_prefix(case_id.hex()))
-        notices += await self._changed(
-            "DELETE FROM notices WHERE cause LIKE ? ESCAPE '\\'", (clock,)
-        )
-        await self._changed("DELETE FROM fired_alarms WHERE key LIKE ? ESCAPE '\\'", (clock,))
+        clock = _starting_with(clock_cause_prefix(case_id.hex()))
+        notices += await self._changed("DELETE FROM notices WHERE cause >= ? AND cause < ?", clock)
+        await self._changed("DELETE FROM fired_alarms WHERE key >= ? AND key < ?", clock)
         await self._changed("DELETE FROM deadline_alarms WHERE case_id = ?", (case_id,))
         # envelope_recipients and envelope_bodies go with their envelope (ON DELETE CASCADE).
         await self._changed("DELETE FROM envelopes WHERE case_id = ?", (case_id,))

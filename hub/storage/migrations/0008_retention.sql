@@ -29,6 +29,9 @@ BEGIN
     SELECT RAISE(ABORT, 'the audit log is append-only');
 END;
 
+-- Retention finds a case's envelopes by its id.
+CREATE INDEX envelopes_by_case ON envelopes (case_id);
+
 -- A year's statistics, frozen before the first of its cases is removed: the suppressed report
 -- (hub/report/wire.py's JSON) exactly as the coordinator saw it then, so past reports stay the
 -- same after retention.
