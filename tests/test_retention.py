@@ -285,3 +285,27 @@ async def test_hub_serve_runs_retention_itself_unless_a_backup_holds_the_lock(ne
     result = await job.run_once()
     assert result is not None
     assert (result.removed, result.frozen) == (2, [(NETWORK, YEAR)])
+
+
+async def test_envelopes_whose_case_the_hub_has_no_row_for_go_after_the_same_time(
+    net, monkeypatch, capsys
+):
+    """An envelope uploaded for a case after that case was removed (an outbox retrying late)
+    names a case the hub no longer has: it goes the setting's time after it arrived."""
+    await _three_cases(net)
+    net.clock.now = FEBRUARY
+    assert (await _run(net)).removed == 2
+    await net.client("anna", fresh=True)  # the clock moved past the session's end
+    late, _ = await _envelope(net, MOVED, "anna", "kommun-b", MessageKind.MESSAGE, {"text": "sent"})
+    needles, _ = _needles(net.data_dir, MOVED)
+    assert (await _run(net)).removed == 0  # it has just arrived
+
+    net.clock.now = FEBRUARY + 31 * 86_400
+    assert await _gallra(monkeypatch, net, "--check") == EXIT_ATTENTION
+    out = capsys.readouterr().out
+    assert f"meddelanden till ärende {MOVED.hex()}, som hubben inte har något ärende för" in out
+    assert await _gallra(monkeypatch, net) == EXIT_OK
+    assert "Gallrat: 1 ärenden med 1 meddelanden" in capsys.readouterr().out
+    assert _files_holding(net.data_dir, needles) == []
+    with pytest.raises(NotFound):
+        await net.app[STORAGE].get_envelope(late)

@@ -5,6 +5,7 @@ untouched. A second backend can run the same checks against its own storage."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -184,3 +185,25 @@ async def test_a_frozen_year_stays_as_first_frozen(storage):
     assert await storage.get_frozen_report(NET, 2026) == {"year": 2026, "v": 1}
     assert await storage.get_frozen_report(NET, 2025) is None
     assert await storage.list_network_ids() == [NET]
+
+
+async def test_envelopes_without_a_case_row_are_removed_by_their_case_id(storage, tmp_path):
+    messages = await _case_with_everything(storage, GONE)
+    async with storage.transaction() as tx:
+        await tx.update_case(  # as if the case had gone and only its envelopes were left
+            CaseRow(GONE, NET, "malmo", {"x": 1}, (), 10, 11, version=2)
+        )
+    assert await storage.list_caseless_envelopes(NET) == []
+    with pytest.raises(StaleVersion):  # it has a row
+        async with storage.transaction() as tx:
+            await tx.remove_case(GONE, None)
+    db = sqlite3.connect(tmp_path / "data" / "hub.sqlite3", isolation_level=None)
+    db.execute("DELETE FROM outcome_reports")
+    db.execute("DELETE FROM case_requests")
+    db.execute("DELETE FROM cases")
+    db.close()
+    assert await storage.list_caseless_envelopes(NET) == [(GONE, 30)]
+    async with storage.transaction() as tx:
+        removed = await tx.remove_case(GONE, None)
+    assert (removed.envelopes, removed.blob_files) == (2, (messages[1],))
+    assert await storage.list_caseless_envelopes(NET) == []

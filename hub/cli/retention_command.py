@@ -42,10 +42,15 @@ def describe(plans: list[retention.NetworkPlan], calendar: SwedishCalendar) -> l
             f"ännu; {plan.running} pågår."
         )
         for case in plan.due:
+            day = _day(case.ended_at, calendar)
+            if case.version is None:
+                lines.append(
+                    f"    meddelanden till ärende {case.case_id.hex()}, som hubben inte har "
+                    f"något ärende för: det senaste kom {day}"
+                )
+                continue
             year = f", räknas i statistiken för {case.year}" if case.year is not None else ""
-            lines.append(
-                f"    ärende {case.case_id.hex()}: avslutat {_day(case.ended_at, calendar)}{year}"
-            )
+            lines.append(f"    ärende {case.case_id.hex()}: avslutat {day}{year}")
     if not plans:
         lines.append("Det finns inget nätverk i hubben.")
     return lines

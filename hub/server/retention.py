@@ -13,6 +13,8 @@ Order, so that a run killed at any point leaves nothing half-visible and the nex
    is found by the next run's sweep (blobs placed over a day ago that no row refers to);
 4. the WAL is checkpointed and truncated (Storage.reclaim), so with secure_delete no file in the
    data folder holds a removed case's id, message ids or ciphertext.
+Envelopes naming a case the hub has no row for (never created here, or uploaded after their case
+was removed) go the setting's time after the last of them arrived.
 Log lines name networks, years and counts only: never a removed case's id.
 """
 
@@ -25,7 +27,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from hub.protocol.case_codec import case_from_json
-from hub.report.retention import RetentionSetting, removable, retention_setting
+from hub.report.retention import (
+    DAY_SECONDS,
+    RetentionSetting,
+    removable,
+    retention_setting,
+)
 from hub.report.wire import report_to_json
 from hub.server.report_source import yearly_report
 from hub.storage.base import NotFound, StaleVersion
@@ -47,8 +54,8 @@ RECLAIM_PAUSE_SECONDS: Final = 1.0
 class DueCase:
     network_id: str
     case_id: bytes
-    version: int
-    ended_at: int
+    version: int | None  # None: envelopes only, the hub has no row for their case
+    ended_at: int  # for envelopes only: when the last of them arrived
     year: int | None
 
 
@@ -88,6 +95,13 @@ async def plan(storage: Storage, *, now: int, calendar: SwedishCalendar) -> list
                 running += 1
             elif when.due(now):
                 due.append(DueCase(network_id, row.case_id, row.version, when.ended_at, when.year))
+            else:
+                kept += 1
+        # Envelopes whose case the hub has no row for (never created here, or uploaded after
+        # it was removed) go the same time after the last of them arrived.
+        for case_id, last in await storage.list_caseless_envelopes(network_id):
+            if now > last + setting.days * DAY_SECONDS:
+                due.append(DueCase(network_id, case_id, None, last, None))
             else:
                 kept += 1
         years = sorted({c.year for c in due if c.year is not None})

@@ -24,16 +24,21 @@ def _starting_with(prefix: str) -> tuple[str, str]:
 class RetentionWrites(AuditWrites):
     """Writes; the host class gives `_fetch` and `_changed` inside its transaction."""
 
-    async def remove_case(self, case_id: bytes, version: int) -> RemovedCase:
+    async def remove_case(self, case_id: bytes, version: int | None) -> RemovedCase:
         """Remove the case, its requests, envelopes (rows and the bodies kept in the database),
         receipts, outcome report, alarms, fired alarms and notices, and erase the subjects of
         the audit records that name it or one of its messages. StaleVersion if the case is no
         longer at `version` (it changed since retention read it: it may have been re-opened);
-        NotFound if it is gone. The caller removes the blob files after the commit."""
+        NotFound if it is gone. `version` None: envelopes whose case the hub has no row for
+        (StaleVersion if one has appeared). The caller removes the blob files after the
+        commit."""
         found = await self._fetch("SELECT version FROM cases WHERE case_id = ?", (case_id,))
-        if not found:
+        if version is None:
+            if found:
+                raise StaleVersion("the case has a row now")
+        elif not found:
             raise NotFound("case")
-        if found[0][0] != version:
+        elif found[0][0] != version:
             raise StaleVersion("the case changed since retention read it")
         envelopes = await self._fetch(
             "SELECT e.message_id, EXISTS (SELECT 1 FROM envelope_bodies AS b WHERE b.seq = e.seq)"
@@ -88,6 +93,17 @@ class RetentionReads(ReadHost):
             (network_id, year),
         )
         return _object(rows[0][0]) if rows else None
+
+    async def list_caseless_envelopes(self, network_id: str) -> list[tuple[bytes, int]]:
+        """(case id, when the last of them arrived) of the envelopes whose case the hub has no
+        row for: uploaded for a case never created here, or after their case was removed."""
+        rows = await self._read(
+            "SELECT e.case_id, MAX(e.received_at) FROM envelopes AS e WHERE e.network_id = ?"
+            " AND NOT EXISTS (SELECT 1 FROM cases AS c WHERE c.case_id = e.case_id)"
+            " GROUP BY e.case_id ORDER BY e.case_id",
+            (network_id,),
+        )
+        return [(bytes(case_id), int(last)) for case_id, last in rows]
 
     async def list_network_ids(self) -> list[str]:
         return [row[0] for row in await self._read("SELECT id FROM networks ORDER BY id")]
