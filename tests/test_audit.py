@@ -220,3 +220,29 @@ def test_subject_ref_names_the_case_or_the_message() -> None:
     assert subject_ref({"message_id": "cd" * 16, "kind": 1}) == b"\xcd" * 16
     assert subject_ref({"municipality": "x"}) is None
     assert subject_ref({"case_id": "not hex"}) is None
+
+
+def test_v2_hash_is_blake2b_over_prev_and_the_fields_with_the_subjects_hash():
+    """As docs/api.md ("Operations") states it: anyone can recompute a version-2 record's hash
+    with a standard library, with or without its subject."""
+    commitment = bytes(range(32))
+    expected = hashlib.blake2b(
+        GENESIS
+        + json.dumps(
+            {
+                "seq": 1,
+                "at": 5,
+                "actor": "system",
+                "action": "x",
+                "subject_hash": commitment.hex(),
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode(),
+        digest_size=32,
+        person=b"hub-audit/v2",
+    ).digest()
+    assert record_hash_v2(GENESIS, 1, 5, "system", "x", commitment) == expected
+    assert record_hash_v2(GENESIS, 1, 5, "system", "x", commitment) != record_hash(
+        GENESIS, 1, 5, "system", "x", {}
+    )
