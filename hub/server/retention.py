@@ -122,6 +122,12 @@ async def run(
     """Remove what is due now (see the module's docstring); `say` gets progress in Swedish."""
     result = RetentionResult()
     for network in await plan(storage, now=now, calendar=calendar):
+        if not network.setting.signed:
+            log.info(
+                "retention: %s has not signed its settings; the national %d days hold",
+                network.network_id,
+                network.setting.days,
+            )
         await _freeze_years(storage, network, now, calendar, result, say)
         for number, due in enumerate(network.due, start=1):
             await _remove(storage, due, now, result)
