@@ -309,3 +309,19 @@ async def test_envelopes_whose_case_the_hub_has_no_row_for_go_after_the_same_tim
     assert _files_holding(net.data_dir, needles) == []
     with pytest.raises(NotFound):
         await net.app[STORAGE].get_envelope(late)
+
+
+async def test_commands_beside_a_serving_hub_leave_its_uploads_under_way_alone(
+    net, monkeypatch, capsys
+):
+    """hub gallra, hub audit verify and hub report open the storage while the hub serves: the
+    upload being written in blobs/tmp is the hub's, not a crash's leftover to remove."""
+    under_way = net.data_dir / BLOB_DIR / "tmp" / "upload-under-way"
+    under_way.write_bytes(b"ciphertext on its way")
+    assert await _gallra(monkeypatch, net) == EXIT_OK
+    assert await asyncio.to_thread(main, ["audit", "verify", "--config", _toml(net)]) == 0
+    csv = net.data_dir.parent / "rapport.csv"
+    args = ["report", "--config", _toml(net), "--network", NETWORK, "--year", "2026"]
+    assert await asyncio.to_thread(main, [*args, "--csv", str(csv)]) == 0
+    capsys.readouterr()
+    assert under_way.read_bytes() == b"ciphertext on its way"

@@ -44,7 +44,7 @@ async def load_report(data_dir: Path, network: str, year: int, *, now: int) -> t
     from hub.storage.base import NotFound  # noqa: PLC0415
     from hub.storage.sqlite import SqliteStorage  # noqa: PLC0415
 
-    storage = await SqliteStorage.open(data_dir)
+    storage = await SqliteStorage.open(data_dir, clean_uploads=False)
     try:
         try:
             name = (await storage.get_network(network)).name

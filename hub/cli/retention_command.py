@@ -65,7 +65,7 @@ def gallra(data_dir: Path, *, check: bool) -> int:
 
 
 async def _gallra(data_dir: Path, now: int, calendar: SwedishCalendar, *, check: bool) -> int:
-    storage = await SqliteStorage.open(data_dir)
+    storage = await SqliteStorage.open(data_dir, clean_uploads=False)
     try:
         plans = await retention.plan(storage, now=now, calendar=calendar)
         for line in describe(plans, calendar):

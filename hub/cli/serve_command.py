@@ -95,7 +95,7 @@ def _audit_verify(args: argparse.Namespace) -> int:
     refuse_pending(config.data_dir, config_hint(args))
 
     async def verify() -> ChainCheck:
-        storage = await SqliteStorage.open(config.data_dir)
+        storage = await SqliteStorage.open(config.data_dir, clean_uploads=False)
         try:
             return check_chain([r async for r in storage.audit_records()])
         finally:

@@ -104,16 +104,18 @@ def _open_and_write(path: Path, data: bytearray) -> int:
 
 
 class FileBlobStore:
-    def __init__(self, root: Path) -> None:
-        """Create the layout if needed and remove half-written uploads left by a crash.
+    def __init__(self, root: Path, *, clean_uploads: bool = True) -> None:
+        """Create the layout if needed and remove half-written uploads left by a crash (unless
+        `clean_uploads` is False: another process, the serving hub, may be writing them).
 
         Blocking: call at start-up (SqliteStorage.open runs it in a worker thread)."""
         self.root = root
         self.tmp = root / "tmp"
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.tmp.mkdir(mode=0o700, exist_ok=True)
-        for leftover in self.tmp.iterdir():
-            leftover.unlink(missing_ok=True)
+        if clean_uploads:
+            for leftover in self.tmp.iterdir():
+                leftover.unlink(missing_ok=True)
         # Checking "is that name taken" and renaming onto it must not interleave between two
         # uploads of one message id in this process.
         self._placing = asyncio.Lock()

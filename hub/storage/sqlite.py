@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import sqlite3
 from typing import TYPE_CHECKING, Any
@@ -93,14 +94,14 @@ async def _connect(path: Path, *, read_only: bool) -> aiosqlite.Connection:
     return conn
 
 
-def _prepare(data_dir: Path) -> FileBlobStore:
+def _prepare(data_dir: Path, *, clean_uploads: bool) -> FileBlobStore:
     """Blocking start-up work: directories, a private database file, the blob store."""
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     db = data_dir / DB_NAME
     # Created 0600 before SQLite opens it; its -wal and -shm files take the same mode.
     with contextlib.suppress(FileExistsError):
         os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    return FileBlobStore(data_dir / BLOB_DIR)
+    return FileBlobStore(data_dir / BLOB_DIR, clean_uploads=clean_uploads)
 
 
 # --- transactions --------------------------------------------------------------------------
@@ -218,9 +219,15 @@ class SqliteStorage(
         self._closed = False
 
     @classmethod
-    async def open(cls, data_dir: Path) -> SqliteStorage:
-        """Open (or create) the hub's storage in `data_dir` and bring its schema up to date."""
-        blobs = await asyncio.to_thread(_prepare, data_dir)
+    async def open(cls, data_dir: Path, *, clean_uploads: bool = True) -> SqliteStorage:
+        """Open (or create) the hub's storage in `data_dir` and bring its schema up to date.
+
+        `clean_uploads` False: a command that may run beside a serving hub (hub gallra, hub
+        report, hub audit verify): the uploads under way in blobs/tmp are the hub's, not
+        leftovers of a crash."""
+        blobs = await asyncio.to_thread(
+            functools.partial(_prepare, data_dir, clean_uploads=clean_uploads)
+        )
         path = data_dir / DB_NAME
         writer = await _connect(path, read_only=False)
         try:
@@ -322,7 +329,7 @@ class SqliteStorage(
 async def create_network(data_dir: Path, network: Network) -> None:
     """The operator's step before the hub serves a network: store it with the administrator's
     public key and the agreement's settings, and audit it (hub network create, the demo)."""
-    storage = await SqliteStorage.open(data_dir)
+    storage = await SqliteStorage.open(data_dir, clean_uploads=False)
     try:
         async with storage.transaction() as tx:
             await tx.add_network(network)
