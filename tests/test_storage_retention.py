@@ -196,14 +196,17 @@ async def test_envelopes_without_a_case_row_are_removed_by_their_case_id(storage
     assert await storage.list_caseless_envelopes(NET) == []
     with pytest.raises(StaleVersion):  # it has a row
         async with storage.transaction() as tx:
-            await tx.remove_case(GONE, None)
+            await tx.remove_caseless(GONE, received_by=30)
     db = sqlite3.connect(tmp_path / "data" / "hub.sqlite3", isolation_level=None)
     db.execute("DELETE FROM outcome_reports")
     db.execute("DELETE FROM case_requests")
     db.execute("DELETE FROM cases")
     db.close()
     assert await storage.list_caseless_envelopes(NET) == [(GONE, 30)]
+    with pytest.raises(StaleVersion):  # one arrived after retention read them
+        async with storage.transaction() as tx:
+            await tx.remove_caseless(GONE, received_by=29)
     async with storage.transaction() as tx:
-        removed = await tx.remove_case(GONE, None)
+        removed = await tx.remove_caseless(GONE, received_by=30)
     assert (removed.envelopes, removed.blob_files) == (2, (messages[1],))
     assert await storage.list_caseless_envelopes(NET) == []

@@ -11,6 +11,8 @@
   whole. With the national 365 days the second rule never waits longer than the first.
 - A case that has not ended, or has not been ended long enough, stays; a case re-opened is not
   ended, and its time of ending moves when it ends again.
+- Envelopes that name a case the hub has no row for go the same time after the last of them
+  arrived.
 """
 
 from __future__ import annotations
@@ -62,6 +64,12 @@ class Removable:
 
     def due(self, now: int) -> bool:
         return now > self.after
+
+
+def removable_caseless(last_received_at: int, days: int) -> Removable:
+    """Envelopes naming a case the hub has no row for (never created there, or uploaded after
+    it was removed): they count as ended when the last of them arrived, in no year."""
+    return Removable(last_received_at, last_received_at + days * DAY_SECONDS, None)
 
 
 def removable(case: Case, days: int, calendar: SwedishCalendar) -> Removable | None:

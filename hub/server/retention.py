@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Final
 
 from hub.protocol.case_codec import case_from_json
 from hub.report.retention import (
-    DAY_SECONDS,
     RetentionSetting,
     removable,
+    removable_caseless,
     retention_setting,
 )
 from hub.report.wire import report_to_json
@@ -100,7 +100,7 @@ async def plan(storage: Storage, *, now: int, calendar: SwedishCalendar) -> list
         # Envelopes whose case the hub has no row for (never created here, or uploaded after
         # it was removed) go the same time after the last of them arrived.
         for case_id, last in await storage.list_caseless_envelopes(network_id):
-            if now > last + setting.days * DAY_SECONDS:
+            if removable_caseless(last, setting.days).due(now):
                 due.append(DueCase(network_id, case_id, None, last, None))
             else:
                 kept += 1
@@ -178,7 +178,10 @@ async def _freeze_years(  # noqa: PLR0913, PLR0917 - one network's step of run()
 async def _remove(storage: Storage, due: DueCase, now: int, result: RetentionResult) -> None:
     try:
         async with storage.transaction() as tx:
-            removed = await tx.remove_case(due.case_id, due.version)
+            if due.version is None:
+                removed = await tx.remove_caseless(due.case_id, received_by=due.ended_at)
+            else:
+                removed = await tx.remove_case(due.case_id, due.version)
             subject: dict[str, str | int | list[str]] = {"network": due.network_id}
             if due.year is not None:
                 subject["year"] = due.year

@@ -24,22 +24,35 @@ def _starting_with(prefix: str) -> tuple[str, str]:
 class RetentionWrites(AuditWrites):
     """Writes; the host class gives `_fetch` and `_changed` inside its transaction."""
 
-    async def remove_case(self, case_id: bytes, version: int | None) -> RemovedCase:
+    async def remove_case(self, case_id: bytes, version: int) -> RemovedCase:
         """Remove the case, its requests, envelopes (rows and the bodies kept in the database),
         receipts, outcome report, alarms, fired alarms and notices, and erase the subjects of
         the audit records that name it or one of its messages. StaleVersion if the case is no
         longer at `version` (it changed since retention read it: it may have been re-opened);
-        NotFound if it is gone. `version` None: envelopes whose case the hub has no row for
-        (StaleVersion if one has appeared). The caller removes the blob files after the
-        commit."""
+        NotFound if it is gone. The caller removes the blob files after the commit."""
         found = await self._fetch("SELECT version FROM cases WHERE case_id = ?", (case_id,))
-        if version is None:
-            if found:
-                raise StaleVersion("the case has a row now")
-        elif not found:
+        if not found:
             raise NotFound("case")
-        elif found[0][0] != version:
+        if found[0][0] != version:
             raise StaleVersion("the case changed since retention read it")
+        return await self._remove(case_id)
+
+    async def remove_caseless(self, case_id: bytes, received_by: int) -> RemovedCase:
+        """As remove_case, for envelopes naming a case the hub has no row for
+        (list_caseless_envelopes). StaleVersion if one has arrived after `received_by` or the
+        case has a row now: retention read them before that."""
+        if await self._fetch("SELECT 1 FROM cases WHERE case_id = ?", (case_id,)):
+            raise StaleVersion("the case has a row now")
+        last = await self._fetch(
+            "SELECT MAX(received_at) FROM envelopes WHERE case_id = ?", (case_id,)
+        )
+        if last[0][0] is None:
+            raise NotFound("envelopes")
+        if last[0][0] > received_by:
+            raise StaleVersion("an envelope arrived since retention read them")
+        return await self._remove(case_id)
+
+    async def _remove(self, case_id: bytes) -> RemovedCase:
         envelopes = await self._fetch(
             "SELECT e.message_id, EXISTS (SELECT 1 FROM envelope_bodies AS b WHERE b.seq = e.seq)"
             " FROM envelopes AS e WHERE e.case_id = ? ORDER BY e.seq",
