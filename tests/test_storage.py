@@ -18,6 +18,7 @@ import pytest
 from hub.storage.audit import verify_chain
 from hub.storage.base import (
     AlreadyExists,
+    AuditEntry,
     BlobTooLarge,
     DirectoryRecord,
     Enrolment,
@@ -745,3 +746,13 @@ async def test_crash_loses_nothing_acknowledged(tmp_path: Path) -> None:
             await storage.close()
     assert len(acknowledged) >= 6
     print(f"acknowledged {len(acknowledged)} envelopes over 3 kills", file=sys.stderr)
+
+
+async def test_many_audit_records_in_one_call_are_stored_in_parts(storage: SqliteStorage) -> None:
+    """A group larger than one statement's bound values is split, and the chain holds."""
+    entries = [AuditEntry(n, "system", "x", {"case_id": f"{n:032x}"}) for n in range(1, 401)]
+    async with storage.transaction() as tx:
+        await tx.append_audits(entries)
+    records = await audit_list(storage)
+    assert [r.subject for r in records] == [e.subject for e in entries]
+    assert verify_chain(records) is None

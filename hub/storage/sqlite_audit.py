@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
 
 AUDIT_PAGE: Final = 500
-_ROWS_PER_INSERT: Final = 999 // 9  # bound values per statement: under SQLite's oldest limit
+_ROWS_PER_INSERT: Final = 999 // 7  # seven values a row: under SQLite's oldest limit of 999
 
 # Every record with its subject wherever it is kept (version 1: audit.subject, '' once erased;
 # version 2: audit_subjects, no row once erased).
