@@ -18,6 +18,7 @@ import pytest
 from hub.storage.audit import verify_chain
 from hub.storage.base import (
     AlreadyExists,
+    AuditEntry,
     BlobTooLarge,
     DirectoryRecord,
     Enrolment,
@@ -31,7 +32,8 @@ from hub.storage.base import (
     StorageError,
 )
 from hub.storage.blobs import FLUSH_BYTES, FileBlobStore
-from hub.storage.sqlite import AUDIT_PAGE, DB_NAME, SqliteStorage
+from hub.storage.sqlite import DB_NAME, SqliteStorage
+from hub.storage.sqlite_audit import AUDIT_PAGE
 from tests import crash_writer
 
 NET = "skane"
@@ -459,25 +461,28 @@ async def test_audit_chain_verifies_and_pages(storage: SqliteStorage) -> None:
 
 
 @pytest.mark.parametrize(
-    ("column", "value"),
+    ("table", "column", "value"),
     [
-        ("at", "at + 1"),
-        ("actor", "'someone'"),
-        ("action", "'nothing_happened'"),
-        ("subject", """'{"n":0}'"""),
-        ("prev_hash", "zeroblob(32)"),
-        ("hash", "zeroblob(32)"),
+        ("audit", "at", "at + 1"),
+        ("audit", "actor", "'someone'"),
+        ("audit", "action", "'nothing_happened'"),
+        ("audit", "prev_hash", "zeroblob(32)"),
+        ("audit", "hash", "zeroblob(32)"),
+        ("audit", "subject_hash", "zeroblob(32)"),
+        ("audit", "version", "1"),
+        ("audit_subjects", "subject", """'{"n":0}'"""),
+        ("audit_subjects", "salt", "zeroblob(32)"),
     ],
 )
 async def test_audit_tampering_is_found(
-    storage: SqliteStorage, tmp_path: Path, column: str, value: str
+    storage: SqliteStorage, tmp_path: Path, table: str, column: str, value: str
 ) -> None:
-    """Changing any field of a stored audit record, behind the hub's back, is found at exactly
-    that record."""
+    """Changing any field of a stored audit record, its subject or the subject's salt, behind
+    the hub's back, is found at exactly that record."""
     await fill_audit(storage, 12)
     db = raw(tmp_path)
     db.execute("DROP TRIGGER audit_no_update")  # whoever holds the file can drop it
-    db.execute(f"UPDATE audit SET {column} = {value} WHERE seq = 7")  # noqa: S608
+    db.execute(f"UPDATE {table} SET {column} = {value} WHERE seq = 7")  # noqa: S608
     db.close()
     assert verify_chain(await audit_list(storage)) == 7
 
@@ -741,3 +746,13 @@ async def test_crash_loses_nothing_acknowledged(tmp_path: Path) -> None:
             await storage.close()
     assert len(acknowledged) >= 6
     print(f"acknowledged {len(acknowledged)} envelopes over 3 kills", file=sys.stderr)
+
+
+async def test_many_audit_records_in_one_call_are_stored_in_parts(storage: SqliteStorage) -> None:
+    """A group larger than one statement's bound values is split, and the chain holds."""
+    entries = [AuditEntry(n, "system", "x", {"case_id": f"{n:032x}"}) for n in range(1, 401)]
+    async with storage.transaction() as tx:
+        await tx.append_audits(entries)
+    records = await audit_list(storage)
+    assert [r.subject for r in records] == [e.subject for e in entries]
+    assert verify_chain(records) is None

@@ -455,6 +455,18 @@ def swedish_sort_key(name: str) -> str:
 _AFTER_Z: Final = str.maketrans({"å": "{", "ä": "|", "ö": "}"})
 
 
+def first_asked_at(case: Case) -> int | None:
+    """When the case first asked a municipality: the instant whose Stockholm year the case
+    counts in (None: it never asked one, and counts in no year)."""
+    return min((r.history[0].at for r in case.requests if r.history), default=None)
+
+
+def statistics_year(case: Case, calendar: SwedishCalendar) -> int | None:
+    """The year a case counts in, with everything that ever happens in it."""
+    first = first_asked_at(case)
+    return None if first is None else calendar.local_date(first).year
+
+
 def network_statistics(  # noqa: PLR0913 - the records a caller loads, each named
     cases: Iterable[Case],
     outcomes: Mapping[str, OutcomeReport],
@@ -471,7 +483,7 @@ def network_statistics(  # noqa: PLR0913 - the records a caller loads, each name
     tally = _Tally(NetworkDeadlines.from_settings(settings), calendar, _instant(as_of))
     bands = quota_key(settings)
     for case in cases:
-        first_asked = min((r.history[0].at for r in case.requests if r.history), default=None)
+        first_asked = first_asked_at(case)
         if first_asked is not None and calendar.local_date(first_asked).year == year:
             tally.add_case(case, first_asked, outcomes.get(case.case_id))
     return NetworkStatistics(

@@ -37,6 +37,7 @@ from hub.server.notify import Notices
 from hub.server.query import query_middleware
 from hub.server.ratelimit import RateLimiter
 from hub.server.report_source import ReportCache
+from hub.server.retention_job import RetentionJob
 from hub.server.scheduler import Scheduler
 from hub.server.singletons import OneProcessRecovery
 from hub.server.typedefs import (
@@ -49,6 +50,7 @@ from hub.server.typedefs import (
     LIVE,
     NOTICES,
     REPORTS,
+    RETENTION,
     SCHEDULER,
     SESSIONS,
     SIGNIN_BY_ADDRESS,
@@ -113,14 +115,20 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     app[CASES] = CaseTransitions(
         storage, calendar=app[CALENDAR], live=app[LIVE], clock=app[CLOCK], poke=scheduler.poke
     )
+    app[RETENTION] = RetentionJob(
+        storage, app[CONFIG].data_dir, clock=app[CLOCK], calendar=app[CALENDAR]
+    )
     await scheduler.start()
     clock_task = asyncio.create_task(scheduler.run(), name="deadline-clock")
+    retention_task = asyncio.create_task(app[RETENTION].run(), name="retention")
     yield
+    retention_task.cancel()
     clock_task.cancel()
     # Bounded: a clock that does not stop (a bug) must not keep the hub from shutting down.
-    done, _ = await asyncio.wait({clock_task}, timeout=CLOCK_STOP_SECONDS)
-    if not done:
-        log.error("the deadline clock did not stop within %s s", CLOCK_STOP_SECONDS)
+    # A retention run cancelled mid-case rolls that case back; the next run finishes it.
+    _, pending = await asyncio.wait({clock_task, retention_task}, timeout=CLOCK_STOP_SECONDS)
+    if pending:
+        log.error("the deadline clock or retention did not stop within %s s", CLOCK_STOP_SECONDS)
     await app[LIVE].close_all()
     await ingest.close()
     await storage.close()
