@@ -23,8 +23,18 @@ NEWEST = len(sqlite_migrations.migrations())
 @pytest.fixture
 def old_hub(tmp_path, monkeypatch):
     """A data folder made by a hub that knew one migration fewer than this one."""
+    return _hub_of(tmp_path, monkeypatch, len(sqlite_migrations.migrations()) - 1)
+
+
+@pytest.fixture
+def hub_before_8(tmp_path, monkeypatch):
+    """A data folder made by a hub before version 8, which did not overwrite what it deleted."""
+    return _hub_of(tmp_path, monkeypatch, 7)
+
+
+def _hub_of(tmp_path, monkeypatch, version):
     data_dir = tmp_path / "hub-data"
-    fewer = sqlite_migrations.migrations()[:-1]
+    fewer = sqlite_migrations.migrations()[:version]
     with monkeypatch.context() as m:
         m.setattr(sqlite_migrations, "migrations", lambda: fewer)
 
@@ -119,10 +129,10 @@ def test_a_newer_database_is_refused(old_hub):
         schema_state(data_dir)
 
 
-def test_migrating_past_version_8_leaves_no_remnant_of_rows_deleted_before(old_hub):
+def test_migrating_past_version_8_leaves_no_remnant_of_rows_deleted_before(hub_before_8):
     """Before version 8 the hub did not overwrite what it deleted: hub migrate rewrites the
     database once, so a row deleted back then is in no file afterwards."""
-    data_dir, toml = old_hub
+    data_dir, toml = hub_before_8
     marker = "kvarleva-3f9a@kommun.example"
     db = sqlite3.connect(data_dir / "hub.sqlite3", isolation_level=None)
     db.execute("PRAGMA secure_delete = OFF")

@@ -37,7 +37,7 @@ def _case_id(n: int) -> bytes:
 def _ended_case(case_id: bytes) -> Case:
     case = Case(case_id.hex(), "kommun-a")
     case, _ = case.apply(Role.SENDER, "kommun-b", Event.SEND_INQUIRY, MARCH)
-    case, _ = case.apply(Role.SYSTEM, "kommun-b", Event.DELIVER, MARCH + 1)
+    case, _ = case.apply(Role.RECEIVER, "kommun-b", Event.DELIVER, MARCH + 1)
     case, _ = case.apply(
         Role.RECEIVER, "kommun-b", Event.DECLINE, MARCH + 2, reason=DeclineReason.QUOTA_REACHED
     )

@@ -18,7 +18,7 @@ DAYS = 30
 
 def _asked(case: Case, municipality: str, at: int) -> Case:
     case, _ = case.apply(Role.SENDER, municipality, Event.SEND_INQUIRY, at)
-    case, _ = case.apply(Role.SYSTEM, municipality, Event.DELIVER, at + 1)
+    case, _ = case.apply(Role.RECEIVER, municipality, Event.DELIVER, at + 1)
     return case
 
 

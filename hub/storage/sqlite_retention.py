@@ -74,6 +74,7 @@ class RetentionWrites(AuditWrites):
         # envelope_recipients and envelope_bodies go with their envelope (ON DELETE CASCADE).
         await self._changed("DELETE FROM envelopes WHERE case_id = ?", (case_id,))
         await self._changed("DELETE FROM outcome_reports WHERE case_id = ?", (case_id,))
+        await self._changed("DELETE FROM case_steps WHERE case_id = ?", (case_id,))
         await self._changed("DELETE FROM case_requests WHERE case_id = ?", (case_id,))
         await self._changed("DELETE FROM cases WHERE case_id = ?", (case_id,))
         return RemovedCase(
