@@ -215,7 +215,8 @@ async def test_another_networks_path_answers_as_if_it_did_not_exist(net):
 
 async def test_a_coordinator_opens_no_envelope_and_no_case(net):
     """The coordinator's session is refused on every envelope and case route (404, as for a
-    case that does not exist), blob downloads and receipts included."""
+    case that does not exist), blob downloads, receipts and the signed steps included: no
+    signed record of a case reaches the coordinator."""
     await _three_cases(net)
     inquiry = bytes.fromhex((await (await net.client("anna")).envelopes("sent"))[0].message_id)
     signe = await net.client("signe")
@@ -223,6 +224,7 @@ async def test_a_coordinator_opens_no_envelope_and_no_case(net):
         "/cases",
         f"/cases/{MOVED.hex()}",
         f"/cases/{MOVED.hex()}/outcome-report",
+        f"/cases/{MOVED.hex()}/steps",
         "/envelopes?box=inbox",
         "/envelopes?box=sent",
         f"/envelopes/{inquiry.hex()}",
