@@ -12,7 +12,7 @@ import pytest
 from hub.crypto.steps import make_step, step_digest
 from tests.hubnet import NETWORK
 from tests.inboxnet import running_agent
-from tests.lyinghub import in_case_views, in_steps, lying_hub
+from tests.lyinghub import in_case_views, in_listing, in_steps, lying_hub
 from tests.test_lying_hub import signed_in_pair
 
 DECLINE = {"reason": "quota_reached", "motivation": "Kvoten är fylld i år."}
@@ -232,3 +232,55 @@ async def test_a_hub_that_counts_the_answer_time_from_elsewhere_is_flagged(liar,
         deadline = re.search(r"Tidsfrist (\S+)", _text(honest))
         assert deadline is not None
         assert f"Tidsfrist {deadline.group(1)}" in _text(page)
+
+
+# --- a withheld message in a thread (manifest version 2) --------------------------------------
+
+
+async def _message(agent, case_id: bytes, target: str, text: str) -> bytes:
+    """`agent` sends a thread message; returns its id, as its own inbox holds it."""
+    before = {e.message_id for e in await agent.core.cache.envelopes_of_case(case_id)}
+    await agent.core.send_message(case_id, target, {"message": text}, [])
+    await agent.core.sync()
+    after = await agent.core.cache.envelopes_of_case(case_id)
+    [sent] = [e.message_id for e in after if e.message_id not in before]
+    return sent
+
+
+async def test_a_withheld_message_in_a_thread_is_said_and_no_other_thread_is_named(liar, tmp_path):
+    """A asks B and C and writes to C, then to B twice; the hub withholds A's first message to
+    B. B's page says a message is missing, because A's next one names it; the messages name
+    only their own thread, so nothing of A's exchange with C reaches B."""
+    net, proxy = liar
+    async with (
+        signed_in_pair(net, tmp_path) as (anna, bertil),
+        running_agent(net, "cecilia", tmp_path) as cecilia,
+    ):
+        await cecilia.login()
+        proxy.quiet = True  # the agents fetch only when told here
+        case_id = await anna.core.send_inquiry(
+            {"bakgrund_till_placering": "B"}, [], ["kommun-b", "kommun-c"]
+        )
+        await bertil.core.sync()
+        await cecilia.core.sync()
+        to_c = await _message(anna, case_id, "kommun-c", "Till C")
+        withheld = await _message(anna, case_id, "kommun-b", "Första till B")
+        proxy.lie(
+            in_listing(lambda entry: [] if entry["message_id"] == withheld.hex() else [entry])
+        )
+        await _message(anna, case_id, "kommun-b", "Andra till B")
+        await bertil.core.sync()
+        _, page = await bertil.page(f"/arende/{case_id.hex()}")
+        text = _text(page)
+        assert "Andra till B" in text
+        assert "Första till B" not in text
+        assert "Ett meddelande i ärendet saknas" in text
+        held = await bertil.core.cache.envelopes_of_case(case_id)
+        named = {m for e in held for m in e.seen}
+        assert withheld in named
+        assert to_c not in named
+        assert "Kommun C" not in text
+        # Without the lie nothing is missing: C's page says nothing of the kind.
+        await cecilia.core.sync()
+        _, page_c = await cecilia.page(f"/arende/{case_id.hex()}")
+        assert "Ett meddelande i ärendet saknas" not in _text(page_c)

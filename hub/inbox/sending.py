@@ -275,9 +275,24 @@ class Sender:
         """Seal off the event loop (the pages and /status.json keep answering), to the keys
         the hub will check: the directory fetched again first."""
         await self.session.refresh_directory()
-        return await asyncio.to_thread(self._seal_to_file, step, case_id, path)
+        seen = await self._thread_seen(case_id, step.to)
+        return await asyncio.to_thread(self._seal_to_file, step, case_id, path, seen)
 
-    def _seal_to_file(self, step: Step, case_id: bytes, path: Path) -> tuple[bytes, int]:
+    async def _thread_seen(self, case_id: bytes, other: str) -> list[bytes]:
+        """The messages of this case between us and `other` that we hold, sent or received:
+        the thread the envelope names as seen, so that `other` can tell when one never reached
+        it. Never another municipality's: B must not learn whom else A asked."""
+        me = self.session.municipality
+        return [
+            e.message_id
+            for e in await self.cache.envelopes_of_case(case_id)
+            if (e.sender == me and other in e.recipients)
+            or (e.sender == other and me in e.recipients)
+        ]
+
+    def _seal_to_file(
+        self, step: Step, case_id: bytes, path: Path, seen: Sequence[bytes]
+    ) -> tuple[bytes, int]:
         """Seal the step's envelope to every key valid now of `step.to` (its keys in
         `step.role`: the county board's for an outcome note) and of our own municipality, into
         the file at `path`, reading each attachment from its encrypted file as it goes
@@ -317,6 +332,7 @@ class Sender:
                 document=step.document or {},
                 attachments=sources,
                 created_at=now,
+                seen=seen,
             )
             return sealed.header.message_id, out.tell()
 

@@ -81,6 +81,8 @@ class VerifiedCase:
     problems: tuple[StepProblem, ...]
     hub_disagrees: bool  # the hub said otherwise about the case or one of its messages
     may_close_not_moved: bool  # the signed chains allow closing without a move now
+    # The counterparts of threads where a message names one this inbox never got: withheld.
+    missing_in_thread: tuple[str, ...] = ()
 
 
 def verified_case(
@@ -121,7 +123,19 @@ def verified_case(
         or kept_view.get("from") != parties.sender
         or any(e.listing_mismatch for e in envelopes),
         may_close_not_moved=bool(kept_view.get("can_close_not_moved")),
+        missing_in_thread=_missing_in_thread(envelopes, me),
     )
+
+
+def _missing_in_thread(envelopes: Sequence[StoredEnvelope], me: str) -> tuple[str, ...]:
+    """Whom we share a thread with in which a verified message names one we do not hold."""
+    held = {e.message_id for e in envelopes}
+    found = set()
+    for envelope in envelopes:
+        if any(m not in held for m in envelope.seen):
+            others = {envelope.sender, *envelope.recipients} - {me}
+            found |= others
+    return tuple(sorted(found))
 
 
 def _message(envelope: StoredEnvelope, me: str) -> Message:

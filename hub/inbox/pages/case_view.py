@@ -34,6 +34,10 @@ EVENT_TEXT = {
     "close": "Ärendet avslutat",
     "close_not_moved": "Ärendet avslutat utan flytt",
 }
+MISSING_IN_THREAD = (
+    "Ett meddelande i ärendet saknas: ett meddelande mellan er och {name} har inte kommit fram "
+    "från hubben, fast ett senare meddelande visar att det finns. Kontakta {name} och fråga."
+)
 # What could not be proved of a case's signed history, in Swedish ({name}: the request's
 # municipality; {reason}: why a step was refused).
 PROBLEM_TEXT = {
@@ -169,7 +173,8 @@ async def case_context(core: AgentCore, case_id: bytes) -> dict[str, Any] | None
             )
         ],
         "hub_disagrees": case.hub_disagrees,
-        "problems": [_problem_text(core, p) for p in case.problems],
+        "problems": [_problem_text(core, p) for p in case.problems]
+        + [MISSING_IN_THREAD.format(name=core.name_of(m)) for m in case.missing_in_thread],
         "refused": [
             f"{_when(at)}: {MESSAGES.get(code, code)}"
             for code, at in await core.cache.refused_of_case(case_id)
