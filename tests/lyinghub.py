@@ -51,6 +51,8 @@ class LyingHub:
     # hub that failed after storing, or a connection lost before the answer): (method, path)
     # -> status, or None to answer truthfully.
     swallow: list[Callable[[str, str], int | None]] = field(default_factory=list)
+    # Answer this status without forwarding at all (a hub that never got the request).
+    refuse: list[Callable[[str, str], int | None]] = field(default_factory=list)
     _session: aiohttp.ClientSession | None = None
     _runner: web.AppRunner | None = None
 
@@ -79,6 +81,13 @@ class LyingHub:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return await self._relay_live(request)
         assert self._session is not None
+        for rule in self.refuse:
+            status = rule(request.method, request.path)
+            if status is not None:
+                self.answered.append((request.method, request.path, status))
+                return web.json_response(
+                    {"error": {"code": "internal", "message": "fel"}}, status=status
+                )
         path = request.path
         blob = _BLOB.match(path)
         if blob and blob.group(1) in self.blob_swaps:
