@@ -13,7 +13,7 @@ from hub.protocol.settings import DEFAULT_QUOTA_KEY, DEFAULT_SETTINGS, parse_quo
 from hub.server.config import load_config
 from hub.storage.audit import verify_chain
 from hub.storage.base import Network
-from hub.storage.sqlite import SqliteStorage, create_network
+from hub.storage.choose import create_network, open_storage
 from hub.storage.upgrade import refuse_pending
 
 if TYPE_CHECKING:
@@ -59,7 +59,8 @@ def _serve(args: argparse.Namespace) -> int:
     from hub.server.app import run  # noqa: PLC0415 - aiohttp only for the commands that serve
 
     config = load_config(args.config)
-    refuse_pending(config.data_dir, f" --config {args.config}" if args.config else "")
+    if config.database is None:  # PostgreSQL: each instance migrates as it starts, under a lock
+        refuse_pending(config.data_dir, f" --config {args.config}" if args.config else "")
     run(config)
     return 0
 
@@ -79,10 +80,13 @@ def _network_create(args: argparse.Namespace) -> int:
 
     asyncio.run(
         create_network(
-            config.data_dir, Network(args.id, args.name, public, settings, int(time.time()))
+            config.data_dir,
+            Network(args.id, args.name, public, settings, int(time.time())),
+            config.database,
         )
     )
-    print(f"Nätverket {args.id} är skapat i {config.data_dir}.")
+    where = "databasen" if config.database else config.data_dir
+    print(f"Nätverket {args.id} är skapat i {where}.")
     print(f"Länsstyrelsens nyckel, fingeravtryck: {fingerprint_of(public)}")
     print("Jämför fingeravtrycket med länsstyrelsen per telefon innan nätverket tas i bruk.")
     return 0
@@ -92,7 +96,7 @@ def _audit_verify(args: argparse.Namespace) -> int:
     config = load_config(args.config)
 
     async def verify() -> tuple[int, int | None]:
-        storage = await SqliteStorage.open(config.data_dir)
+        storage = await open_storage(config.data_dir, config.database)
         try:
             records = [r async for r in storage.audit_records()]
         finally:

@@ -37,7 +37,7 @@ from hub.server.query import query_middleware
 from hub.server.ratelimit import RateLimiter
 from hub.server.report_source import ReportCache
 from hub.server.scheduler import Scheduler
-from hub.server.singletons import OneProcessRecovery
+from hub.server.singletons import LeaseRecovery, OneProcessRecovery
 from hub.server.typedefs import (
     CALENDAR,
     CASES,
@@ -55,7 +55,7 @@ from hub.server.typedefs import (
     STORAGE,
     Clock,
 )
-from hub.storage.sqlite import SqliteStorage
+from hub.storage.choose import open_storage
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -93,7 +93,7 @@ def init_app(config: ServerConfig, *, clock: Clock = time.time) -> web.Applicati
 
 
 async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
-    storage: Storage = await SqliteStorage.open(app[CONFIG].data_dir)
+    storage: Storage = await open_storage(app[CONFIG].data_dir, app[CONFIG].database)
     app[STORAGE] = storage
     app[DIRECTORIES] = DirectoryCache(storage)
     app[SESSIONS] = SessionCache(storage)
@@ -106,7 +106,7 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
         notices,
         clock=app[CLOCK],
         smtp=app[CONFIG].smtp,
-        recovery=OneProcessRecovery(storage),
+        recovery=LeaseRecovery(storage) if app[CONFIG].database else OneProcessRecovery(storage),
     )
     app[SCHEDULER] = scheduler
     app[CASES] = CaseTransitions(

@@ -103,7 +103,8 @@ class NoticeWrites:
     async def mark_fired(self, key: str, at: int) -> bool:
         return (
             await self._changed(
-                "INSERT OR IGNORE INTO fired_alarms (key, fired_at) VALUES (?, ?)", (key, at)
+                "INSERT INTO fired_alarms (key, fired_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (key, at),
             )
             == 1
         )
@@ -112,9 +113,9 @@ class NoticeWrites:
         n = notice
         return (
             await self._changed(
-                "INSERT OR IGNORE INTO notices (key, cause, network_id, municipality_id, audience,"
+                "INSERT INTO notices (key, cause, network_id, municipality_id, audience,"
                 " address, topic, created_at, next_attempt_at, status)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') ON CONFLICT DO NOTHING",
                 (
                     n.key,
                     n.cause,
