@@ -130,10 +130,11 @@ async def test_signature_for_another_hub_is_refused(net):
             assert r.status == 401
 
 
-async def test_sign_in_attempts_are_rate_limited(tmp_path):
-    """After ten attempts a minute for one key, the hub answers 429 until the minute passes."""
+async def test_sign_in_attempts_are_rate_limited(tmp_path, database):
+    """After ten attempts a minute for one key, the hub answers 429 until the minute passes
+    (on PostgreSQL, counted in the database that every instance shares)."""
     async with (
-        running_hub(tmp_path, signin_attempts_per_minute=10) as net,
+        running_hub(tmp_path, signin_attempts_per_minute=10, database=database) as net,
         aiohttp.ClientSession() as s,
     ):
         body = {"network": NETWORK, "key_id": "00" * 16}

@@ -96,6 +96,17 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     storage: Storage = await open_storage(app[CONFIG].data_dir, app[CONFIG].database)
     app[STORAGE] = storage
     app[DIRECTORIES] = DirectoryCache(storage)
+    shared = None
+    if app[CONFIG].database is not None:  # several instances on one database
+        from hub.server.shared import SharedInstance  # noqa: PLC0415 - psycopg only then
+        from hub.storage.postgres import PostgresStorage  # noqa: PLC0415
+
+        assert isinstance(storage, PostgresStorage)  # noqa: S101 - open_storage's choice
+        shared = await SharedInstance.start(storage, app[CONFIG].signin_attempts_per_minute)
+        app[LIVE] = shared.live
+        app[DIRECTORIES] = shared.directories
+        app[SIGNIN_BY_KEY] = shared.by_key
+        app[SIGNIN_BY_ADDRESS] = shared.by_address
     app[SESSIONS] = SessionCache(storage)
     notices = Notices(storage, app[DIRECTORIES], app[CONFIG].smtp)
     app[NOTICES] = notices
@@ -121,6 +132,8 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     if not done:
         log.error("the deadline clock did not stop within %s s", CLOCK_STOP_SECONDS)
     await app[LIVE].close_all()
+    if shared is not None:
+        await shared.close()
     await ingest.close()
     await storage.close()
 

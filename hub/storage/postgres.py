@@ -35,6 +35,7 @@ from hub.storage.base import (
 )
 from hub.storage.migration_files import migrations
 from hub.storage.pg_blobs import PgBlobStore
+from hub.storage.pg_signals import CONNECT_ARGS, Signals
 from hub.storage.sql_core import CoreReads, CoreWrites
 from hub.storage.sqlite_access import AccessReads, AccessWrites
 from hub.storage.sqlite_cases import CaseReads, CaseWrites
@@ -60,7 +61,6 @@ POOL_SIZE: Final = 10
 # instance that died holding it leaves it 'sending' until then; after that it shows 'unknown'.
 LEASE_SECONDS: Final = 300
 _RETURNED_ALARM: Final = ", ".join("a." + c.strip() for c in _ALARM_COLUMNS.split(","))
-CONNECT_ARGS: Final[dict[str, Any]] = {"autocommit": True, "prepare_threshold": None}
 
 
 @functools.lru_cache(maxsize=512)
@@ -203,6 +203,7 @@ class PostgresStorage(
         self.instance = secrets.token_hex(8)  # this process: the owner of its claims
         self._blob_store = PgBlobStore(pool)
         self.blobs: BlobStore = self._blob_store
+        self.signals = Signals(pool)  # what the instances tell each other (pg_signals.py)
         self._tx_tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
 
