@@ -4,6 +4,7 @@ database. psycopg is imported only then: a SQLite hub needs none of it."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from hub.storage.base import StorageError
@@ -34,6 +35,8 @@ async def open_storage(data_dir: Path, database: str | None = None) -> Storage:
         raise StorageError(
             f"PostgreSQL kräver psycopg: pip install 'hub[postgresql]' ({exc})"
         ) from None
+    # The instance's own folder still holds what is local to it (the metrics' disk figures).
+    await asyncio.to_thread(data_dir.mkdir, mode=0o700, parents=True, exist_ok=True)
     return await PostgresStorage.open(database)
 
 

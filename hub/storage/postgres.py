@@ -207,6 +207,11 @@ class PostgresStorage(
         self._tx_tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
 
+    @property
+    def pool(self) -> AsyncConnectionPool[Any]:
+        """For what reads across tables (metrics, the copy's checks): never for writes."""
+        return self._pool
+
     @classmethod
     async def open(cls, url: str, *, pool_size: int = POOL_SIZE) -> PostgresStorage:
         """Connect to the database at `url` and bring its schema up to date."""
