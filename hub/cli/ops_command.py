@@ -74,7 +74,12 @@ def _backup(args: argparse.Namespace) -> int:
     from hub.storage.backup import backup  # noqa: PLC0415 - fcntl: hub --help on any system
 
     config = load_config(args.config)
-    summary = backup(config.data_dir, args.dest)
+    if config.database is not None:
+        from hub.storage.pg_backup import backup_postgresql  # noqa: PLC0415 - psycopg
+
+        summary = backup_postgresql(config.database, args.dest)
+    else:
+        summary = backup(config.data_dir, args.dest)
     print(
         f"Säkerhetskopian är klar i {summary.path}: schemaversion {summary.schema_version}, "
         f"{summary.envelopes} meddelanden, {summary.audit_records} poster i granskningsloggen, "
@@ -88,15 +93,52 @@ def _restore(args: argparse.Namespace) -> int:
     from hub.storage.backup import restore  # noqa: PLC0415 - fcntl: hub --help on any system
 
     config = load_config(args.config)
-    manifest = restore(args.source, config.data_dir)
+    if config.database is not None:
+        from hub.storage.pg_backup import restore_postgresql  # noqa: PLC0415 - psycopg
+
+        manifest = asyncio.run(restore_postgresql(args.source, config.database))
+        where = "databasen"
+    else:
+        manifest = restore(args.source, config.data_dir)
+        where = str(config.data_dir)
     print(
-        f"Återställt till {config.data_dir}: {manifest['envelopes']} meddelanden, "
+        f"Återställt till {where}: {manifest['envelopes']} meddelanden, "
         f"{manifest['audit_records']} poster i granskningsloggen; allt stämde med manifestet."
     )
     print(
         f"Kör nu `hub audit verify{_config_hint(args)}`. Det som länsstyrelsen undertecknat "
         "efter säkerhetskopian finns inte i den: be administratören publicera det igen."
     )
+    return EXIT_OK
+
+
+def _migrate_postgresql(args: argparse.Namespace, url: str) -> int:
+    """As for SQLite, but the backup is PostgreSQL's own (pg_dump, or hub backup), taken
+    with every instance stopped: --backup is not offered here."""
+    from hub.storage import postgres  # noqa: PLC0415 - psycopg only here
+
+    state = asyncio.run(postgres.schema_state(url))
+    print(f"Databasens schemaversion: {state.current}; den här hubben: {state.newest}.")
+    if not state.pending:
+        print("Inget att uppgradera.")
+        return EXIT_OK
+    for version, name in state.pending:
+        print(f"  väntar: {version:04d} {name}")
+    if args.check:
+        print("Ingenting ändrades (--check).")
+        return EXIT_ATTENTION
+    if state.current > 0 and not args.without_backup:
+        raise UpgradeError(
+            "stoppa alla instanser och ta en säkerhetskopia först (`hub backup"
+            f"{_config_hint(args)} MAPP` eller pg_dump), uppgradera sedan med "
+            f"`hub migrate{_config_hint(args)} --without-backup`"
+        )
+
+    async def apply() -> None:
+        await (await postgres.PostgresStorage.open(url, pool_size=1)).close()
+
+    asyncio.run(apply())
+    print(f"Uppgraderad till schemaversion {asyncio.run(postgres.schema_state(url)).current}.")
     return EXIT_OK
 
 
@@ -125,6 +167,8 @@ def _storage_copy(args: argparse.Namespace) -> int:
 
 def _migrate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    if config.database is not None:
+        return _migrate_postgresql(args, config.database)
     state = schema_state(config.data_dir)
     print(f"Databasens schemaversion: {state.current}; den här hubben: {state.newest}.")
     if not state.pending:

@@ -59,8 +59,13 @@ def _serve(args: argparse.Namespace) -> int:
     from hub.server.app import run  # noqa: PLC0415 - aiohttp only for the commands that serve
 
     config = load_config(args.config)
-    if config.database is None:  # PostgreSQL: each instance migrates as it starts, under a lock
-        refuse_pending(config.data_dir, f" --config {args.config}" if args.config else "")
+    hint = f" --config {args.config}" if args.config else ""
+    if config.database is None:
+        refuse_pending(config.data_dir, hint)
+    else:  # an empty database is set up by the first instance; one in use waits for hub migrate
+        from hub.storage.postgres import schema_state  # noqa: PLC0415 - psycopg only then
+
+        refuse_pending(config.data_dir, hint, asyncio.run(schema_state(config.database)))
     run(config)
     return 0
 

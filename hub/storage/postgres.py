@@ -48,6 +48,7 @@ from hub.storage.sqlite_notices import (
 )
 from hub.storage.sqlite_outcomes import OutcomeReads, OutcomeWrites
 from hub.storage.sqlite_statistics import StatisticsReads
+from hub.storage.upgrade import SchemaState, UpgradeError
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
@@ -104,6 +105,28 @@ async def migrate(conn: psycopg.AsyncConnection[Any]) -> None:
                 " VALUES (%s, %s, EXTRACT(EPOCH FROM now())::BIGINT)",
                 (version, name),
             )
+
+
+async def schema_state(url: str) -> SchemaState:
+    """The database's schema version and this hub's PostgreSQL migrations; changes nothing."""
+    known = tuple((version, name) for version, name, _ in migrations("postgresql"))
+    try:
+        async with await psycopg.AsyncConnection.connect(url, **CONNECT_ARGS) as conn:
+            cursor = await conn.execute("SELECT to_regclass('schema_version') IS NOT NULL")
+            row = await cursor.fetchone()
+            current = 0
+            if row is not None and row[0]:
+                cursor = await conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+                row = await cursor.fetchone()
+                current = int(row[0]) if row else 0
+    except psycopg.OperationalError as exc:
+        raise StorageError(f"kan inte ansluta till databasen: {exc}") from None
+    if current > len(known):
+        raise UpgradeError(
+            f"PostgreSQL-databasen har schemaversion {current}, men den här versionen av hubben "
+            f"känner bara till {len(known)}: installera den nyare versionen igen"
+        )
+    return SchemaState(current, known)
 
 
 class PgTransaction(
