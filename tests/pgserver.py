@@ -67,7 +67,9 @@ class PgServer:
     _names: itertools.count[int]
 
     @classmethod
-    def start(cls) -> PgServer:
+    def start(cls, *, durable: bool = False) -> PgServer:
+        """`durable`: fsync and synchronous commits on, as a real server runs (benchmarks);
+        the tests run without them."""
         bin_dir = pg_bin()
         user: str | None = None
         if os.geteuid() == 0:
@@ -104,8 +106,12 @@ class PgServer:
                 str(START_SECONDS),
                 "-o",
                 f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root}"
-                " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
-                " -c max_connections=300",
+                " -c max_connections=300"
+                + (
+                    ""
+                    if durable
+                    else " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+                ),
                 "start",
             )
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:

@@ -28,7 +28,7 @@ def test_the_extras_split_the_agent_from_the_server() -> None:
     assert {d.split(">")[0] for d in extras["server"]} == {"aiosmtplib", "prometheus-client"}
     # Several instances on PostgreSQL take an extra of their own; a SQLite hub needs no psycopg.
     assert "psycopg" not in base
-    assert {d.split(">")[0] for d in extras["postgresql"]} == {"psycopg", "psycopg-pool"}
+    assert {d.split(">")[0] for d in extras["postgresql"]} == {"psycopg[binary]", "psycopg-pool"}
     # scripts/test, scripts/demo and .ci/run install from a clone: dev brings both programs
     assert "hub[agent,server,postgresql]" in extras["dev"]
     assert "VENV_EXTRA=agent,server" in (ROOT / "scripts" / "demo").read_text()

@@ -40,6 +40,11 @@ class PgBlobStore:
 
     async def _put(self, blob_id: bytes, n: int, data: bytes) -> None:
         async with self._pool.connection() as conn, conn.transaction():
+            # No wait for this commit's WAL flush: nothing reads a staged chunk until its row
+            # commits, and that commit (synchronous) flushes the WAL up to its own record, so
+            # every chunk written before it is durable with it. A crash before then loses only
+            # staging, which nobody acknowledged.
+            await conn.execute("SET LOCAL synchronous_commit = off")
             if n == 0:
                 await conn.execute(
                     "INSERT INTO blob_uploads (blob_id, started_at) VALUES (%s, %s)",
