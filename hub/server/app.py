@@ -102,7 +102,10 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
         from hub.storage.postgres import PostgresStorage  # noqa: PLC0415
 
         assert isinstance(storage, PostgresStorage)  # noqa: S101 - open_storage's choice
-        shared = await SharedInstance.start(storage, app[CONFIG].signin_attempts_per_minute)
+        config = app[CONFIG]
+        shared = await SharedInstance.start(
+            storage, config.signin_attempts_per_minute, config.listen_database
+        )
         app[LIVE] = shared.live
         app[DIRECTORIES] = shared.directories
         app[SIGNIN_BY_KEY] = shared.by_key

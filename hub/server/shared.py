@@ -121,7 +121,10 @@ class SharedInstance:
     listener: Listener
 
     @classmethod
-    async def start(cls, storage: PostgresStorage, per_minute: int) -> SharedInstance:
+    async def start(
+        cls, storage: PostgresStorage, per_minute: int, listen_url: str | None = None
+    ) -> SharedInstance:
+        """`listen_url`: where LISTEN goes, if not the storage's own database URL."""
         signals = storage.signals
         live = SharedLive(signals)
         await live.start()
@@ -137,7 +140,8 @@ class SharedInstance:
             directories.forget_all()  # what changed while no one listened is read afresh
             live.wake()
 
-        listener = Listener(storage.url, (LIVE_CHANNEL, DIRECTORY_CHANNEL), on_notify, on_connect)
+        channels = (LIVE_CHANNEL, DIRECTORY_CHANNEL)
+        listener = Listener(listen_url or storage.url, channels, on_notify, on_connect)
         await listener.start()
         return cls(
             live,
