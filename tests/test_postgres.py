@@ -99,6 +99,21 @@ async def test_blob_in_chunks_visible_only_with_its_row(pg: PostgresStorage, pg_
     assert b"".join([p async for p in pg.blobs.read(envelope(1).message_id)]) == data
 
 
+async def test_removing_an_envelope_row_removes_its_chunks(
+    pg: PostgresStorage, pg_url: str
+) -> None:
+    """Retention deletes envelope rows: their chunks go with them, nothing is left behind."""
+    data = b"r" * (CHUNK_BYTES * 2 + 5)
+    pending = await pg.blobs.write(chunks_of(data), max_size=len(data))
+    await pg.blobs.commit_all([(pending, envelope(1).message_id)])
+    async with pg.transaction() as tx:
+        await tx.add_envelopes([envelope(1)], [pending.staged()])
+    assert query(pg_url, "SELECT count(*) FROM blob_chunks") == [(3,)]
+    query(pg_url, "DELETE FROM envelopes")
+    assert query(pg_url, "SELECT count(*) FROM blob_chunks") == [(0,)]
+    assert query(pg_url, "SELECT count(*) FROM envelope_blobs") == [(0,)]
+
+
 async def test_a_row_that_fails_leaves_the_blob_invisible(pg: PostgresStorage) -> None:
     """The row's transaction rolls back: its staged chunks stay unreachable, and are removed
     with the upload."""

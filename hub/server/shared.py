@@ -47,8 +47,13 @@ class SharedLive(LiveHub):
         self._pump = asyncio.create_task(self._run(), name="live-pump")
 
     async def tell(self, network_id: str, municipalities: set[str], event: LiveEvent) -> None:
-        """Published for every instance; this one's sockets hear it through the same wake-up."""
-        await self._signals.publish_live(network_id, municipalities, dict(event))
+        """Published for every instance; this one's sockets hear it through the same wake-up.
+        A hint: if it cannot be published, the change is stored all the same and the inboxes
+        find it on their next sync, so the caller's answer does not fail for it."""
+        try:
+            await self._signals.publish_live(network_id, municipalities, dict(event))
+        except Exception:
+            log.warning("a live event could not be published", exc_info=True)
 
     def wake(self) -> None:
         self._wake.set()
@@ -83,7 +88,10 @@ class SharedDirectoryCache(DirectoryCache):
         """As DirectoryCache's, and once committed every other instance drops it too."""
         async with super().changing(network_id):
             yield
-        await self._signals.directory_changed(network_id)
+        try:
+            await self._signals.directory_changed(network_id)
+        except Exception:
+            log.exception("the other instances could not be told of a directory change")
 
     def forget_all(self) -> None:
         for network_id in list(self._cached):

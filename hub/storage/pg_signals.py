@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -95,7 +96,10 @@ class Signals:
 
     async def allow_attempt(self, key: str, now: float, limit: int, window: float) -> bool:
         """Count one attempt for `key` unless `limit` fall within the window; one key's
-        attempts are counted under a lock, so instances at once cannot both pass the last."""
+        attempts are counted under a lock, so instances at once cannot both pass the last.
+        Only a hash of the key is stored: no address or key id lands in the database (or in
+        its backups) for a sign-in attempt."""
+        key = hashlib.blake2b(key.encode(), digest_size=16, person=b"hub-attempts").hexdigest()
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
             await conn.execute(

@@ -41,8 +41,8 @@ from hub.storage.sqlite_access import AccessReads, AccessWrites
 from hub.storage.sqlite_cases import CaseReads, CaseWrites
 from hub.storage.sqlite_envelopes import EnvelopeReads, EnvelopeWrites
 from hub.storage.sqlite_notices import (
-    _ALARM_COLUMNS,
-    _NOTICE_COLUMNS,
+    ALARM_COLUMNS,
+    NOTICE_COLUMNS,
     NoticeReads,
     NoticeWrites,
 )
@@ -61,7 +61,7 @@ POOL_SIZE: Final = 10
 # A claimed notice's lease: longer than one e-mail can take (SMTP timeouts are 30 s). An
 # instance that died holding it leaves it 'sending' until then; after that it shows 'unknown'.
 LEASE_SECONDS: Final = 300
-_RETURNED_ALARM: Final = ", ".join("a." + c.strip() for c in _ALARM_COLUMNS.split(","))
+_RETURNED_ALARM: Final = ", ".join("a." + c.strip() for c in ALARM_COLUMNS.split(","))
 
 
 @functools.lru_cache(maxsize=512)
@@ -142,28 +142,25 @@ class PgTransaction(
     def _close(self) -> None:
         self._open = False
 
-    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    async def _execute(self, sql: str, params: Sequence[Any]) -> psycopg.AsyncCursor[Any]:
         if not self._open:
             raise StorageError("this transaction has ended")
         try:
-            cursor = await self._conn.execute(pg_sql(sql), params)
+            return await self._conn.execute(pg_sql(sql), params)
         except errors.IntegrityError as exc:
             raise _integrity(exc) from None
         except errors.RaiseException as exc:  # the audit log's append-only trigger
             raise StorageError(str(exc)) from None
+
+    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        cursor = await self._execute(sql, params)
         return list(await cursor.fetchall()) if cursor.description else []
 
     async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return await self._fetch(sql, params)
 
     async def _changed(self, sql: str, params: Sequence[Any]) -> int:
-        if not self._open:
-            raise StorageError("this transaction has ended")
-        try:
-            cursor = await self._conn.execute(pg_sql(sql), params)
-        except errors.IntegrityError as exc:
-            raise _integrity(exc) from None
-        return cursor.rowcount
+        return (await self._execute(sql, params)).rowcount
 
     async def _link_staged(self, blobs: Sequence[tuple[int, StagedBlob]]) -> None:
         """The staged chunks become these envelopes' blobs as this transaction commits; a
@@ -200,7 +197,7 @@ class PgTransaction(
             " claimed_by = ?, lease_until = ? WHERE id IN (SELECT id FROM notices"
             " WHERE status = 'pending' AND next_attempt_at <= ?"
             " ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED)"
-            f" RETURNING {_NOTICE_COLUMNS}",
+            f" RETURNING {NOTICE_COLUMNS}",
             (batch, self._instance, at + LEASE_SECONDS, at, limit),
         )
         return sorted((NoticeRow(*r) for r in rows), key=lambda n: n.id)

@@ -129,10 +129,11 @@ CREATE TRIGGER audit_no_update BEFORE UPDATE OR DELETE ON audit
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
     FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
 
--- Sign-in attempts of the last window, per key id or address (hub/server/ratelimit.py's
--- database limiter): every instance counts the same attempts. Times in the hub's clock.
+-- Sign-in attempts of the last window (hub/server/shared.py's SharedRateLimiter): every
+-- instance counts the same attempts. key is a hash of the key id or address, never either
+-- itself. Times in the hub's clock.
 CREATE TABLE signin_attempts (
-    key TEXT NOT NULL,
+    key TEXT NOT NULL,                     -- BLAKE2b of the limiter's name and key, hex
     at  DOUBLE PRECISION NOT NULL
 );
 CREATE INDEX signin_attempts_by_key ON signin_attempts (key, at);

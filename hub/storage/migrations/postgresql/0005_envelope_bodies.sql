@@ -26,3 +26,13 @@ CREATE TABLE envelope_blobs (
     seq     BIGINT PRIMARY KEY REFERENCES envelopes (seq) ON DELETE CASCADE,
     blob_id BYTEA NOT NULL UNIQUE
 );
+-- An envelope's row removed (retention) takes its chunks with it: envelope_blobs goes by the
+-- cascade, and this trigger removes the chunks it named.
+CREATE FUNCTION envelope_blob_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM blob_chunks WHERE blob_id = OLD.blob_id;
+    RETURN OLD;
+END
+$$;
+CREATE TRIGGER envelope_blobs_take_chunks AFTER DELETE ON envelope_blobs
+    FOR EACH ROW EXECUTE FUNCTION envelope_blob_removed();
