@@ -23,6 +23,8 @@ from hub.crypto.envelope import AttachmentSource, seal
 from hub.crypto.format import MessageKind
 from hub.crypto.keys import PrivateIdentity, SigningKey
 from hub.crypto.registry import make_kommunmall, make_municipality, make_settings
+from hub.protocol.chain import derive, sign_batch
+from hub.protocol.lifecycle import Action, Case, Event, Role
 from hub.server.app import init_app
 from hub.server.config import ServerConfig
 from hub.server.typedefs import CONFIG
@@ -34,6 +36,7 @@ from tests.vectors._rng import SeededRng
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
 
+    from hub.protocol import wire
     from hub.storage.base import Storage
 
 NETWORK = "lanskompotten-test"
@@ -143,6 +146,70 @@ class HubNet:
         )
         admin = await self.client()
         await admin.add_record(wire)
+
+    async def step(
+        self,
+        person: str,
+        case_id: bytes,
+        municipality: str,
+        event: str,
+        *,
+        details: dict[str, str] | None = None,
+        message_id: bytes | None = None,
+        batch: bool = True,
+    ) -> wire.CaseView:
+        """`person` signs and posts a case step as an agent does: the chain fetched and
+        replayed, the step continuing it (a confirm and closing without a move as their whole
+        batch unless `batch` is False). Returns the hub's view."""
+        client = await self.client(person)
+        signed = await self.sign_steps(
+            person,
+            case_id,
+            municipality,
+            event,
+            details=details,
+            message_id=message_id,
+            batch=batch,
+        )
+        return await client.post_steps(case_id, signed)
+
+    async def sign_steps(
+        self,
+        person: str,
+        case_id: bytes,
+        municipality: str,
+        event: str,
+        *,
+        details: dict[str, str] | None = None,
+        message_id: bytes | None = None,
+        batch: bool = True,
+    ) -> list[dict[str, str]]:
+        """The signed steps step() would post, for a test to post (or tamper with) itself."""
+        client = await self.client(person)
+        directory = await client.directory(self.admin.public)
+        sender = (await client.case(case_id)).sender
+        relayed = [msgspec.to_builtins(r.step) for r in await client.case_steps(case_id)]
+        derived = derive(case_id, sender, relayed, directory=directory)
+        me = self.municipality_of[person]
+        role = Role.SENDER if me == sender else Role.RECEIVER
+        now = int(self.clock.now)
+        case = derived.case or Case(case_id.hex(), sender)
+        if batch and event == "confirm":
+            actions = case.confirm_batch(municipality, now)
+        elif batch and event == "close_not_moved":
+            actions = case.close_not_moved_batch(now)
+        else:
+            actions = [Action(role, municipality, Event(event), now, details or {})]
+        return sign_batch(
+            self.people[person],
+            network=NETWORK,
+            case_id=case_id,
+            sender=sender,
+            derived=derived,
+            actions=actions,
+            time=now,
+            message_id=message_id,
+        )
 
     async def register(self, municipality: str, name: str, population: int = 25_000) -> int:
         """The administrator signs a municipality record (docs/protocol.md §5.10)."""

@@ -166,6 +166,37 @@ def in_cases(rewrite: Callable[[dict[str, Any]], dict[str, Any] | None]) -> Any:
     return lie
 
 
+_CASE_VIEW = re.compile(r"/api/v1/cases/[0-9a-f]{32}(/steps)?")
+_STEPS = re.compile(r"/api/v1/cases/[0-9a-f]{32}/steps")
+
+
+def in_case_views(rewrite: Callable[[dict[str, Any]], dict[str, Any]]) -> Any:
+    """A lie about every case view the hub answers with: the list (GET /cases), one case
+    (GET /cases/{id}) and the answer to posted steps (POST /cases/{id}/steps)."""
+
+    def lie(method: str, path: str, said: Any) -> Any:
+        if not isinstance(said, dict) or "error" in said:
+            return said
+        if method == "GET" and path == "/api/v1/cases":
+            return {"cases": [rewrite(c) for c in said["cases"]]}
+        if _CASE_VIEW.fullmatch(path) and "requests" in said:
+            return rewrite(said)
+        return said
+
+    return lie
+
+
+def in_steps(rewrite: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> Any:
+    """A lie about GET /cases/{id}/steps: the relayed steps become what `rewrite` returns."""
+
+    def lie(method: str, path: str, said: Any) -> Any:
+        if method != "GET" or not _STEPS.fullmatch(path) or "steps" not in said:
+            return said
+        return {"steps": rewrite(said["steps"])}
+
+    return lie
+
+
 def once(method: str, path_pattern: str, status: int = 500) -> Callable[[str, str], int | None]:
     """A swallow rule: the first matching request's answer is lost, later ones go through."""
     pattern = re.compile(path_pattern)

@@ -16,7 +16,7 @@ from tests.hubnet import NETWORK
 from tests.inboxnet import running_agent
 from tests.lyinghub import lying_hub, once
 
-CASES = "/api/v1/cases/[0-9a-f]{32}/events"
+CASES = "/api/v1/cases/[0-9a-f]{32}/steps"
 
 
 @pytest.fixture

@@ -59,9 +59,10 @@ async def ask(net, municipality, *, deliver=True):
     data = net.seal_to("anna", [municipality], {"bakgrund": "…"}, case_id=CASE)
     ack = await anna.upload(data, [municipality])
     message_id, digest = bytes.fromhex(ack.message_id), bytes.fromhex(ack.digest)
-    await anna.case_event(CASE, municipality, "send_inquiry", message_id=message_id)
-    if deliver:
+    await net.step("anna", CASE, municipality, "send_inquiry", message_id=message_id)
+    if deliver:  # the receipt ends the delivery notices; the signed step starts the clock
         await receipt(net, person, message_id, digest, "delivered")
+        await net.step(person, CASE, municipality, "deliver", message_id=message_id)
     return message_id
 
 
@@ -134,8 +135,13 @@ async def test_an_answer_stops_the_clock_and_its_notices(net, catcher):
         "bertil", ["kommun-a"], {"beslut": "nej"}, kind=MessageKind.ANSWER, case_id=CASE
     )
     answer = bytes.fromhex((await bertil.upload(data, ["kommun-a"])).message_id)
-    await bertil.case_event(
-        CASE, "kommun-b", "decline", details={"reason": "quota_reached"}, message_id=answer
+    await net.step(
+        "bertil",
+        CASE,
+        "kommun-b",
+        "decline",
+        details={"reason": "quota_reached"},
+        message_id=answer,
     )
     assert await fire_times(net) == {}
     net.clock.now = times[("answer", 3)] + 86_400
@@ -298,7 +304,7 @@ async def test_an_offer_reminds_the_sender_and_escalates_to_the_senders_manager(
         "cecilia", ["kommun-a"], {"beslut": "ja"}, kind=MessageKind.ANSWER, case_id=CASE
     )
     yes = bytes.fromhex((await cecilia.upload(data, ["kommun-a"])).message_id)
-    await cecilia.case_event(CASE, "kommun-c", "accept", message_id=yes)
+    await net.step("cecilia", CASE, "kommun-c", "accept", message_id=yes)
     times = await fire_times(net)
     assert sorted(times) == [("offer_response", 1), ("offer_response", 2), ("offer_response", 3)]
     catcher.caught.clear()

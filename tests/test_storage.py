@@ -18,6 +18,7 @@ import pytest
 from hub.storage.audit import verify_chain
 from hub.storage.base import (
     AlreadyExists,
+    AuditEntry,
     BlobTooLarge,
     DirectoryRecord,
     Enrolment,
@@ -32,8 +33,8 @@ from hub.storage.base import (
 )
 from hub.storage.blobs import FLUSH_BYTES, FileBlobStore
 from hub.storage.choose import open_storage
-from hub.storage.sql_core import AUDIT_PAGE
 from hub.storage.sqlite import DB_NAME, SqliteStorage
+from hub.storage.sqlite_audit import AUDIT_PAGE
 from tests import crash_writer
 
 NET = "skane"
@@ -486,21 +487,24 @@ ZERO_HASH = {None: "zeroblob(32)", "pg": "decode(repeat('00', 32), 'hex')"}
 
 
 @pytest.mark.parametrize(
-    ("column", "value"),
+    ("table", "column", "value"),
     [
-        ("at", "at + 1"),
-        ("actor", "'someone'"),
-        ("action", "'nothing_happened'"),
-        ("subject", """'{"n":0}'"""),
-        ("prev_hash", "ZERO"),
-        ("hash", "ZERO"),
+        ("audit", "at", "at + 1"),
+        ("audit", "actor", "'someone'"),
+        ("audit", "action", "'nothing_happened'"),
+        ("audit", "prev_hash", "ZERO"),
+        ("audit", "hash", "ZERO"),
+        ("audit", "subject_hash", "ZERO"),
+        ("audit", "version", "1"),
+        ("audit_subjects", "subject", """'{"n":0}'"""),
+        ("audit_subjects", "salt", "ZERO"),
     ],
 )
-async def test_audit_tampering_is_found(
-    storage: Any, tmp_path: Path, database: str | None, column: str, value: str
+async def test_audit_tampering_is_found(  # noqa: PLR0917 - fixtures and parameters
+    storage: Any, tmp_path: Path, database: str | None, table: str, column: str, value: str
 ) -> None:
-    """Changing any field of a stored audit record, behind the hub's back, is found at exactly
-    that record."""
+    """Changing any field of a stored audit record, its subject or the subject's salt, behind
+    the hub's back, is found at exactly that record."""
     await fill_audit(storage, 12)
     value = value.replace("ZERO", ZERO_HASH[None if database is None else "pg"])
     behind_the_hubs_back(
@@ -510,7 +514,7 @@ async def test_audit_tampering_is_found(
         "DROP TRIGGER audit_no_update"
         if database is None
         else "DROP TRIGGER audit_no_update ON audit",
-        f"UPDATE audit SET {column} = {value} WHERE seq = 7",  # noqa: S608
+        f"UPDATE {table} SET {column} = {value} WHERE seq = 7",  # noqa: S608
     )
     assert verify_chain(await audit_list(storage)) == 7
 
@@ -523,7 +527,8 @@ async def test_audit_removal_is_found(storage: Any, tmp_path: Path, database: st
         database,
         "DROP TRIGGER audit_no_delete"
         if database is None
-        else "DROP TRIGGER audit_no_update ON audit",
+        else "DROP TRIGGER audit_no_delete ON audit",
+        "DELETE FROM audit_subjects WHERE seq = 4",  # its subject first (a foreign key)
         "DELETE FROM audit WHERE seq = 4",
     )
     assert verify_chain(await audit_list(storage)) == 5
@@ -536,7 +541,7 @@ async def test_audit_log_refuses_changes(
     await fill_audit(storage, 3)
     statements = ["UPDATE audit SET actor = 'x' WHERE seq = 2", "DELETE FROM audit"]
     if database is not None:
-        statements.append("TRUNCATE audit")
+        statements.append("TRUNCATE audit CASCADE")  # audit_subjects refers to it
     for statement in statements:
         with pytest.raises(Exception, match="append-only"):
             behind_the_hubs_back(tmp_path, database, statement)
@@ -781,3 +786,13 @@ async def test_crash_loses_nothing_acknowledged(tmp_path: Path) -> None:
             await storage.close()
     assert len(acknowledged) >= 6
     print(f"acknowledged {len(acknowledged)} envelopes over 3 kills", file=sys.stderr)
+
+
+async def test_many_audit_records_in_one_call_are_stored_in_parts(storage: SqliteStorage) -> None:
+    """A group larger than one statement's bound values is split, and the chain holds."""
+    entries = [AuditEntry(n, "system", "x", {"case_id": f"{n:032x}"}) for n in range(1, 401)]
+    async with storage.transaction() as tx:
+        await tx.append_audits(entries)
+    records = await audit_list(storage)
+    assert [r.subject for r in records] == [e.subject for e in entries]
+    assert verify_chain(records) is None

@@ -1,5 +1,5 @@
 """The operator's maintenance commands on the hub machine: `hub backup`, `hub restore`,
-`hub migrate` and `hub storage copy` (docs/operations.md)."""
+`hub migrate`, `hub gallra` and `hub storage copy` (docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,19 @@ from typing import TYPE_CHECKING
 from hub.cli.exits import EXIT_ATTENTION, EXIT_OK
 from hub.server.config import load_config
 from hub.storage.sqlite import SqliteStorage
-from hub.storage.upgrade import UpgradeError, schema_state
+from hub.storage.upgrade import (
+    SECURE_DELETE_SINCE,
+    UpgradeError,
+    refuse_pending,
+    rewrite_free_space,
+    schema_state,
+)
 
 if TYPE_CHECKING:
     import argparse
 
     from hub.cli._types import Subparsers
+    from hub.server.config import ServerConfig
 
 
 def register(commands: Subparsers) -> None:
@@ -59,6 +66,30 @@ def register(commands: Subparsers) -> None:
     )
     p.set_defaults(run=_migrate)
 
+    p = commands.add_parser(
+        "gallra", help="gallra: ta bort ärenden som varit avslutade längre än nätverket sparar dem"
+    )
+    p.add_argument("--config", type=Path)
+    p.add_argument(
+        "--check",
+        "--dry-run",
+        action="store_true",
+        help="visa bara vad som skulle gallras; ändra inget (slutstatus 3 om något ska gallras)",
+    )
+    p.set_defaults(run=_gallra)
+
+
+def refuse_pending_for(config: ServerConfig, args: argparse.Namespace) -> None:
+    """No command migrates a database in use behind the operator's back: on SQLite the data
+    folder's file, on PostgreSQL the database (an empty one is set up by whoever comes first)."""
+    if config.database is None:
+        refuse_pending(config.data_dir, config_hint(args))
+        return
+    from hub.storage.postgres import schema_state  # noqa: PLC0415 - psycopg only then
+
+    state = asyncio.run(schema_state(config.database))
+    refuse_pending(config.data_dir, config_hint(args), state)
+
 
 def _systemd_unit(_args: argparse.Namespace) -> int:
     unit = resources.files("hub").joinpath("deploy/hub.service").read_text(encoding="utf-8")
@@ -66,7 +97,8 @@ def _systemd_unit(_args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _config_hint(args: argparse.Namespace) -> str:
+def config_hint(args: argparse.Namespace) -> str:
+    """How the operator named the configuration, for a command line the hub suggests."""
     return f" --config {args.config}" if args.config is not None else ""
 
 
@@ -106,7 +138,7 @@ def _restore(args: argparse.Namespace) -> int:
         f"{manifest['audit_records']} poster i granskningsloggen; allt stämde med manifestet."
     )
     print(
-        f"Kör nu `hub audit verify{_config_hint(args)}`. Det som länsstyrelsen undertecknat "
+        f"Kör nu `hub audit verify{config_hint(args)}`. Det som länsstyrelsen undertecknat "
         "efter säkerhetskopian finns inte i den: be administratören publicera det igen."
     )
     return EXIT_OK
@@ -130,8 +162,8 @@ def _migrate_postgresql(args: argparse.Namespace, url: str) -> int:
     if state.current > 0 and not args.without_backup:
         raise UpgradeError(
             "stoppa alla instanser och ta en säkerhetskopia först (`hub backup"
-            f"{_config_hint(args)} MAPP` eller pg_dump), uppgradera sedan med "
-            f"`hub migrate{_config_hint(args)} --without-backup`"
+            f"{config_hint(args)} MAPP` eller pg_dump), uppgradera sedan med "
+            f"`hub migrate{config_hint(args)} --without-backup`"
         )
 
     async def apply() -> None:
@@ -188,13 +220,27 @@ def _migrate(args: argparse.Namespace) -> int:
         elif not args.without_backup:
             raise UpgradeError(
                 "ta en säkerhetskopia först: `hub migrate"
-                f"{_config_hint(args)} --backup MAPP` (eller --without-backup om du har en)"
+                f"{config_hint(args)} --backup MAPP` (eller --without-backup om du har en)"
             )
 
     async def apply() -> None:
         storage = await SqliteStorage.open(config.data_dir)  # migrates forward
         await storage.close()
 
+    if 0 < state.current < SECURE_DELETE_SINCE:  # before migrating: a refusal changes nothing
+        rewrite_free_space(config.data_dir)
+        print(
+            "Databasen är omskriven (VACUUM): det som raderades innan hubben skrev över "
+            "raderade uppgifter finns inte kvar i filens lediga utrymme."
+        )
     asyncio.run(apply())
     print(f"Uppgraderad till schemaversion {schema_state(config.data_dir).current}.")
     return EXIT_OK
+
+
+def _gallra(args: argparse.Namespace) -> int:
+    from hub.cli.retention_command import gallra  # noqa: PLC0415 - fcntl, aiohttp: when used
+
+    config = load_config(args.config)
+    refuse_pending_for(config, args)
+    return gallra(config.data_dir, check=args.check, database=config.database)

@@ -20,10 +20,11 @@ from hub.client.api import RemoteError
 from hub.crypto.directory import Role as DirectoryRole
 from hub.crypto.envelope import AttachmentSource, seal
 from hub.crypto.format import MessageKind
-from hub.errors import AuthorityError, HubError
+from hub.errors import MESSAGES, AuthorityError, HubError, LifecycleError
 from hub.inbox.cache_blobs import AttachmentUnreadable
 from hub.inbox.outbox import ItemRunner, Op, SendProgress, Step
 from hub.inbox.receiving import create_private
+from hub.inbox.stepping import Stepper
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -58,6 +59,9 @@ class Sender:
     after_queue: Callable[[], Awaitable[None]] | None = None  # e.g. flush, then sync
     sending: SendProgress | None = None  # the outbox item on its way to the hub, if any
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one flush at a time
+
+    def __post_init__(self) -> None:
+        self.stepper = Stepper(self.session, self.cache, self.identity, self.clock)
 
     # --- what a person sends, queued ------------------------------------------------------
 
@@ -137,7 +141,8 @@ class Sender:
         await self._queue(case_id, [step], stored)
 
     async def close_not_moved(self, case_id: bytes) -> None:
-        """End our case without a move: the hub closes every open request and tells them."""
+        """End our case without a move: every open request withdrawn and the case closed, in
+        one signed batch."""
         await self._queue(case_id, [{"op": "close_not_moved"}])
 
     def county_board(self) -> str | None:
@@ -219,7 +224,9 @@ class Sender:
             self.sending = SendProgress(sum(1 for s in steps if s.op is Op.ENVELOPE))
             try:
                 client = await self.session.hub()
-                runner = ItemRunner(self.cache, client, self._seal_step, self.sending)
+                runner = ItemRunner(
+                    self.cache, client, self._seal_step, self._sign_step, self.sending
+                )
                 await runner.run(item_id, bytes.fromhex(body["case_id"]), steps)
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 self.session.online = False
@@ -229,8 +236,13 @@ class Sender:
                 await self.cache.outbox_failed(item_id, exc.code)
                 if exc.status >= 500:  # the hub failed, not the item: try again later
                     return
-                text = f"Hubben avvisade en åtgärd ({exc.code})."
-                notices.append({"level": "warning", "text": text})
+                said = MESSAGES.get(exc.code, f"Koden är {exc.code}.")
+                notices.append({"level": "warning", "text": f"Hubben avvisade en åtgärd. {said}"})
+                await self.cache.outbox_done(item_id)
+                continue
+            except LifecycleError as exc:  # overtaken here: the chain no longer allows it
+                await self.cache.outbox_failed(item_id, exc.code)
+                notices.append({"level": "warning", "text": exc.message})
                 await self.cache.outbox_done(item_id)
                 continue
             except AttachmentUnreadable:  # gone or changed on this disk: it can never go
@@ -245,6 +257,19 @@ class Sender:
             finally:
                 self.sending = None
             await self.cache.outbox_done(item_id)
+
+    async def _sign_step(
+        self, step: Step, case_id: bytes, message_id: bytes | None
+    ) -> list[dict[str, str]]:
+        assert step.event is not None  # noqa: S101 - only steps with an event are signed
+        return await self.stepper.sign(
+            await self.session.hub(),
+            case_id,
+            municipality=step.municipality,
+            event=step.event,
+            details=step.details,
+            message_id=message_id,
+        )
 
     async def _seal_step(self, step: Step, case_id: bytes, path: Path) -> tuple[bytes, int]:
         """Seal off the event loop (the pages and /status.json keep answering), to the keys

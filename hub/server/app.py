@@ -17,6 +17,7 @@ from hub.protocol.deadlines import SwedishCalendar
 from hub.protocol.roles import AccountRole
 from hub.server import (
     auth,
+    case_steps,
     cases,
     directory_routes,
     enrolment_routes,
@@ -36,6 +37,7 @@ from hub.server.notify import Notices
 from hub.server.query import query_middleware
 from hub.server.ratelimit import RateLimiter
 from hub.server.report_source import ReportCache
+from hub.server.retention_job import RetentionJob
 from hub.server.scheduler import Scheduler
 from hub.server.singletons import LeaseRecovery, OneProcessRecovery
 from hub.server.typedefs import (
@@ -48,6 +50,7 @@ from hub.server.typedefs import (
     LIVE,
     NOTICES,
     REPORTS,
+    RETENTION,
     SCHEDULER,
     SESSIONS,
     SIGNIN_BY_ADDRESS,
@@ -126,14 +129,20 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     app[CASES] = CaseTransitions(
         storage, calendar=app[CALENDAR], live=app[LIVE], clock=app[CLOCK], poke=scheduler.poke
     )
+    app[RETENTION] = RetentionJob(
+        storage, app[CONFIG].data_dir, clock=app[CLOCK], calendar=app[CALENDAR]
+    )
     await scheduler.start()
     clock_task = asyncio.create_task(scheduler.run(), name="deadline-clock")
+    retention_task = asyncio.create_task(app[RETENTION].run(), name="retention")
     yield
+    retention_task.cancel()
     clock_task.cancel()
     # Bounded: a clock that does not stop (a bug) must not keep the hub from shutting down.
-    done, _ = await asyncio.wait({clock_task}, timeout=CLOCK_STOP_SECONDS)
-    if not done:
-        log.error("the deadline clock did not stop within %s s", CLOCK_STOP_SECONDS)
+    # A retention run cancelled mid-case rolls that case back; the next run finishes it.
+    _, pending = await asyncio.wait({clock_task, retention_task}, timeout=CLOCK_STOP_SECONDS)
+    if pending:
+        log.error("the deadline clock or retention did not stop within %s s", CLOCK_STOP_SECONDS)
     await app[LIVE].close_all()
     if shared is not None:
         await shared.close()
@@ -177,8 +186,10 @@ def setup_routes(app: web.Application) -> None:
     r.add_post(f"{API}/cases", cases.create)
     r.add_get(f"{API}/cases", cases.listing)
     r.add_get(f"{API}/cases/{{case_id}}", cases.show)
-    r.add_post(f"{API}/cases/{{case_id}}/events", cases.post_event)
-    r.add_post(f"{API}/cases/{{case_id}}/close-not-moved", cases.close_not_moved)
+    r.add_post(f"{API}/cases/{{case_id}}/steps", case_steps.post_steps)
+    r.add_get(f"{API}/cases/{{case_id}}/steps", case_steps.list_steps)
+    r.add_post(f"{API}/cases/{{case_id}}/events", case_steps.steps_required)
+    r.add_post(f"{API}/cases/{{case_id}}/close-not-moved", case_steps.steps_required)
     r.add_put(f"{API}/cases/{{case_id}}/outcome-report", outcome_routes.put_report)
     r.add_get(f"{API}/cases/{{case_id}}/outcome-report", outcome_routes.get_report)
     r.add_get(f"{API}/networks/{{network}}/statistics", statistics_routes.statistics)

@@ -19,7 +19,6 @@ from hub.crypto.receipts import verify_receipt
 from hub.crypto.scan import EnvelopeScanner
 from hub.errors import ApiError, EnvelopeFormatError
 from hub.protocol import wire
-from hub.protocol.lifecycle import Event
 from hub.protocol.notices import delivery_cause
 from hub.protocol.roles import AccountRole
 from hub.server import query
@@ -28,7 +27,7 @@ from hub.server.auth import Caller, caller_of
 from hub.server.errors import hex_id, read_json
 from hub.server.ingest import Upload
 from hub.server.query import takes_query
-from hub.server.typedefs import CASES, CLOCK, CONFIG, DIRECTORIES, INGEST, LIVE, SCHEDULER, STORAGE
+from hub.server.typedefs import CLOCK, CONFIG, DIRECTORIES, INGEST, LIVE, SCHEDULER, STORAGE
 from hub.storage.base import BlobTooLarge, EnvelopeRow, NotFound, ReceiptRow
 
 if TYPE_CHECKING:
@@ -350,12 +349,6 @@ async def post_receipt(request: web.Request) -> web.Response:
         {row.sender_municipality},
         {"type": "receipt", "message_id": row.message_id.hex(), "event": str(receipt.event)},
     )
-    if row.kind == MessageKind.INQUIRY:
-        # A signed receipt is the proof the lifecycle waits for: delivery starts the answer
-        # clock; reading is recorded.
-        event = {"delivered": Event.DELIVER, "read": Event.READ_RECEIPT}.get(str(receipt.event))
-        if event is not None:
-            await app[CASES].apply_system(row, caller.municipality_id, event)
     return web.json_response({"stored": True}, status=201)
 
 

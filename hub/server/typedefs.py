@@ -13,6 +13,7 @@ from hub.server.directory_cache import DirectoryCache, SessionCache
 from hub.server.ingest import GroupCommit
 from hub.server.notify import Notices
 from hub.server.report_source import ReportCache
+from hub.server.retention_job import RetentionJob
 from hub.server.scheduler import Scheduler
 from hub.server.singletons import AttemptLimiter, LiveChannel
 from hub.storage.base import Storage
@@ -33,3 +34,4 @@ REPORTS = web.AppKey("reports", ReportCache)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 NOTICES = web.AppKey("notices", Notices)
 CASES = web.AppKey("cases", CaseTransitions)
+RETENTION = web.AppKey("retention", RetentionJob)

@@ -131,13 +131,19 @@ class ReceiptRow:
 
 @dataclass(frozen=True)
 class AuditRecord:
+    """One record of the hash chain (hub/storage/audit.py). Version 2 commits to its subject
+    through `subject_hash` (keyed with `salt`); `subject` is None once retention erased it."""
+
     seq: int
     at: int
     actor: str  # a key id (hex), "admin", or "system": never a person's name
     action: str
-    subject: dict[str, Any]  # ids and kinds only
+    subject: dict[str, Any] | None  # ids and kinds only; None: erased by retention
     prev_hash: bytes
     hash: bytes
+    version: int = 1
+    subject_hash: bytes | None = None  # version 2
+    salt: bytes | None = None  # version 2, while the subject is there
 
 
 AuditSubject = dict[str, str | int | list[str]]  # ids, kinds, counts and lists of ids only
@@ -163,6 +169,18 @@ class CaseRow:
     created_at: int
     updated_at: int
     version: int = 1
+
+
+@dataclass(frozen=True)
+class CaseStepRow:
+    """A signed case step as the hub stores and relays it (hub.crypto.steps)."""
+
+    case_id: bytes
+    municipality: str  # the request's (the case's sender for a step on the whole case)
+    parent: bytes | None  # None for a chain's first step
+    digest: bytes
+    step: dict[str, str]  # the signed record, {"record", "signature"}
+    received_at: int
 
 
 @dataclass(frozen=True)
@@ -208,6 +226,17 @@ class NoticeRow:
     id: int = 0  # assigned by the storage
 
 
+@dataclass(frozen=True)
+class RemovedCase:
+    """What `Transaction.remove_case` removed (retention, hub/server/retention.py)."""
+
+    case_id: bytes
+    envelopes: int
+    blob_files: tuple[bytes, ...]  # message ids whose bytes are files: removed after the commit
+    audit_subjects: int  # audit records whose subject was erased
+    notices: int
+
+
 class StaleVersion(StorageError):  # noqa: N818
     """Someone else changed the case since it was read: read again and retry."""
 
@@ -230,6 +259,10 @@ class BlobStore(Protocol):
     async def commit_all(
         self, blobs: Sequence[tuple[PendingBlob, bytes]]
     ) -> list[bool]: ...  # False: other bytes are stored under that message id
+    # retention: remove blobs (the number removed), and list those placed before `at` (Unix
+    # seconds), to sweep the ones no row refers to any more
+    async def remove(self, message_ids: Sequence[bytes]) -> int: ...
+    async def stored_before(self, at: float) -> list[bytes]: ...
 
 
 class PendingBlob(Protocol):
@@ -267,6 +300,9 @@ class Transaction(Protocol):
     async def update_case(
         self, case: CaseRow
     ) -> None: ...  # StaleVersion unless version-1 is stored
+    async def add_case_steps(
+        self, steps: Sequence[CaseStepRow]
+    ) -> None: ...  # AlreadyExists: a step names a parent another step already names
     async def append_audit(
         self, *, at: int, actor: str, action: str, subject: dict[str, Any]
     ) -> AuditRecord: ...
@@ -303,6 +339,13 @@ class Transaction(Protocol):
         report: dict[str, Any],
         at: int,
     ) -> None: ...
+    # retention (hub/server/retention.py): StaleVersion unless the case is still at `version`
+    async def remove_case(self, case_id: bytes, version: int) -> RemovedCase: ...
+    # envelopes whose case has no row: StaleVersion if one arrived after `received_by`
+    async def remove_caseless(self, case_id: bytes, received_by: int) -> RemovedCase: ...
+    async def freeze_report(
+        self, network_id: str, year: int, report: dict[str, Any], at: int
+    ) -> bool: ...  # False: the year was frozen already, and stays as it was
 
 
 class Storage(Protocol):
@@ -326,6 +369,7 @@ class Storage(Protocol):
     async def list_receipts(self, message_id: bytes) -> list[ReceiptRow]: ...
     async def get_case(self, case_id: bytes) -> CaseRow: ...
     async def list_cases(self, network_id: str, municipality_id: str) -> list[CaseRow]: ...
+    async def list_case_steps(self, case_id: bytes) -> list[CaseStepRow]: ...  # in the hub's order
     def audit_records(self, after_seq: int = 0) -> AsyncIterator[AuditRecord]: ...
     async def next_alarm_at(self) -> int | None: ...
     async def next_notice_at(self) -> int | None: ...
@@ -338,4 +382,11 @@ class Storage(Protocol):
     ) -> list[tuple[bytes, dict[str, Any], int]]: ...  # (case_id, report, filed_at)
     # statistics: every case of the network (hub/storage/sqlite_statistics.py)
     async def list_network_cases(self, network_id: str) -> list[CaseRow]: ...
+    # retention
+    async def list_network_ids(self) -> list[str]: ...
+    async def list_caseless_envelopes(
+        self, network_id: str
+    ) -> list[tuple[bytes, int]]: ...  # (case id, last received_at) with no case row
+    async def get_frozen_report(self, network_id: str, year: int) -> dict[str, Any] | None: ...
+    async def reclaim(self) -> bool: ...  # removed rows' bytes gone from every file; False: not yet
     async def close(self) -> None: ...

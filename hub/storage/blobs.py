@@ -116,16 +116,18 @@ def _open_and_write(path: Path, data: bytearray) -> int:
 
 
 class FileBlobStore:
-    def __init__(self, root: Path) -> None:
-        """Create the layout if needed and remove half-written uploads left by a crash.
+    def __init__(self, root: Path, *, clean_uploads: bool = True) -> None:
+        """Create the layout if needed and remove half-written uploads left by a crash (unless
+        `clean_uploads` is False: another process, the serving hub, may be writing them).
 
         Blocking: call at start-up (SqliteStorage.open runs it in a worker thread)."""
         self.root = root
         self.tmp = root / "tmp"
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.tmp.mkdir(mode=0o700, exist_ok=True)
-        for leftover in self.tmp.iterdir():
-            leftover.unlink(missing_ok=True)
+        if clean_uploads:
+            for leftover in self.tmp.iterdir():
+                leftover.unlink(missing_ok=True)
         # Checking "is that name taken" and renaming onto it must not interleave between two
         # uploads of one message id in this process.
         self._placing = asyncio.Lock()
@@ -221,6 +223,47 @@ class FileBlobStore:
         if created:
             _fsync_dir(self.root)  # a new directory's own name must survive too
         return placed
+
+    async def remove(self, message_ids: Sequence[bytes]) -> int:
+        """Remove the blobs of `message_ids` (retention, after their rows were committed gone);
+        the number of files removed. A missing one is not an error: a run cut short may have
+        removed it already."""
+        return await _in_thread(self._remove_files, list(message_ids))
+
+    def _remove_files(self, message_ids: list[bytes]) -> int:
+        removed = 0
+        directories: set[Path] = set()
+        for message_id in message_ids:
+            path = self.path_of(message_id)
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            removed += 1
+            directories.add(path.parent)
+        for directory in sorted(directories):
+            _fsync_dir(directory)
+        return removed
+
+    async def stored_before(self, at: float) -> list[bytes]:
+        """The message ids of the blobs placed before `at` (their files' modification time):
+        for retention to find blobs no row refers to (a run cut short between the commit and
+        the removal). A newer blob may belong to an upload whose row is not committed yet."""
+        return await _in_thread(self._stored_before, at)
+
+    def _stored_before(self, at: float) -> list[bytes]:
+        found: list[bytes] = []
+        for directory in self.root.iterdir():
+            if directory == self.tmp or not directory.is_dir() or len(directory.name) != 2:
+                continue
+            for path in directory.iterdir():
+                try:
+                    message_id = bytes.fromhex(path.name)
+                    if path.stat().st_mtime < at:
+                        found.append(message_id)
+                except (ValueError, FileNotFoundError):
+                    continue
+        return sorted(found)
 
 
 class _Temp:

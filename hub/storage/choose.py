@@ -21,12 +21,15 @@ def is_postgresql(database: str | None) -> bool:
     return database is not None and database.startswith(POSTGRESQL_SCHEMES)
 
 
-async def open_storage(data_dir: Path, database: str | None = None) -> Storage:
-    """The hub's storage, its schema brought up to date."""
+async def open_storage(
+    data_dir: Path, database: str | None = None, *, clean_uploads: bool = True
+) -> Storage:
+    """The hub's storage, its schema brought up to date. `clean_uploads` False: a command
+    beside a serving SQLite hub leaves its uploads under way alone (SqliteStorage.open)."""
     if database is None:
         from hub.storage.sqlite import SqliteStorage  # noqa: PLC0415
 
-        return await SqliteStorage.open(data_dir)
+        return await SqliteStorage.open(data_dir, clean_uploads=clean_uploads)
     if not is_postgresql(database):
         raise StorageError("database ska vara en postgresql://-adress (eller utelämnas)")
     try:
@@ -43,7 +46,7 @@ async def open_storage(data_dir: Path, database: str | None = None) -> Storage:
 async def create_network(data_dir: Path, network: Network, database: str | None = None) -> None:
     """The operator's step before the hub serves a network: store it with the administrator's
     public key and the agreement's settings, and audit it (hub network create, the demo)."""
-    storage = await open_storage(data_dir, database)
+    storage = await open_storage(data_dir, database, clean_uploads=False)
     try:
         async with storage.transaction() as tx:
             await tx.add_network(network)

@@ -46,8 +46,11 @@ TABLE_ORDER: Final = (
     "envelope_bodies",
     "receipts",
     "audit",
+    "audit_subjects",
     "cases",
     "case_requests",
+    "case_steps",
+    "frozen_reports",
     "outcome_reports",
     "deadline_alarms",
     "fired_alarms",
@@ -60,6 +63,7 @@ IDENTITIES: Final = (
     ("envelopes", "seq"),
     ("receipts", "id"),
     ("notices", "id"),
+    ("case_steps", "seq"),
 )
 ROWS_PER_BATCH: Final = 500
 

@@ -117,6 +117,16 @@ class PgBlobStore:
             yield bytes(found[0][0])
             n += 1
 
+    async def remove(self, message_ids: Sequence[bytes]) -> int:
+        """Retention: an envelope's chunks went with its row, in that row's transaction (the
+        trigger on envelope_blobs); nothing is left to remove here. The number gone."""
+        return len(message_ids)
+
+    async def stored_before(self, at: float) -> list[bytes]:
+        """No chunks outlive their row, and staging is swept by `sweep`: none to list."""
+        del at
+        return []
+
     async def sweep(self, now: float | None = None) -> int:
         """Remove staging older than SWEEP_AFTER_SECONDS (a crash mid-upload); how many."""
         before = int(time.time() if now is None else now) - SWEEP_AFTER_SECONDS

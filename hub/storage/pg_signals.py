@@ -1,8 +1,9 @@
 """What several hub instances on one PostgreSQL database tell each other: LISTEN/NOTIFY as a
 wake-up only, each instance then re-reading what changed from the database.
 
-- Live events (hub/server/live.py's SharedLive): published as a row of live_events and a
-  NOTIFY on LIVE_CHANNEL; every instance, the publishing one too, wakes and reads the rows
+- Live events (hub/server/shared.py's SharedLive): published as a row of live_events (kept
+  minutes, and removed after every retention run, as they name cases) and a NOTIFY on
+  LIVE_CHANNEL; every instance, the publishing one too, wakes and reads the rows
   after the last it read, so a notification lost while its listener reconnected is caught up.
 - Cache invalidation (hub/server/directory_cache.py): a NOTIFY on DIRECTORY_CHANNEL naming the
   network whose directory changed.
@@ -36,8 +37,8 @@ log = logging.getLogger("hub.storage")
 LIVE_CHANNEL: Final = "hub_live"
 DIRECTORY_CHANNEL: Final = "hub_directory"
 LIVE_LOCK: Final = 0x6875_6200_0003
-LIVE_KEEP: Final = "1 hour"
-PRUNE_EVERY: Final = 1000  # live events published between prunes of old ones
+LIVE_KEEP: Final = "5 minutes"  # long enough for a listener's reconnection to catch up
+PRUNE_EVERY: Final = 100  # live events published between prunes of old ones
 RECONNECT_SECONDS: Final = 1.0
 # Every connection: autocommit (no transaction left open between statements) and prepared
 # statements off, so it also runs behind PgBouncer's transaction pooling.

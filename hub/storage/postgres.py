@@ -38,6 +38,7 @@ from hub.storage.pg_blobs import PgBlobStore
 from hub.storage.pg_signals import CONNECT_ARGS, Signals
 from hub.storage.sql_core import CoreReads, CoreWrites
 from hub.storage.sqlite_access import AccessReads, AccessWrites
+from hub.storage.sqlite_audit import AuditReads
 from hub.storage.sqlite_cases import CaseReads, CaseWrites
 from hub.storage.sqlite_envelopes import EnvelopeReads, EnvelopeWrites
 from hub.storage.sqlite_notices import (
@@ -47,6 +48,7 @@ from hub.storage.sqlite_notices import (
     NoticeWrites,
 )
 from hub.storage.sqlite_outcomes import OutcomeReads, OutcomeWrites
+from hub.storage.sqlite_retention import RetentionReads, RetentionWrites
 from hub.storage.sqlite_statistics import StatisticsReads
 from hub.storage.upgrade import SchemaState, UpgradeError
 
@@ -130,7 +132,13 @@ async def schema_state(url: str) -> SchemaState:
 
 
 class PgTransaction(
-    CoreWrites, AccessWrites, CaseWrites, EnvelopeWrites, NoticeWrites, OutcomeWrites
+    CoreWrites,
+    AccessWrites,
+    RetentionWrites,
+    CaseWrites,
+    EnvelopeWrites,
+    NoticeWrites,
+    OutcomeWrites,
 ):
     """Every write of the hub, on one connection holding WRITE_LOCK."""
 
@@ -215,7 +223,15 @@ class PgTransaction(
 
 
 class PostgresStorage(
-    CoreReads, AccessReads, CaseReads, EnvelopeReads, NoticeReads, OutcomeReads, StatisticsReads
+    CoreReads,
+    AccessReads,
+    AuditReads,
+    CaseReads,
+    EnvelopeReads,
+    NoticeReads,
+    OutcomeReads,
+    RetentionReads,
+    StatisticsReads,
 ):
     def __init__(self, pool: AsyncConnectionPool[Any], url: str) -> None:
         self._pool = pool
@@ -282,6 +298,22 @@ class PostgresStorage(
         if not rows:
             raise NotFound(what)
         return rows[0]
+
+    async def reclaim(self) -> bool:
+        """After retention: the live channel's hints removed, and VACUUM, so the removed rows'
+        space is marked for reuse and their
+        bytes are overwritten as the tables grow again. Unlike SQLite's secure_delete, nothing
+        is zeroed at once: until the space is reused (VACUUM FULL rewrites the files) the bytes
+        stay in the files, and in the WAL, its archives and older backups until those go
+        (docs/operations.md, section 11)."""
+        if self._closed:
+            raise StorageError("the storage is closed")
+        async with self._pool.connection() as conn:
+            # The live channel's hints name cases and messages too: they go as well (a hint
+            # an instance had not read yet is lost; its inboxes find the change on their sync).
+            await conn.execute("DELETE FROM live_events")
+            await conn.execute("VACUUM")
+        return True
 
     async def close(self) -> None:
         """Wait for running transactions (the pool's close does), then close. Safe twice."""

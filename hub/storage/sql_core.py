@@ -1,23 +1,19 @@
-"""The rows every backend stores alike: networks, municipalities, receipts and the audit log's
-hash chain. Mixed into each backend's transaction (CoreWrites) and storage (CoreReads), with the
-other mixins of hub/storage/sqlite_*.py; the SQL is what SQLite and PostgreSQL both take."""
+"""The rows every backend stores alike: networks, municipalities and receipts. Mixed into each
+backend's transaction (CoreWrites) and storage (CoreReads), with the other mixins of
+hub/storage/sqlite_*.py (the audit chain's is sqlite_audit.py); the SQL is what SQLite and
+PostgreSQL both take."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hub.crypto.records import canonical_bytes
-from hub.storage.audit import GENESIS, record_hash
-from hub.storage.base import AuditEntry, AuditRecord, Municipality, Network, ReceiptRow
+from hub.storage.base import Municipality, Network, ReceiptRow
 from hub.storage.sqlite_codec import ReadHost, WriteHost
 from hub.storage.sqlite_codec import json_object as _object
 from hub.storage.sqlite_codec import json_text as _json
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
-
-AUDIT_PAGE = 500
-_AUDITS_PER_INSERT = 999 // 7  # bound values per statement: under SQLite's oldest limit
+    from collections.abc import Sequence
 
 _RECEIPT_COLUMNS = "message_id, signer_key_id, municipality_id, event, time, wire, received_at"
 
@@ -26,19 +22,8 @@ def _receipt(row: Sequence[Any]) -> ReceiptRow:
     return ReceiptRow(bytes(row[0]), bytes(row[1]), row[2], row[3], row[4], _object(row[5]), row[6])
 
 
-def _audit(row: Sequence[Any]) -> AuditRecord:
-    return AuditRecord(
-        row[0], row[1], row[2], row[3], _object(row[4]), bytes(row[5]), bytes(row[6])
-    )
-
-
 class CoreWrites(WriteHost):
-    """Writes; the host class gives `_changed` and `_fetch` inside its transaction, and
-    `_lock_chain`, taken before the chain's end is read."""
-
-    async def _lock_chain(self) -> None:
-        """Hold the audit chain's end until the transaction ends (SQLite: its write lock is
-        held already)."""
+    """Writes; the host class gives `_changed` inside its transaction."""
 
     async def add_network(self, network: Network) -> None:
         await self._changed(
@@ -86,46 +71,6 @@ class CoreWrites(WriteHost):
             ),
         )
 
-    async def append_audit(
-        self, *, at: int, actor: str, action: str, subject: dict[str, Any]
-    ) -> AuditRecord:
-        """Append the next record of the hash chain (see append_audits)."""
-        (record,) = await self.append_audits([AuditEntry(at, actor, action, subject)])
-        return record
-
-    async def append_audits(self, entries: Sequence[AuditEntry]) -> list[AuditRecord]:
-        """Append the next records of the hash chain, in order; seq and hashes are computed
-        here, under the transaction's write lock, so no two records can claim the same place.
-        One read of the chain's end and one insert per group of records."""
-        await self._lock_chain()
-        last = await self._fetch("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-        seq, prev_hash = (int(last[0][0]), bytes(last[0][1])) if last else (0, GENESIS)
-        records: list[tuple[AuditRecord, str]] = []  # with the subject's canonical text
-        for entry in entries:
-            seq += 1
-            subject_text = canonical_bytes(entry.subject).decode("utf-8")
-            stored_subject = _object(subject_text)  # a copy: the record cannot change afterwards
-            digest = record_hash(
-                prev_hash, seq, entry.at, entry.actor, entry.action, stored_subject
-            )
-            record = AuditRecord(
-                seq, entry.at, entry.actor, entry.action, stored_subject, prev_hash, digest
-            )
-            records.append((record, subject_text))
-            prev_hash = digest
-        for start in range(0, len(records), _AUDITS_PER_INSERT):
-            part = records[start : start + _AUDITS_PER_INSERT]
-            await self._fetch(
-                "INSERT INTO audit (seq, at, actor, action, subject, prev_hash, hash) VALUES "  # noqa: S608 - placeholders only
-                + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(part)),
-                [
-                    value
-                    for r, text in part
-                    for value in (r.seq, r.at, r.actor, r.action, text, r.prev_hash, r.hash)
-                ],
-            )
-        return [record for record, _ in records]
-
 
 class CoreReads(ReadHost):
     """Reads; the host class gives `_read` and `_one`."""
@@ -152,18 +97,3 @@ class CoreReads(ReadHost):
             (message_id,),
         )
         return [_receipt(r) for r in rows]
-
-    async def audit_records(self, after_seq: int = 0) -> AsyncIterator[AuditRecord]:
-        """The audit log from `after_seq` on, in seq order, read a page at a time (no lock is
-        held between pages, so the consumer may write while it reads)."""
-        while True:
-            rows = await self._read(
-                "SELECT seq, at, actor, action, subject, prev_hash, hash FROM audit"
-                " WHERE seq > ? ORDER BY seq LIMIT ?",
-                (after_seq, AUDIT_PAGE),
-            )
-            for row in rows:
-                yield _audit(row)
-            if len(rows) < AUDIT_PAGE:
-                return
-            after_seq = rows[-1][0]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import sqlite3
 from typing import TYPE_CHECKING, Any
@@ -30,11 +31,13 @@ from hub.storage.base import (
 from hub.storage.blobs import FileBlobStore
 from hub.storage.sql_core import CoreReads, CoreWrites
 from hub.storage.sqlite_access import AccessReads, AccessWrites
+from hub.storage.sqlite_audit import AuditReads
 from hub.storage.sqlite_cases import CaseReads, CaseWrites
 from hub.storage.sqlite_envelopes import EnvelopeReads, EnvelopeWrites
 from hub.storage.sqlite_migrations import migrate
 from hub.storage.sqlite_notices import NoticeReads, NoticeWrites
 from hub.storage.sqlite_outcomes import OutcomeReads, OutcomeWrites
+from hub.storage.sqlite_retention import RetentionReads, RetentionWrites
 from hub.storage.sqlite_statistics import StatisticsReads
 
 if TYPE_CHECKING:
@@ -46,7 +49,7 @@ BLOB_DIR = "blobs"
 BUSY_TIMEOUT_MS = 10_000
 
 
-# --- encoding ---------------------------------------------------------------------------
+# --- encoding ------------------------------------------------------------------------------
 
 
 def _integrity(exc: sqlite3.IntegrityError) -> StorageError:
@@ -69,6 +72,9 @@ async def _connect(path: Path, *, read_only: bool) -> aiosqlite.Connection:
             await conn.execute("PRAGMA query_only = ON")
         else:
             await conn.execute("PRAGMA journal_mode = WAL")
+            # What is deleted is overwritten with zeros, not left in free space: after
+            # retention (and a WAL checkpoint) no file holds a removed case's bytes.
+            await conn.execute("PRAGMA secure_delete = ON")
             # An upload is acknowledged only after its commit. With synchronous=NORMAL a WAL
             # commit is not fsynced and the last acknowledged envelopes could vanish on power
             # loss; FULL fsyncs the WAL on every commit: durability over speed.
@@ -79,21 +85,27 @@ async def _connect(path: Path, *, read_only: bool) -> aiosqlite.Connection:
     return conn
 
 
-def _prepare(data_dir: Path) -> FileBlobStore:
+def _prepare(data_dir: Path, *, clean_uploads: bool) -> FileBlobStore:
     """Blocking start-up work: directories, a private database file, the blob store."""
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     db = data_dir / DB_NAME
     # Created 0600 before SQLite opens it; its -wal and -shm files take the same mode.
     with contextlib.suppress(FileExistsError):
         os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    return FileBlobStore(data_dir / BLOB_DIR)
+    return FileBlobStore(data_dir / BLOB_DIR, clean_uploads=clean_uploads)
 
 
 # --- transactions --------------------------------------------------------------------------
 
 
 class SqliteTransaction(
-    CoreWrites, AccessWrites, CaseWrites, EnvelopeWrites, NoticeWrites, OutcomeWrites
+    CoreWrites,
+    AccessWrites,
+    RetentionWrites,
+    CaseWrites,
+    EnvelopeWrites,
+    NoticeWrites,
+    OutcomeWrites,
 ):
     """Every write of the hub. Valid only inside its `async with storage.transaction()`."""
 
@@ -138,7 +150,15 @@ class SqliteTransaction(
 
 
 class SqliteStorage(
-    CoreReads, AccessReads, CaseReads, EnvelopeReads, NoticeReads, OutcomeReads, StatisticsReads
+    CoreReads,
+    AccessReads,
+    AuditReads,
+    CaseReads,
+    EnvelopeReads,
+    NoticeReads,
+    OutcomeReads,
+    RetentionReads,
+    StatisticsReads,
 ):
     def __init__(
         self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, blobs: FileBlobStore
@@ -151,9 +171,15 @@ class SqliteStorage(
         self._closed = False
 
     @classmethod
-    async def open(cls, data_dir: Path) -> SqliteStorage:
-        """Open (or create) the hub's storage in `data_dir` and bring its schema up to date."""
-        blobs = await asyncio.to_thread(_prepare, data_dir)
+    async def open(cls, data_dir: Path, *, clean_uploads: bool = True) -> SqliteStorage:
+        """Open (or create) the hub's storage in `data_dir` and bring its schema up to date.
+
+        `clean_uploads` False: a command that may run beside a serving hub (hub gallra, hub
+        report, hub audit verify): the uploads under way in blobs/tmp are the hub's, not
+        leftovers of a crash."""
+        blobs = await asyncio.to_thread(
+            functools.partial(_prepare, data_dir, clean_uploads=clean_uploads)
+        )
         path = data_dir / DB_NAME
         writer = await _connect(path, read_only=False)
         try:
@@ -205,6 +231,17 @@ class SqliteStorage(
         if not rows:
             raise NotFound(what)
         return rows[0]
+
+    async def reclaim(self) -> bool:
+        """After retention: copy the WAL into the database and truncate it to nothing, so the
+        removed rows' old pages are in no file (secure_delete has zeroed them in the database).
+        False if another connection's open read kept the checkpoint from finishing (it waited
+        busy_timeout): try again later."""
+        async with self._write_lock:
+            if self._closed:
+                raise StorageError("the storage is closed")
+            rows = list(await self._writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"))
+        return bool(rows) and rows[0][0] == 0
 
     async def close(self) -> None:
         """Wait for a running transaction, then close both connections. Safe to call twice."""
