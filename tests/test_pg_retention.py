@@ -5,6 +5,7 @@ backups keep is docs/operations.md's section 11."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 
@@ -15,6 +16,7 @@ from hub.protocol.deadlines import SwedishCalendar
 from hub.server import retention
 from hub.server.typedefs import STORAGE
 from hub.storage.audit import check_chain
+from hub.storage.postgres import PostgresStorage
 from tests.hubnet import running_hub
 from tests.pgserver import pg_bin
 from tests.test_retention import FEBRUARY
@@ -72,3 +74,28 @@ async def test_retention_removes_ended_cases_their_chunks_and_subjects(tmp_path,
             assert not holding, holding
             assert f"\\\\x{case_id.hex()}".encode() not in dump
         assert OPEN.hex().encode() in dump or f"\\\\x{OPEN.hex()}".encode() in dump
+
+
+async def test_two_instances_running_retention_at_once_remove_each_case_once(tmp_path, pg_url):
+    """Every instance runs retention daily: two runs at once remove each due case once between
+    them, the other counting it as changed meanwhile, and the chain holds."""
+    async with running_hub(
+        tmp_path, database=pg_url, network_settings={"case_retention_days": 30}
+    ) as net:
+        await net.enrol("signe", "lansstyrelsen", role="coordinator")
+        await _three_cases(net)
+        other = await PostgresStorage.open(pg_url)
+        try:
+            results = await asyncio.gather(
+                *(
+                    retention.run(storage, now=FEBRUARY, calendar=SwedishCalendar())
+                    for storage in (net.app[STORAGE], other)
+                )
+            )
+        finally:
+            await other.close()
+        assert sum(r.removed for r in results) == 2
+        assert sum(r.removed + r.changed_meanwhile for r in results) in {2, 3, 4}
+        assert _rows(pg_url, "SELECT count(*) FROM cases") == [(1,)]
+        check = check_chain([r async for r in net.app[STORAGE].audit_records()])
+        assert check.broken is None
