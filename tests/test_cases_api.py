@@ -21,8 +21,9 @@ CASE = bytes.fromhex("a5" * 16)
 
 
 @pytest.fixture
-async def net(tmp_path):
-    async with running_hub(tmp_path) as hubnet:
+async def net(tmp_path, database):
+    """The hub on each backend: SQLite, and PostgreSQL (tests/conftest.py)."""
+    async with running_hub(tmp_path, database=database) as hubnet:
         yield hubnet
 
 

@@ -12,7 +12,7 @@ from hub.cli.exits import EXIT_ATTENTION, EXIT_OK
 from hub.protocol.deadlines import SwedishCalendar
 from hub.server import retention
 from hub.storage.backup import maintenance_lock
-from hub.storage.sqlite import SqliteStorage
+from hub.storage.choose import open_storage
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -56,16 +56,19 @@ def describe(plans: list[retention.NetworkPlan], calendar: SwedishCalendar) -> l
     return lines
 
 
-def gallra(data_dir: Path, *, check: bool) -> int:
+def gallra(data_dir: Path, *, check: bool, database: str | None = None) -> int:
+    """`database`: a PostgreSQL hub's (its instances' data folders hold the lock only)."""
     calendar = SwedishCalendar()
     now = int(time.time())
     print(f"Gallring i {data_dir}, {datetime.fromtimestamp(now, UTC):%Y-%m-%d %H:%M} UTC.")
     with maintenance_lock(data_dir, "gallringen"):
-        return asyncio.run(_gallra(data_dir, now, calendar, check=check))
+        return asyncio.run(_gallra(data_dir, now, calendar, check=check, database=database))
 
 
-async def _gallra(data_dir: Path, now: int, calendar: SwedishCalendar, *, check: bool) -> int:
-    storage = await SqliteStorage.open(data_dir, clean_uploads=False)
+async def _gallra(
+    data_dir: Path, now: int, calendar: SwedishCalendar, *, check: bool, database: str | None
+) -> int:
+    storage = await open_storage(data_dir, database, clean_uploads=False)
     try:
         plans = await retention.plan(storage, now=now, calendar=calendar)
         for line in describe(plans, calendar):

@@ -8,14 +8,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hub.cli.ops_command import config_hint
+from hub.cli.ops_command import refuse_pending_for
 from hub.crypto.keys import fingerprint_of, loads_public_signing_key
 from hub.protocol.settings import DEFAULT_QUOTA_KEY, DEFAULT_SETTINGS, parse_quota_key
 from hub.server.config import load_config
 from hub.storage.audit import ChainCheck, check_chain
 from hub.storage.base import Network
-from hub.storage.sqlite import SqliteStorage, create_network
-from hub.storage.upgrade import refuse_pending
+from hub.storage.choose import create_network, open_storage
 
 if TYPE_CHECKING:
     import argparse
@@ -60,14 +59,14 @@ def _serve(args: argparse.Namespace) -> int:
     from hub.server.app import run  # noqa: PLC0415 - aiohttp only for the commands that serve
 
     config = load_config(args.config)
-    refuse_pending(config.data_dir, config_hint(args))
+    refuse_pending_for(config, args)
     run(config)
     return 0
 
 
 def _network_create(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    refuse_pending(config.data_dir, config_hint(args))  # a new data folder is set up here
+    refuse_pending_for(config, args)  # a new data folder or database is set up here
     public = loads_public_signing_key(args.admin_key.read_bytes())
     if not args.id.isascii() or not args.id.replace("-", "").isalnum():
         raise ValueError("nätverkets id får bara innehålla a-z, 0-9 och bindestreck")
@@ -81,10 +80,13 @@ def _network_create(args: argparse.Namespace) -> int:
 
     asyncio.run(
         create_network(
-            config.data_dir, Network(args.id, args.name, public, settings, int(time.time()))
+            config.data_dir,
+            Network(args.id, args.name, public, settings, int(time.time())),
+            config.database,
         )
     )
-    print(f"Nätverket {args.id} är skapat i {config.data_dir}.")
+    where = "databasen" if config.database else config.data_dir
+    print(f"Nätverket {args.id} är skapat i {where}.")
     print(f"Länsstyrelsens nyckel, fingeravtryck: {fingerprint_of(public)}")
     print("Jämför fingeravtrycket med länsstyrelsen per telefon innan nätverket tas i bruk.")
     return 0
@@ -92,10 +94,10 @@ def _network_create(args: argparse.Namespace) -> int:
 
 def _audit_verify(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    refuse_pending(config.data_dir, config_hint(args))
+    refuse_pending_for(config, args)
 
     async def verify() -> ChainCheck:
-        storage = await SqliteStorage.open(config.data_dir, clean_uploads=False)
+        storage = await open_storage(config.data_dir, config.database, clean_uploads=False)
         try:
             return check_chain([r async for r in storage.audit_records()])
         finally:

@@ -39,7 +39,7 @@ from hub.server.ratelimit import RateLimiter
 from hub.server.report_source import ReportCache
 from hub.server.retention_job import RetentionJob
 from hub.server.scheduler import Scheduler
-from hub.server.singletons import OneProcessRecovery
+from hub.server.singletons import LeaseRecovery, OneProcessRecovery
 from hub.server.typedefs import (
     CALENDAR,
     CASES,
@@ -58,7 +58,7 @@ from hub.server.typedefs import (
     STORAGE,
     Clock,
 )
-from hub.storage.sqlite import SqliteStorage
+from hub.storage.choose import open_storage
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -96,9 +96,23 @@ def init_app(config: ServerConfig, *, clock: Clock = time.time) -> web.Applicati
 
 
 async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
-    storage: Storage = await SqliteStorage.open(app[CONFIG].data_dir)
+    storage: Storage = await open_storage(app[CONFIG].data_dir, app[CONFIG].database)
     app[STORAGE] = storage
     app[DIRECTORIES] = DirectoryCache(storage)
+    shared = None
+    if app[CONFIG].database is not None:  # several instances on one database
+        from hub.server.shared import SharedInstance  # noqa: PLC0415 - psycopg only then
+        from hub.storage.postgres import PostgresStorage  # noqa: PLC0415
+
+        assert isinstance(storage, PostgresStorage)  # noqa: S101 - open_storage's choice
+        config = app[CONFIG]
+        shared = await SharedInstance.start(
+            storage, config.signin_attempts_per_minute, config.listen_database
+        )
+        app[LIVE] = shared.live
+        app[DIRECTORIES] = shared.directories
+        app[SIGNIN_BY_KEY] = shared.by_key
+        app[SIGNIN_BY_ADDRESS] = shared.by_address
     app[SESSIONS] = SessionCache(storage)
     notices = Notices(storage, app[DIRECTORIES], app[CONFIG].smtp)
     app[NOTICES] = notices
@@ -109,7 +123,7 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
         notices,
         clock=app[CLOCK],
         smtp=app[CONFIG].smtp,
-        recovery=OneProcessRecovery(storage),
+        recovery=LeaseRecovery(storage) if app[CONFIG].database else OneProcessRecovery(storage),
     )
     app[SCHEDULER] = scheduler
     app[CASES] = CaseTransitions(
@@ -130,6 +144,8 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     if pending:
         log.error("the deadline clock or retention did not stop within %s s", CLOCK_STOP_SECONDS)
     await app[LIVE].close_all()
+    if shared is not None:
+        await shared.close()
     await ingest.close()
     await storage.close()
 

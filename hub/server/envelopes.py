@@ -295,8 +295,17 @@ async def download(request: web.Request) -> web.StreamResponse:
     body = await storage.get_envelope_body(row.message_id)
     if body is not None:  # a small envelope, kept in the database
         return web.Response(body=body, content_type="application/octet-stream")
-    path = storage.blobs.path_of(row.message_id)
-    return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})
+    # A larger one is streamed from the blob store a piece at a time, never held whole.
+    response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+    response.content_length = row.size
+    pieces = storage.blobs.read(row.message_id)
+    first = await anext(pieces, None)  # NotFound (404) before the answer has begun
+    await response.prepare(request)
+    while first is not None:
+        await response.write(first)
+        first = await anext(pieces, None)
+    await response.write_eof()
+    return response
 
 
 async def post_receipt(request: web.Request) -> web.Response:

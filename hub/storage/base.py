@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
     from contextlib import AbstractAsyncContextManager
-    from pathlib import Path
 
     from hub.protocol.roles import AccountRole
 
@@ -242,9 +241,21 @@ class StaleVersion(StorageError):  # noqa: N818
     """Someone else changed the case since it was read: read again and retry."""
 
 
+@dataclass(frozen=True)
+class StagedBlob:
+    """A blob whose chunks wait in the database's staging area (PostgreSQL): the transaction
+    that stores its envelope's row makes it visible (Transaction.add_envelopes)."""
+
+    blob_id: bytes
+    size: int
+
+
 class BlobStore(Protocol):
+    """Where envelopes larger than a row's body are kept: files (SQLite's hub) or chunks in the
+    database (PostgreSQL). Read back as a stream of chunks, never as one piece or a path."""
+
     async def write(self, chunks: AsyncIterator[bytes], *, max_size: int) -> PendingBlob: ...
-    def path_of(self, message_id: bytes) -> Path: ...
+    def read(self, message_id: bytes) -> AsyncIterator[bytes]: ...  # NotFound if none
     async def commit_all(
         self, blobs: Sequence[tuple[PendingBlob, bytes]]
     ) -> list[bool]: ...  # False: other bytes are stored under that message id
@@ -255,13 +266,13 @@ class BlobStore(Protocol):
 
 
 class PendingBlob(Protocol):
-    """A blob written to a temporary name. `commit` fsyncs and renames it into place; until then
-    it is invisible; `discard` removes it."""
+    """A blob not yet visible. `commit_all` makes it durable: a file renamed into place, or
+    chunks staged for the row's transaction (`staged`); `discard` removes what is left of it."""
 
     size: int
 
-    def in_memory(self) -> bytes | None: ...  # its bytes, if none were written to a file
-    async def commit(self, message_id: bytes) -> None: ...
+    def in_memory(self) -> bytes | None: ...  # its bytes, if none were written out yet
+    def staged(self) -> StagedBlob | None: ...  # its chunks in the database, once committed
     async def discard(self) -> None: ...
 
 
@@ -281,8 +292,8 @@ class Transaction(Protocol):
     async def add_envelope(self, envelope: EnvelopeRow) -> int: ...  # returns its seq
     async def find_envelope(self, message_id: bytes) -> EnvelopeRow | None: ...
     async def add_envelopes(
-        self, envelopes: Sequence[EnvelopeRow], bodies: Sequence[bytes | None] = ()
-    ) -> list[int]: ...  # a body given is stored with its row (get_envelope_body)
+        self, envelopes: Sequence[EnvelopeRow], bodies: Sequence[bytes | StagedBlob | None] = ()
+    ) -> list[int]: ...  # bytes: stored with the row (get_envelope_body); staged: linked
     async def find_envelopes(self, message_ids: Sequence[bytes]) -> dict[bytes, EnvelopeRow]: ...
     async def add_receipt(self, receipt: ReceiptRow) -> None: ...
     async def add_case(self, case: CaseRow) -> None: ...
@@ -349,7 +360,9 @@ class Storage(Protocol):
     async def get_enrolment(self, enrolment_id: int) -> Enrolment: ...
     async def get_session(self, token_hash: bytes, at: int) -> Session: ...
     async def get_envelope(self, message_id: bytes) -> EnvelopeRow: ...
-    async def get_envelope_body(self, message_id: bytes) -> bytes | None: ...  # None: a file
+    async def get_envelope_body(
+        self, message_id: bytes
+    ) -> bytes | None: ...  # None: in the blob store
     async def list_envelopes(
         self, network_id: str, municipality_id: str, *, box: str, after: int = 0, limit: int = 200
     ) -> Sequence[EnvelopeRow]: ...

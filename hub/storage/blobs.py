@@ -15,9 +15,16 @@ import asyncio
 import contextlib
 import os
 import secrets
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
-from hub.storage.base import AlreadyExists, BlobTooLarge, PendingBlob, StorageError
+from hub.storage.base import (
+    AlreadyExists,
+    BlobTooLarge,
+    NotFound,
+    PendingBlob,
+    StagedBlob,
+    StorageError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Sequence
@@ -26,6 +33,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 FLUSH_BYTES = 1024 * 1024  # bytes gathered per trip to the worker thread
+READ_BYTES = 256 * 1024  # bytes read per trip to the worker thread when streaming a blob out
 _COMPARE_BYTES = 1024 * 1024
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
@@ -82,6 +90,10 @@ def _sync_and_close(fd: int) -> None:
         os.close(fd)
 
 
+def _open_for_reading(path: Path) -> BinaryIO:
+    return path.open("rb")
+
+
 def _remove(path: Path) -> None:
     path.unlink(missing_ok=True)
 
@@ -125,6 +137,18 @@ class FileBlobStore:
             raise ValueError("a message id is needed")
         name = message_id.hex()
         return self.root / name[:2] / name
+
+    async def read(self, message_id: bytes) -> AsyncIterator[bytes]:
+        """The blob's bytes, a piece at a time (NotFound if no such blob is stored)."""
+        try:
+            file = await _in_thread(_open_for_reading, self.path_of(message_id))
+        except FileNotFoundError:
+            raise NotFound("blob") from None
+        try:
+            while piece := await _in_thread(file.read, READ_BYTES):
+                yield piece
+        finally:
+            await _in_thread(file.close)
 
     async def write(self, chunks: AsyncIterator[bytes], *, max_size: int) -> PendingFileBlob:
         """Take `chunks` in memory and, past FLUSH_BYTES, stream them to a new temporary file;
@@ -290,6 +314,10 @@ class PendingFileBlob:
         if self._temp is None or self._temp.fd is not None:
             return None
         return bytes(self._temp.data)
+
+    def staged(self) -> StagedBlob | None:
+        """Never: a file blob is placed by commit_all, not by the row's transaction."""
+        return None
 
     def take(self) -> _Temp:
         """For the store's commit: the temporary file, once."""

@@ -24,18 +24,15 @@ import aiosqlite
 from hub.storage.base import (
     AlreadyExists,
     BlobStore,
-    Municipality,
     Network,
     NotFound,
-    ReceiptRow,
     StorageError,
 )
 from hub.storage.blobs import FileBlobStore
+from hub.storage.sql_core import CoreReads, CoreWrites
 from hub.storage.sqlite_access import AccessReads, AccessWrites
 from hub.storage.sqlite_audit import AuditReads
 from hub.storage.sqlite_cases import CaseReads, CaseWrites
-from hub.storage.sqlite_codec import json_object as _object
-from hub.storage.sqlite_codec import json_text as _json
 from hub.storage.sqlite_envelopes import EnvelopeReads, EnvelopeWrites
 from hub.storage.sqlite_migrations import migrate
 from hub.storage.sqlite_notices import NoticeReads, NoticeWrites
@@ -51,14 +48,8 @@ DB_NAME = "hub.sqlite3"
 BLOB_DIR = "blobs"
 BUSY_TIMEOUT_MS = 10_000
 
-_RECEIPT_COLUMNS = "message_id, signer_key_id, municipality_id, event, time, wire, received_at"
-
 
 # --- encoding ------------------------------------------------------------------------------
-
-
-def _receipt(row: Sequence[Any]) -> ReceiptRow:
-    return ReceiptRow(row[0], row[1], row[2], row[3], row[4], _object(row[5]), row[6])
 
 
 def _integrity(exc: sqlite3.IntegrityError) -> StorageError:
@@ -108,7 +99,13 @@ def _prepare(data_dir: Path, *, clean_uploads: bool) -> FileBlobStore:
 
 
 class SqliteTransaction(
-    AccessWrites, RetentionWrites, CaseWrites, EnvelopeWrites, NoticeWrites, OutcomeWrites
+    CoreWrites,
+    AccessWrites,
+    RetentionWrites,
+    CaseWrites,
+    EnvelopeWrites,
+    NoticeWrites,
+    OutcomeWrites,
 ):
     """Every write of the hub. Valid only inside its `async with storage.transaction()`."""
 
@@ -148,57 +145,12 @@ class SqliteTransaction(
         await cursor.close()
         return rows
 
-    async def add_network(self, network: Network) -> None:
-        await self._changed(
-            "INSERT INTO networks (id, name, admin_public, settings, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (
-                network.id,
-                network.name,
-                network.admin_public,
-                _json(network.settings),
-                network.created_at,
-            ),
-        )
-
-    async def set_network_settings(self, network_id: str, settings: dict[str, Any]) -> None:
-        """The agreement's settings, as the administrator's signed settings record states them."""
-        await self._changed(
-            "UPDATE networks SET settings = ? WHERE id = ?", (_json(settings), network_id)
-        )
-
-    async def put_municipality(self, municipality: Municipality) -> None:
-        m = municipality
-        await self._changed(
-            "INSERT INTO municipalities"
-            " (network_id, id, name, population, manager_email, template)"
-            " VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (network_id, id) DO UPDATE SET name = excluded.name,"
-            " population = excluded.population, manager_email = excluded.manager_email,"
-            " template = excluded.template",
-            (m.network_id, m.id, m.name, m.population, m.manager_email, _json(m.template)),
-        )
-
-    async def add_receipt(self, receipt: ReceiptRow) -> None:
-        r = receipt
-        await self._changed(
-            f"INSERT INTO receipts ({_RECEIPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 - constant columns
-            (
-                r.message_id,
-                r.signer_key_id,
-                r.municipality_id,
-                r.event,
-                r.time,
-                _json(r.wire),
-                r.received_at,
-            ),
-        )
-
 
 # --- the storage ---------------------------------------------------------------------------
 
 
 class SqliteStorage(
+    CoreReads,
     AccessReads,
     AuditReads,
     CaseReads,
@@ -280,29 +232,6 @@ class SqliteStorage(
             raise NotFound(what)
         return rows[0]
 
-    async def get_network(self, network_id: str) -> Network:
-        row = await self._one(
-            "network",
-            "SELECT id, name, admin_public, settings, created_at FROM networks WHERE id = ?",
-            (network_id,),
-        )
-        return Network(row[0], row[1], row[2], _object(row[3]), row[4])
-
-    async def list_municipalities(self, network_id: str) -> list[Municipality]:
-        rows = await self._read(
-            "SELECT network_id, id, name, population, manager_email, template"
-            " FROM municipalities WHERE network_id = ? ORDER BY id",
-            (network_id,),
-        )
-        return [Municipality(r[0], r[1], r[2], r[3], r[4], _object(r[5])) for r in rows]
-
-    async def list_receipts(self, message_id: bytes) -> list[ReceiptRow]:
-        rows = await self._read(
-            f"SELECT {_RECEIPT_COLUMNS} FROM receipts WHERE message_id = ? ORDER BY id",  # noqa: S608
-            (message_id,),
-        )
-        return [_receipt(r) for r in rows]
-
     async def reclaim(self) -> bool:
         """After retention: copy the WAL into the database and truncate it to nothing, so the
         removed rows' old pages are in no file (secure_delete has zeroed them in the database).
@@ -327,17 +256,7 @@ class SqliteStorage(
 
 
 async def create_network(data_dir: Path, network: Network) -> None:
-    """The operator's step before the hub serves a network: store it with the administrator's
-    public key and the agreement's settings, and audit it (hub network create, the demo)."""
-    storage = await SqliteStorage.open(data_dir, clean_uploads=False)
-    try:
-        async with storage.transaction() as tx:
-            await tx.add_network(network)
-            await tx.append_audit(
-                at=network.created_at,
-                actor="operator",
-                action="network_created",
-                subject={"network": network.id},
-            )
-    finally:
-        await storage.close()
+    """The network in a SQLite hub (hub/storage/choose.py's create_network, either backend)."""
+    from hub.storage.choose import create_network as create  # noqa: PLC0415
+
+    await create(data_dir, network)

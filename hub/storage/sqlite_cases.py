@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 class CaseWrites(WriteHost):
-    """Writes; the host class gives `_exec`, `_changed` and `_rows` inside its transaction."""
+    """Writes; the host class gives `_changed` and `_rows` inside its transaction."""
 
     async def add_case(self, case: CaseRow) -> None:
         await self._changed(

@@ -69,14 +69,16 @@ def schema_state(data_dir: Path) -> SchemaState:
     return SchemaState(current, known)
 
 
-def refuse_pending(data_dir: Path, config_hint: str) -> None:
-    """Raise UpgradeError if a database with a hub in it waits for migrations."""
-    state = schema_state(data_dir)
+def refuse_pending(data_dir: Path, config_hint: str, state: SchemaState | None = None) -> None:
+    """Raise UpgradeError if a database with a hub in it waits for migrations (`state`: a
+    PostgreSQL database's, else the SQLite file's in `data_dir`)."""
+    where = f"databasen i {data_dir}" if state is None else "PostgreSQL-databasen"
+    state = schema_state(data_dir) if state is None else state
     if state.current == 0 or not state.pending:
         return
     names = ", ".join(name for _, name in state.pending)
     raise UpgradeError(
-        f"databasen i {data_dir} har schemaversion {state.current} och den här versionen av "
+        f"{where} har schemaversion {state.current} och den här versionen av "
         f"hubben behöver {state.newest} ({names}). Hubben startar inte förrän databasen är "
         f"uppgraderad: ta en säkerhetskopia och uppgradera med "
         f"`hub migrate{config_hint} --backup MAPP` (se docs/operations.md, Uppgradering)"
