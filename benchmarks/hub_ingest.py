@@ -3,8 +3,10 @@
     .venv/bin/python -m benchmarks.hub_ingest              # 15 s per row, 32 clients
     .venv/bin/python -m benchmarks.hub_ingest --quick      # 3 s per row, smoke run
 
-A real hub (`python -m hub.cli serve`) and the bare server (`--bare-server PORT DB`, a hidden
-mode of this module) each run in their own process; this process is only the load generator:
+A real hub (`python -m hub.cli serve`) on SQLite, the hub on PostgreSQL with one instance and
+with two (clients split between them, one database), and the bare server (`--bare-server PORT
+DB`, a hidden mode of this module) each run in their own processes; this process is only the
+load generator:
 `--clients` signed-in clients (32), each its own HubClient, upload pre-sealed envelopes for a
 fixed time. Errors must be 0: the exit status is 1 otherwise.
 """
@@ -33,6 +35,7 @@ from benchmarks.ingest_servers import (
     MB,
     NETWORK,
     Server,
+    Servers,
     bare_server_main,
     die_with_parent,
     start_bare,
@@ -43,6 +46,7 @@ from hub.crypto.directory import make_entry
 from hub.crypto.envelope import AttachmentSource, seal
 from hub.crypto.format import MessageKind
 from hub.crypto.keys import PrivateIdentity, PublicIdentity, SigningKey
+from tests.pgserver import PgServer, PostgresUnavailableError
 
 MUNICIPALITIES = 4  # the contact persons are spread over this many municipalities
 SIZES = (("10 KB", 10_000), ("2 MB", 2_000_000))  # attachment payload per envelope
@@ -161,7 +165,12 @@ def own_cpu_seconds() -> float:
 
 
 async def run_load(
-    server: Server, clients: list[HubClient], pool: Pool, seconds: float, *, reuse: bool
+    server: Server | Servers,
+    clients: list[HubClient],
+    pool: Pool,
+    seconds: float,
+    *,
+    reuse: bool,
 ) -> Result:
     """Every client uploads its envelopes one after another until `seconds` have passed; no new
     upload starts after that, and the run ends when the last one in flight is answered.
@@ -231,13 +240,27 @@ async def measure(
     args: argparse.Namespace,
     *,
     executor: ProcessPoolExecutor,
-    hub: Server,
+    hubs: list[Servers],
     bare: Server,
     people: list[Person],
     progress,
 ) -> list[SizeReport]:
-    hub_clients = [HubClient(hub.url, NETWORK) for _ in people]
+    """For each size, `--pairs` rounds of: every hub variant (SQLite first), then the bare
+    server, all on the same freshly sealed envelopes (each variant has its own database, so
+    none sees an envelope twice)."""
+    hub_clients = {
+        h.name: [HubClient(h.urls[i % len(h.urls)], NETWORK) for i in range(len(people))]
+        for h in hubs
+    }
     bare_clients = [HubClient(bare.url, NETWORK) for _ in people]  # never signed in: no token
+
+    async def sign_in_all() -> None:
+        # Sessions last 15 minutes; sign in again so none runs out during the timed part.
+        for clients in hub_clients.values():
+            await asyncio.gather(
+                *(c.sign_in(p.identity) for c, p in zip(clients, people, strict=True))
+            )
+
     reports = []
     try:
         for label, size in SIZES:
@@ -250,49 +273,56 @@ async def measure(
             began = time.perf_counter()
             warm = await seal_pools(executor, people, size, warm_per_client)
             prep = time.perf_counter() - began
-            await asyncio.gather(
-                *(c.sign_in(p.identity) for c, p in zip(hub_clients, people, strict=True))
-            )
+            await sign_in_all()
             progress(f"{label}: warm-up, {warm_seconds:.0f} s on each server (untimed)")
-            warmup = await run_load(hub, hub_clients, warm, warm_seconds, reuse=False)
+            rates = []
+            for h in hubs:
+                warmup = await run_load(h, hub_clients[h.name], warm, warm_seconds, reuse=False)
+                if warmup.errors or not warmup.uploads:
+                    raise SystemExit(f"{label}: {h.name}'s warm-up failed: {dict(warmup.errors)}")
+                rates.append(warmup.rate)
             await run_load(bare, bare_clients, warm, warm_seconds, reuse=True)
-            if warmup.errors or not warmup.uploads:
-                raise SystemExit(f"{label}: the hub's warm-up failed: {dict(warmup.errors)}")
-            per_client = math.ceil(warmup.rate * args.seconds * POOL_MARGIN / len(people)) + 2
+            rate = max(rates)  # the fastest variant sizes the pools: none runs out
+            per_client = math.ceil(rate * args.seconds * POOL_MARGIN / len(people)) + 2
             progress(
-                f"{label}: hub warm-up {warmup.rate:.0f} envelopes/s; sealing {per_client} "
+                f"{label}: fastest hub warm-up {rate:.0f} envelopes/s; sealing {per_client} "
                 f"per client ({per_client * len(people)} in all, {SEAL_WORKERS} processes)"
             )
             envelope_size = len(warm[0][0][1])
             del warm
             pairs: list[tuple[Result, Result]] = []
+            others: list[dict[str, Result]] = []
             for pair in range(1, args.pairs + 1):
                 began = time.perf_counter()
                 pool = await seal_pools(executor, people, size, per_client)
                 prep += time.perf_counter() - began
-                # Sessions last 15 minutes; sign in again so none runs out during the timed part.
-                await asyncio.gather(
-                    *(c.sign_in(p.identity) for c, p in zip(hub_clients, people, strict=True))
-                )
-                progress(f"{label}: pair {pair}: hub, {args.seconds:g} s")
-                hub_result = await run_load(hub, hub_clients, pool, args.seconds, reuse=False)
+                await sign_in_all()
+                results: dict[str, Result] = {}
+                for h in hubs:
+                    progress(f"{label}: pair {pair}: {h.name}, {args.seconds:g} s")
+                    results[h.name] = await run_load(
+                        h, hub_clients[h.name], pool, args.seconds, reuse=False
+                    )
                 progress(f"{label}: pair {pair}: bare server, {args.seconds:g} s")
                 bare_result = await run_load(bare, bare_clients, pool, args.seconds, reuse=True)
-                pairs.append((hub_result, bare_result))
+                first = results.pop(hubs[0].name)
+                pairs.append((first, bare_result))
+                others.append(results)
                 del pool
             reports.append(
                 SizeReport(
                     label,
                     envelope_size,
-                    warmup.rate,
+                    rate,
                     warm_per_client,
                     per_client,
                     prep,
                     pairs,
+                    others,
                 )
             )
     finally:
-        for client in hub_clients + bare_clients:
+        for client in [c for cs in hub_clients.values() for c in cs] + bare_clients:
             await client.close()
     return reports
 
@@ -311,8 +341,10 @@ def report(header: list[str], reports: list[SizeReport], people: list[Person], a
         f"{len(keys)} keys."
     )
     print(
-        "The hub (python -m hub.cli serve) and the bare server (aiohttp, body -> one INSERT into "
-        "SQLite, WAL, synchronous=FULL) run in their own processes, one at a time."
+        "The hub (python -m hub.cli serve) on SQLite, on PostgreSQL with one and with two "
+        "instances (pg x1, pg x2: one database, clients split), and the bare server (aiohttp, "
+        "body -> one INSERT into SQLite, WAL, synchronous=FULL) run in their own processes, one "
+        "row at a time."
     )
     print("\n".join(table(reports, args.clients, args.seconds)))
     print()
@@ -322,8 +354,9 @@ def report(header: list[str], reports: list[SizeReport], people: list[Person], a
         )
     )
     results = [r for rep in reports for pair in rep.pairs for r in pair]
+    results += [r for rep in reports for row in rep.others for r in row.values()]
     errors = sum(sum(r.errors.values()) for r in results)
-    exhausted = sum(hub.exhausted for rep in reports for hub, _ in rep.pairs)
+    exhausted = sum(r.exhausted for r in results)
     return 1 if errors or exhausted else 0
 
 
@@ -334,32 +367,80 @@ class Cleanup:
         self.tmp = tmp
         self.servers: list[Server] = []
         self.executor: ProcessPoolExecutor | None = None
+        self.postgresql: PgServer | None = None
 
     def __call__(self) -> None:
         for server in self.servers:
             server.stop()
         self.servers.clear()
+        if self.postgresql is not None:
+            self.postgresql.stop()
+            self.postgresql = None
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
             self.executor = None
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def start_postgresql_hubs(
+    tmp: Path, admin: SigningKey, cleanup: Cleanup, progress
+) -> list[Servers]:
+    """A PostgreSQL server as a real one runs (fsync and synchronous commits on), started from
+    Debian's package as the tests start theirs (tests/pgserver.py), with two databases: one for
+    one hub instance, one for two instances."""
+    try:
+        server = PgServer.start(durable=True)
+    except PostgresUnavailableError as exc:
+        progress(f"no PostgreSQL rows: {exc}")
+        return []
+    cleanup.postgresql = server
+    one, two = server.new_database(template=None), server.new_database(template=None)
+    pg1 = start_hub(tmp, admin, name="pg1", database=one)
+    pg2a = start_hub(tmp, admin, name="pg2a", database=two)
+    pg2b = start_hub(tmp, admin, name="pg2b", database=two, create=False)
+    cleanup.servers += [pg1, pg2a, pg2b]
+    return [Servers("pg x1", [pg1]), Servers("pg x2", [pg2a, pg2b])]
+
+
+def start_servers(
+    tmp: Path, admin: SigningKey, cleanup: Cleanup, progress, *, postgresql: bool
+) -> tuple[list[Servers], Server]:
+    """Every server first, while this process has no threads (preexec_fn)."""
+    hub = start_hub(tmp, admin)
+    cleanup.servers.append(hub)
+    hubs = [Servers("hub", [hub])]
+    if postgresql:
+        hubs += start_postgresql_hubs(tmp, admin, cleanup, progress)
+    bare = start_bare(tmp)
+    cleanup.servers.append(bare)
+    for server in cleanup.servers:
+        server.wait_ready()
+    return hubs, bare
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--seconds", type=float, default=15, help="timed length of each row")
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients (persons)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 s per row")
     parser.add_argument("--pairs", type=int, default=3, help="hub/bare pairs per payload size")
+    parser.add_argument(
+        "--no-postgresql", action="store_true", help="only SQLite and the bare server"
+    )
     parser.add_argument("--bare-server", nargs=2, metavar=("PORT", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.bare_server:
-        bare_server_main(int(args.bare_server[0]), Path(args.bare_server[1]))
-        return 0
     if args.quick:
         args.seconds = 3
     if args.seconds <= 0 or args.clients < 2 or args.pairs < 1:
         parser.error("--seconds must be positive, --clients at least 2 and --pairs at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.bare_server:
+        bare_server_main(int(args.bare_server[0]), Path(args.bare_server[1]))
+        return 0
 
     def progress(text: str) -> None:
         print(f"... {text}", file=sys.stderr, flush=True)
@@ -375,27 +456,22 @@ def main(argv: list[str] | None = None) -> int:
         header = machine_lines(tmp)
         admin = SigningKey.generate()
         people = make_people(args.clients)
-        # Both servers first, while this process has no threads (preexec_fn).
-        hub = start_hub(tmp, admin)
-        cleanup.servers.append(hub)
-        bare = start_bare(tmp)
-        cleanup.servers.append(bare)
-        hub.wait_ready()
-        bare.wait_ready()
+        hubs, bare = start_servers(tmp, admin, cleanup, progress, postgresql=not args.no_postgresql)
         executor = ProcessPoolExecutor(
             SEAL_WORKERS, mp_context=get_context("spawn"), initializer=die_with_parent
         )
         cleanup.executor = executor
-        progress(f"hub at {hub.url}, bare server at {bare.url}; enrolling {args.clients} persons")
+        progress(f"hubs {[h.urls for h in hubs]}, bare server at {bare.url}; enrolling")
 
         async def run() -> list[SizeReport]:
-            await enrol(hub, admin, people)
+            for h in hubs:
+                await enrol(h.members[0], admin, people)
             return await measure(
-                args, executor=executor, hub=hub, bare=bare, people=people, progress=progress
+                args, executor=executor, hubs=hubs, bare=bare, people=people, progress=progress
             )
 
         reports = asyncio.run(run())
-        for server in (hub, bare):
+        for server in cleanup.servers:
             if server.proc is not None and server.proc.poll() is not None:
                 raise SystemExit(f"{server.name} exited during the run:\n{server.log_tail()}")
     except KeyboardInterrupt:

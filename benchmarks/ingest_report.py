@@ -58,6 +58,7 @@ class SizeReport:
     per_client: int
     prep_seconds: float
     pairs: list[tuple[Result, Result]]  # (hub, bare), measured one after the other
+    others: list[dict[str, Result]] = field(default_factory=list)  # per pair: PostgreSQL rows
 
     def median_pair(self) -> tuple[Result, Result]:
         """The pair whose hub/bare ratio is the median (the middle one of an odd count)."""
@@ -107,6 +108,11 @@ def table(reports: list[SizeReport], clients: int, seconds: float) -> list[str]:
         for n, (hub, bare) in enumerate(rep.pairs, start=1):
             label = rep.label if n == 1 else ""
             lines.append(row(label, f"hub #{n}", rep.envelope, hub, f"{ratio(hub, bare):.2f}"))
+            others = rep.others[n - 1] if rep.others else {}
+            for name, other in others.items():
+                lines.append(
+                    row("", f"{name} #{n}", rep.envelope, other, f"{ratio(other, bare):.2f}")
+                )
             lines.append(row("", f"bare #{n}", rep.envelope, bare, ""))
         hub, bare = rep.median_pair()
         lines.append(
@@ -114,12 +120,24 @@ def table(reports: list[SizeReport], clients: int, seconds: float) -> list[str]:
             f"(hub {hub.rate:.1f} env/s, {hub.cpu_ms_per_upload:.2f} ms CPU per upload; "
             f"bare {bare.rate:.1f} env/s)"
         )
+        for name in rep.others[0] if rep.others else {}:
+            rows = sorted(
+                ((o[name], b) for o, (_, b) in zip(rep.others, rep.pairs, strict=True)),
+                key=lambda pair: ratio(*pair),
+            )
+            mid, mid_bare = rows[(len(rows) - 1) // 2]
+            lines.append(
+                f"  {rep.label}: median of {len(rows)} pairs: {name}/bare "
+                f"{ratio(mid, mid_bare):.2f} ({name} {mid.rate:.1f} env/s, "
+                f"{mid.cpu_ms_per_upload:.2f} ms CPU per upload, all its instances)"
+            )
     what = [
         f"{clients} clients, each one upload at a time; {seconds:g} s per row, then the uploads in",
         "flight are answered: env/s = uploads / time to the last answer. MB/s counts envelope",
         "bytes sent (MB = 10^6 B). Latency: one upload, request to answer. CPU: share of one core",
         "used during the row by the server process (all threads) and by this load generator;",
-        "CPU/up: the server's CPU ms per upload. hub/bare: the ratio of env/s within a pair.",
+        "CPU/up: the server's CPU ms per upload (pg x2: both instances; PostgreSQL's own",
+        "processes are not counted). hub/bare: the ratio of env/s within a pair.",
     ]
     lines += [f"  {line}" for line in what]
     return lines

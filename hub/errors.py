@@ -189,6 +189,33 @@ MESSAGES: dict[str, str] = {
     ),
     "case_municipality_already_asked": "Kommunen har redan tillfrågats i det här ärendet.",
     "case_own_municipality": "Ett ärende kan inte skickas till den egna kommunen.",
+    "case_batch_invalid": (
+        "Stegen hör ihop och måste tas tillsammans: en bekräftelse stänger samtidigt de andra "
+        "öppna förfrågningarna, och ett ärende avslutas utan flytt genom att alla öppna "
+        "förfrågningar återkallas samtidigt."
+    ),
+    "case_history_conflicting": (
+        "Ärendets historik är motstridig: hubben har visat två olika förlopp. Inget nytt steg "
+        "kan tas i den delen av ärendet. Kontakta länsstyrelsen."
+    ),
+    "case_others_open": (
+        "Ärendet har andra öppna förfrågningar. De stängs i samma steg som bekräftelsen."
+    ),
+    # signed case steps (hub/crypto/steps.py, hub/protocol/chain.py, hub/server/case_steps.py)
+    "step_signer_not_party": (
+        "Steget är undertecknat av någon som inte hör till ärendets avsändande eller "
+        "tillfrågade kommun."
+    ),
+    "step_parent_taken": (
+        "Någon annan hann före: ärendet har redan ett nytt steg efter det du utgick från. "
+        "Läs in ärendet igen och se vad som gäller nu."
+    ),
+    "step_parent_unknown": ("Steget bygger på ett steg som hubben inte har. Läs in ärendet igen."),
+    "step_mismatch": "Steget gäller ett annat ärende, en annan kommun eller ett annat nätverk.",
+    "steps_required": (
+        "Den här versionen av hubben tar bara emot undertecknade steg. Uppdatera programmet "
+        "för inkorgen."
+    ),
     # the outcome report (hub/report/outcome.py, hub/server/outcome_routes.py)
     "case_not_closed": (
         "Ärendet är inte avslutat. Utfallsrapporten lämnas först när ärendet har avslutats."
@@ -284,6 +311,7 @@ class RecordVerificationError(VerificationError):
             "registry_conflict",
             "receipt_signer_not_recipient",
             "receipt_mismatch",
+            "step_signer_not_party",
         }
     )
 
@@ -316,6 +344,10 @@ class ApiError(HubError):
             "case_not_closed",
             "outcome_report_invalid",
             "outcome_report_mismatch",
+            "step_parent_taken",
+            "step_parent_unknown",
+            "step_mismatch",
+            "steps_required",
         }
     )
 
@@ -345,6 +377,9 @@ class LifecycleError(HubError):
             "case_too_many_requests",
             "case_municipality_already_asked",
             "case_own_municipality",
+            "case_batch_invalid",
+            "case_others_open",
+            "case_history_conflicting",
         }
     )
     _unprocessable: ClassVar[frozenset[str]] = frozenset(

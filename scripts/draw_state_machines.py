@@ -26,7 +26,7 @@ OUT_DIR = ROOT / "docs" / "state-machines"
 REQUEST_DOT = OUT_DIR / "request.dot"
 
 # Edge colour by who acts; an edge several roles share is drawn black.
-_COLOURS = {Role.SENDER: "#1f5fa8", Role.RECEIVER: "#2e7d32", Role.SYSTEM: "#777777"}
+_COLOURS = {Role.SENDER: "#1f5fa8", Role.RECEIVER: "#2e7d32"}
 
 
 def render_request() -> str:

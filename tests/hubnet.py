@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import socket
+import subprocess
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+import psycopg
 from aiohttp import web
 
 from hub.cli.admin_log import checkpoint_over
@@ -22,15 +24,21 @@ from hub.crypto.envelope import AttachmentSource, seal
 from hub.crypto.format import MessageKind
 from hub.crypto.keys import PrivateIdentity, SigningKey
 from hub.crypto.registry import make_kommunmall, make_municipality, make_settings
+from hub.protocol.chain import derive, sign_batch
+from hub.protocol.lifecycle import Action, Case, Event, Role
 from hub.server.app import init_app
 from hub.server.config import ServerConfig
 from hub.server.typedefs import CONFIG
 from hub.storage.base import Network
-from hub.storage.sqlite import create_network
+from hub.storage.choose import create_network, open_storage
+from tests.pgserver import pg_bin
 from tests.vectors._rng import SeededRng
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
+
+    from hub.protocol import wire
+    from hub.storage.base import Storage
 
 NETWORK = "lanskompotten-test"
 START = 1_795_000_000
@@ -65,6 +73,40 @@ class HubNet:
     municipality_of: dict[str, str]  # person -> municipality
     serial: int = 0
     clients: list[HubClient] = field(default_factory=list)
+    database: str | None = None  # None: SQLite in data_dir; else PostgreSQL's URL
+
+    async def open_storage(self) -> Storage:
+        """The hub's storage, opened beside the running hub (close it after use)."""
+        return await open_storage(self.data_dir, self.database)
+
+    def blob_names(self) -> list[str]:
+        """Every blob the hub keeps outside its rows' bodies: files under blobs/ (SQLite), or
+        the linked blobs' message ids and 'staged:' blob ids (PostgreSQL)."""
+        if self.database is None:
+            return sorted(p.name for p in (self.data_dir / "blobs").rglob("*") if p.is_file())
+        with psycopg.connect(self.database, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT encode(e.message_id, 'hex') FROM envelope_blobs b"
+                " JOIN envelopes e ON e.seq = b.seq UNION ALL"
+                " SELECT 'staged:' || encode(blob_id, 'hex') FROM blob_uploads UNION ALL"
+                " SELECT DISTINCT 'chunks:' || encode(blob_id, 'hex') FROM blob_chunks c"
+                " WHERE NOT EXISTS (SELECT 1 FROM envelope_blobs l WHERE l.blob_id = c.blob_id)"
+            ).fetchall()
+        return sorted(r[0] for r in rows)
+
+    def stored_bytes(self) -> list[tuple[str, bytes]]:
+        """Everything the hub stores, as (where, bytes): each file of its data folder, and on
+        PostgreSQL a plain pg_dump of its database (rows, blobs, the audit log)."""
+        found = [(str(p), p.read_bytes()) for p in self.data_dir.rglob("*") if p.is_file()]
+        if self.database is not None:
+            dump = subprocess.run(
+                [str(pg_bin() / "pg_dump"), "--data-only", self.database],
+                check=True,
+                capture_output=True,
+                timeout=120,
+            ).stdout
+            found.append(("pg_dump", dump))
+        return found
 
     async def client(self, who: str | None = None, *, fresh: bool = False) -> HubClient:
         """A client signed in as `who` (a person), or as the administrator when None; one per
@@ -111,6 +153,70 @@ class HubNet:
         admin = await self.client()
         records = [*await admin.registry_records(), wire]
         return await admin.add_record(wire, checkpoint_over(self.admin, NETWORK, records))
+
+    async def step(
+        self,
+        person: str,
+        case_id: bytes,
+        municipality: str,
+        event: str,
+        *,
+        details: dict[str, str] | None = None,
+        message_id: bytes | None = None,
+        batch: bool = True,
+    ) -> wire.CaseView:
+        """`person` signs and posts a case step as an agent does: the chain fetched and
+        replayed, the step continuing it (a confirm and closing without a move as their whole
+        batch unless `batch` is False). Returns the hub's view."""
+        client = await self.client(person)
+        signed = await self.sign_steps(
+            person,
+            case_id,
+            municipality,
+            event,
+            details=details,
+            message_id=message_id,
+            batch=batch,
+        )
+        return await client.post_steps(case_id, signed)
+
+    async def sign_steps(
+        self,
+        person: str,
+        case_id: bytes,
+        municipality: str,
+        event: str,
+        *,
+        details: dict[str, str] | None = None,
+        message_id: bytes | None = None,
+        batch: bool = True,
+    ) -> list[dict[str, str]]:
+        """The signed steps step() would post, for a test to post (or tamper with) itself."""
+        client = await self.client(person)
+        directory = await client.directory(self.admin.public)
+        sender = (await client.case(case_id)).sender
+        relayed = [msgspec.to_builtins(r.step) for r in await client.case_steps(case_id)]
+        derived = derive(case_id, sender, relayed, directory=directory)
+        me = self.municipality_of[person]
+        role = Role.SENDER if me == sender else Role.RECEIVER
+        now = int(self.clock.now)
+        case = derived.case or Case(case_id.hex(), sender)
+        if batch and event == "confirm":
+            actions = case.confirm_batch(municipality, now)
+        elif batch and event == "close_not_moved":
+            actions = case.close_not_moved_batch(now)
+        else:
+            actions = [Action(role, municipality, Event(event), now, details or {})]
+        return sign_batch(
+            self.people[person],
+            network=NETWORK,
+            case_id=case_id,
+            sender=sender,
+            derived=derived,
+            actions=actions,
+            time=now,
+            message_id=message_id,
+        )
 
     async def register(self, municipality: str, name: str, population: int = 25_000) -> int:
         """The administrator signs a municipality record (docs/protocol.md §5.10)."""
@@ -227,13 +333,15 @@ async def running_hub(
     network_settings: dict[str, Any] | None = None,
     signed_registry: bool = True,
     front: Callable[[str], Awaitable[str]] | None = None,
+    database: str | None = None,
     **config: Any,
 ) -> AsyncIterator[HubNet]:
     """A hub with the test network; `network_settings` are added to its agreed settings, which
     the administrator signs with the members unless `signed_registry` is False (a network
     set up before the registry was signed: the operator's settings and names only).
     `front`: started with the hub's own address, returns the address of a proxy in front of it
-    (tests/lyinghub.py), which becomes the hub's public URL and the one every client dials."""
+    (tests/lyinghub.py), which becomes the hub's public URL and the one every client dials.
+    `database`: None for SQLite in the data folder, or a PostgreSQL URL (tests/conftest.py)."""
     config.setdefault("signin_attempts_per_minute", 1000)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -250,11 +358,14 @@ async def running_hub(
             {"answer_days": 14, **(network_settings or {})},
             START,
         ),
+        database,
     )
     clock = FakeClock()
-    server_config = ServerConfig(data_dir=data_dir, port=port, public_url=url, **config)
+    server_config = ServerConfig(
+        data_dir=data_dir, port=port, public_url=url, database=database, **config
+    )
     runner = await _serve(server_config, clock)
-    net = HubNet(url, runner.app, data_dir, clock, admin, {}, {})
+    net = HubNet(url, runner.app, data_dir, clock, admin, {}, {}, database=database)
     net.runner = runner
     try:
         admin_client = await net.client()

@@ -51,6 +51,8 @@ class LyingHub:
     # hub that failed after storing, or a connection lost before the answer): (method, path)
     # -> status, or None to answer truthfully.
     swallow: list[Callable[[str, str], int | None]] = field(default_factory=list)
+    # Answer this status without forwarding at all (a hub that never got the request).
+    refuse: list[Callable[[str, str], int | None]] = field(default_factory=list)
     _session: aiohttp.ClientSession | None = None
     _runner: web.AppRunner | None = None
 
@@ -79,6 +81,13 @@ class LyingHub:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return await self._relay_live(request)
         assert self._session is not None
+        for rule in self.refuse:
+            status = rule(request.method, request.path)
+            if status is not None:
+                self.answered.append((request.method, request.path, status))
+                return web.json_response(
+                    {"error": {"code": "internal", "message": "fel"}}, status=status
+                )
         path = request.path
         blob = _BLOB.match(path)
         if blob and blob.group(1) in self.blob_swaps:
@@ -162,6 +171,37 @@ def in_cases(rewrite: Callable[[dict[str, Any]], dict[str, Any] | None]) -> Any:
         if method != "GET" or path != "/api/v1/cases":
             return said
         return {"cases": [v for c in said["cases"] if (v := rewrite(c)) is not None]}
+
+    return lie
+
+
+_CASE_VIEW = re.compile(r"/api/v1/cases/[0-9a-f]{32}(/steps)?")
+_STEPS = re.compile(r"/api/v1/cases/[0-9a-f]{32}/steps")
+
+
+def in_case_views(rewrite: Callable[[dict[str, Any]], dict[str, Any]]) -> Any:
+    """A lie about every case view the hub answers with: the list (GET /cases), one case
+    (GET /cases/{id}) and the answer to posted steps (POST /cases/{id}/steps)."""
+
+    def lie(method: str, path: str, said: Any) -> Any:
+        if not isinstance(said, dict) or "error" in said:
+            return said
+        if method == "GET" and path == "/api/v1/cases":
+            return {"cases": [rewrite(c) for c in said["cases"]]}
+        if _CASE_VIEW.fullmatch(path) and "requests" in said:
+            return rewrite(said)
+        return said
+
+    return lie
+
+
+def in_steps(rewrite: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> Any:
+    """A lie about GET /cases/{id}/steps: the relayed steps become what `rewrite` returns."""
+
+    def lie(method: str, path: str, said: Any) -> Any:
+        if method != "GET" or not _STEPS.fullmatch(path) or "steps" not in said:
+            return said
+        return {"steps": rewrite(said["steps"])}
 
     return lie
 

@@ -55,6 +55,7 @@ class MailCatcher:
     # stops at that moment. A stalled message is never kept (it was not taken).
     stall: threading.Event = field(default_factory=threading.Event)
     stalled: int = 0
+    stall_after: int | None = None  # stall every message once this many were taken
     _release: threading.Event = field(default_factory=threading.Event)
 
     def release(self) -> None:
@@ -87,7 +88,9 @@ class MailCatcher:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         del server, session
-        if self.stall.is_set():
+        if self.stall.is_set() or (
+            self.stall_after is not None and len(self.caught) >= self.stall_after
+        ):
             self.stalled += 1
             await asyncio.get_running_loop().run_in_executor(None, self._release.wait, 30)
             return "451 4.3.0 Stalled"

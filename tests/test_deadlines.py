@@ -33,7 +33,7 @@ from hub.protocol.deadlines import (
 from hub.protocol.lifecycle import Case, Event, RequestState, Role
 
 CAL = SwedishCalendar()
-A, B, SYS = Role.SENDER, Role.RECEIVER, Role.SYSTEM
+A, B = Role.SENDER, Role.RECEIVER
 
 
 def sthlm(y: int, mo: int, d: int, h: int = 10, mi: int = 0, *, fold: int = 0) -> datetime:
@@ -412,7 +412,7 @@ def test_delivery_starts_the_answer_clock():
     reminded on 22 June; reading the inquiry does not restart the clock."""
     case = step(Case("c1", "A"), A, Event.SEND_INQUIRY, T0)
     delivered = unix(sthlm(2027, 6, 11, 9, 0))
-    case = step(case, SYS, Event.DELIVER, delivered)
+    case = step(case, B, Event.DELIVER, delivered)
     [due] = deadlines_for(case, NATIONAL, CAL)
     assert due == Due(
         DueKind.ANSWER,
@@ -429,7 +429,7 @@ def test_delivery_starts_the_answer_clock():
 def test_accept_starts_the_offer_clock_for_the_sender():
     """After B accepts, the answer clock stops and A's two weeks to answer the offer run."""
     case = step(Case("c1", "A"), A, Event.SEND_INQUIRY, T0)
-    case = step(case, SYS, Event.DELIVER, T0 + 60)
+    case = step(case, B, Event.DELIVER, T0 + 60)
     case = step(case, B, Event.ACCEPT, T0 + 5 * DAY)
     [due] = deadlines_for(case, NATIONAL, CAL)
     assert due.kind is DueKind.OFFER_RESPONSE
@@ -440,7 +440,7 @@ def test_accept_starts_the_offer_clock_for_the_sender():
 def test_confirmed_case_has_no_clock_until_the_move():
     """While the receiving municipality looks for housing, no deadline runs."""
     case = step(Case("c1", "A"), A, Event.SEND_INQUIRY, T0)
-    case = step(case, SYS, Event.DELIVER, T0 + 60)
+    case = step(case, B, Event.DELIVER, T0 + 60)
     case = step(case, B, Event.ACCEPT, T0 + DAY)
     case = step(case, A, Event.CONFIRM, T0 + 2 * DAY)
     assert deadlines_for(case, NATIONAL, CAL) == []
@@ -448,7 +448,7 @@ def test_confirmed_case_has_no_clock_until_the_move():
 
 def moved_case(moving_date: date) -> Case:
     case = step(Case("c1", "A"), A, Event.SEND_INQUIRY, T0)
-    case = step(case, SYS, Event.DELIVER, T0 + 60)
+    case = step(case, B, Event.DELIVER, T0 + 60)
     case = step(case, B, Event.ACCEPT, T0 + DAY)
     case = step(case, A, Event.CONFIRM, T0 + 2 * DAY)
     return step(case, A, Event.RECORD_MOVE, T0 + 90 * DAY, moving_date=moving_date)
@@ -491,7 +491,7 @@ def test_withdrawn_and_declined_requests_have_no_clocks():
     case = Case("c1", "A")
     for i, m in enumerate(("B", "C", "D")):
         case = step(case, A, Event.SEND_INQUIRY, T0 + i, m)
-        case = step(case, SYS, Event.DELIVER, T0 + (2 - i) * DAY, m)
+        case = step(case, B, Event.DELIVER, T0 + (2 - i) * DAY, m)
     assert [d.municipality for d in deadlines_for(case, NATIONAL, CAL)] == ["D", "C", "B"]
     case = step(case, A, Event.WITHDRAW, T0 + 3 * DAY, "C")
     case = step(case, B, Event.DECLINE, T0 + 3 * DAY, "D", reason="quota_reached")
@@ -501,7 +501,7 @@ def test_withdrawn_and_declined_requests_have_no_clocks():
 def test_case_closed_as_not_moved_has_no_clocks():
     """When A closes the case without a move, every clock stops."""
     case = step(Case("c1", "A"), A, Event.SEND_INQUIRY, T0)
-    case = step(case, SYS, Event.DELIVER, T0 + 60)
+    case = step(case, B, Event.DELIVER, T0 + 60)
     closed, _ = case.close_not_moved(A, T0 + DAY)
     assert deadlines_for(closed, NATIONAL, CAL) == []
 

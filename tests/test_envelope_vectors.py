@@ -86,6 +86,7 @@ def test_valid_vector_opens_to_the_recorded_content(v, tmp_path):
         assert opened.header.message_id.hex() == want["message_id"]
         assert opened.digest.hex() == want["digest"]
         assert opened.document == want["document"]
+        assert [m.hex() for m in opened.seen] == want["seen"]
         got = [
             {
                 "name": a.name,

@@ -46,11 +46,14 @@ async def test_the_coordinator_sees_the_year_as_tables_charts_csv_and_pdf(net):
         assert page.count('role="img"') == 4
         assert "Testnätverket" in page
         assert "Teckenförklaring" in page
+        # The figures are the hub's, not verified here: the page says so (issue 13).
+        assert "Sammanställt av hubben" in page
 
         status, page_text = await agent.page(f"/kommun?ar={YEAR}&kommun=Kommun%20B")
         assert status == 200, page_text
         assert "<h1>Kommun B 2026</h1>" in page_text
         assert "Andel besvarade i tid" in page_text
+        assert "Sammanställt av hubben" in page_text
 
         status, headers, data = await agent.get(f"/oversikt.csv?ar={YEAR}")
         assert status == 200
@@ -67,6 +70,7 @@ async def test_the_coordinator_sees_the_year_as_tables_charts_csv_and_pdf(net):
         assert f"Årsrapport {YEAR}: Testnätverket" in text
         assert "Förfrågningar och svar" in text
         assert SMALL in text
+        assert "Sammanställt av hubben" in text
 
 
 async def test_the_canary_appears_in_no_page_csv_or_pdf(net):

@@ -78,8 +78,8 @@ async def _hostile_case(net, inquiry: dict[str, object], message: dict[str, obje
     await hub.create_case(case_id)
     data = net.seal_to("anna", ["kommun-b"], inquiry, case_id=case_id)
     ack = await hub.upload(data, ["kommun-b"])
-    await hub.case_event(
-        case_id, "kommun-b", "send_inquiry", message_id=bytes.fromhex(ack.message_id)
+    await net.step(
+        "anna", case_id, "kommun-b", "send_inquiry", message_id=bytes.fromhex(ack.message_id)
     )
     net.clock.now += 60
     data = net.seal_to("anna", ["kommun-b"], message, kind=MessageKind.MESSAGE, case_id=case_id)

@@ -223,6 +223,14 @@ def test_moving_date_must_be_a_date() -> None:
     assert forms.validate_move({"moving_date": "2027-02-01"}) == ({"moving_date": "2027-02-01"}, {})
 
 
+def test_the_follow_up_needs_the_day_of_its_meeting() -> None:
+    """Recording the follow-up needs the meeting's date as ÅÅÅÅ-MM-DD: it is signed with it."""
+    assert "follow_up_date" in forms.validate_follow_up({})[1]
+    assert "follow_up_date" in forms.validate_follow_up({"follow_up_date": "2027-02-30"})[1]
+    good = {"follow_up_date": "2027-03-01"}
+    assert forms.validate_follow_up(good) == (good, {})
+
+
 def test_outcome_report_categories() -> None:
     """The report's target groups and reasons are the coordinator's lists, in their order."""
     assert [label for _, label in forms.TARGET_GROUPS] == [

@@ -16,7 +16,7 @@ from tests.hubnet import NETWORK
 from tests.inboxnet import running_agent
 from tests.lyinghub import lying_hub, once
 
-CASES = "/api/v1/cases/[0-9a-f]{32}/events"
+CASES = "/api/v1/cases/[0-9a-f]{32}/steps"
 
 
 @pytest.fixture
@@ -124,3 +124,38 @@ async def test_a_sealed_envelope_waiting_at_a_stop_is_uploaded_unchanged(liar, t
     assert stored.kind == MessageKind.INQUIRY
     request = await _request_of(net, case_id)
     assert [h.event for h in request.history].count("send_inquiry") == 1
+
+
+async def test_a_step_overtaken_while_it_waited_is_dropped_with_a_swedish_notice(liar, tmp_path):
+    """A's withdrawal is signed, then the hub is unreachable; meanwhile B accepts. The retry
+    sends the same signed bytes, the hub answers that another step came first, and A's inbox
+    drops the item, says so in Swedish, and shows what both sides now agree on: accepted."""
+    net, proxy = liar
+    async with running_agent(net, "anna", tmp_path) as anna:
+        case_id = await anna.core.send_inquiry({"bakgrund_till_placering": "x"}, [], ["kommun-b"])
+        [inquiry] = await _sent(net)
+        await net.step(
+            "bertil", case_id, "kommun-b", "deliver", message_id=bytes.fromhex(inquiry.message_id)
+        )
+        await anna.core.sync()
+        proxy.refuse.append(once("POST", CASES, status=503))
+        await anna.core.answer(case_id, "withdraw", target="kommun-b", document=None)
+        [(item_id, _)] = await anna.core.cache.outbox()
+        signed = (await anna.core.cache.step_progress(item_id, 0)).signed
+        assert signed is not None  # signed once, kept for the retry
+        data = net.seal_to(
+            "bertil", ["kommun-a"], {"ja": "ja"}, kind=MessageKind.ANSWER, case_id=case_id
+        )
+        yes = bytes.fromhex(
+            (await (await net.client("bertil")).upload(data, ["kommun-a"])).message_id
+        )
+        await net.step("bertil", case_id, "kommun-b", "accept", message_id=yes)
+        await anna.core.flush_outbox()
+        assert await anna.core.cache.outbox_count() == 0
+        assert any("hann före" in n["text"] for n in anna.core.notices)
+        kept = await anna.core.cache.get_case(case_id)
+        assert kept is not None
+        assert [r["state"] for r in kept["requests"]] == ["accepted"]
+    request = await _request_of(net, case_id)
+    assert request.state == "accepted"
+    assert "withdraw" not in [h.event for h in request.history]

@@ -69,7 +69,7 @@ async def _moved_case(anna: Agent, cecilia: Agent) -> bytes:
     for action, extra in (
         ("confirm", {}),
         ("record_move", {"moving_date": "2027-02-01"}),
-        ("record_follow_up", {}),
+        ("record_follow_up", {"follow_up_date": "2027-03-01"}),
     ):
         status, page = await anna.post(f"{path}/{action}", {"target": "kommun-c", **extra})
         assert status == 200, (action, _text(page))

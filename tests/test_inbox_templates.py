@@ -739,7 +739,8 @@ def test_refused_decline_shows_its_errors_and_keeps_the_text() -> None:
 
 
 def test_move_and_close_forms() -> None:
-    """Recording a move asks for a date; closing asks nothing: the outcome report follows."""
+    """Recording a move and the follow-up each ask for a date; closing asks nothing: the
+    outcome report follows."""
     context = case_context(
         case=case(requests=[]),
         actions=["record_move", "record_follow_up", "close", "close_not_moved"],
@@ -753,6 +754,8 @@ def test_move_and_close_forms() -> None:
     assert len(closing) == 1
     follow_up = [f for f in page.forms if f["attrs"]["action"].endswith("/record_follow_up")]
     assert len(follow_up) == 1
+    held = next(a for a in page.all("input") if a.get("name") == "follow_up_date")
+    assert held["type"] == "date"
 
 
 def test_outcome_form_on_a_closed_case_we_sent() -> None:

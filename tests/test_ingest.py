@@ -11,13 +11,13 @@ import pytest
 from hub.server.typedefs import INGEST
 from hub.storage.audit import verify_chain
 from hub.storage.blobs import FLUSH_BYTES, FileBlobStore
-from hub.storage.sqlite import SqliteStorage
 from tests.hubnet import running_hub
 
 
 @pytest.fixture
-async def net(tmp_path):
-    async with running_hub(tmp_path) as hubnet:
+async def net(tmp_path, database):
+    """The hub on each backend: SQLite, and PostgreSQL (tests/conftest.py)."""
+    async with running_hub(tmp_path, database=database) as hubnet:
         yield hubnet
 
 
@@ -54,7 +54,7 @@ async def test_forty_uploads_at_once_are_each_stored_whole_and_listed_in_order(n
     assert sorted(e.seq for e in listed) == sorted(seqs)
     for (_, data, _), (_, body) in zip(jobs, answers, strict=True):
         assert await bertil.download(bytes.fromhex(body["message_id"])) == data
-    storage = await SqliteStorage.open(net.data_dir)
+    storage = await net.open_storage()
     try:
         records = [r async for r in storage.audit_records()]
     finally:

@@ -38,7 +38,7 @@ from hub.protocol.lifecycle import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-A, B, SYS = Role.SENDER, Role.RECEIVER, Role.SYSTEM
+A, B = Role.SENDER, Role.RECEIVER
 S = RequestState
 E = Event
 MOVING_DAY = date(2026, 5, 1)
@@ -101,7 +101,8 @@ def case_with(state: RequestState, municipality: str = "B") -> Case:
     case = Case("case-1", "A")
     if state is S.CLOSED_ELSEWHERE:
         case, _ = drive(case, municipality, PATHS[S.SENT])
-        case, _ = drive(case, "C", PATHS[S.CONFIRMED])
+        case, _ = drive(case, "C", PATHS[S.ACCEPTED])
+        case, _ = case.apply_batch(case.confirm_batch("C", 2000))
         return case
     case, _ = drive(case, municipality, PATHS[state])
     return case
@@ -117,7 +118,7 @@ def test_happy_path_with_pre_inquiry_ends_in_a_closed_case_that_moved():
         (A, E.SEND_PRE_INQUIRY),
         (B, E.PRE_INQUIRY_YES),
         (A, E.SEND_INQUIRY),
-        (SYS, E.DELIVER),
+        (B, E.DELIVER),
         (B, E.READ_RECEIPT),
         (B, E.ACCEPT),
         (A, E.CONFIRM),
@@ -153,7 +154,7 @@ def test_happy_path_with_pre_inquiry_ends_in_a_closed_case_that_moved():
 
 def test_formal_inquiry_may_be_accepted_without_a_read_receipt():
     """B can accept straight from delivered; the read receipt is optional."""
-    case, effects = drive(Case("case-1", "A"), "B", [(A, E.SEND_INQUIRY), (SYS, E.DELIVER)])
+    case, effects = drive(Case("case-1", "A"), "B", [(A, E.SEND_INQUIRY), (B, E.DELIVER)])
     case, effects = case.apply(B, "B", E.ACCEPT, 2000)
     assert case.state_of("B") is S.ACCEPTED
     assert effects == [
@@ -192,7 +193,6 @@ def test_terminal_states_are_the_states_with_no_way_out():
         S.DECLINED,
         S.OFFER_DECLINED,
         S.WITHDRAWN,
-        S.EXPIRED,
         S.CLOSED_ELSEWHERE,
         S.CANCELLED,
         S.CLOSED,
@@ -230,6 +230,8 @@ def test_every_action_outside_the_table_is_refused_with_409_and_changes_nothing(
             assert error.message == MESSAGES["transition_invalid"]
             assert f"role {role}, state {state}, event {event}" in str(error)
 
+            if event is E.CLOSE_NOT_MOVED:
+                continue  # a step on the case, not on a request: its own tests below
             with pytest.raises(LifecycleError) as info:
                 case.apply(role, "B", event, 5000, **good_details(event))
             already = role is A and event in STARTS and state is not S.NOT_ASKED
@@ -249,12 +251,30 @@ def test_transition_error_speaks_swedish_to_the_contact_person():
 
 
 def test_close_elsewhere_cannot_be_applied_directly():
-    """Only confirming another request closes a request elsewhere; a direct call is refused."""
+    """Only confirming another request closes a request elsewhere: alone, even signed by A,
+    it is refused, and no role is offered it."""
     case = case_with(S.SENT)
     with pytest.raises(LifecycleError) as info:
-        case.apply(SYS, "B", E.CLOSE_ELSEWHERE, 2000)
-    assert info.value.code == "transition_invalid"
-    assert SYS not in {r for r in Role if E.CLOSE_ELSEWHERE in case.allowed_events(r, "B")}
+        case.apply(A, "B", E.CLOSE_ELSEWHERE, 2000)
+    assert info.value.code == "case_batch_invalid"
+    assert not any(E.CLOSE_ELSEWHERE in case.allowed_events(r, "B") for r in Role)
+
+
+def test_a_confirm_alone_is_refused_while_other_requests_are_open():
+    """Confirming one municipality while another request is open is refused unless the same
+    batch closes the other: the case never holds a confirmed request beside open ones."""
+    case = Case("case-1", "A")
+    case, _ = drive(case, "B", PATHS[S.ACCEPTED])
+    case, _ = drive(case, "C", PATHS[S.SENT])
+    with pytest.raises(LifecycleError) as info:
+        case.apply(A, "B", E.CONFIRM, 4000)
+    assert info.value.code == "case_others_open"
+    half = [lifecycle.Action(A, "B", E.CONFIRM, 4000)]
+    wrong = [lifecycle.Action(A, "C", E.WITHDRAW, 4000), *half]
+    for batch in (half, wrong, [*case.confirm_batch("B", 4000), half[0]]):
+        with pytest.raises(LifecycleError):
+            case.apply_batch(batch)
+    assert case.state_of("C") is S.SENT
 
 
 # -- declines and details ----------------------------------------------------------------------
@@ -310,10 +330,16 @@ def test_free_text_details_are_refused_so_they_never_reach_storage():
 
 @pytest.mark.parametrize(
     "details",
-    [{}, {"moving_date": "2026-05-01"}, {"moving_date": datetime(2026, 5, 1, tzinfo=UTC)}],
+    [
+        {},
+        {"moving_date": "2026-5-1"},
+        {"moving_date": "2026-02-30"},
+        {"moving_date": datetime(2026, 5, 1, tzinfo=UTC)},
+    ],
 )
 def test_recording_the_move_needs_a_moving_date(details):
-    """The move is recorded only with a calendar date of moving."""
+    """The move is recorded only with a calendar date of moving (a date, or its ISO spelling
+    as a signed step carries it)."""
     with pytest.raises(LifecycleError) as info:
         case_with(S.CONFIRMED).apply(B, "B", E.RECORD_MOVE, 2000, **details)
     assert info.value.code == "event_details_invalid"
@@ -351,20 +377,20 @@ def test_confirming_one_request_closes_every_other_open_request():
     case, _ = drive(case, "C", PATHS[S.ACCEPTED])
     case, _ = drive(case, "D", PATHS[S.PRE_INQUIRY_POSITIVE])
     declined = case.request("E")
-    case, effects = case.apply(A, "B", E.CONFIRM, 4000)
+    case, effects = case.apply_batch(case.confirm_batch("B", 4000))
     assert case.state_of("B") is S.CONFIRMED
     assert case.state_of("C") is S.CLOSED_ELSEWHERE
     assert case.state_of("D") is S.CLOSED_ELSEWHERE
     assert case.request("E") == declined
     assert effects == [
-        StateChanged("B", E.CONFIRM, A, S.ACCEPTED, S.CONFIRMED, 4000),
-        NotifyCounterpart("B", E.CONFIRM, B),
-        StateChanged("C", E.CLOSE_ELSEWHERE, SYS, S.ACCEPTED, S.CLOSED_ELSEWHERE, 4000),
+        StateChanged("C", E.CLOSE_ELSEWHERE, A, S.ACCEPTED, S.CLOSED_ELSEWHERE, 4000),
         NotifyCounterpart("C", E.CLOSE_ELSEWHERE, B),
         RequestClosed("C", S.CLOSED_ELSEWHERE),
-        StateChanged("D", E.CLOSE_ELSEWHERE, SYS, S.PRE_INQUIRY_POSITIVE, S.CLOSED_ELSEWHERE, 4000),
+        StateChanged("D", E.CLOSE_ELSEWHERE, A, S.PRE_INQUIRY_POSITIVE, S.CLOSED_ELSEWHERE, 4000),
         NotifyCounterpart("D", E.CLOSE_ELSEWHERE, B),
         RequestClosed("D", S.CLOSED_ELSEWHERE),
+        StateChanged("B", E.CONFIRM, A, S.ACCEPTED, S.CONFIRMED, 4000),
+        NotifyCounterpart("B", E.CONFIRM, B),
     ]
     assert case.agreed_request == case.request("B")
 
@@ -413,14 +439,13 @@ def test_a_cancelled_agreement_leaves_the_case_to_be_closed_not_moved():
     assert effects == [CaseClosed(Outcome.NOT_MOVED, 6002)]
 
 
-def test_expiry_ends_an_unanswered_inquiry_and_tells_both_sides():
-    """When the answer deadline passes, the request expires and both sides are told."""
-    case, effects = case_with(S.DELIVERED).apply(SYS, "B", E.EXPIRE, 7000)
-    assert case.state_of("B") is S.EXPIRED
-    assert NotifyCounterpart("B", E.EXPIRE, A) in effects
-    assert NotifyCounterpart("B", E.EXPIRE, B) in effects
-    with pytest.raises(LifecycleError):
-        case_with(S.ACCEPTED).apply(SYS, "B", E.EXPIRE, 7000)
+def test_every_step_is_a_persons_and_no_clock_ends_a_request():
+    """The table has a row only for the sender and the asked municipality, and no event ends
+    a request for lack of an answer: a late answer is derived from the deadlines."""
+    assert set(Role) == {A, B}
+    assert {role for (role, _, _) in TRANSITIONS} == {A, B}
+    assert "expire" not in {e.value for e in Event}
+    assert "expired" not in {s.value for s in RequestState}
 
 
 # -- the case's own rules ----------------------------------------------------------------------
@@ -452,7 +477,7 @@ def test_the_open_request_limit_is_a_setting():
 
 
 @pytest.mark.parametrize(
-    "state", [S.SENT, S.PRE_INQUIRY_SENT, S.PRE_INQUIRY_NEGATIVE, S.DECLINED, S.EXPIRED], ids=str
+    "state", [S.SENT, S.PRE_INQUIRY_SENT, S.PRE_INQUIRY_NEGATIVE, S.DECLINED], ids=str
 )
 def test_a_municipality_is_asked_at_most_once_per_case(state):
     """Asking a municipality again in the same case is refused, also after it said no."""
@@ -585,6 +610,13 @@ class CaseMachine(RuleBasedStateMachine):
         self.clock += 1
         details = good_details(event) if valid else bad_details(event)
         expected = valid and event in self.case.allowed_events(role, municipality)
+        if event is E.CLOSE_NOT_MOVED:  # alone: a case with no open request, closed by A
+            expected = (
+                valid
+                and municipality == "A"
+                and self.case.can_close_not_moved(role)
+                and not self.case.open_requests
+            )
         before = copy.deepcopy(self.case)
         if not expected:
             with pytest.raises(LifecycleError) as info:
@@ -592,7 +624,10 @@ class CaseMachine(RuleBasedStateMachine):
             assert info.value.error_status_hint in {409, 422}
             assert self.case == before
             return
-        case, effects = self.case.apply(role, municipality, event, self.clock, **details)
+        if event is E.CONFIRM:  # A's agent signs the others' closing with it, as one batch
+            case, effects = self.case.apply_batch(self.case.confirm_batch(municipality, self.clock))
+        else:
+            case, effects = self.case.apply(role, municipality, event, self.clock, **details)
         self.check_effects(before, case, effects)
         self.case = case
 
@@ -607,7 +642,7 @@ class CaseMachine(RuleBasedStateMachine):
         assert closed == {m for m in changed if after.state_of(m) in TERMINAL_STATES}
         for e in effects:
             if isinstance(e, NotifyCounterpart):
-                assert e.to is not SYS
+                assert e.to in {A, B}
 
     @rule(data=st.data())
     def allowed_action(self, data: st.DataObject) -> None:

@@ -311,15 +311,6 @@ async def test_a_case_the_hub_makes_up_is_not_shown(liar, tmp_path):
         assert invented not in listing
 
 
-async def test_the_state_is_labelled_as_the_hubs(liar, tmp_path):
-    net, _ = liar
-    async with signed_in_pair(net, tmp_path) as (anna, bertil):
-        case_id = await _inquiry(anna, ["kommun-b"])
-        await bertil.core.sync()
-        _, page = await bertil.page(f"/arende/{case_id}")
-        assert "Läge enligt hubben" in _text(page)
-
-
 async def test_a_replay_is_refused_after_a_restart_and_after_its_case_is_gone(liar, tmp_path):
     """The seen ids are kept in their own table: a replay under a new id is refused by an agent
     started again, even when the case it belonged to is no longer in the cache."""

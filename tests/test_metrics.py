@@ -27,8 +27,8 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     }
 
 
-async def test_the_metrics_parse_and_move_after_an_upload(tmp_path):
-    async with running_hub(tmp_path) as net:
+async def test_the_metrics_parse_and_move_after_an_upload(tmp_path, database):
+    async with running_hub(tmp_path, database=database) as net:
         anna = await net.client("anna")
         status, before_text = await _scrape(net)
         assert status == 200

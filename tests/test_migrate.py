@@ -23,8 +23,18 @@ NEWEST = len(sqlite_migrations.migrations())
 @pytest.fixture
 def old_hub(tmp_path, monkeypatch):
     """A data folder made by a hub that knew one migration fewer than this one."""
+    return _hub_of(tmp_path, monkeypatch, len(sqlite_migrations.migrations()) - 1)
+
+
+@pytest.fixture
+def hub_before_8(tmp_path, monkeypatch):
+    """A data folder made by a hub before version 8, which did not overwrite what it deleted."""
+    return _hub_of(tmp_path, monkeypatch, 7)
+
+
+def _hub_of(tmp_path, monkeypatch, version):
     data_dir = tmp_path / "hub-data"
-    fewer = sqlite_migrations.migrations()[:-1]
+    fewer = sqlite_migrations.migrations()[:version]
     with monkeypatch.context() as m:
         m.setattr(sqlite_migrations, "migrations", lambda: fewer)
 
@@ -69,6 +79,28 @@ def test_serve_refuses_a_database_waiting_for_a_migration(old_hub, capsys):
     assert _fingerprint(data_dir) == before
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["network", "create", "--id", "n2", "--name", "N", "--admin-key", "network.pub"],
+        ["audit", "verify"],
+        ["report", "--network", "n", "--year", "2026", "--csv", "out.csv"],
+        ["gallra", "--check"],
+        ["gallra"],
+    ],
+)
+def test_the_other_commands_on_the_data_folder_refuse_it_too(old_hub, command, capsys):
+    """No command migrates a database in use behind the operator's back: each one that opens
+    it refuses as hub serve does, before it changes anything."""
+    data_dir, toml = old_hub
+    before = _fingerprint(data_dir)
+    assert main([*command, "--config", str(toml)]) == EXIT_REFUSED
+    err = capsys.readouterr().err
+    assert f"hub migrate --config {toml} --backup MAPP" in err
+    assert _fingerprint(data_dir) == before
+    assert schema_state(data_dir).current == NEWEST - 1
+
+
 def test_migrate_takes_the_backup_first_then_migrates(old_hub, tmp_path, capsys):
     data_dir, toml = old_hub
     assert main(["migrate", "--config", str(toml)]) == EXIT_REFUSED  # no backup named
@@ -95,3 +127,26 @@ def test_a_newer_database_is_refused(old_hub):
     conn.close()
     with pytest.raises(UpgradeError, match="schemaversion 99"):
         schema_state(data_dir)
+
+
+def test_migrating_past_version_8_leaves_no_remnant_of_rows_deleted_before(hub_before_8):
+    """Before version 8 the hub did not overwrite what it deleted: hub migrate rewrites the
+    database once, so a row deleted back then is in no file afterwards."""
+    data_dir, toml = hub_before_8
+    marker = "kvarleva-3f9a@kommun.example"
+    db = sqlite3.connect(data_dir / "hub.sqlite3", isolation_level=None)
+    db.execute("PRAGMA secure_delete = OFF")
+    db.execute("INSERT INTO contact_addresses VALUES ('n', 'kommun-a', 'anna', ?)", (marker,))
+    db.execute("DELETE FROM contact_addresses")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+
+    def holding():
+        return [
+            p.name for p in data_dir.rglob("*") if p.is_file() and marker.encode() in p.read_bytes()
+        ]
+
+    assert holding()  # the remnant is there, in the file's free space
+    assert main(["migrate", "--config", str(toml), "--without-backup"]) == 0
+    assert schema_state(data_dir).current == NEWEST
+    assert holding() == []

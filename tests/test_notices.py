@@ -42,7 +42,7 @@ def local(at: int) -> str:
 def delivered_case(at: int) -> Case:
     case = Case("11" * 16, A)
     case, _ = case.apply(Role.SENDER, B, Event.SEND_INQUIRY, at - 60)
-    case, _ = case.apply(Role.SYSTEM, B, Event.DELIVER, at)
+    case, _ = case.apply(Role.RECEIVER, B, Event.DELIVER, at)
     return case
 
 

@@ -110,7 +110,8 @@ async def test_the_board_may_not_open_cases_send_or_follow_live(net):
         gun.create_case(bytes.fromhex("d4" * 16)),
         gun.cases(),
         gun.case(CASE),
-        gun.case_event(CASE, "kommun-b", "send_inquiry"),
+        gun.post_steps(CASE, []),
+        gun.case_steps(CASE),
         gun.envelopes("sent"),
         gun.upload(_seal(net, "gun", ["bertil", "gun"], MessageKind.INQUIRY), ["kommun-b"]),
     ):

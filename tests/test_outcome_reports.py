@@ -10,7 +10,6 @@ import pytest
 
 from hub.client.api import API, RemoteError
 from hub.crypto.format import MessageKind
-from hub.crypto.receipts import make_receipt
 from hub.server.typedefs import STORAGE
 from tests.hubnet import NETWORK, running_hub
 
@@ -36,32 +35,23 @@ async def _envelope(net, sender, to, kind, document):
 
 
 async def _ask_b(net):
-    """A creates the case and asks B; B's inbox signs the delivery receipt."""
+    """A creates the case and asks B; B's inbox signs the delivery."""
     anna = await net.client("anna")
     await anna.create_case(CASE)
-    inquiry, digest = await _envelope(net, "anna", "kommun-b", MessageKind.INQUIRY, {"x": "…"})
-    await anna.case_event(CASE, "kommun-b", "send_inquiry", message_id=inquiry)
-    wire = make_receipt(
-        net.people["bertil"],
-        network=NETWORK,
-        message_id=inquiry,
-        envelope_digest=digest,
-        event="delivered",
-        time=int(net.clock.now),
-    )
-    await (await net.client("bertil")).post_receipt(inquiry, wire)
+    inquiry, _ = await _envelope(net, "anna", "kommun-b", MessageKind.INQUIRY, {"x": "…"})
+    await net.step("anna", CASE, "kommun-b", "send_inquiry", message_id=inquiry)
+    await net.step("bertil", CASE, "kommun-b", "deliver", message_id=inquiry)
 
 
 async def _moved_to_b(net):
     """B accepts, A confirms, the move and the follow-up are recorded, A closes: moved."""
     await _ask_b(net)
-    anna = await net.client("anna")
     yes, _ = await _envelope(net, "bertil", "kommun-a", MessageKind.ANSWER, {"beslut": "ja"})
-    await (await net.client("bertil")).case_event(CASE, "kommun-b", "accept", message_id=yes)
-    await anna.case_event(CASE, "kommun-b", "confirm")
-    await anna.case_event(CASE, "kommun-b", "record_move", details={"moving_date": "2027-02-01"})
-    await anna.case_event(CASE, "kommun-b", "record_follow_up")
-    view = await anna.case_event(CASE, "kommun-b", "close")
+    await net.step("bertil", CASE, "kommun-b", "accept", message_id=yes)
+    await net.step("anna", CASE, "kommun-b", "confirm")
+    await net.step("anna", CASE, "kommun-b", "record_move", details={"moving_date": "2027-02-01"})
+    await net.step("anna", CASE, "kommun-b", "record_follow_up")
+    view = await net.step("anna", CASE, "kommun-b", "close")
     assert view.outcome == "moved"
 
 
@@ -97,7 +87,7 @@ async def test_report_is_refused_until_the_case_is_closed(net):
     with pytest.raises(RemoteError) as caught:
         await anna.put_outcome_report(CASE, NOT_MOVED)
     assert (caught.value.status, caught.value.code) == (409, "case_not_closed")
-    await anna.close_case_not_moved(CASE)
+    await net.step("anna", CASE, "kommun-a", "close_not_moved")
     await anna.put_outcome_report(CASE, NOT_MOVED)
     assert (await anna.outcome_report(CASE))["not_moved_reason"] == "other"
 
@@ -133,7 +123,7 @@ async def test_a_report_that_contradicts_the_case_is_refused(net):
 async def test_a_moved_report_for_a_case_closed_without_a_move_is_refused(net):
     await _ask_b(net)
     anna = await net.client("anna")
-    await anna.close_case_not_moved(CASE)
+    await net.step("anna", CASE, "kommun-a", "close_not_moved")
     with pytest.raises(RemoteError) as caught:
         await anna.put_outcome_report(CASE, MOVED_TO_B)
     assert (caught.value.status, caught.value.code) == (422, "outcome_report_mismatch")
@@ -145,7 +135,7 @@ async def test_a_not_moved_reason_that_contradicts_the_answers_is_refused(net):
     the reason that fits is filed."""
     await _ask_b(net)
     anna = await net.client("anna")
-    await anna.close_case_not_moved(CASE)
+    await net.step("anna", CASE, "kommun-a", "close_not_moved")
     status, body = await _raw_put(
         net, "anna", _json({**NOT_MOVED, "not_moved_reason": "no_housing"})
     )
@@ -160,8 +150,8 @@ async def test_no_municipality_is_refused_when_one_accepted(net):
     await _ask_b(net)
     anna = await net.client("anna")
     yes, _ = await _envelope(net, "bertil", "kommun-a", MessageKind.ANSWER, {"beslut": "ja"})
-    await (await net.client("bertil")).case_event(CASE, "kommun-b", "accept", message_id=yes)
-    await anna.close_case_not_moved(CASE)
+    await net.step("bertil", CASE, "kommun-b", "accept", message_id=yes)
+    await net.step("anna", CASE, "kommun-a", "close_not_moved")
     status, body = await _raw_put(
         net, "anna", _json({**NOT_MOVED, "not_moved_reason": "no_municipality"})
     )
@@ -185,7 +175,7 @@ async def test_no_municipality_is_refused_when_one_accepted(net):
 )
 async def test_an_invalid_report_answers_400_naming_the_field(net, body, field):
     await _ask_b(net)
-    await (await net.client("anna")).close_case_not_moved(CASE)
+    await net.step("anna", CASE, "kommun-a", "close_not_moved")
     status, answer = await _raw_put(net, "anna", _json(body))
     assert (status, answer["error"]["code"]) == (400, "outcome_report_invalid")
     assert answer["error"]["field"] == field

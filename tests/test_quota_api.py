@@ -57,7 +57,7 @@ async def test_a_delivered_inquiry_counts_against_the_quota(net):
     await _ask(net, CASE, "bertil", "kommun-b")
     await anna.create_case(SENT)  # sent to C, not yet fetched by C's inbox: not received
     inquiry, _ = await _envelope(net, SENT, "anna", "kommun-c", MessageKind.INQUIRY, {"b": "…"})
-    await anna.case_event(SENT, "kommun-c", "send_inquiry", message_id=inquiry)
+    await net.step("anna", SENT, "kommun-c", "send_inquiry", message_id=inquiry)
 
     body = as_json(await (await net.client("cecilia")).quotas())
     assert body["year"] == 2026  # tests.hubnet.START, in Stockholm

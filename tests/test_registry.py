@@ -162,7 +162,7 @@ def test_the_administrator_cannot_sign_a_record_clients_would_refuse():
 
 def _asked(case: Case, municipality: str, at: int) -> Case:
     case, _ = case.apply(Role.SENDER, municipality, Event.SEND_INQUIRY, at)
-    case, _ = case.apply(Role.SYSTEM, municipality, Event.DELIVER, at + 1)
+    case, _ = case.apply(Role.RECEIVER, municipality, Event.DELIVER, at + 1)
     return case
 
 

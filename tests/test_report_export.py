@@ -230,6 +230,9 @@ def years(draw: st.DrawFn) -> tuple[list[Case], dict[str, OutcomeReport], int]:
                 details["reason"] = draw(st.sampled_from(DeclineReason))
             if event is Event.RECORD_MOVE:
                 details["moving_date"] = CAL.local_date(when)
+            if event is Event.CONFIRM:  # with the others closed, in one batch
+                case, _ = case.apply_batch(case.confirm_batch(m, when))
+                continue
             case, _ = case.apply(role, m, event, when, **details)
         latest = max(latest, when)
         cases.append(case)

@@ -13,8 +13,8 @@ from tests.hubnet import START, running_hub
 
 
 @pytest.fixture
-async def net(tmp_path):
-    async with running_hub(tmp_path) as hubnet:
+async def net(tmp_path, database):
+    async with running_hub(tmp_path, database=database) as hubnet:
         yield hubnet
 
 

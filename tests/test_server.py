@@ -17,15 +17,15 @@ from hub.crypto.keys import SigningKey
 from hub.crypto.receipts import make_receipt, verify_receipt
 from hub.protocol.signin import signin_message
 from hub.storage.audit import verify_chain
-from hub.storage.sqlite import SqliteStorage
 from tests.hubnet import NETWORK, START, running_hub
 
 CANARY = "KANARIE-hubben-får-aldrig-se-detta-4b1f"
 
 
 @pytest.fixture
-async def net(tmp_path):
-    async with running_hub(tmp_path) as hubnet:
+async def net(tmp_path, database):
+    """The hub on each backend: SQLite, and PostgreSQL (tests/conftest.py)."""
+    async with running_hub(tmp_path, database=database) as hubnet:
         yield hubnet
 
 
@@ -130,10 +130,11 @@ async def test_signature_for_another_hub_is_refused(net):
             assert r.status == 401
 
 
-async def test_sign_in_attempts_are_rate_limited(tmp_path):
-    """After ten attempts a minute for one key, the hub answers 429 until the minute passes."""
+async def test_sign_in_attempts_are_rate_limited(tmp_path, database):
+    """After ten attempts a minute for one key, the hub answers 429 until the minute passes
+    (on PostgreSQL, counted in the database that every instance shares)."""
     async with (
-        running_hub(tmp_path, signin_attempts_per_minute=10) as net,
+        running_hub(tmp_path, signin_attempts_per_minute=10, database=database) as net,
         aiohttp.ClientSession() as s,
     ):
         body = {"network": NETWORK, "key_id": "00" * 16}
@@ -225,7 +226,7 @@ async def test_tampered_upload_is_refused_and_leaves_nothing(net, mutate, code):
         await anna.upload(mutate(data), ["kommun-b"])
     assert (caught.value.status, caught.value.code) == (422, code)
     assert await anna.envelopes("sent") == []
-    assert [p for p in (net.data_dir / "blobs").rglob("*") if p.is_file()] == []
+    assert net.blob_names() == []
 
 
 async def test_upload_over_the_limit_answers_413(tmp_path):
@@ -395,7 +396,7 @@ async def test_the_county_board_reads_the_members_names_a_coordinator_does_not(n
 async def test_audit_log_records_every_change_and_its_chain_holds(net):
     """Sign-ins, directory records, uploads and receipts are in a hash-linked audit log that verifies."""
     await _send(net)
-    storage = await SqliteStorage.open(net.data_dir)
+    storage = await net.open_storage()
     try:
         records = [r async for r in storage.audit_records()]
     finally:
@@ -420,8 +421,6 @@ async def test_canary_never_reaches_database_blobs_or_logs(net, caplog):
     await bertil.download(bytes.fromhex(ack.message_id))
     await asyncio.sleep(0.1)
     needles = [CANARY.encode(), CANARY.encode("utf-16-le"), CANARY.upper().encode()]
-    for path in net.data_dir.rglob("*"):
-        if path.is_file():
-            content = path.read_bytes()
-            assert not any(n in content for n in needles), path
+    for where, content in net.stored_bytes():
+        assert not any(n in content for n in needles), where
     assert CANARY not in caplog.text

@@ -13,7 +13,6 @@ import pytest
 
 from hub.client.api import API, RemoteError
 from hub.crypto.format import MessageKind
-from hub.crypto.receipts import make_receipt
 from hub.report.export import CSV_HEADER
 from hub.report.suppression import SMALL
 from hub.report.wire import report_from_json, report_to_json
@@ -46,21 +45,14 @@ async def _envelope(  # noqa: PLR0917 - as the other server tests' helper, plus 
     return bytes.fromhex(ack.message_id), bytes.fromhex(ack.digest)
 
 
-async def _delivered(net, person, message_id, digest):
-    wire = make_receipt(
-        net.people[person],
-        network=NETWORK,
-        message_id=message_id,
-        envelope_digest=digest,
-        event="delivered",
-        time=int(net.clock.now),
-    )
-    await (await net.client(person)).post_receipt(message_id, wire)
+async def _delivered(net, case_id, person, message_id):
+    """The asked municipality's inbox signs the delivery of the inquiry it took."""
+    await net.step(person, case_id, net.municipality_of[person], "deliver", message_id=message_id)
 
 
 async def _ask(net, case_id, person, municipality, *, document=None, attachments=None):
     """A sends the inquiry; the asked municipality's inbox signs its delivery."""
-    inquiry, digest = await _envelope(
+    inquiry, _ = await _envelope(
         net,
         case_id,
         "anna",
@@ -69,26 +61,24 @@ async def _ask(net, case_id, person, municipality, *, document=None, attachments
         document or {"bakgrund": "…"},
         attachments=attachments,
     )
-    await (await net.client("anna")).case_event(
-        case_id, municipality, "send_inquiry", message_id=inquiry
-    )
-    await _delivered(net, person, inquiry, digest)
+    await net.step("anna", case_id, municipality, "send_inquiry", message_id=inquiry)
+    await _delivered(net, case_id, person, inquiry)
     return inquiry
 
 
 async def _three_cases(net):
     """The year's cases, with the canary in every sealed place a contact person types into."""
-    anna, bertil = await net.client("anna"), await net.client("bertil")
+    anna = await net.client("anna")
     for case_id in (MOVED, DECLINED, OPEN):
         await anna.create_case(case_id)
 
     await _ask(net, MOVED, "bertil", "kommun-b")
     yes, _ = await _envelope(net, MOVED, "bertil", "kommun-a", MessageKind.ANSWER, {"beslut": "ja"})
-    await bertil.case_event(MOVED, "kommun-b", "accept", message_id=yes)
-    await anna.case_event(MOVED, "kommun-b", "confirm")
-    await anna.case_event(MOVED, "kommun-b", "record_move", details={"moving_date": "2026-12-01"})
-    await anna.case_event(MOVED, "kommun-b", "record_follow_up")
-    await anna.case_event(MOVED, "kommun-b", "close")
+    await net.step("bertil", MOVED, "kommun-b", "accept", message_id=yes)
+    await net.step("anna", MOVED, "kommun-b", "confirm")
+    await net.step("anna", MOVED, "kommun-b", "record_move", details={"moving_date": "2026-12-01"})
+    await net.step("anna", MOVED, "kommun-b", "record_follow_up")
+    await net.step("anna", MOVED, "kommun-b", "close")
     await anna.put_outcome_report(
         MOVED,
         {
@@ -118,10 +108,15 @@ async def _three_cases(net):
         MessageKind.ANSWER,
         {"beslut": "nej", "motivering": f"Kvoten är fylld. {CANARY}"},
     )
-    await bertil.case_event(
-        DECLINED, "kommun-b", "decline", details={"reason": "quota_reached"}, message_id=no
+    await net.step(
+        "bertil",
+        DECLINED,
+        "kommun-b",
+        "decline",
+        details={"reason": "quota_reached"},
+        message_id=no,
     )
-    await anna.close_case_not_moved(DECLINED)
+    await net.step("anna", DECLINED, "kommun-a", "close_not_moved")
     await anna.put_outcome_report(
         DECLINED,
         {"target_group": "man_without_children", "moved": False, "not_moved_reason": "other"},
@@ -220,7 +215,8 @@ async def test_another_networks_path_answers_as_if_it_did_not_exist(net):
 
 async def test_a_coordinator_opens_no_envelope_and_no_case(net):
     """The coordinator's session is refused on every envelope and case route (404, as for a
-    case that does not exist), blob downloads and receipts included."""
+    case that does not exist), blob downloads, receipts and the signed steps included: no
+    signed record of a case reaches the coordinator."""
     await _three_cases(net)
     inquiry = bytes.fromhex((await (await net.client("anna")).envelopes("sent"))[0].message_id)
     signe = await net.client("signe")
@@ -228,6 +224,7 @@ async def test_a_coordinator_opens_no_envelope_and_no_case(net):
         "/cases",
         f"/cases/{MOVED.hex()}",
         f"/cases/{MOVED.hex()}/outcome-report",
+        f"/cases/{MOVED.hex()}/steps",
         "/envelopes?box=inbox",
         "/envelopes?box=sent",
         f"/envelopes/{inquiry.hex()}",

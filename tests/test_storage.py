@@ -18,6 +18,7 @@ import pytest
 from hub.storage.audit import verify_chain
 from hub.storage.base import (
     AlreadyExists,
+    AuditEntry,
     BlobTooLarge,
     DirectoryRecord,
     Enrolment,
@@ -31,7 +32,9 @@ from hub.storage.base import (
     StorageError,
 )
 from hub.storage.blobs import FLUSH_BYTES, FileBlobStore
-from hub.storage.sqlite import AUDIT_PAGE, DB_NAME, SqliteStorage
+from hub.storage.choose import open_storage
+from hub.storage.sqlite import DB_NAME, SqliteStorage
+from hub.storage.sqlite_audit import AUDIT_PAGE
 from tests import crash_writer
 
 NET = "skane"
@@ -67,9 +70,14 @@ async def chunks_of(data: bytes, size: int = 65536) -> Any:
         yield data[start : start + size]
 
 
+async def open_backend(tmp_path: Path, database: str | None) -> Any:
+    """SQLite in the test's folder, or PostgreSQL at `database` (tests/conftest.py)."""
+    return await open_storage(tmp_path / "data", database)
+
+
 @pytest.fixture
-async def storage(tmp_path: Path) -> Any:
-    opened = await SqliteStorage.open(tmp_path / "data")
+async def storage(tmp_path: Path, database: str | None) -> Any:
+    opened = await open_backend(tmp_path, database)
     async with opened.transaction() as tx:
         await tx.add_network(network())
         await tx.add_network(network(OTHER))
@@ -83,6 +91,23 @@ async def audit_list(storage: SqliteStorage, after: int = 0) -> list[Any]:
 
 def raw(tmp_path: Path) -> sqlite3.Connection:
     return sqlite3.connect(tmp_path / "data" / DB_NAME, isolation_level=None)
+
+
+def behind_the_hubs_back(tmp_path: Path, database: str | None, *statements: str) -> None:
+    """Run SQL straight on the database, as whoever holds the file or the superuser could."""
+    if database is None:
+        db = raw(tmp_path)
+        try:
+            for statement in statements:
+                db.execute(statement)
+        finally:
+            db.close()
+        return
+    import psycopg  # noqa: PLC0415
+
+    with psycopg.connect(database, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement.encode())
 
 
 # --- round trips ---------------------------------------------------------------------------
@@ -458,48 +483,68 @@ async def test_audit_chain_verifies_and_pages(storage: SqliteStorage) -> None:
     )
 
 
+ZERO_HASH = {None: "zeroblob(32)", "pg": "decode(repeat('00', 32), 'hex')"}
+
+
 @pytest.mark.parametrize(
-    ("column", "value"),
+    ("table", "column", "value"),
     [
-        ("at", "at + 1"),
-        ("actor", "'someone'"),
-        ("action", "'nothing_happened'"),
-        ("subject", """'{"n":0}'"""),
-        ("prev_hash", "zeroblob(32)"),
-        ("hash", "zeroblob(32)"),
+        ("audit", "at", "at + 1"),
+        ("audit", "actor", "'someone'"),
+        ("audit", "action", "'nothing_happened'"),
+        ("audit", "prev_hash", "ZERO"),
+        ("audit", "hash", "ZERO"),
+        ("audit", "subject_hash", "ZERO"),
+        ("audit", "version", "1"),
+        ("audit_subjects", "subject", """'{"n":0}'"""),
+        ("audit_subjects", "salt", "ZERO"),
     ],
 )
-async def test_audit_tampering_is_found(
-    storage: SqliteStorage, tmp_path: Path, column: str, value: str
+async def test_audit_tampering_is_found(  # noqa: PLR0917 - fixtures and parameters
+    storage: Any, tmp_path: Path, database: str | None, table: str, column: str, value: str
 ) -> None:
-    """Changing any field of a stored audit record, behind the hub's back, is found at exactly
-    that record."""
+    """Changing any field of a stored audit record, its subject or the subject's salt, behind
+    the hub's back, is found at exactly that record."""
     await fill_audit(storage, 12)
-    db = raw(tmp_path)
-    db.execute("DROP TRIGGER audit_no_update")  # whoever holds the file can drop it
-    db.execute(f"UPDATE audit SET {column} = {value} WHERE seq = 7")  # noqa: S608
-    db.close()
+    value = value.replace("ZERO", ZERO_HASH[None if database is None else "pg"])
+    behind_the_hubs_back(
+        tmp_path,
+        database,
+        # whoever holds the file (or is the database's superuser) can drop the guard
+        "DROP TRIGGER audit_no_update"
+        if database is None
+        else "DROP TRIGGER audit_no_update ON audit",
+        f"UPDATE {table} SET {column} = {value} WHERE seq = 7",  # noqa: S608
+    )
     assert verify_chain(await audit_list(storage)) == 7
 
 
-async def test_audit_removal_is_found(storage: SqliteStorage, tmp_path: Path) -> None:
+async def test_audit_removal_is_found(storage: Any, tmp_path: Path, database: str | None) -> None:
     """Removing a stored audit record is found at the record after it."""
     await fill_audit(storage, 12)
-    db = raw(tmp_path)
-    db.execute("DROP TRIGGER audit_no_delete")
-    db.execute("DELETE FROM audit WHERE seq = 4")
-    db.close()
+    behind_the_hubs_back(
+        tmp_path,
+        database,
+        "DROP TRIGGER audit_no_delete"
+        if database is None
+        else "DROP TRIGGER audit_no_delete ON audit",
+        "DELETE FROM audit_subjects WHERE seq = 4",  # its subject first (a foreign key)
+        "DELETE FROM audit WHERE seq = 4",
+    )
     assert verify_chain(await audit_list(storage)) == 5
 
 
-async def test_audit_log_refuses_changes(storage: SqliteStorage, tmp_path: Path) -> None:
+async def test_audit_log_refuses_changes(
+    storage: Any, tmp_path: Path, database: str | None
+) -> None:
     """The database itself refuses to change or remove an audit record."""
     await fill_audit(storage, 3)
-    db = raw(tmp_path)
-    for statement in ("UPDATE audit SET actor = 'x' WHERE seq = 2", "DELETE FROM audit"):
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            db.execute(statement)
-    db.close()
+    statements = ["UPDATE audit SET actor = 'x' WHERE seq = 2", "DELETE FROM audit"]
+    if database is not None:
+        statements.append("TRUNCATE audit CASCADE")  # audit_subjects refers to it
+    for statement in statements:
+        with pytest.raises(Exception, match="append-only"):
+            behind_the_hubs_back(tmp_path, database, statement)
     assert verify_chain(await audit_list(storage)) is None
 
 
@@ -741,3 +786,13 @@ async def test_crash_loses_nothing_acknowledged(tmp_path: Path) -> None:
             await storage.close()
     assert len(acknowledged) >= 6
     print(f"acknowledged {len(acknowledged)} envelopes over 3 kills", file=sys.stderr)
+
+
+async def test_many_audit_records_in_one_call_are_stored_in_parts(storage: SqliteStorage) -> None:
+    """A group larger than one statement's bound values is split, and the chain holds."""
+    entries = [AuditEntry(n, "system", "x", {"case_id": f"{n:032x}"}) for n in range(1, 401)]
+    async with storage.transaction() as tx:
+        await tx.append_audits(entries)
+    records = await audit_list(storage)
+    assert [r.subject for r in records] == [e.subject for e in entries]
+    assert verify_chain(records) is None

@@ -10,15 +10,15 @@ import aiohttp
 import pytest
 
 from hub.server.config import SmtpConfig
-from hub.storage.sqlite import SqliteStorage
 from tests.hubnet import NETWORK, free_port, running_hub
 
 MESSAGE_ID = bytes.fromhex("5e1f" * 8)
 
 
 @pytest.fixture
-async def net(tmp_path):
-    async with running_hub(tmp_path) as hubnet:
+async def net(tmp_path, database):
+    """The hub on each backend: SQLite, and PostgreSQL (tests/conftest.py)."""
+    async with running_hub(tmp_path, database=database) as hubnet:
         yield hubnet
 
 
@@ -38,14 +38,14 @@ async def _post(net, person: str, data: bytes, to: str = "kommun-b") -> tuple[in
 
 async def _stored(net) -> tuple[list[str], int, list[str]]:
     """What the hub holds: each envelope row's (id, digest), audit record count, notices."""
-    storage = await SqliteStorage.open(net.data_dir)
+    storage = await net.open_storage()
     try:
         rows = await storage.list_envelopes(NETWORK, "kommun-a", box="sent")
         audit = [r async for r in storage.audit_records()]
         notices = await storage.list_notices(NETWORK, ["pending", "sending", "sent"])
     finally:
         await storage.close()
-    blobs = sorted(p.name for p in (net.data_dir / "blobs").rglob("*") if p.is_file())
+    blobs = net.blob_names()
     return (
         [f"{r.message_id.hex()} {r.digest.hex()}" for r in rows] + blobs,
         len(audit),

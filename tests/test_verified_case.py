@@ -52,7 +52,7 @@ def test_the_parties_come_from_the_envelopes_and_the_hubs_other_requests_are_dro
     case = verified_case(view, envelopes, me="kommun-a")
     assert case is not None
     assert (case.sender, case.asked, case.mine) == ("kommun-a", ("kommun-b",), True)
-    assert [r.municipality for r in case.hub_requests] == ["kommun-b"]
+    assert [r.municipality for r in case.requests] == ["kommun-b"]
     assert case.hub_disagrees
     assert isinstance(case.inquiry.body, documents.Inquiry)
     [answer] = case.thread
@@ -67,7 +67,7 @@ def test_a_receiver_sees_its_own_request_only():
     case = verified_case(view, envelopes, me="kommun-b")
     assert case is not None
     assert not case.mine
-    assert [r.municipality for r in case.hub_requests] == ["kommun-b"]
+    assert [r.municipality for r in case.requests] == ["kommun-b"]
 
 
 def test_no_verified_inquiry_no_case():

@@ -26,8 +26,11 @@ def test_the_extras_split_the_agent_from_the_server() -> None:
     assert "platformdirs" in base
     assert any(d.startswith("weasyprint") for d in extras["agent"])
     assert {d.split(">")[0] for d in extras["server"]} == {"aiosmtplib", "prometheus-client"}
+    # Several instances on PostgreSQL take an extra of their own; a SQLite hub needs no psycopg.
+    assert "psycopg" not in base
+    assert {d.split(">")[0] for d in extras["postgresql"]} == {"psycopg[binary]", "psycopg-pool"}
     # scripts/test, scripts/demo and .ci/run install from a clone: dev brings both programs
-    assert "hub[agent,server]" in extras["dev"]
+    assert "hub[agent,server,postgresql]" in extras["dev"]
     assert "VENV_EXTRA=agent,server" in (ROOT / "scripts" / "demo").read_text()
 
 
@@ -38,6 +41,8 @@ def test_the_agent_installs_from_the_wheel_into_a_venv_of_its_own(tmp_path: Path
         "hub/templates/inbox/base.html",
         "hub/inbox/static/inbox.css",
         "hub/deploy/hub.service",
+        "hub/storage/migrations/0001_initial.sql",
+        "hub/storage/migrations/postgresql/0001_initial.sql",
         "hub/py.typed",
     ):
         assert packaged in names, packaged

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hub.cli.envelope_commands import _AtomicOutput
+from hub.cli.ops_command import config_hint
 from hub.server.config import load_config
+from hub.storage.upgrade import refuse_pending
 
 if TYPE_CHECKING:
     import argparse
@@ -42,7 +44,7 @@ async def load_report(data_dir: Path, network: str, year: int, *, now: int) -> t
     from hub.storage.base import NotFound  # noqa: PLC0415
     from hub.storage.sqlite import SqliteStorage  # noqa: PLC0415
 
-    storage = await SqliteStorage.open(data_dir)
+    storage = await SqliteStorage.open(data_dir, clean_uploads=False)
     try:
         try:
             name = (await storage.get_network(network)).name
@@ -63,6 +65,7 @@ def _report(args: argparse.Namespace) -> int:
         if path is not None and path.exists():
             raise FileExistsError(str(path))
     config = load_config(args.config)
+    refuse_pending(config.data_dir, config_hint(args))
     now = int(time.time())
     report, name = asyncio.run(load_report(config.data_dir, args.network, args.year, now=now))
     if args.csv is not None:

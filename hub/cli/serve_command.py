@@ -8,13 +8,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hub.cli.ops_command import refuse_pending_for
 from hub.crypto.keys import fingerprint_of, loads_public_signing_key
 from hub.protocol.settings import DEFAULT_QUOTA_KEY, DEFAULT_SETTINGS, parse_quota_key
 from hub.server.config import load_config
-from hub.storage.audit import verify_chain
+from hub.storage.audit import ChainCheck, check_chain
 from hub.storage.base import Network
-from hub.storage.sqlite import SqliteStorage, create_network
-from hub.storage.upgrade import refuse_pending
+from hub.storage.choose import create_network, open_storage
 
 if TYPE_CHECKING:
     import argparse
@@ -59,13 +59,14 @@ def _serve(args: argparse.Namespace) -> int:
     from hub.server.app import run  # noqa: PLC0415 - aiohttp only for the commands that serve
 
     config = load_config(args.config)
-    refuse_pending(config.data_dir, f" --config {args.config}" if args.config else "")
+    refuse_pending_for(config, args)
     run(config)
     return 0
 
 
 def _network_create(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    refuse_pending_for(config, args)  # a new data folder or database is set up here
     public = loads_public_signing_key(args.admin_key.read_bytes())
     if not args.id.isascii() or not args.id.replace("-", "").isalnum():
         raise ValueError("nätverkets id får bara innehålla a-z, 0-9 och bindestreck")
@@ -79,10 +80,13 @@ def _network_create(args: argparse.Namespace) -> int:
 
     asyncio.run(
         create_network(
-            config.data_dir, Network(args.id, args.name, public, settings, int(time.time()))
+            config.data_dir,
+            Network(args.id, args.name, public, settings, int(time.time())),
+            config.database,
         )
     )
-    print(f"Nätverket {args.id} är skapat i {config.data_dir}.")
+    where = "databasen" if config.database else config.data_dir
+    print(f"Nätverket {args.id} är skapat i {where}.")
     print(f"Länsstyrelsens nyckel, fingeravtryck: {fingerprint_of(public)}")
     print("Jämför fingeravtrycket med länsstyrelsen per telefon innan nätverket tas i bruk.")
     return 0
@@ -90,18 +94,28 @@ def _network_create(args: argparse.Namespace) -> int:
 
 def _audit_verify(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    refuse_pending_for(config, args)
 
-    async def verify() -> tuple[int, int | None]:
-        storage = await SqliteStorage.open(config.data_dir)
+    async def verify() -> ChainCheck:
+        storage = await open_storage(config.data_dir, config.database, clean_uploads=False)
         try:
-            records = [r async for r in storage.audit_records()]
+            return check_chain([r async for r in storage.audit_records()])
         finally:
             await storage.close()
-        return len(records), verify_chain(records)
 
-    count, broken = asyncio.run(verify())
-    if broken is None:
-        print(f"Granskningsloggen är hel: {count} poster.")
-        return 0
-    print(f"Granskningsloggen är bruten vid post {broken}.")
-    return 1
+    check = asyncio.run(verify())
+    if check.broken is not None:
+        print(f"Granskningsloggen är bruten vid post {check.broken}.")
+        return 1
+    print(f"Granskningsloggen är hel: {check.records} poster.")
+    if check.erased:
+        print(
+            f"{check.erased} poster har fått sitt ämne gallrat; kedjan bevisar fortfarande "
+            "deras tid, aktör och händelse."
+        )
+    if check.unproven:
+        print(
+            f"{check.unproven} poster från före schemaversion 8 har fått sitt ämne gallrat: för "
+            "dem bevisar kedjan bara att de finns på sin plats, inte deras tid, aktör och händelse."
+        )
+    return 0

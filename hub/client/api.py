@@ -364,26 +364,17 @@ class HubClient:
     async def case(self, case_id: bytes) -> wire.CaseView:
         return await self._shape("GET", f"{API}/cases/{case_id.hex()}", wire.CaseView)
 
-    async def case_event(
-        self,
-        case_id: bytes,
-        municipality: str,
-        event: str,
-        *,
-        details: dict[str, Any] | None = None,
-        message_id: bytes | None = None,
-    ) -> wire.CaseView:
-        body: dict[str, Any] = {"municipality": municipality, "event": event}
-        if details:
-            body["details"] = details
-        if message_id is not None:
-            body["message_id"] = message_id.hex()
-        path = f"{API}/cases/{case_id.hex()}/events"
-        return await self._shape("POST", path, wire.CaseView, json=body)
+    async def post_steps(self, case_id: bytes, steps: list[dict[str, str]]) -> wire.CaseView:
+        """Signed steps that stand or fall together (hub.protocol.lifecycle.Case.apply_batch),
+        sent as signed; resending the same bytes after a lost answer changes nothing. The
+        answer's states are the hub's word."""
+        path = f"{API}/cases/{case_id.hex()}/steps"
+        return await self._shape("POST", path, wire.CaseView, json={"steps": steps})
 
-    async def close_case_not_moved(self, case_id: bytes) -> wire.CaseView:
-        path = f"{API}/cases/{case_id.hex()}/close-not-moved"
-        return await self._shape("POST", path, wire.CaseView)
+    async def case_steps(self, case_id: bytes) -> list[wire.RelayedStep]:
+        """The case's signed steps the hub relays to us, to verify (hub.protocol.chain)."""
+        path = f"{API}/cases/{case_id.hex()}/steps"
+        return (await self._shape("GET", path, wire.StepList)).steps
 
     # --- outcome reports (docs/api.md, "Cases") ---
 

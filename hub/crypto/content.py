@@ -1,7 +1,10 @@
-"""What lives inside the encryption: the manifest (the structured document and the attachments'
-names, media types and sizes), the attachments' bytes, and zero padding (docs/protocol.md §4.3).
+"""What lives inside the encryption: the manifest (the structured document, the attachments'
+names, media types and sizes, and the messages of the same thread its sender had seen), the
+attachments' bytes, and zero padding (docs/protocol.md §4.3).
 
     plaintext = u32be(len(manifest)) manifest attachment_1 ... attachment_n zero_padding
+
+Version 2 of the manifest adds "seen"; version 1 (without it) still opens, as seeing nothing.
 """
 
 from __future__ import annotations
@@ -9,12 +12,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from hub.crypto import strictjson
+from hub.crypto.format import ID_SIZE
 from hub.errors import EnvelopeVerificationError
 
-MANIFEST_VERSION: Final = 1
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+MANIFEST_VERSION: Final = 2
+MAX_SEEN: Final = 10_000  # message ids one message may name: far above any real thread
+_ID_HEX: Final = re.compile(r"^[0-9a-f]{32}$")
 MAX_MANIFEST_SIZE: Final = 1 << 20  # the form is text; anything larger goes as an attachment
 MAX_ATTACHMENTS: Final = 256
 MIN_PADDED_LENGTH: Final = 4096  # a short "yes" and a long decline look alike on the wire
@@ -58,17 +67,24 @@ def check_attachment_name(name: str) -> None:
         raise ValueError("attachment name must be NFC without surrounding spaces")
 
 
-def encode_manifest(document: dict[str, Any], attachments: list[AttachmentInfo]) -> bytes:
+def encode_manifest(
+    document: dict[str, Any], attachments: list[AttachmentInfo], seen: Sequence[bytes] = ()
+) -> bytes:
+    """`seen`: the message ids of the same thread (the case's messages between the same two
+    municipalities) the sender had, so that a reader can tell when one never reached it."""
     if len(attachments) > MAX_ATTACHMENTS:
         raise ValueError(f"at most {MAX_ATTACHMENTS} attachments")
     if len({a.name for a in attachments}) != len(attachments):
         raise ValueError("attachment names must be unique")
+    if len(set(seen)) > MAX_SEEN or any(len(m) != ID_SIZE for m in seen):
+        raise ValueError(f"at most {MAX_SEEN} message ids of 16 bytes")
     manifest = {
         "v": MANIFEST_VERSION,
         "document": document,
         "attachments": [
             {"name": a.name, "media_type": a.media_type, "size": a.size} for a in attachments
         ],
+        "seen": sorted({m.hex() for m in seen}),
     }
     encoded = strictjson.canonical(manifest)  # the document may hold floats: not RFC 8785 then
     if len(encoded) > MAX_MANIFEST_SIZE:
@@ -107,18 +123,20 @@ def _parse_attachment(raw: object) -> AttachmentInfo:
         raise malformed(str(exc)) from exc
 
 
-def parse_manifest(data: bytes) -> tuple[dict[str, Any], list[AttachmentInfo]]:
-    """Parse the manifest JSON (without its length prefix). The sender is authenticated by
+def parse_manifest(data: bytes) -> tuple[dict[str, Any], list[AttachmentInfo], tuple[bytes, ...]]:
+    """Parse the manifest JSON (without its length prefix): the document, the attachments and
+    the message ids its sender had seen (none for version 1). The sender is authenticated by
     now, but a compromised sender must still not be able to crash or mislead the reader."""
 
     def malformed(why: str) -> EnvelopeVerificationError:
         return EnvelopeVerificationError("envelope_content_malformed", why)
 
     manifest = _strict_json(data)
-    if not isinstance(manifest, dict) or set(manifest) != {"v", "document", "attachments"}:
-        raise malformed("manifest fields")
-    if manifest["v"] != MANIFEST_VERSION:
+    if not isinstance(manifest, dict) or manifest.get("v") not in {1, MANIFEST_VERSION}:
         raise malformed("manifest version")
+    fields = {"v", "document", "attachments"} | ({"seen"} if manifest["v"] != 1 else set())
+    if set(manifest) != fields:
+        raise malformed("manifest fields")
     document, raw_attachments = manifest["document"], manifest["attachments"]
     if not isinstance(document, dict) or not isinstance(raw_attachments, list):
         raise malformed("manifest types")
@@ -127,4 +145,16 @@ def parse_manifest(data: bytes) -> tuple[dict[str, Any], list[AttachmentInfo]]:
     attachments = [_parse_attachment(raw) for raw in raw_attachments]
     if len({a.name for a in attachments}) != len(attachments):
         raise malformed("attachment names repeat")
-    return document, attachments
+    return document, attachments, _parse_seen(manifest.get("seen", []))
+
+
+def _parse_seen(raw: object) -> tuple[bytes, ...]:
+    """Sorted, distinct, lower-case hex message ids: one spelling of one list."""
+    if (
+        not isinstance(raw, list)
+        or len(raw) > MAX_SEEN
+        or not all(isinstance(m, str) and _ID_HEX.match(m) for m in raw)
+        or raw != sorted(set(raw))
+    ):
+        raise EnvelopeVerificationError("envelope_content_malformed", "seen")
+    return tuple(bytes.fromhex(m) for m in raw)

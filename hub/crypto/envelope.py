@@ -192,10 +192,12 @@ def seal(  # noqa: PLR0913 - every argument is part of what is signed
     created_at: int,
     message_id: bytes | None = None,
     rng: p.Rng = p.random_bytes,
+    seen: Sequence[bytes] = (),
 ) -> Sealed:
-    """Encrypt `document` and `attachments` to every recipient and sign the whole envelope."""
+    """Encrypt `document` and `attachments` to every recipient and sign the whole envelope.
+    `seen`: the thread's message ids the sender had (hub.crypto.content)."""
     infos = [content.AttachmentInfo(a.name, a.media_type, a.size) for a in attachments]
-    prefix = content.encode_manifest(document, infos)
+    prefix = content.encode_manifest(document, infos, seen)
     payload_length = content.padded_length(content.content_length(prefix, infos))
     return seal_raw(
         out,
@@ -365,6 +367,7 @@ class OpenedMessage:
     _offsets: tuple[int, ...]
     # Kept so a remaining key holder can hand it to a successor (docs/protocol.md §6).
     file_key: bytes = field(repr=False, default=b"")
+    seen: tuple[bytes, ...] = ()  # the thread's message ids its sender had (manifest v2)
 
     def __enter__(self) -> Self:
         return self
@@ -466,13 +469,28 @@ def open_envelope(  # noqa: PLR0913 - each argument is a decision the caller mus
                 raise EnvelopeVerificationError("envelope_from_future")
             if header.message_id in seen:
                 raise EnvelopeVerificationError("envelope_replayed")
-            document, attachments, offsets = _check_plaintext(plain_file, header.payload_length)
+            checked = _check_plaintext(plain_file, header.payload_length)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
     return OpenedMessage(
-        header, digest, document, tuple(attachments), path, tuple(offsets), file_key
+        header,
+        digest,
+        checked.document,
+        tuple(checked.attachments),
+        path,
+        tuple(checked.offsets),
+        file_key,
+        checked.seen,
     )
+
+
+@dataclass(frozen=True)
+class _Plaintext:
+    document: dict[str, Any]
+    attachments: list[content.AttachmentInfo]
+    offsets: list[int]
+    seen: tuple[bytes, ...]
 
 
 def _decrypt_stream(src: Readable, header: Header, file_key: bytes, sink: Writable) -> bytes:
@@ -518,9 +536,7 @@ def _decrypt_stream(src: Readable, header: Header, file_key: bytes, sink: Writab
     return digest.digest()
 
 
-def _check_plaintext(
-    f: BinaryIO, payload_length: int
-) -> tuple[dict[str, Any], list[content.AttachmentInfo], list[int]]:
+def _check_plaintext(f: BinaryIO, payload_length: int) -> _Plaintext:
     def malformed(why: str) -> EnvelopeVerificationError:
         return EnvelopeVerificationError("envelope_content_malformed", why)
 
@@ -531,7 +547,7 @@ def _check_plaintext(
     manifest_length = int.from_bytes(prefix, "big")
     if manifest_length > content.MAX_MANIFEST_SIZE or 4 + manifest_length > payload_length:
         raise malformed("manifest length")
-    document, attachments = content.parse_manifest(f.read(manifest_length))
+    document, attachments, seen = content.parse_manifest(f.read(manifest_length))
     offsets, position = [], 4 + manifest_length
     for a in attachments:
         offsets.append(position)
@@ -547,7 +563,7 @@ def _check_plaintext(
         if block.count(0) != len(block):
             raise EnvelopeVerificationError("envelope_padding_invalid", "non-zero padding")
         left -= len(block)
-    return document, attachments, offsets
+    return _Plaintext(document, attachments, offsets, seen)
 
 
 def _read_exactly(src: Readable, n: int, *, allow_short: bool = False) -> bytes:

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = [
     "KOMMUNMALL_KIND",
     "MUNICIPALITY_KIND",
+    "NATIONAL_CASE_RETENTION_DAYS",
     "REGISTRY_KINDS",
     "SETTINGS_KIND",
     "Kommunmall",
@@ -63,6 +64,8 @@ __all__ = [
 ]
 
 MUNICIPALITY_KIND: Final = "municipality"
+# The national network's settings where a network signs none of its own.
+NATIONAL_CASE_RETENTION_DAYS: Final = 365
 SETTINGS_KIND: Final = "network-settings"
 KOMMUNMALL_KIND: Final = "kommunmall"
 REGISTRY_KINDS: Final = frozenset({MUNICIPALITY_KIND, SETTINGS_KIND, KOMMUNMALL_KIND})
@@ -203,7 +206,7 @@ def make_settings(  # noqa: PLR0913 - every setting is the administrator's decis
     remind_working_days_before: int = 3,
     quota_key: Iterable[tuple[int, int]] | None = ((0, 1), (10_000, 2), (20_001, 3)),
     outcome_free_text: bool = False,
-    case_retention_days: int = 365,
+    case_retention_days: int = NATIONAL_CASE_RETENTION_DAYS,
     inbox_retention_days: int = 90,
     witnesses: Iterable[WitnessSetting] | None = None,
     witness_quorum: int | None = None,

@@ -205,6 +205,7 @@ class EnvelopeRows:
             error=r[10],
             read_at=r[11],
             listing_mismatch=bool(r[12]),
+            seen=() if opened is None else tuple(bytes.fromhex(m) for m in opened.get("seen", ())),
         )
 
     async def case_parties(self, case_id: bytes) -> Parties | None:
@@ -263,3 +264,4 @@ class StoredEnvelope:
     error: str | None
     read_at: int | None
     listing_mismatch: bool
+    seen: tuple[bytes, ...] = ()  # the thread's messages its sender had (manifest v2)

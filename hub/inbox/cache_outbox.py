@@ -90,11 +90,12 @@ class OutboxRows(BlobFiles):
 class StepProgress:
     """Where one outbox step stands, kept before the next state is entered: sealed (the
     envelope's message id; its signed bytes wait in outgoing/), uploaded (the hub took it),
-    done."""
+    signed (the case steps, as signed: resent unchanged until the hub has them), done."""
 
     sealed: bytes | None = None
     uploaded: bytes | None = None
     done: bool = False
+    signed: tuple[dict[str, str], ...] | None = None
 
     def to_text(self) -> str:
         return json.dumps(
@@ -102,6 +103,7 @@ class StepProgress:
                 "sealed": None if self.sealed is None else self.sealed.hex(),
                 "uploaded": None if self.uploaded is None else self.uploaded.hex(),
                 "done": self.done,
+                "signed": None if self.signed is None else list(self.signed),
             }
         )
 
@@ -110,8 +112,10 @@ class StepProgress:
         if text in {"", "1"}:  # nothing yet; or "1", an earlier version's "done"
             return cls(done=text == "1")
         value = json.loads(text)
+        signed = value.get("signed")  # absent in an earlier version's
         return cls(
             sealed=None if value["sealed"] is None else bytes.fromhex(value["sealed"]),
             uploaded=None if value["uploaded"] is None else bytes.fromhex(value["uploaded"]),
             done=bool(value["done"]),
+            signed=None if signed is None else tuple(signed),
         )

@@ -1,29 +1,36 @@
-"""The cases as this inbox keeps them: the hub's view of each, cut to what the verified
-inquiries say (hub.inbox.facts.within_verified), with the running deadlines that concern our
-municipality worked out here, in the Swedish calendar, for the lists and the banners.
-
-The states are still the hub's word; the pages label them so until the lifecycle is signed.
+"""The cases as this inbox keeps them: each derived from its signed steps, verified here and
+replayed through the lifecycle table (hub.inbox.case_state), within what the verified
+inquiries say, with the running deadlines that concern our municipality worked out here, in
+the Swedish calendar, for the lists and the banners. The hub's view is only compared.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from hub.inbox.facts import within_verified
+import msgspec
+
+from hub.crypto.steps import step_digest
+from hub.errors import HubError
+from hub.inbox.case_state import CONFLICTING, kept_view
 from hub.protocol.case_codec import case_from_json
+from hub.protocol.chain import derive
 from hub.protocol.deadlines import NATIONAL, Due, DueKind, SwedishCalendar, deadlines_for
 from hub.protocol.lifecycle import Case, RequestState, Role, is_terminal
 from hub.protocol.notices import alarms_for
 
 if TYPE_CHECKING:
+    from hub.crypto.directory import Directory
     from hub.inbox.cache import InboxCache
     from hub.protocol import wire
     from hub.protocol.deadlines import NetworkDeadlines
 
 log = logging.getLogger("hub.inbox")
+MAX_KEPT_STEPS = 1000  # far above any real case's; bounds what a hostile hub can make us keep
 
 
 @dataclass
@@ -32,35 +39,61 @@ class Casebook:
     calendar: SwedishCalendar = field(default_factory=SwedishCalendar)
     rules: NetworkDeadlines = NATIONAL  # the network's deadlines, as the session last learnt
 
-    async def store(self, hub_view: wire.CaseView, *, me: str) -> bool:
-        """Keep the hub's view of a case within what the verified envelopes say: a case with
-        no verified inquiry is not kept, its sender and counterparts are the signed ones, and
-        where the hub said otherwise the view is flagged. True when what the pages show of it
-        changed."""
+    async def store(
+        self,
+        hub_view: wire.CaseView,
+        relayed: list[wire.RelayedStep],
+        directory: Directory,
+        *,
+        me: str,
+    ) -> bool:
+        """Keep the case as its signed steps prove it, within what the verified envelopes say:
+        a case with no verified inquiry is not kept, its sender and counterparts are the signed
+        ones, and where the hub's view says otherwise the case is flagged. True when what the
+        pages show of it changed."""
         case_id = bytes.fromhex(hub_view.case_id)
         parties = await self.cache.case_parties(case_id)
         if parties is None:
             return False  # the hub's word alone makes no case
-        view = within_verified(hub_view, parties, me=me)
+        previous = await self.cache.get_case(case_id)
+        # Every step relayed so far counts, not only what the hub relays now: a hub that
+        # leaves out steps it showed before rolls nothing back, and one that shows another
+        # branch shows a fork.
+        steps = _remembered(previous, relayed)
+        wires = [step for step, _ in steps.values()]
+        received_at = {digest: at for digest, (_, at) in steps.items()}
+        derived = derive(case_id, parties.sender, wires, directory=directory)
+        view = kept_view(derived, hub_view, parties, me=me, received_at=received_at)
         if view is None:
             log.warning("case view names us where no verified inquiry does")
             return False
+        view["steps"] = [[step, at] for step, at in steps.values()]
+        # Once the hub has said otherwise about a case, the page keeps saying so.
+        view["hub_disagrees"] = view["hub_disagrees"] or bool(
+            previous and previous.get("hub_disagrees")
+        )
         mine = view["from"] == me
         # Closed for the sender when the case has its outcome; for a receiver when its own
         # request has ended (declined, closed elsewhere, withdrawn …).
         closed = view.get("outcome") is not None or (
-            not mine and all(is_terminal(RequestState(r["state"])) for r in view["requests"])
+            not mine
+            and bool(view["requests"])
+            and all(
+                r["state"] != CONFLICTING and is_terminal(RequestState(r["state"]))
+                for r in view["requests"]
+            )
         )
         dues = [] if closed else self.dues_of(view, me=me)
         due = dues[0] if dues else None
         # Kept with the view so that lists need not recompute the calendar for every row.
         stored = {
             **view,
+            "hub_view": hub_fingerprint(hub_view),
             "local_due": None
             if due is None
             else {"date": due.due_date.isoformat(), "at": int(due.due_at.timestamp())},
         }
-        changed = await self.cache.get_case(case_id) != stored
+        changed = previous != stored
         await self.cache.put_case(
             stored,
             mine=mine,
@@ -79,6 +112,29 @@ class Casebook:
             for d in deadlines_for(case_from_view(view), self.rules, self.calendar)
             if mine or d.municipality == me
         ]
+
+
+def hub_fingerprint(hub_view: wire.CaseView) -> str:
+    """What the hub last said of a case, in short: when it changes, the steps are fetched."""
+    return hashlib.sha256(msgspec.json.encode(hub_view)).hexdigest()
+
+
+def _remembered(
+    previous: dict[str, Any] | None, relayed: list[wire.RelayedStep]
+) -> dict[bytes, tuple[dict[str, str], int]]:
+    """The case's steps kept from before and relayed now, by digest: (the signed step, when
+    the hub said it took it). A step that does not even parse is left to derive to refuse."""
+    found: dict[bytes, tuple[dict[str, str], int]] = {}
+    kept = [] if previous is None else previous.get("steps", [])
+    now = [(msgspec.to_builtins(r.step), r.received_at) for r in relayed]
+    for step, at in [*((s, a) for s, a in kept), *now]:
+        try:
+            found.setdefault(step_digest(step), (step, at))
+        except HubError:
+            continue
+        if len(found) >= MAX_KEPT_STEPS:
+            break
+    return found
 
 
 def due_to_json(due: Due) -> dict[str, Any]:
@@ -128,6 +184,7 @@ def case_from_view(view: dict[str, Any]) -> Case:
             "requests": [
                 {"municipality": r["municipality"], "state": r["state"], "history": r["history"]}
                 for r in view["requests"]
+                if r["state"] != CONFLICTING  # no history counts: no clock runs
             ],
         }
     )

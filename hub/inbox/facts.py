@@ -10,9 +10,7 @@ decide what a contact person sees: a listing that disagrees is filed by the head
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-import msgspec
+from typing import TYPE_CHECKING
 
 from hub.crypto.directory import Role
 from hub.crypto.format import ID_SIZE, MessageKind
@@ -193,16 +191,3 @@ def parties_of(inquiries: Iterable[tuple[str, Iterable[str]]]) -> Parties | None
     sender = found[0][0]
     asked = {m for signer, to in found if signer == sender for m in to} - {sender}
     return Parties(sender, frozenset(asked))
-
-
-def within_verified(hub_view: wire.CaseView, parties: Parties, *, me: str) -> dict[str, Any] | None:
-    """The hub's view of a case cut to what the verified inquiries say, as the cache keeps it:
-    the signed sender, the requests `me` may see of those the sender sealed an inquiry to, and
-    "hub_disagrees" when the hub said otherwise. None when `me` is not a party."""
-    shown = parties.shown_to(me)
-    if shown is None:
-        return None
-    requests = [r for r in hub_view.requests if r.municipality in shown]
-    disagrees = hub_view.sender != parties.sender or len(requests) != len(hub_view.requests)
-    kept = msgspec.structs.replace(hub_view, sender=parties.sender, requests=requests)
-    return {**msgspec.to_builtins(kept), "hub_disagrees": disagrees}

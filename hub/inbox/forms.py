@@ -316,6 +316,18 @@ def validate_move(form: Mapping[str, object]) -> tuple[dict[str, str], dict[str,
     return {"moving_date": moving_date}, errors
 
 
+def validate_follow_up(form: Mapping[str, object]) -> tuple[dict[str, str], dict[str, str]]:
+    """The day of the follow-up meeting ("follow_up_date", ÅÅÅÅ-MM-DD): the signed
+    record_follow_up step carries it."""
+    follow_up_date = _text(form, "follow_up_date", multiline=False)
+    errors: dict[str, str] = {}
+    if not follow_up_date:
+        errors["follow_up_date"] = "Ange datum för uppföljningsmötet."
+    elif _iso_date(follow_up_date) is None:
+        errors["follow_up_date"] = _date_error("Datum för uppföljningsmötet")
+    return {"follow_up_date": follow_up_date}, errors
+
+
 def validate_outcome(
     form: Mapping[str, object], *, moved: bool, receiving_municipality: str | None
 ) -> tuple[OutcomeReport | None, dict[str, str], dict[str, str]]:

@@ -5,8 +5,13 @@ alone, close without a move). One flush runs at a time; each step moves through 
 and each state is kept on disk before the next one starts, so a step is done once however
 often the outbox is flushed, interrupted or answered with an error:
 
-    envelope:  waiting -> sealed (message id, signed bytes on disk) -> uploaded -> done
-    any other: waiting -> done
+    envelope:  waiting -> sealed (message id, signed bytes on disk) -> uploaded
+               [-> signed (its case steps, hub.inbox.stepping)] -> done
+    event:     waiting -> signed -> done
+    create:    waiting -> done
+
+Case steps are signed once, when their turn comes (so they continue the chain as it then
+stands), and resent unchanged after a lost answer: the hub takes the same bytes as the same.
 
 An envelope is sealed once. A retry uploads the same signed bytes again, under the same
 message id, and the hub takes a repeated upload from the same sender as the same one
@@ -19,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from hub.client.api import RemoteError
@@ -61,6 +66,8 @@ class Step:
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> Step:
         op = Op(value["op"])
+        if op is Op.CLOSE_NOT_MOVED:  # a step on the case itself, in its own batch
+            value = {**value, "event": "close_not_moved"}
         kind = value.get("kind")
         return cls(
             op=op,
@@ -104,6 +111,8 @@ class ItemRunner:
     # Seal a step's envelope for the case into the file at the path: (its message id, its
     # size). The agent's, since only it holds the keys and the verified directory.
     seal: Callable[[Step, bytes, Path], Awaitable[tuple[bytes, int]]]
+    # Sign a step's case steps, naming the envelope that carries it (hub.inbox.stepping).
+    sign: Callable[[Step, bytes, bytes | None], Awaitable[list[dict[str, str]]]]
     progress: SendProgress
 
     async def run(self, item_id: str, case_id: bytes, steps: list[Step]) -> None:
@@ -115,13 +124,8 @@ class ItemRunner:
             if step.op is Op.CREATE_CASE:
                 with contextlib.suppress(RemoteError):  # ours already (a retry)
                     await self.client.create_case(case_id)
-            elif step.op is Op.CLOSE_NOT_MOVED:
-                await self.client.close_case_not_moved(case_id)
-            elif step.op is Op.EVENT:
-                assert step.event is not None  # noqa: S101 - an event step names its event
-                await self.client.case_event(
-                    case_id, step.municipality, step.event, details=step.details
-                )
+            elif step.op in {Op.CLOSE_NOT_MOVED, Op.EVENT}:
+                await self._steps(item_id, index, case_id, step, state, message_id=None)
             else:
                 await self._envelope(item_id, index, case_id, step, state)
             await self.cache.set_step_progress(item_id, index, StepProgress(done=True))
@@ -147,13 +151,25 @@ class ItemRunner:
             await asyncio.to_thread(sealed.unlink, missing_ok=True)
         self.progress.done += 1
         if step.event is not None:
-            await self.client.case_event(
-                case_id,
-                step.municipality,
-                step.event,
-                details=step.details,
-                message_id=state.uploaded,
-            )
+            await self._steps(item_id, index, case_id, step, state, message_id=state.uploaded)
+
+    async def _steps(  # noqa: PLR0913 - the step, where it stands, and its envelope
+        self,
+        item_id: str,
+        index: int,
+        case_id: bytes,
+        step: Step,
+        state: StepProgress,
+        *,
+        message_id: bytes | None,
+    ) -> None:
+        """Sign the step's case steps once, keep them, and send them until the hub has them."""
+        if state.signed is None:
+            signed = await self.sign(step, case_id, message_id)
+            state = replace(state, signed=tuple(signed))
+            await self.cache.set_step_progress(item_id, index, state)
+        assert state.signed is not None  # noqa: S101 - signed above or before an interruption
+        await self.client.post_steps(case_id, list(state.signed))
 
     async def _seal(
         self, item_id: str, index: int, case_id: bytes, step: Step, sealed: Path

@@ -296,6 +296,7 @@ async def post_receipt(client: HubClient, message_id: bytes, wire: dict[str, str
 def _content(opened: OpenedMessage) -> dict[str, Any]:
     return {
         "document": opened.document,
+        "seen": [m.hex() for m in opened.seen],
         "attachments": [
             {"name": a.name, "media_type": a.media_type, "size": a.size} for a in opened.attachments
         ],

@@ -20,10 +20,11 @@ from hub.client.api import RemoteError
 from hub.crypto.directory import Role as DirectoryRole
 from hub.crypto.envelope import AttachmentSource, seal
 from hub.crypto.format import MessageKind
-from hub.errors import AuthorityError, HubError
+from hub.errors import MESSAGES, AuthorityError, HubError, LifecycleError
 from hub.inbox.cache_blobs import AttachmentUnreadable
 from hub.inbox.outbox import ItemRunner, Op, SendProgress, Step
 from hub.inbox.receiving import create_private
+from hub.inbox.stepping import Stepper
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -58,6 +59,9 @@ class Sender:
     after_queue: Callable[[], Awaitable[None]] | None = None  # e.g. flush, then sync
     sending: SendProgress | None = None  # the outbox item on its way to the hub, if any
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one flush at a time
+
+    def __post_init__(self) -> None:
+        self.stepper = Stepper(self.session, self.cache, self.identity, self.clock)
 
     # --- what a person sends, queued ------------------------------------------------------
 
@@ -137,7 +141,8 @@ class Sender:
         await self._queue(case_id, [step], stored)
 
     async def close_not_moved(self, case_id: bytes) -> None:
-        """End our case without a move: the hub closes every open request and tells them."""
+        """End our case without a move: every open request withdrawn and the case closed, in
+        one signed batch."""
         await self._queue(case_id, [{"op": "close_not_moved"}])
 
     def county_board(self) -> str | None:
@@ -219,7 +224,9 @@ class Sender:
             self.sending = SendProgress(sum(1 for s in steps if s.op is Op.ENVELOPE))
             try:
                 client = await self.session.hub()
-                runner = ItemRunner(self.cache, client, self._seal_step, self.sending)
+                runner = ItemRunner(
+                    self.cache, client, self._seal_step, self._sign_step, self.sending
+                )
                 await runner.run(item_id, bytes.fromhex(body["case_id"]), steps)
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 self.session.online = False
@@ -229,8 +236,13 @@ class Sender:
                 await self.cache.outbox_failed(item_id, exc.code)
                 if exc.status >= 500:  # the hub failed, not the item: try again later
                     return
-                text = f"Hubben avvisade en åtgärd ({exc.code})."
-                notices.append({"level": "warning", "text": text})
+                said = MESSAGES.get(exc.code, f"Koden är {exc.code}.")
+                notices.append({"level": "warning", "text": f"Hubben avvisade en åtgärd. {said}"})
+                await self.cache.outbox_done(item_id)
+                continue
+            except LifecycleError as exc:  # overtaken here: the chain no longer allows it
+                await self.cache.outbox_failed(item_id, exc.code)
+                notices.append({"level": "warning", "text": exc.message})
                 await self.cache.outbox_done(item_id)
                 continue
             except AttachmentUnreadable:  # gone or changed on this disk: it can never go
@@ -246,6 +258,19 @@ class Sender:
                 self.sending = None
             await self.cache.outbox_done(item_id)
 
+    async def _sign_step(
+        self, step: Step, case_id: bytes, message_id: bytes | None
+    ) -> list[dict[str, str]]:
+        assert step.event is not None  # noqa: S101 - only steps with an event are signed
+        return await self.stepper.sign(
+            await self.session.hub(),
+            case_id,
+            municipality=step.municipality,
+            event=step.event,
+            details=step.details,
+            message_id=message_id,
+        )
+
     async def _seal_step(self, step: Step, case_id: bytes, path: Path) -> tuple[bytes, int]:
         """Seal off the event loop (the pages and /status.json keep answering), to the keys
         the hub will check: the directory fetched again first, and only to a view a quorum of
@@ -253,9 +278,24 @@ class Sender:
         waits in the outbox and the person is told why; a step without content still goes)."""
         await self.session.refresh_directory()
         self.session.require_fresh()
-        return await asyncio.to_thread(self._seal_to_file, step, case_id, path)
+        seen = await self._thread_seen(case_id, step.to)
+        return await asyncio.to_thread(self._seal_to_file, step, case_id, path, seen)
 
-    def _seal_to_file(self, step: Step, case_id: bytes, path: Path) -> tuple[bytes, int]:
+    async def _thread_seen(self, case_id: bytes, other: str) -> list[bytes]:
+        """The messages of this case between us and `other` that we hold, sent or received:
+        the thread the envelope names as seen, so that `other` can tell when one never reached
+        it. Never another municipality's: B must not learn whom else A asked."""
+        me = self.session.municipality
+        return [
+            e.message_id
+            for e in await self.cache.envelopes_of_case(case_id)
+            if (e.sender == me and other in e.recipients)
+            or (e.sender == other and me in e.recipients)
+        ]
+
+    def _seal_to_file(
+        self, step: Step, case_id: bytes, path: Path, seen: Sequence[bytes]
+    ) -> tuple[bytes, int]:
         """Seal the step's envelope to every key valid now of `step.to` (its keys in
         `step.role`: the county board's for an outcome note) and of our own municipality, into
         the file at `path`, reading each attachment from its encrypted file as it goes
@@ -295,6 +335,7 @@ class Sender:
                 document=step.document or {},
                 attachments=sources,
                 created_at=now,
+                seen=seen,
             )
             return sealed.header.message_id, out.tell()
 

@@ -22,7 +22,13 @@ import aiohttp
 from hub.client.api import RemoteError
 from hub.errors import AuthorityError, HubError
 from hub.inbox import watch
-from hub.inbox.casebook import Casebook, case_from_view, due_from_json, due_to_json
+from hub.inbox.casebook import (
+    Casebook,
+    case_from_view,
+    due_from_json,
+    due_to_json,
+    hub_fingerprint,
+)
 from hub.inbox.outcomes import FiledReport, Outcomes
 from hub.inbox.parts import AgentParts
 from hub.inbox.receiving import OpenedAttachment
@@ -33,6 +39,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from hub.client.api import HubClient
+    from hub.crypto.directory import Directory
     from hub.inbox.outbox import SendProgress
     from hub.protocol import wire
     from hub.protocol.deadlines import Due, NetworkDeadlines
@@ -153,18 +160,42 @@ class AgentCore(AgentParts):
         self.casebook.rules = self.deadline_rules
         for view in await client.cases():
             try:
-                await self._store_case(view)
-            except (KeyError, TypeError, ValueError, HubError) as exc:
-                # A case view the lifecycle cannot read is the hub's problem, not a reason
-                # to stop.
-                log.warning("case view refused: %s", type(exc).__name__)
+                await self._store_case(client, directory, view)
+            except (KeyError, TypeError, ValueError, HubError, RemoteError) as exc:
+                # A case the hub cannot back with steps, or that the lifecycle cannot read, is
+                # the hub's problem, not a reason to stop.
+                log.warning("case refused: %s", type(exc).__name__)
         await self._fetch_year_so_far(client)
         self.changed.set()
         return new
 
-    async def _store_case(self, view: wire.CaseView) -> None:
+    async def refresh_case(self, case_id: bytes) -> None:
+        """This case's signed steps fetched again, whatever the hub's view says (a page found
+        this inbox's copy out of date)."""
+        client = await self.session.hub()
+        directory = await self.session.refresh_directory()
+        await self._store_case(client, directory, await client.case(case_id), force=True)
+        self.changed.set()
+
+    async def _store_case(
+        self, client: HubClient, directory: Directory, view: wire.CaseView, *, force: bool = False
+    ) -> None:
+        """The case from its signed steps, fetched again when the hub's view of it changed
+        (its word serves only as the cue); then the steps our own inbox takes by itself."""
+        case_id = bytes.fromhex(view.case_id)
+        kept = await self.cache.get_case(case_id)
+        if not force and kept is not None and kept.get("hub_view") == hub_fingerprint(view):
+            return  # the hub's view is as it was: nothing to fetch
         self.casebook.rules = self.deadline_rules
-        if await self.casebook.store(view, me=self.municipality):
+        relayed = await client.case_steps(case_id)
+        if await self.casebook.store(view, relayed, directory, me=self.municipality):
+            self.version += 1
+        stored = await self.cache.get_case(case_id)
+        if stored is None:
+            return
+        if await self.sender.stepper.take_own_steps(client, case_id, stored):
+            relayed = await client.case_steps(case_id)
+            await self.casebook.store(view, relayed, directory, me=self.municipality)
             self.version += 1
 
     async def _fetch_year_so_far(self, client: HubClient) -> None:
@@ -178,7 +209,14 @@ class AgentCore(AgentParts):
             self.year_so_far_stale = True
 
     async def mark_read(self, case_id: bytes) -> None:
-        await self.receiver.mark_read(await self.session.hub(), case_id)
+        """A person opened the case: read receipts for its messages, and for an inquiry we
+        were asked, the signed read_receipt step."""
+        client = await self.session.hub()
+        await self.receiver.mark_read(client, case_id)
+        kept = await self.cache.get_case(case_id)
+        if kept is not None and await self.sender.stepper.take_own_steps(client, case_id, kept):
+            directory = await self.session.refresh_directory()
+            await self._store_case(client, directory, await client.case(case_id))
 
     async def refresh_receipts(self, case_id: bytes) -> None:
         client = await self.session.hub()

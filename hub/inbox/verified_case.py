@@ -2,9 +2,9 @@
 
 Who sent the case, whom it asked, every document, every message, who sent each and when come
 from the envelopes verified on this machine (their signed headers, placed with the signed
-directory, their documents read into typed models). What only the hub says, the state of each
-request, its history and the actions the lifecycle allows now, is kept apart as `HubRequest`
-and shown labelled as the hub's until the lifecycle is signed (a later issue).
+directory, their documents read into typed models). The state of each request, its history
+and the actions the lifecycle allows now come from its chain of signed steps, verified and
+replayed here (hub.inbox.case_state); what of it could not be proved is in `problems`.
 """
 
 from __future__ import annotations
@@ -41,19 +41,31 @@ class Message:
 
 
 @dataclass(frozen=True)
-class HubEvent:
+class StepEvent:
     event: str
-    at: int
+    at: int  # the signed time (a delivery's counted as hub.inbox.case_state says)
 
 
 @dataclass(frozen=True)
-class HubRequest:
-    """What the hub says of one request: its state, history and the actions allowed now."""
+class SignedRequest:
+    """One request as its signed steps prove it: its state, history and the actions allowed
+    now. `broken`: part of its history is missing, refused or conflicting."""
 
     municipality: str
-    state: str
-    history: tuple[HubEvent, ...]
+    state: str  # a lifecycle state, or "conflicting"
+    history: tuple[StepEvent, ...]
     allowed_events: tuple[str, ...]
+    broken: bool
+
+
+@dataclass(frozen=True)
+class StepProblem:
+    """What could not be proved of the case's history (hub.protocol.chain.Problem, or
+    hub.inbox.case_state's), for the page to say."""
+
+    problem: str
+    municipality: str | None
+    code: str | None
 
 
 @dataclass(frozen=True)
@@ -65,32 +77,37 @@ class VerifiedCase:
     inquiry: Message | None  # the first verified inquiry form (None: a pre-inquiry only)
     inquiries_ours: tuple[Message, ...]  # the inquiry envelopes we sent, one per asked
     thread: tuple[Message, ...]  # every message but the inquiry forms, in signed order
-    hub_requests: tuple[HubRequest, ...]  # the hub's word, for the parties above only
+    requests: tuple[SignedRequest, ...]  # from the signed steps, for the parties above only
+    problems: tuple[StepProblem, ...]
     hub_disagrees: bool  # the hub said otherwise about the case or one of its messages
-    hub_may_close_not_moved: bool  # the hub's word: closing without a move is allowed now
+    may_close_not_moved: bool  # the signed chains allow closing without a move now
+    # The counterparts of threads where a message names one this inbox never got: withheld.
+    missing_in_thread: tuple[str, ...] = ()
 
 
 def verified_case(
     kept_view: dict[str, Any], envelopes: Sequence[StoredEnvelope], *, me: str
 ) -> VerifiedCase | None:
-    """The case from its verified envelopes, with the hub's requests as a hint (the kept view,
-    hub.inbox.casebook); None when no verified inquiry is among `envelopes`."""
+    """The case from its verified envelopes and the requests its signed steps prove (the kept
+    view, hub.inbox.casebook); None when no verified inquiry is among `envelopes`."""
     firsts = [e for e in envelopes if e.kind in FIRST_KINDS and e.document is not None]
     parties = parties_of((e.sender, e.recipients) for e in firsts)
     shown = None if parties is None else parties.shown_to(me)
     if parties is None or shown is None:
         return None
     inquiries = [e for e in envelopes if e.kind == MessageKind.INQUIRY and e.document is not None]
-    hub_requests = tuple(
-        HubRequest(
+    requests = tuple(
+        SignedRequest(
             municipality=str(r["municipality"]),
             state=str(r["state"]),
-            history=tuple(HubEvent(str(h["event"]), int(h["at"])) for h in r["history"]),
+            history=tuple(StepEvent(str(h["event"]), int(h["at"])) for h in r["history"]),
             allowed_events=tuple(str(a) for a in r.get("allowed_events", ())),
+            broken=bool(r.get("broken")),
         )
         for r in kept_view["requests"]
         if r["municipality"] in shown
     )
+    problems = tuple(StepProblem(str(p[0]), p[1], p[2]) for p in kept_view.get("problems", ()))
     return VerifiedCase(
         case_id=firsts[0].case_id,
         sender=parties.sender,
@@ -100,12 +117,25 @@ def verified_case(
         inquiries_ours=tuple(_message(e, me) for e in inquiries if e.sender == me),
         # One inquiry envelope per asked municipality, the same form: shown once, above.
         thread=tuple(_message(e, me) for e in envelopes if e.kind != MessageKind.INQUIRY),
-        hub_requests=hub_requests,
+        requests=requests,
+        problems=problems,
         hub_disagrees=bool(kept_view.get("hub_disagrees"))
         or kept_view.get("from") != parties.sender
         or any(e.listing_mismatch for e in envelopes),
-        hub_may_close_not_moved=bool(kept_view.get("can_close_not_moved")),
+        may_close_not_moved=bool(kept_view.get("can_close_not_moved")),
+        missing_in_thread=_missing_in_thread(envelopes, me),
     )
+
+
+def _missing_in_thread(envelopes: Sequence[StoredEnvelope], me: str) -> tuple[str, ...]:
+    """Whom we share a thread with in which a verified message names one we do not hold."""
+    held = {e.message_id for e in envelopes}
+    found = set()
+    for envelope in envelopes:
+        if any(m not in held for m in envelope.seen):
+            others = {envelope.sender, *envelope.recipients} - {me}
+            found |= others
+    return tuple(sorted(found))
 
 
 def _message(envelope: StoredEnvelope, me: str) -> Message:

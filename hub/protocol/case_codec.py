@@ -1,5 +1,5 @@
 """A lifecycle Case to and from JSON, for storage. Only states, events, roles, times, reason
-codes and moving dates: the lifecycle holds nothing else, and neither does this."""
+codes and the moving and follow-up dates: the lifecycle holds nothing else, nor does this."""
 
 from __future__ import annotations
 
@@ -47,6 +47,8 @@ def _entry_to_json(h: HistoryEntry) -> dict[str, Any]:
         entry["reason"] = h.reason.value
     if h.moving_date is not None:
         entry["moving_date"] = h.moving_date.isoformat()
+    if h.follow_up_date is not None:
+        entry["follow_up_date"] = h.follow_up_date.isoformat()
     return entry
 
 
@@ -69,12 +71,19 @@ def case_from_json(data: dict[str, Any]) -> Case:
     )
 
 
+# Before every step was signed (issue 13), the hub itself took two: deliver and closing the
+# others on a confirm. Cases stored then read as the side that now signs them.
+_LEGACY_SYSTEM_ROLE = {Event.DELIVER: Role.RECEIVER, Event.CLOSE_ELSEWHERE: Role.SENDER}
+
+
 def _entry_from_json(h: dict[str, Any]) -> HistoryEntry:
+    event = Event(h["event"])
     return HistoryEntry(
-        event=Event(h["event"]),
-        role=Role(h["role"]),
+        event=event,
+        role=_LEGACY_SYSTEM_ROLE[event] if h["role"] == "system" else Role(h["role"]),
         at=h["at"],
         state=RequestState(h["state"]),
         reason=DeclineReason(h["reason"]) if "reason" in h else None,
         moving_date=date.fromisoformat(h["moving_date"]) if "moving_date" in h else None,
+        follow_up_date=(date.fromisoformat(h["follow_up_date"]) if "follow_up_date" in h else None),
     )

@@ -4,9 +4,11 @@ Two rules for this file, as in h11's `_state.py`:
 
 1. Everything that decides whether an action is allowed lives here: the `TRANSITIONS` table for
    one request, and `Case` for the few rules that span the requests of one case.
-2. It knows nothing of who calls or when. The server authenticates the caller and maps them to
-   a `Role` (the case's own municipality is SENDER, the asked one RECEIVER, the hub itself
-   SYSTEM); times are integer Unix seconds passed in. No I/O, no clock, no storage.
+2. It knows nothing of who calls or when. Every step is a person's: the hub and the agents
+   map the signer of a step (hub.crypto.steps) to a `Role` (the case's own municipality is
+   SENDER, the asked one RECEIVER; the hub itself takes no step); times are integer Unix
+   seconds passed in. No I/O, no clock, no storage. The hub orders the steps; each agent
+   replays the same table over the verified chains (hub.protocol.chain).
 
 A case (ärende) belongs to the sending municipality A. It asks municipalities B one request
 each. A request starts in the pseudo-state NOT_ASKED (never stored: it is what "no request for
@@ -19,7 +21,10 @@ this municipality yet" looks like), so that asking is an ordinary row of the tab
     accepted --confirm--> confirmed | --decline_offer--> offer_declined
     confirmed --record_move--> moved --record_follow_up--> followed_up --close--> closed
     withdrawn, closed_elsewhere: from every open state before confirmed
-    expired: from sent, delivered, read;  cancelled: from accepted or confirmed, by A or B
+    cancelled: from accepted or confirmed, by A or B
+
+deliver and read_receipt are B's signed steps: B's inbox signs deliver when it has fetched and
+verified the inquiry, read_receipt when a person opens it.
 
 `scripts/draw_state_machines.py` draws the table (docs/state-machines/request.dot).
 
@@ -40,27 +45,31 @@ Choices where the sources leave room (domain.md, "The course of a case"):
   from which the financial-responsibility period and the follow-up month are counted). Any
   other detail is refused, so that free text cannot land in the hub's storage by mistake; error
   details name keys, never values.
-- Expiry applies only while B owes an answer (sent, delivered, read). The scheduler counts the
-  deadline from delivered, or from sent when B's inbox never fetches the inquiry, so a silent
-  municipality cannot stall a case. A's two weeks to answer an offer and the follow-up month are
-  reminders and escalations, not automatic ends: a clock must not throw away a housing offer.
+- No clock ends a request. An answer that is late is derived from the deadlines wherever it is
+  shown (hub.protocol.deadlines, the statistics' "unanswered"), counted from delivered, or
+  from sent when B's inbox never fetches the inquiry, so a silent municipality cannot stall a
+  case unseen: A may withdraw and ask another. A's two weeks to answer an offer and the
+  follow-up month are reminders and escalations too: a clock must not throw away a housing
+  offer, and a step no person signed cannot be part of a signed chain.
 - From accepted, A has three ways out that mean different things in the follow-up statistics:
   decline_offer (the offer is not taken), withdraw (A gives up the inquiry) and cancel
   (circumstances make the move impossible). B's way out after accepting is cancel. Nobody may
   cancel after the move: responsibility has passed to B, and a leaked address is a new case.
-- At most one request of a case is ever confirmed. Confirming closes every other open request
-  (closed_elsewhere, each B told at once), and from then on the case asks no one new. If the
+- At most one request of a case is ever confirmed. A confirms in one all-or-nothing batch
+  (`Case.apply_batch`): closed_elsewhere for every other open request, each signed by A, then
+  the confirm; each B is told at once, and from then on the case asks no one new. If the
   confirmed request is later cancelled, the case cannot confirm another municipality: A closes
   it as not moved and opens a new case, so each case's outcome report tells one story.
 - The limit on open requests (default 3, a network setting) counts every open request,
   pre-inquiries included: the sources speak of contacting 1-3 municipalities at a time.
   Requests may be added later as others end.
 - The case ends either when its confirmed request is closed (outcome: moved) or when A closes it
-  as not moved, which withdraws every open request; that is refused while a request is
-  confirmed, moved or followed up (cancel it or see it through first). After the end nothing
-  more happens in the case.
-- closed_elsewhere is driven by the case (by confirming another request); applying it directly
-  is refused. A municipality cannot be asked in its own case.
+  as not moved: one batch of a withdraw for every open request, then close_not_moved, a step
+  on the case itself (its "request" is the sender's own id). That is refused while a request
+  is confirmed, moved or followed up (cancel it or see it through first). After the end
+  nothing more happens in the case.
+- closed_elsewhere only comes in a batch with the confirm of another request; alone it is
+  refused. A municipality cannot be asked in its own case.
 - `at` is stored as given; ordering events in time is the server's job.
 
 Checks run in a fixed order: the case is still open, the municipality is not the sender's own,
@@ -74,7 +83,7 @@ failure of the details 422.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
@@ -82,13 +91,12 @@ from typing import TYPE_CHECKING, Final
 from hub.errors import LifecycleError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
 
 class Role(enum.StrEnum):
     SENDER = "sender"  # A: the sending municipality's contact person, who owns the case
     RECEIVER = "receiver"  # B: the contact person of the municipality this request asks
-    SYSTEM = "system"  # the hub itself: delivery, deadlines, closing the others
 
 
 class RequestState(enum.StrEnum):
@@ -104,7 +112,6 @@ class RequestState(enum.StrEnum):
     CONFIRMED = "confirmed"
     OFFER_DECLINED = "offer_declined"
     WITHDRAWN = "withdrawn"
-    EXPIRED = "expired"
     CLOSED_ELSEWHERE = "closed_elsewhere"
     CANCELLED = "cancelled"
     MOVED = "moved"
@@ -124,12 +131,12 @@ class Event(enum.StrEnum):
     CONFIRM = "confirm"
     DECLINE_OFFER = "decline_offer"
     WITHDRAW = "withdraw"
-    EXPIRE = "expire"
     CLOSE_ELSEWHERE = "close_elsewhere"
     CANCEL = "cancel"
     RECORD_MOVE = "record_move"
     RECORD_FOLLOW_UP = "record_follow_up"
     CLOSE = "close"
+    CLOSE_NOT_MOVED = "close_not_moved"  # on the case itself, after withdrawing every request
 
 
 class DeclineReason(enum.StrEnum):
@@ -153,10 +160,9 @@ _BEFORE_CONFIRMATION: Final = (
     _S.READ,
     _S.ACCEPTED,
 )
-_AWAITING_ANSWER: Final = (_S.SENT, _S.DELIVERED, _S.READ)
 _RECEIVED: Final = (_S.DELIVERED, _S.READ)
 _AGREED: Final = (_S.ACCEPTED, _S.CONFIRMED)
-_A, _B, _HUB = Role.SENDER, Role.RECEIVER, Role.SYSTEM
+_A, _B = Role.SENDER, Role.RECEIVER
 
 # THE table: every allowed (role, state, event) and the state it leads to. Nothing else moves a
 # request. Read it by blocks; a state with no row is terminal.
@@ -169,17 +175,16 @@ TRANSITIONS: Final[Mapping[tuple[Role, RequestState, Event], RequestState]] = Ma
         (_A, _S.NOT_ASKED, Event.SEND_INQUIRY): _S.SENT,
         (_A, _S.PRE_INQUIRY_POSITIVE, Event.SEND_INQUIRY): _S.SENT,
         # the formal inquiry reaches B, who answers
-        (_HUB, _S.SENT, Event.DELIVER): _S.DELIVERED,
+        (_B, _S.SENT, Event.DELIVER): _S.DELIVERED,
         (_B, _S.DELIVERED, Event.READ_RECEIPT): _S.READ,
         **{(_B, s, Event.ACCEPT): _S.ACCEPTED for s in _RECEIVED},
         **{(_B, s, Event.DECLINE): _S.DECLINED for s in _RECEIVED},
-        **{(_HUB, s, Event.EXPIRE): _S.EXPIRED for s in _AWAITING_ANSWER},
         # A answers the offer
         (_A, _S.ACCEPTED, Event.CONFIRM): _S.CONFIRMED,
         (_A, _S.ACCEPTED, Event.DECLINE_OFFER): _S.OFFER_DECLINED,
         # ways out before an agreement: A withdraws, or A confirmed another municipality
         **{(_A, s, Event.WITHDRAW): _S.WITHDRAWN for s in _BEFORE_CONFIRMATION},
-        **{(_HUB, s, Event.CLOSE_ELSEWHERE): _S.CLOSED_ELSEWHERE for s in _BEFORE_CONFIRMATION},
+        **{(_A, s, Event.CLOSE_ELSEWHERE): _S.CLOSED_ELSEWHERE for s in _BEFORE_CONFIRMATION},
         # after a yes, circumstances make the move impossible: either side cancels
         **{(r, s, Event.CANCEL): _S.CANCELLED for r in (_A, _B) for s in _AGREED},
         # the move, the follow-up meeting, the outcome report
@@ -195,13 +200,12 @@ TERMINAL_STATES: Final = frozenset(
         _S.DECLINED,
         _S.OFFER_DECLINED,
         _S.WITHDRAWN,
-        _S.EXPIRED,
         _S.CLOSED_ELSEWHERE,
         _S.CANCELLED,
         _S.CLOSED,
     }
 )
-# Events the case applies itself, never a caller: confirming one request closes the others.
+# Events that only come in a batch (Case.apply_batch): closing the others with a confirm.
 CASE_DRIVEN_EVENTS: Final = frozenset({Event.CLOSE_ELSEWHERE})
 # States the case's one agreed request can be in while the case is still running.
 _AGREED_RUNNING: Final = frozenset({_S.CONFIRMED, _S.MOVED, _S.FOLLOWED_UP})
@@ -237,6 +241,7 @@ class HistoryEntry:
     state: RequestState  # the state the event led to
     reason: DeclineReason | None = None  # decline only
     moving_date: date | None = None  # record_move only
+    follow_up_date: date | None = None  # record_follow_up, when the meeting was held
 
 
 @dataclass(frozen=True)
@@ -254,6 +259,16 @@ class Request:
     @property
     def ever_confirmed(self) -> bool:
         return any(h.state is RequestState.CONFIRMED for h in self.history)
+
+    def advance(
+        self, role: Role, event: Event, at: int, details: Mapping[str, object] | None = None
+    ) -> Request:
+        """This request one step on by the table alone, its details checked (the case's own
+        rules are `Case.apply_batch`'s): how an agent replays a verified chain. LifecycleError
+        when the table or the details refuse."""
+        checked = _check_details(role, self.state, event, details or {})
+        moved, _effects = _step(self, role, event, at, checked)
+        return moved
 
     def entered_at(self, state: RequestState) -> int | None:
         """When the request last entered `state` (the deadline clock reads this)."""
@@ -299,33 +314,38 @@ class CaseClosed:
 
 Effect = StateChanged | NotifyCounterpart | RequestClosed | CaseClosed
 
-# Who hears of a system event: delivery starts A's wait; an expiry concerns both; a request
-# closed because A agreed with another municipality is B's news (A caused it).
-_SYSTEM_TELLS: Final[Mapping[Event, tuple[Role, ...]]] = MappingProxyType(
-    {
-        Event.DELIVER: (Role.SENDER,),
-        Event.EXPIRE: (Role.SENDER, Role.RECEIVER),
-        Event.CLOSE_ELSEWHERE: (Role.RECEIVER,),
-    }
-)
+
+@dataclass(frozen=True)
+class Action:
+    """One step to apply: `role` does `event` on `municipality`'s request at `at`."""
+
+    role: Role
+    municipality: str  # the request's; the case's sender for close_not_moved
+    event: Event
+    at: int
+    details: Mapping[str, object] = field(default_factory=dict)
+
+
 _REASONS: Final = frozenset(r.value for r in DeclineReason)
 _DETAILS: Final[Mapping[Event, frozenset[str]]] = MappingProxyType(
-    {Event.DECLINE: frozenset({"reason"}), Event.RECORD_MOVE: frozenset({"moving_date"})}
+    {
+        Event.DECLINE: frozenset({"reason"}),
+        Event.RECORD_MOVE: frozenset({"moving_date"}),
+        Event.RECORD_FOLLOW_UP: frozenset({"follow_up_date"}),
+    }
 )
 
 
-def _told(role: Role, event: Event) -> tuple[Role, ...]:
-    if role is Role.SENDER:
-        return (Role.RECEIVER,)
-    if role is Role.RECEIVER:
-        return (Role.SENDER,)
-    return _SYSTEM_TELLS.get(event, ())
+def _told(role: Role) -> Role:
+    """Whoever acts, the other side of the request hears of it."""
+    return Role.RECEIVER if role is Role.SENDER else Role.SENDER
 
 
 @dataclass(frozen=True)
 class _Details:
     reason: DeclineReason | None = None
     moving_date: date | None = None
+    follow_up_date: date | None = None
 
 
 def _step(
@@ -333,11 +353,13 @@ def _step(
 ) -> tuple[Request, list[Effect]]:
     """Move one request by the table and say what follows from it (details already checked)."""
     new = next_state(role, request.state, event)
-    entry = HistoryEntry(event, role, at, new, details.reason, details.moving_date)
+    entry = HistoryEntry(
+        event, role, at, new, details.reason, details.moving_date, details.follow_up_date
+    )
     moved = replace(request, state=new, history=(*request.history, entry))
     m = request.municipality
     effects: list[Effect] = [StateChanged(m, event, role, request.state, new, at)]
-    effects += [NotifyCounterpart(m, event, to) for to in _told(role, event)]
+    effects.append(NotifyCounterpart(m, event, _told(role)))
     if new in TERMINAL_STATES:
         effects.append(RequestClosed(m, new))
     return moved, effects
@@ -430,12 +452,103 @@ class Case:
         """Apply `event` by `role` to `municipality`'s request at time `at`.
 
         Returns the new Case and what the server must do about it; raises LifecycleError and
-        changes nothing when the rules refuse.
+        changes nothing when the rules refuse. A confirm while other requests are open, and
+        closing the case, come only as a batch (`apply_batch`).
         """
-        refusal = self._refusal(role, municipality, event)
+        return self.apply_batch([Action(role, municipality, event, at, details)])
+
+    def apply_batch(self, actions: Sequence[Action]) -> tuple[Case, list[Effect]]:
+        """Apply steps that stand or fall together: one step alone; or closed_elsewhere for
+        every other open request, then the confirm; or a withdraw for every open request, then
+        close_not_moved. LifecycleError (case_batch_invalid for any other shape) and nothing
+        changes when a rule refuses any of them."""
+        if not actions:
+            raise ValueError("a batch has at least one step")
+        *leading, last = actions
+        if last.event is Event.CLOSE_NOT_MOVED:
+            return self._close_batch(leading, last)
+        if last.event is Event.CONFIRM and leading:
+            self._check_closing(leading, last, Event.CLOSE_ELSEWHERE, skip=last.municipality)
+            case, effects = self, []
+            for action in leading:
+                case, done = case._apply(action, batched=True)
+                effects += done
+            case, done = case._apply(last)  # noqa: SLF001 - same class
+            return case, effects + done
+        if leading:
+            raise self._batch_error(last, "one step only")
+        return self._apply(last)
+
+    def close_not_moved(self, role: Role, at: int) -> tuple[Case, list[Effect]]:
+        """A ends the case without a move: every open request is withdrawn (B told)."""
+        return self.apply_batch(self.close_not_moved_batch(at, role=role))
+
+    def confirm_batch(self, municipality: str, at: int) -> list[Action]:
+        """What A signs to confirm `municipality`: closed elsewhere for every other open
+        request, then the confirm (`apply_batch` takes exactly this)."""
+        others = [r.municipality for r in self.open_requests if r.municipality != municipality]
+        closing = [Action(Role.SENDER, m, Event.CLOSE_ELSEWHERE, at) for m in others]
+        return [*closing, Action(Role.SENDER, municipality, Event.CONFIRM, at)]
+
+    def close_not_moved_batch(self, at: int, *, role: Role = Role.SENDER) -> list[Action]:
+        """What A signs to close the case without a move: a withdraw for every open request,
+        then close_not_moved on the case itself."""
+        withdraw = [Action(role, r.municipality, Event.WITHDRAW, at) for r in self.open_requests]
+        return [*withdraw, Action(role, self.sender, Event.CLOSE_NOT_MOVED, at)]
+
+    def _close_batch(self, leading: Sequence[Action], last: Action) -> tuple[Case, list[Effect]]:
+        refusal = self._close_refusal(last.role)
+        if refusal is None and last.municipality != self.sender:
+            refusal = self._batch_error(last, "close_not_moved names the case")
+        if refusal is None and last.details:
+            refusal = LifecycleError(
+                "event_details_invalid",
+                role=last.role,
+                state=RequestState.NOT_ASKED,
+                event=last.event,
+                detail=f"unexpected: {_names(last.details)}",
+            )
         if refusal is not None:
             raise refusal
-        checked = _check_details(role, self.state_of(municipality), event, details)
+        self._check_closing(leading, last, Event.WITHDRAW, skip=None)
+        case, effects = self, []
+        for action in leading:
+            case, done = case._apply(action)
+            effects += done
+        effects.append(CaseClosed(Outcome.NOT_MOVED, last.at))
+        return replace(case, outcome=Outcome.NOT_MOVED, closed_at=last.at), effects
+
+    def _check_closing(
+        self, leading: Sequence[Action], last: Action, event: Event, *, skip: str | None
+    ) -> None:
+        """`leading` is `event` by the sender for exactly every open request but `skip`."""
+        wanted = {r.municipality for r in self.open_requests if r.municipality != skip}
+        named = [a.municipality for a in leading]
+        if (
+            any(a.event is not event or a.role is not last.role for a in leading)
+            or len(set(named)) != len(named)
+            or set(named) != wanted
+        ):
+            raise self._batch_error(
+                last, f"needs {event.value} for every other open request, and nothing else"
+            )
+
+    def _batch_error(self, last: Action, detail: str) -> LifecycleError:
+        state = self.state_of(last.municipality) if last.municipality != self.sender else None
+        return LifecycleError(
+            "case_batch_invalid",
+            role=last.role,
+            state=state or RequestState.NOT_ASKED,
+            event=last.event,
+            detail=detail,
+        )
+
+    def _apply(self, action: Action, *, batched: bool = False) -> tuple[Case, list[Effect]]:
+        role, municipality, event, at = action.role, action.municipality, action.event, action.at
+        refusal = self._refusal(role, municipality, event, batched=batched)
+        if refusal is not None:
+            raise refusal
+        checked = _check_details(role, self.state_of(municipality), event, action.details)
         old = self.request(municipality)
         request, effects = _step(
             old or Request(municipality, RequestState.NOT_ASKED), role, event, at, checked
@@ -444,30 +557,25 @@ class Case:
             requests = (*self.requests, request)
         else:
             requests = _replaced(self.requests, {old: request})
-        if request.state is RequestState.CONFIRMED:
-            requests, closing = _close_others(requests, municipality, at)
-            effects += closing
+        if request.state is RequestState.CONFIRMED and any(
+            r.is_open for r in requests if r.municipality != municipality
+        ):
+            raise LifecycleError(
+                "case_others_open",
+                role=role,
+                state=old.state if old else RequestState.NOT_ASKED,
+                event=event,
+                detail="close the other open requests in the same batch",
+            )
         if request.state is RequestState.CLOSED:
             effects.append(CaseClosed(Outcome.MOVED, at))
             return replace(self, requests=requests, outcome=Outcome.MOVED, closed_at=at), effects
         return replace(self, requests=requests), effects
 
-    def close_not_moved(self, role: Role, at: int) -> tuple[Case, list[Effect]]:
-        """A ends the case without a move: every open request is withdrawn (B told)."""
-        refusal = self._close_refusal(role)
-        if refusal is not None:
-            raise refusal
-        steps = {r: _step(r, role, Event.WITHDRAW, at) for r in self.open_requests}
-        effects: list[Effect] = [e for _, done in steps.values() for e in done]
-        effects.append(CaseClosed(Outcome.NOT_MOVED, at))
-        requests = _replaced(self.requests, {old: new for old, (new, _) in steps.items()})
-        case = replace(self, requests=requests, outcome=Outcome.NOT_MOVED, closed_at=at)
-        return case, effects
-
     # -- the case's own rules ---------------------------------------------------------------
 
     def _refusal(  # noqa: PLR0911 - one guard per rule, in the order the docstring gives
-        self, role: Role, municipality: str, event: Event
+        self, role: Role, municipality: str, event: Event, *, batched: bool = False
     ) -> LifecycleError | None:
         state = self.state_of(municipality)
 
@@ -478,13 +586,13 @@ class Case:
             return refuse("transition_invalid", "the case is closed")
         if municipality == self.sender:
             return refuse("case_own_municipality")
-        if event in CASE_DRIVEN_EVENTS:
-            return refuse("transition_invalid", "only confirming another request does this")
         if (role, state, event) not in TRANSITIONS:
             starts = (role, RequestState.NOT_ASKED, event) in TRANSITIONS
             if starts and state is not RequestState.NOT_ASKED:
                 return refuse("case_municipality_already_asked")
             return refuse("transition_invalid")
+        if event in CASE_DRIVEN_EVENTS and not batched:
+            return refuse("case_batch_invalid", "only with the confirm of another request")
         if state is RequestState.NOT_ASKED:
             if self.agreed_request is not None:
                 return refuse("transition_invalid", "the case has already confirmed a request")
@@ -511,16 +619,6 @@ class Case:
         return LifecycleError(
             "transition_invalid", role=role, state=state, event=Event.WITHDRAW, detail=detail
         )
-
-
-def _close_others(
-    requests: tuple[Request, ...], confirmed: str, at: int
-) -> tuple[tuple[Request, ...], list[Effect]]:
-    """Agreement with `confirmed`: every other open request closes, and its B is told."""
-    others = (r for r in requests if r.is_open and r.municipality != confirmed)
-    steps = {r: _step(r, Role.SYSTEM, Event.CLOSE_ELSEWHERE, at) for r in others}
-    effects: list[Effect] = [e for _, done in steps.values() for e in done]
-    return _replaced(requests, {old: new for old, (new, _) in steps.items()}), effects
 
 
 def _replaced(
@@ -550,11 +648,28 @@ def _check_details(
             raise refuse("decline_reason_invalid")
         return _Details(reason=DeclineReason(reason))
     if event is Event.RECORD_MOVE:
-        moving_date = details.get("moving_date")
-        if not isinstance(moving_date, date) or isinstance(moving_date, datetime):
+        moving_date = _date(details.get("moving_date"))
+        if moving_date is None:
             raise refuse("event_details_invalid", "moving_date must be a date")
         return _Details(moving_date=moving_date)
+    if event is Event.RECORD_FOLLOW_UP and "follow_up_date" in details:
+        follow_up_date = _date(details["follow_up_date"])
+        if follow_up_date is None:
+            raise refuse("event_details_invalid", "follow_up_date must be a date")
+        return _Details(follow_up_date=follow_up_date)
     return _Details()
+
+
+def _date(value: object) -> date | None:
+    """A date, or its ISO spelling as a signed step carries it (YYYY-MM-DD); None otherwise."""
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    return None
 
 
 def _names(keys: Iterable[str]) -> str:

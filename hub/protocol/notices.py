@@ -104,12 +104,22 @@ class Alarm:
 
 def clock_cause(case_id: str, municipality: str, kind: str, due_at: int) -> str:
     """What a deadline's notices wait on: they are cancelled when its clock stops."""
-    return f"clock/{case_id}/{municipality}/{kind}/{due_at}"
+    return f"{clock_cause_prefix(case_id)}{municipality}/{kind}/{due_at}"
+
+
+def clock_cause_prefix(case_id: str) -> str:
+    """How every deadline cause and alarm key of one case begins (retention removes them)."""
+    return f"clock/{case_id}/"
 
 
 def delivery_cause(message_id: str, municipality: str) -> str:
     """What a new-message notice waits on: it is cancelled when the message is delivered."""
-    return f"delivery/{message_id}/{municipality}"
+    return f"{delivery_cause_prefix(message_id)}{municipality}"
+
+
+def delivery_cause_prefix(message_id: str) -> str:
+    """How every delivery cause of one message begins (retention removes them)."""
+    return f"delivery/{message_id}/"
 
 
 _TOPIC: Final = {

@@ -129,25 +129,45 @@ class HistoryEntry(Shape, frozen=True, omit_defaults=True):
 
 
 class RequestView(Shape, frozen=True):
+    """The hub's view of one request: a hint the agents compare with the signed steps, so
+    none of its state fields is needed (a hub that leaves them out changes nothing)."""
+
     municipality: str
-    state: str
-    history: list[HistoryEntry]
-    allowed_events: list[str]
+    state: str = ""
+    history: list[HistoryEntry] = msgspec.field(default_factory=list)
+    allowed_events: list[str] = msgspec.field(default_factory=list)
 
 
 class CaseView(Shape, frozen=True):
-    """What the caller may see of a case: all requests for its sender, one for a receiver."""
+    """What the caller may see of a case: all requests for its sender, one for a receiver.
+    The hub's word: agents take the case's state from its signed steps (GET …/steps)."""
 
     case_id: str  # hex
     sender: str = msgspec.field(name="from")
-    outcome: str | None
-    closed_at: int | None
     requests: list[RequestView]
-    can_close_not_moved: bool
+    outcome: str | None = None
+    closed_at: int | None = None
+    can_close_not_moved: bool = False
+    step_count: int = 0  # the signed steps the caller may fetch: more means something moved
 
 
 class CaseList(Shape, frozen=True):
     cases: list[CaseView]
+
+
+class RelayedStep(Shape, frozen=True):
+    """A signed case step as the hub relays it (hub.crypto.steps), with when the hub took it:
+    the hub's word, which the agents compare with the signed time and never count alone."""
+
+    step: SignedRecord
+    received_at: int
+
+
+class StepList(Shape, frozen=True):
+    """The steps of a case the caller may see: every request's for its sender, its own for an
+    asked municipality; in the order the hub took them."""
+
+    steps: list[RelayedStep]
 
 
 # --- the network -----------------------------------------------------------------------------

@@ -162,7 +162,6 @@ class RequestFigures:
     followed_up: int
     awaiting_follow_up: int
     withdrawn: int  # at any stage
-    expired: int
 
     @property
     def answered(self) -> int:
@@ -347,7 +346,6 @@ class _Tally:
         if answer is _Answer.IN_TIME:
             place.answered_in_time += 1
         c["withdrawn"] += request.state is _S.WITHDRAWN
-        c["expired"] += request.state is _S.EXPIRED
         decline = next((h for h in request.history if h.event is Event.DECLINE), None)
         if decline is not None and decline.reason is not None:
             self.declined[decline.reason] += 1
@@ -373,7 +371,7 @@ class _Tally:
         if request.state in _AWAITING_ANSWER:
             return _Answer.AWAITING if self.as_of <= deadline else _Answer.UNANSWERED
         ended = _left_waiting(request.history)
-        if request.state is _S.EXPIRED or ended is None or _utc(ended.at) > deadline:
+        if ended is None or _utc(ended.at) > deadline:
             return _Answer.UNANSWERED
         return _Answer.ENDED_BEFORE_DEADLINE
 
@@ -457,6 +455,18 @@ def swedish_sort_key(name: str) -> str:
 _AFTER_Z: Final = str.maketrans({"å": "{", "ä": "|", "ö": "}"})
 
 
+def first_asked_at(case: Case) -> int | None:
+    """When the case first asked a municipality: the instant whose Stockholm year the case
+    counts in (None: it never asked one, and counts in no year)."""
+    return min((r.history[0].at for r in case.requests if r.history), default=None)
+
+
+def statistics_year(case: Case, calendar: SwedishCalendar) -> int | None:
+    """The year a case counts in, with everything that ever happens in it."""
+    first = first_asked_at(case)
+    return None if first is None else calendar.local_date(first).year
+
+
 def network_statistics(  # noqa: PLR0913 - the records a caller loads, each named
     cases: Iterable[Case],
     outcomes: Mapping[str, OutcomeReport],
@@ -473,7 +483,7 @@ def network_statistics(  # noqa: PLR0913 - the records a caller loads, each name
     tally = _Tally(NetworkDeadlines.from_settings(settings), calendar, _instant(as_of))
     bands = quota_key(settings)
     for case in cases:
-        first_asked = min((r.history[0].at for r in case.requests if r.history), default=None)
+        first_asked = first_asked_at(case)
         if first_asked is not None and calendar.local_date(first_asked).year == year:
             tally.add_case(case, first_asked, outcomes.get(case.case_id))
     return NetworkStatistics(
@@ -540,7 +550,6 @@ def _request_figures(tally: _Tally) -> RequestFigures:
         followed_up=c["followed_up"],
         awaiting_follow_up=c["awaiting_follow_up"],
         withdrawn=c["withdrawn"],
-        expired=c["expired"],
     )
 
 

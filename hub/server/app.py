@@ -18,6 +18,7 @@ from hub.protocol.deadlines import SwedishCalendar
 from hub.protocol.roles import AccountRole
 from hub.server import (
     auth,
+    case_steps,
     cases,
     directory_routes,
     enrolment_routes,
@@ -38,8 +39,9 @@ from hub.server.notify import Notices
 from hub.server.query import query_middleware
 from hub.server.ratelimit import RateLimiter
 from hub.server.report_source import ReportCache
+from hub.server.retention_job import RetentionJob
 from hub.server.scheduler import Scheduler
-from hub.server.singletons import OneProcessRecovery
+from hub.server.singletons import LeaseRecovery, OneProcessRecovery
 from hub.server.typedefs import (
     CALENDAR,
     CASES,
@@ -50,6 +52,7 @@ from hub.server.typedefs import (
     LIVE,
     NOTICES,
     REPORTS,
+    RETENTION,
     SCHEDULER,
     SESSIONS,
     SIGNIN_BY_ADDRESS,
@@ -59,7 +62,7 @@ from hub.server.typedefs import (
     Clock,
 )
 from hub.server.witnessing import WitnessRounds
-from hub.storage.sqlite import SqliteStorage
+from hub.storage.choose import open_storage
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -97,9 +100,23 @@ def init_app(config: ServerConfig, *, clock: Clock = time.time) -> web.Applicati
 
 
 async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
-    storage: Storage = await SqliteStorage.open(app[CONFIG].data_dir)
+    storage: Storage = await open_storage(app[CONFIG].data_dir, app[CONFIG].database)
     app[STORAGE] = storage
     app[DIRECTORIES] = DirectoryCache(storage)
+    shared = None
+    if app[CONFIG].database is not None:  # several instances on one database
+        from hub.server.shared import SharedInstance  # noqa: PLC0415 - psycopg only then
+        from hub.storage.postgres import PostgresStorage  # noqa: PLC0415
+
+        assert isinstance(storage, PostgresStorage)  # noqa: S101 - open_storage's choice
+        config = app[CONFIG]
+        shared = await SharedInstance.start(
+            storage, config.signin_attempts_per_minute, config.listen_database
+        )
+        app[LIVE] = shared.live
+        app[DIRECTORIES] = shared.directories
+        app[SIGNIN_BY_KEY] = shared.by_key
+        app[SIGNIN_BY_ADDRESS] = shared.by_address
     app[SESSIONS] = SessionCache(storage)
     notices = Notices(storage, app[DIRECTORIES], app[CONFIG].smtp)
     app[NOTICES] = notices
@@ -110,27 +127,35 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
         notices,
         clock=app[CLOCK],
         smtp=app[CONFIG].smtp,
-        recovery=OneProcessRecovery(storage),
+        recovery=LeaseRecovery(storage) if app[CONFIG].database else OneProcessRecovery(storage),
     )
     app[SCHEDULER] = scheduler
     app[CASES] = CaseTransitions(
         storage, calendar=app[CALENDAR], live=app[LIVE], clock=app[CLOCK], poke=scheduler.poke
+    )
+    app[RETENTION] = RetentionJob(
+        storage, app[CONFIG].data_dir, clock=app[CLOCK], calendar=app[CALENDAR]
     )
     await scheduler.start()
     clock_task = asyncio.create_task(scheduler.run(), name="deadline-clock")
     witnesses = WitnessRounds(storage, app[CONFIG].witness_poll_seconds)
     app[WITNESSES] = witnesses
     witness_task = asyncio.create_task(witnesses.run(), name="witness-rounds")
+    retention_task = asyncio.create_task(app[RETENTION].run(), name="retention")
     yield
+    retention_task.cancel()
     witness_task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await witness_task
     clock_task.cancel()
     # Bounded: a clock that does not stop (a bug) must not keep the hub from shutting down.
-    done, _ = await asyncio.wait({clock_task}, timeout=CLOCK_STOP_SECONDS)
-    if not done:
-        log.error("the deadline clock did not stop within %s s", CLOCK_STOP_SECONDS)
+    # A retention run cancelled mid-case rolls that case back; the next run finishes it.
+    _, pending = await asyncio.wait({clock_task, retention_task}, timeout=CLOCK_STOP_SECONDS)
+    if pending:
+        log.error("the deadline clock or retention did not stop within %s s", CLOCK_STOP_SECONDS)
     await app[LIVE].close_all()
+    if shared is not None:
+        await shared.close()
     await ingest.close()
     await storage.close()
 
@@ -173,8 +198,10 @@ def setup_routes(app: web.Application) -> None:
     r.add_post(f"{API}/cases", cases.create)
     r.add_get(f"{API}/cases", cases.listing)
     r.add_get(f"{API}/cases/{{case_id}}", cases.show)
-    r.add_post(f"{API}/cases/{{case_id}}/events", cases.post_event)
-    r.add_post(f"{API}/cases/{{case_id}}/close-not-moved", cases.close_not_moved)
+    r.add_post(f"{API}/cases/{{case_id}}/steps", case_steps.post_steps)
+    r.add_get(f"{API}/cases/{{case_id}}/steps", case_steps.list_steps)
+    r.add_post(f"{API}/cases/{{case_id}}/events", case_steps.steps_required)
+    r.add_post(f"{API}/cases/{{case_id}}/close-not-moved", case_steps.steps_required)
     r.add_put(f"{API}/cases/{{case_id}}/outcome-report", outcome_routes.put_report)
     r.add_get(f"{API}/cases/{{case_id}}/outcome-report", outcome_routes.get_report)
     r.add_get(f"{API}/networks/{{network}}/statistics", statistics_routes.statistics)

@@ -1,25 +1,25 @@
-"""Case transitions: a case's next state stored with its deadline alarms and audit record,
-and the sides told. Handlers (hub/server/cases.py) and the receipts that drive delivery
-(hub/server/envelopes.py) call this; it takes what it needs, not the application."""
+"""Case transitions: a case's next state stored with the signed steps that moved it, its
+deadline alarms and audit record, and the sides told. The handlers (hub/server/cases.py,
+hub/server/case_steps.py) call this; it takes what it needs, not the application."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from hub.protocol.case_codec import case_from_json, case_to_json
+from hub.protocol.case_codec import case_to_json
 from hub.protocol.deadlines import NetworkDeadlines
-from hub.protocol.lifecycle import Event, NotifyCounterpart, Role
+from hub.protocol.lifecycle import NotifyCounterpart, Role
 from hub.server import notify
-from hub.storage.base import CaseRow, NotFound, StaleVersion
+from hub.storage.base import CaseRow, StaleVersion
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from hub.protocol.deadlines import SwedishCalendar
     from hub.protocol.lifecycle import Case, Effect
     from hub.server.singletons import LiveChannel
     from hub.server.typedefs import Clock
-    from hub.storage.base import EnvelopeRow, Storage
+    from hub.storage.base import CaseStepRow, Storage
 
 RETRIES: Final = 5
 
@@ -57,7 +57,7 @@ class CaseTransitions:
         self._clock = clock
         self._poke = poke
 
-    async def store(  # noqa: PLR0913 - one change: the case, its effects, its audit record
+    async def store(  # noqa: PLR0913 - one change: the case, its steps, effects, audit record
         self,
         row: CaseRow,
         new: Case,
@@ -66,10 +66,12 @@ class CaseTransitions:
         actor: str,
         audit: dict[str, Any],
         at: int,
+        steps: Sequence[CaseStepRow] = (),
     ) -> bool:
-        """Store the new case with its deadline alarms and audit record, and tell the sides;
-        False if the stored case changed since it was read (the caller reads again and
-        retries)."""
+        """Store the new case with the signed steps that moved it, its deadline alarms and
+        audit record, and tell the sides; False if the stored case changed since it was read
+        (the caller reads again and retries). AlreadyExists when a step names a parent that
+        another step took meanwhile."""
         network = await self._storage.get_network(row.network_id)
         rules = NetworkDeadlines.from_settings(network.settings)
         alarms = notify.alarm_rows(new, row.network_id, rules, self._calendar)
@@ -79,6 +81,7 @@ class CaseTransitions:
         try:
             async with self._storage.transaction() as tx:
                 await tx.update_case(updated)
+                await tx.add_case_steps(steps)
                 await notify.store_alarms(tx, row.case_id, alarms, at)
                 await tx.append_audit(at=at, actor=actor, action="case_event", subject=audit)
         except StaleVersion:
@@ -86,25 +89,6 @@ class CaseTransitions:
         self._poke()
         await self.tell(row.network_id, new, effects)
         return True
-
-    async def apply_system(self, envelope: EnvelopeRow, municipality: str, event: Event) -> None:
-        """Events the hub itself observes (a signed delivery or read receipt for an inquiry)."""
-        role = Role.RECEIVER if event is Event.READ_RECEIPT else Role.SYSTEM
-        for _ in range(RETRIES):
-            try:
-                row = await self._storage.get_case(envelope.case_id)
-            except NotFound:
-                return  # an envelope outside any registered case: nothing to drive
-            case = case_from_json(row.data)
-            if row.network_id != envelope.network_id or event not in case.allowed_events(
-                role, municipality
-            ):
-                return  # already delivered / read, or no longer open: nothing changes
-            now = int(self._clock())
-            new, effects = case.apply(role, municipality, event, now)
-            audit = {"case_id": case.case_id, "municipality": municipality, "event": event.value}
-            if await self.store(row, new, effects, actor="system", audit=audit, at=now):
-                return
 
     async def tell(self, network_id: str, case: Case, effects: list[Effect]) -> None:
         """Tell the other side, content-free: the case id and the event, nothing else."""

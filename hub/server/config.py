@@ -49,6 +49,14 @@ class SmtpConfig:
 @dataclass(frozen=True)
 class ServerConfig:
     data_dir: Path = Path("hub-data")
+    # None: SQLite in data_dir (the embedded default). "postgresql://…": that database, which
+    # several hub instances may share (hub/storage/postgres.py); data_dir then keeps only
+    # local files (backups' lock).
+    database: str | None = field(default=None, repr=False)  # its URL may carry a password
+    # Where each instance holds its one LISTEN connection when `database` goes through
+    # PgBouncer's transaction pooling (which cannot carry LISTEN): PostgreSQL itself, or a
+    # session pool. None: `database` itself.
+    listen_database: str | None = field(default=None, repr=False)
     host: str = "127.0.0.1"
     port: int = 8443
     # The address clients use; sign-in signatures name it so they cannot be relayed elsewhere.

@@ -19,7 +19,6 @@ from hub.crypto.receipts import verify_receipt
 from hub.crypto.scan import EnvelopeScanner
 from hub.errors import ApiError, EnvelopeFormatError
 from hub.protocol import wire
-from hub.protocol.lifecycle import Event
 from hub.protocol.notices import delivery_cause
 from hub.protocol.roles import AccountRole
 from hub.server import query
@@ -28,7 +27,7 @@ from hub.server.auth import Caller, caller_of
 from hub.server.errors import hex_id, read_json
 from hub.server.ingest import Upload
 from hub.server.query import takes_query
-from hub.server.typedefs import CASES, CLOCK, CONFIG, DIRECTORIES, INGEST, LIVE, SCHEDULER, STORAGE
+from hub.server.typedefs import CLOCK, CONFIG, DIRECTORIES, INGEST, LIVE, SCHEDULER, STORAGE
 from hub.storage.base import BlobTooLarge, EnvelopeRow, NotFound, ReceiptRow
 
 if TYPE_CHECKING:
@@ -296,8 +295,17 @@ async def download(request: web.Request) -> web.StreamResponse:
     body = await storage.get_envelope_body(row.message_id)
     if body is not None:  # a small envelope, kept in the database
         return web.Response(body=body, content_type="application/octet-stream")
-    path = storage.blobs.path_of(row.message_id)
-    return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})
+    # A larger one is streamed from the blob store a piece at a time, never held whole.
+    response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+    response.content_length = row.size
+    pieces = storage.blobs.read(row.message_id)
+    first = await anext(pieces, None)  # NotFound (404) before the answer has begun
+    await response.prepare(request)
+    while first is not None:
+        await response.write(first)
+        first = await anext(pieces, None)
+    await response.write_eof()
+    return response
 
 
 async def post_receipt(request: web.Request) -> web.Response:
@@ -341,12 +349,6 @@ async def post_receipt(request: web.Request) -> web.Response:
         {row.sender_municipality},
         {"type": "receipt", "message_id": row.message_id.hex(), "event": str(receipt.event)},
     )
-    if row.kind == MessageKind.INQUIRY:
-        # A signed receipt is the proof the lifecycle waits for: delivery starts the answer
-        # clock; reading is recorded.
-        event = {"delivered": Event.DELIVER, "read": Event.READ_RECEIPT}.get(str(receipt.event))
-        if event is not None:
-            await app[CASES].apply_system(row, caller.municipality_id, event)
     return web.json_response({"stored": True}, status=201)
 
 

@@ -44,6 +44,10 @@ API_STATUS = {
     "case_not_closed": 409,
     "outcome_report_invalid": 400,
     "outcome_report_mismatch": 422,
+    "step_parent_taken": 409,  # another step already follows that parent: the first one won
+    "step_parent_unknown": 409,
+    "step_mismatch": 422,
+    "steps_required": 410,  # the unsigned event endpoints of earlier releases are gone
 }
 MAX_JSON_BYTES = 64 * 1024
 

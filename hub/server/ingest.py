@@ -27,13 +27,14 @@ from hub.storage.base import AuditEntry
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from hub.storage.base import EnvelopeRow, PendingBlob, Storage, Transaction
+    from hub.storage.base import EnvelopeRow, PendingBlob, StagedBlob, Storage, Transaction
 
     OnNew = Callable[[Transaction, EnvelopeRow, int], Awaitable[int]]
 
 MAX_GROUP: Final = 64
 # An envelope up to this size is stored in the database with its row (no file, no fsync of its
-# own); a larger one is a file under blobs/ (hub/storage/blobs.py).
+# own); a larger one is a file under blobs/ (hub/storage/blobs.py) or, on PostgreSQL, chunks
+# (hub/storage/pg_blobs.py).
 INLINE_BYTES: Final = 256 * 1024
 log = logging.getLogger("hub.server")
 
@@ -153,7 +154,7 @@ class GroupCommit:
         stored (False: other bytes are stored under its message id)."""
         results: list[Stored | ApiError] = []
         fresh: list[Upload] = []
-        bodies: list[bytes | None] = []
+        bodies: list[bytes | StagedBlob | None] = []
         async with self._storage.transaction() as tx:
             stored = await tx.find_envelopes([u.row.message_id for u in group])
             for upload, blob_placed in zip(group, placed, strict=True):
@@ -166,7 +167,10 @@ class GroupCommit:
                 else:
                     stored[row.message_id] = row  # a second of the same id in this group
                     fresh.append(upload)
-                    bodies.append(blob_placed if isinstance(blob_placed, bytes) else None)
+                    # Kept with the row, or chunks staged in the database that the row's
+                    # transaction makes visible, or (neither) a file already in place.
+                    body = blob_placed if isinstance(blob_placed, bytes) else None
+                    bodies.append(body if body is not None else upload.blob.staged())
                     results.append(Stored(row, new=True))
             seqs = await tx.add_envelopes([u.row for u in fresh], bodies)
             numbered = {u.row.message_id: seq for u, seq in zip(fresh, seqs, strict=True)}
@@ -174,6 +178,9 @@ class GroupCommit:
             notices = {
                 u.row.message_id: await self._on_new(tx, u.row, u.row.received_at) for u in fresh
             }
+        for upload, result in zip(group, results, strict=True):
+            if not (isinstance(result, Stored) and result.new):
+                await upload.blob.discard()  # a repeat or a refusal: what it staged goes
         return [_numbered(result, numbered, notices) for result in results]
 
 

@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from hub.errors import ApiError
-from hub.server.typedefs import CLOCK, CONFIG
+from hub.server.typedefs import CLOCK, CONFIG, STORAGE
 from hub.storage.sqlite_metrics import storage_figures
 
 if TYPE_CHECKING:
@@ -172,7 +172,16 @@ def _allowed(request: web.Request) -> None:
 async def endpoint(request: web.Request) -> web.Response:
     _allowed(request)
     metrics = request.app[METRICS]
-    figures = await storage_figures(request.app[CONFIG].data_dir)
+    config = request.app[CONFIG]
+    if config.database is None:
+        figures = await storage_figures(config.data_dir)
+    else:
+        from hub.storage.pg_metrics import postgres_figures  # noqa: PLC0415 - psycopg only then
+        from hub.storage.postgres import PostgresStorage  # noqa: PLC0415
+
+        storage = request.app[STORAGE]
+        assert isinstance(storage, PostgresStorage)  # noqa: S101 - open_storage's choice
+        figures = await postgres_figures(storage, config.data_dir)
     for state, count in figures.notices.items():
         metrics.notices.labels(state).set(count)
     now = request.app[CLOCK]()

@@ -18,6 +18,7 @@ from hub.protocol.case_codec import case_from_json
 from hub.report.export import report_tables
 from hub.report.outcome import OutcomeReport
 from hub.report.statistics import network_statistics
+from hub.report.wire import report_from_json
 
 if TYPE_CHECKING:
     from hub.protocol.deadlines import SwedishCalendar
@@ -72,7 +73,11 @@ async def yearly_report(  # noqa: PLR0913 - where from, which year, as of when, 
     cache: ReportCache | None = None,
 ) -> Report:
     """The network's report for `year` as the coordinator may see it, as of `as_of` (Unix
-    seconds: what is still within its deadline then is awaiting, not unanswered)."""
+    seconds: what is still within its deadline then is awaiting, not unanswered). A year frozen
+    by retention (hub/server/retention.py) is the report kept then, whatever `as_of`."""
+    frozen = await storage.get_frozen_report(network_id, year)
+    if frozen is not None:
+        return report_from_json(frozen)
     stats = await yearly_statistics(storage, network_id, year, as_of=as_of, calendar=calendar)
     return await (cache if cache is not None else ReportCache(size=0)).report(stats)
 

@@ -130,6 +130,10 @@ class Scheduler:
         what fires together goes out together (one e-mail per address)."""
         async with self._lock:
             now = self._now()
+            if self._recovery.periodic:
+                unknown = await self._recovery.recover(now)
+                if unknown:
+                    log.warning("%d notices whose sender stopped: marked unknown", unknown)
             fired, queued = 0, 0
             while True:
                 batch_fired, batch_queued, more = await self._fire_batch(now)

@@ -40,6 +40,9 @@ class LiveChannel(Protocol):
 
 
 class StartupRecovery(Protocol):
+    # True: also before every tick, for an instance that stopped and never came back.
+    periodic: bool
+
     async def recover(self, at: int) -> int:
         """Settle what a crash left half-done; returns how many notices were marked unknown."""
         ...
@@ -48,6 +51,8 @@ class StartupRecovery(Protocol):
 class OneProcessRecovery:
     """This process was the only one sending: every notice still 'sending' was interrupted
     (it may or may not have gone out) and is marked 'unknown' for the administrator, audited."""
+
+    periodic = False
 
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
@@ -60,3 +65,12 @@ class OneProcessRecovery:
                     at=at, actor="system", action="notices_interrupted", subject={"count": unknown}
                 )
         return unknown
+
+
+class LeaseRecovery(OneProcessRecovery):
+    """Several instances on one database (PostgreSQL): a notice 'sending' may be another live
+    instance's. The storage marks 'unknown' only the claims whose lease ran out
+    (hub/storage/postgres.py), at start-up and before every tick, so the claims of an instance
+    that died are settled by the others even if it never returns."""
+
+    periodic = True

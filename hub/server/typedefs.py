@@ -13,6 +13,7 @@ from hub.server.directory_cache import DirectoryCache, SessionCache
 from hub.server.ingest import GroupCommit
 from hub.server.notify import Notices
 from hub.server.report_source import ReportCache
+from hub.server.retention_job import RetentionJob
 from hub.server.scheduler import Scheduler
 from hub.server.singletons import AttemptLimiter, LiveChannel
 from hub.server.witnessing import WitnessRounds
@@ -35,3 +36,4 @@ SCHEDULER = web.AppKey("scheduler", Scheduler)
 NOTICES = web.AppKey("notices", Notices)
 CASES = web.AppKey("cases", CaseTransitions)
 WITNESSES = web.AppKey("witnesses", WitnessRounds)
+RETENTION = web.AppKey("retention", RetentionJob)

@@ -33,10 +33,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hub.storage.audit import verify_chain
-from hub.storage.base import AuditRecord
+from hub.storage.sqlite_audit import AUDIT_SELECT, AUDIT_SELECT_V1, audit_from_row
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from hub.storage.base import AuditRecord
 
 FORMAT = "hub-backup/v1"
 MANIFEST = "manifest.json"
@@ -138,11 +140,13 @@ def _schema_version(conn: sqlite3.Connection) -> int:
 
 
 def _audit_records(conn: sqlite3.Connection) -> Iterator[AuditRecord]:
-    cursor = conn.execute(
-        "SELECT seq, at, actor, action, subject, prev_hash, hash FROM audit ORDER BY seq"
-    )
-    for seq, at, actor, action, subject, prev_hash, digest in cursor:
-        yield AuditRecord(seq, at, actor, action, json.loads(subject), prev_hash, digest)
+    """The copy's audit log, whether it was made before migration 0008 or after."""
+    after_0008 = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_subjects'"
+    ).fetchone()
+    select = AUDIT_SELECT if after_0008 else AUDIT_SELECT_V1
+    for row in conn.execute(f"{select} ORDER BY 1"):
+        yield audit_from_row(row)
 
 
 # --- backup --------------------------------------------------------------------------------

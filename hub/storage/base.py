@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
     from contextlib import AbstractAsyncContextManager
-    from pathlib import Path
 
     from hub.protocol.roles import AccountRole
 
@@ -143,13 +142,19 @@ class ReceiptRow:
 
 @dataclass(frozen=True)
 class AuditRecord:
+    """One record of the hash chain (hub/storage/audit.py). Version 2 commits to its subject
+    through `subject_hash` (keyed with `salt`); `subject` is None once retention erased it."""
+
     seq: int
     at: int
     actor: str  # a key id (hex), "admin", or "system": never a person's name
     action: str
-    subject: dict[str, Any]  # ids and kinds only
+    subject: dict[str, Any] | None  # ids and kinds only; None: erased by retention
     prev_hash: bytes
     hash: bytes
+    version: int = 1
+    subject_hash: bytes | None = None  # version 2
+    salt: bytes | None = None  # version 2, while the subject is there
 
 
 AuditSubject = dict[str, str | int | list[str]]  # ids, kinds, counts and lists of ids only
@@ -175,6 +180,18 @@ class CaseRow:
     created_at: int
     updated_at: int
     version: int = 1
+
+
+@dataclass(frozen=True)
+class CaseStepRow:
+    """A signed case step as the hub stores and relays it (hub.crypto.steps)."""
+
+    case_id: bytes
+    municipality: str  # the request's (the case's sender for a step on the whole case)
+    parent: bytes | None  # None for a chain's first step
+    digest: bytes
+    step: dict[str, str]  # the signed record, {"record", "signature"}
+    received_at: int
 
 
 @dataclass(frozen=True)
@@ -220,26 +237,53 @@ class NoticeRow:
     id: int = 0  # assigned by the storage
 
 
+@dataclass(frozen=True)
+class RemovedCase:
+    """What `Transaction.remove_case` removed (retention, hub/server/retention.py)."""
+
+    case_id: bytes
+    envelopes: int
+    blob_files: tuple[bytes, ...]  # message ids whose bytes are files: removed after the commit
+    audit_subjects: int  # audit records whose subject was erased
+    notices: int
+
+
 class StaleVersion(StorageError):  # noqa: N818
     """Someone else changed the case since it was read: read again and retry."""
 
 
+@dataclass(frozen=True)
+class StagedBlob:
+    """A blob whose chunks wait in the database's staging area (PostgreSQL): the transaction
+    that stores its envelope's row makes it visible (Transaction.add_envelopes)."""
+
+    blob_id: bytes
+    size: int
+
+
 class BlobStore(Protocol):
+    """Where envelopes larger than a row's body are kept: files (SQLite's hub) or chunks in the
+    database (PostgreSQL). Read back as a stream of chunks, never as one piece or a path."""
+
     async def write(self, chunks: AsyncIterator[bytes], *, max_size: int) -> PendingBlob: ...
-    def path_of(self, message_id: bytes) -> Path: ...
+    def read(self, message_id: bytes) -> AsyncIterator[bytes]: ...  # NotFound if none
     async def commit_all(
         self, blobs: Sequence[tuple[PendingBlob, bytes]]
     ) -> list[bool]: ...  # False: other bytes are stored under that message id
+    # retention: remove blobs (the number removed), and list those placed before `at` (Unix
+    # seconds), to sweep the ones no row refers to any more
+    async def remove(self, message_ids: Sequence[bytes]) -> int: ...
+    async def stored_before(self, at: float) -> list[bytes]: ...
 
 
 class PendingBlob(Protocol):
-    """A blob written to a temporary name. `commit` fsyncs and renames it into place; until then
-    it is invisible; `discard` removes it."""
+    """A blob not yet visible. `commit_all` makes it durable: a file renamed into place, or
+    chunks staged for the row's transaction (`staged`); `discard` removes what is left of it."""
 
     size: int
 
-    def in_memory(self) -> bytes | None: ...  # its bytes, if none were written to a file
-    async def commit(self, message_id: bytes) -> None: ...
+    def in_memory(self) -> bytes | None: ...  # its bytes, if none were written out yet
+    def staged(self) -> StagedBlob | None: ...  # its chunks in the database, once committed
     async def discard(self) -> None: ...
 
 
@@ -263,14 +307,17 @@ class Transaction(Protocol):
     async def add_envelope(self, envelope: EnvelopeRow) -> int: ...  # returns its seq
     async def find_envelope(self, message_id: bytes) -> EnvelopeRow | None: ...
     async def add_envelopes(
-        self, envelopes: Sequence[EnvelopeRow], bodies: Sequence[bytes | None] = ()
-    ) -> list[int]: ...  # a body given is stored with its row (get_envelope_body)
+        self, envelopes: Sequence[EnvelopeRow], bodies: Sequence[bytes | StagedBlob | None] = ()
+    ) -> list[int]: ...  # bytes: stored with the row (get_envelope_body); staged: linked
     async def find_envelopes(self, message_ids: Sequence[bytes]) -> dict[bytes, EnvelopeRow]: ...
     async def add_receipt(self, receipt: ReceiptRow) -> None: ...
     async def add_case(self, case: CaseRow) -> None: ...
     async def update_case(
         self, case: CaseRow
     ) -> None: ...  # StaleVersion unless version-1 is stored
+    async def add_case_steps(
+        self, steps: Sequence[CaseStepRow]
+    ) -> None: ...  # AlreadyExists: a step names a parent another step already names
     async def append_audit(
         self, *, at: int, actor: str, action: str, subject: dict[str, Any]
     ) -> AuditRecord: ...
@@ -307,6 +354,13 @@ class Transaction(Protocol):
         report: dict[str, Any],
         at: int,
     ) -> None: ...
+    # retention (hub/server/retention.py): StaleVersion unless the case is still at `version`
+    async def remove_case(self, case_id: bytes, version: int) -> RemovedCase: ...
+    # envelopes whose case has no row: StaleVersion if one arrived after `received_by`
+    async def remove_caseless(self, case_id: bytes, received_by: int) -> RemovedCase: ...
+    async def freeze_report(
+        self, network_id: str, year: int, report: dict[str, Any], at: int
+    ) -> bool: ...  # False: the year was frozen already, and stays as it was
 
 
 class Storage(Protocol):
@@ -324,13 +378,16 @@ class Storage(Protocol):
     async def get_enrolment(self, enrolment_id: int) -> Enrolment: ...
     async def get_session(self, token_hash: bytes, at: int) -> Session: ...
     async def get_envelope(self, message_id: bytes) -> EnvelopeRow: ...
-    async def get_envelope_body(self, message_id: bytes) -> bytes | None: ...  # None: a file
+    async def get_envelope_body(
+        self, message_id: bytes
+    ) -> bytes | None: ...  # None: in the blob store
     async def list_envelopes(
         self, network_id: str, municipality_id: str, *, box: str, after: int = 0, limit: int = 200
     ) -> Sequence[EnvelopeRow]: ...
     async def list_receipts(self, message_id: bytes) -> list[ReceiptRow]: ...
     async def get_case(self, case_id: bytes) -> CaseRow: ...
     async def list_cases(self, network_id: str, municipality_id: str) -> list[CaseRow]: ...
+    async def list_case_steps(self, case_id: bytes) -> list[CaseStepRow]: ...  # in the hub's order
     def audit_records(self, after_seq: int = 0) -> AsyncIterator[AuditRecord]: ...
     async def next_alarm_at(self) -> int | None: ...
     async def next_notice_at(self) -> int | None: ...
@@ -343,4 +400,11 @@ class Storage(Protocol):
     ) -> list[tuple[bytes, dict[str, Any], int]]: ...  # (case_id, report, filed_at)
     # statistics: every case of the network (hub/storage/sqlite_statistics.py)
     async def list_network_cases(self, network_id: str) -> list[CaseRow]: ...
+    # retention
+    async def list_network_ids(self) -> list[str]: ...
+    async def list_caseless_envelopes(
+        self, network_id: str
+    ) -> list[tuple[bytes, int]]: ...  # (case id, last received_at) with no case row
+    async def get_frozen_report(self, network_id: str, year: int) -> dict[str, Any] | None: ...
+    async def reclaim(self) -> bool: ...  # removed rows' bytes gone from every file; False: not yet
     async def close(self) -> None: ...

@@ -15,9 +15,16 @@ import asyncio
 import contextlib
 import os
 import secrets
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
-from hub.storage.base import AlreadyExists, BlobTooLarge, PendingBlob, StorageError
+from hub.storage.base import (
+    AlreadyExists,
+    BlobTooLarge,
+    NotFound,
+    PendingBlob,
+    StagedBlob,
+    StorageError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Sequence
@@ -26,6 +33,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 FLUSH_BYTES = 1024 * 1024  # bytes gathered per trip to the worker thread
+READ_BYTES = 256 * 1024  # bytes read per trip to the worker thread when streaming a blob out
 _COMPARE_BYTES = 1024 * 1024
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
@@ -82,6 +90,10 @@ def _sync_and_close(fd: int) -> None:
         os.close(fd)
 
 
+def _open_for_reading(path: Path) -> BinaryIO:
+    return path.open("rb")
+
+
 def _remove(path: Path) -> None:
     path.unlink(missing_ok=True)
 
@@ -104,16 +116,18 @@ def _open_and_write(path: Path, data: bytearray) -> int:
 
 
 class FileBlobStore:
-    def __init__(self, root: Path) -> None:
-        """Create the layout if needed and remove half-written uploads left by a crash.
+    def __init__(self, root: Path, *, clean_uploads: bool = True) -> None:
+        """Create the layout if needed and remove half-written uploads left by a crash (unless
+        `clean_uploads` is False: another process, the serving hub, may be writing them).
 
         Blocking: call at start-up (SqliteStorage.open runs it in a worker thread)."""
         self.root = root
         self.tmp = root / "tmp"
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.tmp.mkdir(mode=0o700, exist_ok=True)
-        for leftover in self.tmp.iterdir():
-            leftover.unlink(missing_ok=True)
+        if clean_uploads:
+            for leftover in self.tmp.iterdir():
+                leftover.unlink(missing_ok=True)
         # Checking "is that name taken" and renaming onto it must not interleave between two
         # uploads of one message id in this process.
         self._placing = asyncio.Lock()
@@ -123,6 +137,18 @@ class FileBlobStore:
             raise ValueError("a message id is needed")
         name = message_id.hex()
         return self.root / name[:2] / name
+
+    async def read(self, message_id: bytes) -> AsyncIterator[bytes]:
+        """The blob's bytes, a piece at a time (NotFound if no such blob is stored)."""
+        try:
+            file = await _in_thread(_open_for_reading, self.path_of(message_id))
+        except FileNotFoundError:
+            raise NotFound("blob") from None
+        try:
+            while piece := await _in_thread(file.read, READ_BYTES):
+                yield piece
+        finally:
+            await _in_thread(file.close)
 
     async def write(self, chunks: AsyncIterator[bytes], *, max_size: int) -> PendingFileBlob:
         """Take `chunks` in memory and, past FLUSH_BYTES, stream them to a new temporary file;
@@ -198,6 +224,47 @@ class FileBlobStore:
             _fsync_dir(self.root)  # a new directory's own name must survive too
         return placed
 
+    async def remove(self, message_ids: Sequence[bytes]) -> int:
+        """Remove the blobs of `message_ids` (retention, after their rows were committed gone);
+        the number of files removed. A missing one is not an error: a run cut short may have
+        removed it already."""
+        return await _in_thread(self._remove_files, list(message_ids))
+
+    def _remove_files(self, message_ids: list[bytes]) -> int:
+        removed = 0
+        directories: set[Path] = set()
+        for message_id in message_ids:
+            path = self.path_of(message_id)
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            removed += 1
+            directories.add(path.parent)
+        for directory in sorted(directories):
+            _fsync_dir(directory)
+        return removed
+
+    async def stored_before(self, at: float) -> list[bytes]:
+        """The message ids of the blobs placed before `at` (their files' modification time):
+        for retention to find blobs no row refers to (a run cut short between the commit and
+        the removal). A newer blob may belong to an upload whose row is not committed yet."""
+        return await _in_thread(self._stored_before, at)
+
+    def _stored_before(self, at: float) -> list[bytes]:
+        found: list[bytes] = []
+        for directory in self.root.iterdir():
+            if directory == self.tmp or not directory.is_dir() or len(directory.name) != 2:
+                continue
+            for path in directory.iterdir():
+                try:
+                    message_id = bytes.fromhex(path.name)
+                    if path.stat().st_mtime < at:
+                        found.append(message_id)
+                except (ValueError, FileNotFoundError):
+                    continue
+        return sorted(found)
+
 
 class _Temp:
     """A blob's temporary file: open as `fd`, or not yet written (its bytes in `data`)."""
@@ -247,6 +314,10 @@ class PendingFileBlob:
         if self._temp is None or self._temp.fd is not None:
             return None
         return bytes(self._temp.data)
+
+    def staged(self) -> StagedBlob | None:
+        """Never: a file blob is placed by commit_all, not by the row's transaction."""
+        return None
 
     def take(self) -> _Temp:
         """For the store's commit: the temporary file, once."""

@@ -14,35 +14,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
-from hub.crypto.records import canonical_bytes
-from hub.storage.audit import GENESIS, record_hash
 from hub.storage.base import (
     AlreadyExists,
-    AuditEntry,
-    AuditRecord,
     BlobStore,
-    Municipality,
     Network,
     NotFound,
-    ReceiptRow,
     StorageError,
 )
 from hub.storage.blobs import FileBlobStore
+from hub.storage.sql_core import CoreReads, CoreWrites
 from hub.storage.sqlite_access import AccessReads, AccessWrites
+from hub.storage.sqlite_audit import AuditReads
 from hub.storage.sqlite_cases import CaseReads, CaseWrites
-from hub.storage.sqlite_codec import json_object as _object
-from hub.storage.sqlite_codec import json_text as _json
 from hub.storage.sqlite_envelopes import EnvelopeReads, EnvelopeWrites
 from hub.storage.sqlite_log import LogReads, LogWrites
 from hub.storage.sqlite_migrations import migrate
 from hub.storage.sqlite_notices import NoticeReads, NoticeWrites
 from hub.storage.sqlite_outcomes import OutcomeReads, OutcomeWrites
+from hub.storage.sqlite_retention import RetentionReads, RetentionWrites
 from hub.storage.sqlite_statistics import StatisticsReads
 
 if TYPE_CHECKING:
@@ -52,21 +48,9 @@ if TYPE_CHECKING:
 DB_NAME = "hub.sqlite3"
 BLOB_DIR = "blobs"
 BUSY_TIMEOUT_MS = 10_000
-AUDIT_PAGE = 500
-_AUDITS_PER_INSERT = 999 // 7  # bound values per statement: under SQLite's oldest limit
-
-_RECEIPT_COLUMNS = "message_id, signer_key_id, municipality_id, event, time, wire, received_at"
 
 
 # --- encoding ------------------------------------------------------------------------------
-
-
-def _receipt(row: Sequence[Any]) -> ReceiptRow:
-    return ReceiptRow(row[0], row[1], row[2], row[3], row[4], _object(row[5]), row[6])
-
-
-def _audit(row: Sequence[Any]) -> AuditRecord:
-    return AuditRecord(row[0], row[1], row[2], row[3], _object(row[4]), row[5], row[6])
 
 
 def _integrity(exc: sqlite3.IntegrityError) -> StorageError:
@@ -89,6 +73,9 @@ async def _connect(path: Path, *, read_only: bool) -> aiosqlite.Connection:
             await conn.execute("PRAGMA query_only = ON")
         else:
             await conn.execute("PRAGMA journal_mode = WAL")
+            # What is deleted is overwritten with zeros, not left in free space: after
+            # retention (and a WAL checkpoint) no file holds a removed case's bytes.
+            await conn.execute("PRAGMA secure_delete = ON")
             # An upload is acknowledged only after its commit. With synchronous=NORMAL a WAL
             # commit is not fsynced and the last acknowledged envelopes could vanish on power
             # loss; FULL fsyncs the WAL on every commit: durability over speed.
@@ -99,21 +86,28 @@ async def _connect(path: Path, *, read_only: bool) -> aiosqlite.Connection:
     return conn
 
 
-def _prepare(data_dir: Path) -> FileBlobStore:
+def _prepare(data_dir: Path, *, clean_uploads: bool) -> FileBlobStore:
     """Blocking start-up work: directories, a private database file, the blob store."""
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     db = data_dir / DB_NAME
     # Created 0600 before SQLite opens it; its -wal and -shm files take the same mode.
     with contextlib.suppress(FileExistsError):
         os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    return FileBlobStore(data_dir / BLOB_DIR)
+    return FileBlobStore(data_dir / BLOB_DIR, clean_uploads=clean_uploads)
 
 
 # --- transactions --------------------------------------------------------------------------
 
 
 class SqliteTransaction(
-    AccessWrites, CaseWrites, EnvelopeWrites, LogWrites, NoticeWrites, OutcomeWrites
+    CoreWrites,
+    AccessWrites,
+    RetentionWrites,
+    CaseWrites,
+    EnvelopeWrites,
+    LogWrites,
+    NoticeWrites,
+    OutcomeWrites,
 ):
     """Every write of the hub. Valid only inside its `async with storage.transaction()`."""
 
@@ -153,97 +147,21 @@ class SqliteTransaction(
         await cursor.close()
         return rows
 
-    async def add_network(self, network: Network) -> None:
-        await self._changed(
-            "INSERT INTO networks (id, name, admin_public, settings, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (
-                network.id,
-                network.name,
-                network.admin_public,
-                _json(network.settings),
-                network.created_at,
-            ),
-        )
-
-    async def set_network_settings(self, network_id: str, settings: dict[str, Any]) -> None:
-        """The agreement's settings, as the administrator's signed settings record states them."""
-        await self._changed(
-            "UPDATE networks SET settings = ? WHERE id = ?", (_json(settings), network_id)
-        )
-
-    async def put_municipality(self, municipality: Municipality) -> None:
-        m = municipality
-        await self._changed(
-            "INSERT INTO municipalities"
-            " (network_id, id, name, population, manager_email, template)"
-            " VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (network_id, id) DO UPDATE SET name = excluded.name,"
-            " population = excluded.population, manager_email = excluded.manager_email,"
-            " template = excluded.template",
-            (m.network_id, m.id, m.name, m.population, m.manager_email, _json(m.template)),
-        )
-
-    async def add_receipt(self, receipt: ReceiptRow) -> None:
-        r = receipt
-        await self._changed(
-            f"INSERT INTO receipts ({_RECEIPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 - constant columns
-            (
-                r.message_id,
-                r.signer_key_id,
-                r.municipality_id,
-                r.event,
-                r.time,
-                _json(r.wire),
-                r.received_at,
-            ),
-        )
-
-    async def append_audit(
-        self, *, at: int, actor: str, action: str, subject: dict[str, Any]
-    ) -> AuditRecord:
-        """Append the next record of the hash chain (see append_audits)."""
-        (record,) = await self.append_audits([AuditEntry(at, actor, action, subject)])
-        return record
-
-    async def append_audits(self, entries: Sequence[AuditEntry]) -> list[AuditRecord]:
-        """Append the next records of the hash chain, in order; seq and hashes are computed
-        here, under the transaction's write lock, so no two records can claim the same place.
-        One read of the chain's end and one insert per group of records."""
-        last = await self._fetch("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-        seq, prev_hash = (last[0][0], last[0][1]) if last else (0, GENESIS)
-        records: list[tuple[AuditRecord, str]] = []  # with the subject's canonical text
-        for entry in entries:
-            seq += 1
-            subject_text = canonical_bytes(entry.subject).decode("utf-8")
-            stored_subject = _object(subject_text)  # a copy: the record cannot change afterwards
-            digest = record_hash(
-                prev_hash, seq, entry.at, entry.actor, entry.action, stored_subject
-            )
-            record = AuditRecord(
-                seq, entry.at, entry.actor, entry.action, stored_subject, prev_hash, digest
-            )
-            records.append((record, subject_text))
-            prev_hash = digest
-        for start in range(0, len(records), _AUDITS_PER_INSERT):
-            part = records[start : start + _AUDITS_PER_INSERT]
-            await self._fetch(
-                "INSERT INTO audit (seq, at, actor, action, subject, prev_hash, hash) VALUES "  # noqa: S608 - placeholders only
-                + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(part)),
-                [
-                    value
-                    for r, text in part
-                    for value in (r.seq, r.at, r.actor, r.action, text, r.prev_hash, r.hash)
-                ],
-            )
-        return [record for record, _ in records]
-
 
 # --- the storage ---------------------------------------------------------------------------
 
 
 class SqliteStorage(
-    AccessReads, CaseReads, EnvelopeReads, LogReads, NoticeReads, OutcomeReads, StatisticsReads
+    CoreReads,
+    AccessReads,
+    AuditReads,
+    CaseReads,
+    EnvelopeReads,
+    LogReads,
+    NoticeReads,
+    OutcomeReads,
+    RetentionReads,
+    StatisticsReads,
 ):
     def __init__(
         self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, blobs: FileBlobStore
@@ -256,9 +174,15 @@ class SqliteStorage(
         self._closed = False
 
     @classmethod
-    async def open(cls, data_dir: Path) -> SqliteStorage:
-        """Open (or create) the hub's storage in `data_dir` and bring its schema up to date."""
-        blobs = await asyncio.to_thread(_prepare, data_dir)
+    async def open(cls, data_dir: Path, *, clean_uploads: bool = True) -> SqliteStorage:
+        """Open (or create) the hub's storage in `data_dir` and bring its schema up to date.
+
+        `clean_uploads` False: a command that may run beside a serving hub (hub gallra, hub
+        report, hub audit verify): the uploads under way in blobs/tmp are the hub's, not
+        leftovers of a crash."""
+        blobs = await asyncio.to_thread(
+            functools.partial(_prepare, data_dir, clean_uploads=clean_uploads)
+        )
         path = data_dir / DB_NAME
         writer = await _connect(path, read_only=False)
         try:
@@ -311,43 +235,16 @@ class SqliteStorage(
             raise NotFound(what)
         return rows[0]
 
-    async def get_network(self, network_id: str) -> Network:
-        row = await self._one(
-            "network",
-            "SELECT id, name, admin_public, settings, created_at FROM networks WHERE id = ?",
-            (network_id,),
-        )
-        return Network(row[0], row[1], row[2], _object(row[3]), row[4])
-
-    async def list_municipalities(self, network_id: str) -> list[Municipality]:
-        rows = await self._read(
-            "SELECT network_id, id, name, population, manager_email, template"
-            " FROM municipalities WHERE network_id = ? ORDER BY id",
-            (network_id,),
-        )
-        return [Municipality(r[0], r[1], r[2], r[3], r[4], _object(r[5])) for r in rows]
-
-    async def list_receipts(self, message_id: bytes) -> list[ReceiptRow]:
-        rows = await self._read(
-            f"SELECT {_RECEIPT_COLUMNS} FROM receipts WHERE message_id = ? ORDER BY id",  # noqa: S608
-            (message_id,),
-        )
-        return [_receipt(r) for r in rows]
-
-    async def audit_records(self, after_seq: int = 0) -> AsyncIterator[AuditRecord]:
-        """The audit log from `after_seq` on, in seq order, read a page at a time (no lock is
-        held between pages, so the consumer may write while it reads)."""
-        while True:
-            rows = await self._read(
-                "SELECT seq, at, actor, action, subject, prev_hash, hash FROM audit"
-                " WHERE seq > ? ORDER BY seq LIMIT ?",
-                (after_seq, AUDIT_PAGE),
-            )
-            for row in rows:
-                yield _audit(row)
-            if len(rows) < AUDIT_PAGE:
-                return
-            after_seq = rows[-1][0]
+    async def reclaim(self) -> bool:
+        """After retention: copy the WAL into the database and truncate it to nothing, so the
+        removed rows' old pages are in no file (secure_delete has zeroed them in the database).
+        False if another connection's open read kept the checkpoint from finishing (it waited
+        busy_timeout): try again later."""
+        async with self._write_lock:
+            if self._closed:
+                raise StorageError("the storage is closed")
+            rows = list(await self._writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"))
+        return bool(rows) and rows[0][0] == 0
 
     async def close(self) -> None:
         """Wait for a running transaction, then close both connections. Safe to call twice."""
@@ -362,17 +259,7 @@ class SqliteStorage(
 
 
 async def create_network(data_dir: Path, network: Network) -> None:
-    """The operator's step before the hub serves a network: store it with the administrator's
-    public key and the agreement's settings, and audit it (hub network create, the demo)."""
-    storage = await SqliteStorage.open(data_dir)
-    try:
-        async with storage.transaction() as tx:
-            await tx.add_network(network)
-            await tx.append_audit(
-                at=network.created_at,
-                actor="operator",
-                action="network_created",
-                subject={"network": network.id},
-            )
-    finally:
-        await storage.close()
+    """The network in a SQLite hub (hub/storage/choose.py's create_network, either backend)."""
+    from hub.storage.choose import create_network as create  # noqa: PLC0415
+
+    await create(data_dir, network)

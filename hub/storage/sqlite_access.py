@@ -46,7 +46,7 @@ def _enrolment(row: Sequence[Any]) -> Enrolment:
 
 
 class AccessWrites(WriteHost):
-    """Writes; the host class gives `_exec`, `_changed` and `_rows` inside its transaction."""
+    """Writes; the host class gives `_changed`, `_rows` and `_fetch` inside its transaction."""
 
     async def add_directory_record(self, record: DirectoryRecord) -> None:
         await self._changed(
@@ -86,10 +86,10 @@ class AccessWrites(WriteHost):
     async def add_enrolment(self, enrolment: Enrolment) -> int:
         """Store a new enrolment; its id is assigned here (`enrolment.id` is not used)."""
         e = enrolment
-        cursor = await self._exec(
+        rows = await self._fetch(
             "INSERT INTO enrolments (network_id, municipality_id, person, role,"
             " public_identity, key_id, status, created_at, code_hash, proof)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 e.network_id,
                 e.municipality_id,
@@ -103,11 +103,9 @@ class AccessWrites(WriteHost):
                 e.proof,
             ),
         )
-        new_id = cursor.lastrowid
-        await cursor.close()
-        if new_id is None:
+        if not rows:
             raise StorageError("no id for the new enrolment")
-        return new_id
+        return int(rows[0][0])
 
     async def set_enrolment_status(self, enrolment_id: int, status: str) -> None:
         changed = await self._changed(

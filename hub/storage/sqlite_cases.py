@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hub.storage.base import CaseRow, StaleVersion
+from hub.storage.base import AlreadyExists, CaseRow, CaseStepRow, StaleVersion
 from hub.storage.sqlite_codec import ReadHost, WriteHost
 from hub.storage.sqlite_codec import json_object as _object
 from hub.storage.sqlite_codec import json_text as _json
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 class CaseWrites(WriteHost):
-    """Writes; the host class gives `_exec`, `_changed` and `_rows` inside its transaction."""
+    """Writes; the host class gives `_changed` and `_rows` inside its transaction."""
 
     async def add_case(self, case: CaseRow) -> None:
         await self._changed(
@@ -42,6 +42,27 @@ class CaseWrites(WriteHost):
         if changed != 1:
             raise StaleVersion("the case changed since it was read")
         await self._put_case_requests(case)
+
+    async def add_case_steps(self, steps: Sequence[CaseStepRow]) -> None:
+        for step in steps:
+            taken = await self._rows(
+                "SELECT 1 FROM case_steps WHERE case_id = ? AND municipality = ? AND parent = ?",
+                (step.case_id, step.municipality, step.parent or b""),
+            )
+            if taken:
+                raise AlreadyExists("a step already follows that parent")
+            await self._changed(
+                "INSERT INTO case_steps (case_id, municipality, parent, digest, step,"
+                " received_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    step.case_id,
+                    step.municipality,
+                    step.parent or b"",
+                    step.digest,
+                    _json(step.step),
+                    step.received_at,
+                ),
+            )
 
     async def _put_case_requests(self, case: CaseRow) -> None:
         await self._changed("DELETE FROM case_requests WHERE case_id = ?", (case.case_id,))
@@ -74,6 +95,24 @@ class CaseReads(ReadHost):
             (network_id, municipality_id, municipality_id),
         )
         return [await self._case(r) for r in rows]
+
+    async def list_case_steps(self, case_id: bytes) -> list[CaseStepRow]:
+        rows = await self._read(
+            "SELECT municipality, parent, digest, step, received_at FROM case_steps"
+            " WHERE case_id = ? ORDER BY seq",
+            (case_id,),
+        )
+        return [
+            CaseStepRow(
+                case_id=case_id,
+                municipality=municipality,
+                parent=bytes(parent) or None,
+                digest=bytes(digest),
+                step=_object(step),
+                received_at=received_at,
+            )
+            for municipality, parent, digest, step, received_at in rows
+        ]
 
     async def _case(self, row: Sequence[Any]) -> CaseRow:
         requests = await self._read(

@@ -1,5 +1,7 @@
-"""JSON in SQLite text columns (one compact, sorted encoding; objects read back checked), and
-what the mixins of sqlite.py's transaction and storage need from their host class."""
+"""JSON in text columns (one compact, sorted encoding; objects read back checked), and what the
+mixins of the transaction and the storage need from their host class. The mixins' SQL is
+written in what SQLite and PostgreSQL both understand (`?` placeholders, which the PostgreSQL
+host rewrites), so both backends share them (hub/storage/sqlite.py, hub/storage/postgres.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,6 @@ from hub.storage.base import StorageError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
-    import aiosqlite
 
 
 def json_text(value: object) -> str:
@@ -26,10 +26,7 @@ def json_object(text: str) -> dict[str, Any]:
 
 
 class WriteHost:
-    """What a mixin of SqliteTransaction's writes needs from it, inside its transaction."""
-
-    async def _exec(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Cursor:
-        raise NotImplementedError
+    """What a mixin of the transaction's writes needs from it, inside its transaction."""
 
     async def _changed(self, sql: str, params: Sequence[Any]) -> int:
         raise NotImplementedError
@@ -42,7 +39,7 @@ class WriteHost:
 
 
 class ReadHost:
-    """What a mixin of SqliteStorage's reads needs from it, on its read-only connection."""
+    """What a mixin of the storage's reads needs from it, outside any transaction."""
 
     async def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         raise NotImplementedError

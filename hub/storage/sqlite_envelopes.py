@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from hub.storage.base import EnvelopeRow, NotFound, StorageError
+from hub.storage.base import EnvelopeRow, NotFound, StagedBlob, StorageError
 from hub.storage.sqlite_codec import ReadHost, WriteHost
 
 if TYPE_CHECKING:
@@ -23,16 +23,16 @@ _ENVELOPE_COLUMNS = (
 def _envelope(row: Sequence[Any]) -> EnvelopeRow:
     return EnvelopeRow(
         seq=row[0],
-        message_id=row[1],
+        message_id=bytes(row[1]),
         network_id=row[2],
-        case_id=row[3],
+        case_id=bytes(row[3]),
         kind=row[4],
-        sender_key_id=row[5],
+        sender_key_id=bytes(row[5]),
         sender_municipality=row[6],
         recipient_municipalities=tuple(json.loads(row[7])),
         recipient_key_ids=tuple(bytes.fromhex(k) for k in json.loads(row[8])),
         size=row[9],
-        digest=row[10],
+        digest=bytes(row[10]),
         created_at=row[11],
         received_at=row[12],
     )
@@ -77,10 +77,11 @@ class EnvelopeWrites(WriteHost):
         return seq
 
     async def add_envelopes(
-        self, envelopes: Sequence[EnvelopeRow], bodies: Sequence[bytes | None] = ()
+        self, envelopes: Sequence[EnvelopeRow], bodies: Sequence[bytes | StagedBlob | None] = ()
     ) -> list[int]:
         """Store the rows and their recipients, and with each the envelope's bytes where
-        `bodies` gives them (None: its blob is a file); their seqs in the same order."""
+        `bodies` gives them, or the link to its staged chunks (None: its blob is a file
+        already in place); their seqs in the same order."""
         seqs: dict[bytes, int] = {}
         for part in _parts(envelopes, _ROWS_PER_INSERT):
             rows = await self._fetch(
@@ -105,11 +106,11 @@ class EnvelopeWrites(WriteHost):
                 + ", ".join(["(?, ?, ?)"] * len(some)),
                 [value for row in some for value in row],
             )
-        kept = [
-            (seqs[e.message_id], body)
-            for e, body in zip(envelopes, bodies, strict=False)
-            if body is not None
-        ]
+        numbered = [(seqs[e.message_id], body) for e, body in zip(envelopes, bodies, strict=False)]
+        kept = [(seq, body) for seq, body in numbered if isinstance(body, bytes)]
+        staged = [(seq, body) for seq, body in numbered if isinstance(body, StagedBlob)]
+        if staged:
+            await self._link_staged(staged)
         for few in _parts(kept, _BODIES_PER_INSERT):
             await self._fetch(
                 "INSERT INTO envelope_bodies (seq, body) VALUES "  # noqa: S608 - placeholders only
@@ -117,6 +118,11 @@ class EnvelopeWrites(WriteHost):
                 [value for row in few for value in row],
             )
         return [seqs[e.message_id] for e in envelopes]
+
+    async def _link_staged(self, blobs: Sequence[tuple[int, StagedBlob]]) -> None:
+        """Make staged chunks the blobs of these seqs: only a database blob store stages."""
+        del blobs
+        raise StorageError("this backend keeps large envelopes as files")
 
     async def find_envelope(self, message_id: bytes) -> EnvelopeRow | None:
         """The row stored under `message_id`, read under this transaction's write lock (so

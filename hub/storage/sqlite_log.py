@@ -20,7 +20,7 @@ class LogWrites(WriteHost):
         self, network_id: str, size: int, witness: str, line: str, signed_at: int
     ) -> None:
         """Keep a witness's line on a checkpoint unless one of a later time is kept already."""
-        await self._exec(
+        await self._changed(
             "INSERT INTO log_cosignatures (network_id, size, witness, line, signed_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (network_id, size, witness) DO UPDATE"
             " SET line = excluded.line, signed_at = excluded.signed_at"

@@ -1,13 +1,12 @@
-"""The schema's migrations: each file in hub/storage/migrations, numbered without gaps, applied
-once and in order, each in its own transaction."""
+"""The SQLite schema's migrations (hub/storage/migration_files.py), applied once and in order,
+each in its own transaction."""
 
 from __future__ import annotations
 
-import re
 import sqlite3
-from importlib import resources
 from typing import TYPE_CHECKING
 
+from hub.storage import migration_files
 from hub.storage.base import StorageError
 
 if TYPE_CHECKING:
@@ -15,21 +14,10 @@ if TYPE_CHECKING:
 
     import aiosqlite
 
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-
 
 def migrations() -> list[tuple[int, str, str]]:
-    """(version, file name, SQL) of every file in hub/storage/migrations, in version order."""
-    found: list[tuple[int, str, str]] = []
-    for entry in resources.files("hub.storage").joinpath("migrations").iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort()
-    versions = [version for version, _, _ in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise StorageError("migrations must be numbered 0001, 0002, … without gaps")
-    return found
+    """(version, file name, SQL) of every SQLite migration, in version order."""
+    return migration_files.migrations("sqlite")
 
 
 def _statements(script: str) -> Iterable[str]:

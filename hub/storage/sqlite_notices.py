@@ -11,10 +11,10 @@ from hub.storage.base import AlarmRow, ContactAddress, NoticeRow
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-_ALARM_COLUMNS = (
+ALARM_COLUMNS = (
     "case_id, network_id, sender_municipality, municipality, kind, stage, fire_at, due_at"
 )
-_NOTICE_COLUMNS = (
+NOTICE_COLUMNS = (
     "key, cause, network_id, municipality_id, audience, address, topic, created_at,"
     " next_attempt_at, status, attempts, batch, last_error, finished_at, id"
 )
@@ -61,7 +61,7 @@ class NoticeWrites:
         for start in range(0, len(alarms), _ROWS_PER_STATEMENT):
             part = alarms[start : start + _ROWS_PER_STATEMENT]
             await self._changed(
-                f"INSERT INTO deadline_alarms ({_ALARM_COLUMNS}) VALUES "  # noqa: S608 - constant columns, placeholders only
+                f"INSERT INTO deadline_alarms ({ALARM_COLUMNS}) VALUES "  # noqa: S608 - constant columns, placeholders only
                 + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(part)),
                 [
                     value
@@ -84,7 +84,7 @@ class NoticeWrites:
     async def take_due_alarms(self, at: int, limit: int) -> list[AlarmRow]:
         """Remove and return the alarms due at `at`, earliest first."""
         rows = await self._rows(
-            f"SELECT {_ALARM_COLUMNS} FROM deadline_alarms WHERE fire_at <= ?"  # noqa: S608 - constant columns
+            f"SELECT {ALARM_COLUMNS} FROM deadline_alarms WHERE fire_at <= ?"  # noqa: S608 - constant columns
             " ORDER BY fire_at LIMIT ?",
             (at, limit),
         )
@@ -103,7 +103,8 @@ class NoticeWrites:
     async def mark_fired(self, key: str, at: int) -> bool:
         return (
             await self._changed(
-                "INSERT OR IGNORE INTO fired_alarms (key, fired_at) VALUES (?, ?)", (key, at)
+                "INSERT INTO fired_alarms (key, fired_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (key, at),
             )
             == 1
         )
@@ -112,9 +113,9 @@ class NoticeWrites:
         n = notice
         return (
             await self._changed(
-                "INSERT OR IGNORE INTO notices (key, cause, network_id, municipality_id, audience,"
+                "INSERT INTO notices (key, cause, network_id, municipality_id, audience,"
                 " address, topic, created_at, next_attempt_at, status)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') ON CONFLICT DO NOTHING",
                 (
                     n.key,
                     n.cause,
@@ -156,7 +157,7 @@ class NoticeWrites:
             return []
         marks = ", ".join("?" * len(ids))
         claimed = await self._rows(
-            f"SELECT {_NOTICE_COLUMNS} FROM notices WHERE id IN ({marks}) ORDER BY id",  # noqa: S608 - placeholders only
+            f"SELECT {NOTICE_COLUMNS} FROM notices WHERE id IN ({marks}) ORDER BY id",  # noqa: S608 - placeholders only
             ids,
         )
         return [_notice(r) for r in claimed]
@@ -226,7 +227,7 @@ class NoticeReads:
 
     async def list_alarms(self, case_id: bytes) -> list[AlarmRow]:
         rows = await self._read(
-            f"SELECT {_ALARM_COLUMNS} FROM deadline_alarms WHERE case_id = ?"  # noqa: S608 - constant columns
+            f"SELECT {ALARM_COLUMNS} FROM deadline_alarms WHERE case_id = ?"  # noqa: S608 - constant columns
             " ORDER BY fire_at, municipality, kind",
             (case_id,),
         )
@@ -235,7 +236,7 @@ class NoticeReads:
     async def list_notices(self, network_id: str, statuses: Sequence[str]) -> list[NoticeRow]:
         marks = ", ".join("?" * len(statuses))
         rows = await self._read(
-            f"SELECT {_NOTICE_COLUMNS} FROM notices"  # noqa: S608 - placeholders only
+            f"SELECT {NOTICE_COLUMNS} FROM notices"  # noqa: S608 - placeholders only
             f" WHERE network_id = ? AND status IN ({marks}) ORDER BY id",
             (network_id, *statuses),
         )

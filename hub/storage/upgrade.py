@@ -1,21 +1,28 @@
 """What an upgrade would change in the embedded backend's schema, read without changing anything.
 
-`hub serve` applies no migration to a database that already holds a hub: it refuses and tells
-the operator to take a backup and run `hub migrate` (see docs/operations.md, "Upgrades"). Only
-a new, empty data folder is set up by `hub serve` (or `hub network create`) itself.
+`hub serve`, `hub network create`, `hub audit verify`, `hub report` and `hub gallra` apply no
+migration to a database that already holds a hub: they refuse and tell the operator to take a
+backup and run `hub migrate` (see docs/operations.md, "Upgrades"). Only a new, empty data folder
+is set up by `hub serve` (or `hub network create`) itself.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from hub.storage import sqlite_migrations
 from hub.storage.sqlite import DB_NAME
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+
+# From schema version 8 (retention) the hub overwrites what it deletes (secure_delete). A database
+# from before keeps remnants of rows deleted earlier in its free space: `hub migrate` rewrites it
+# once, with the hub stopped, so retention can keep its promise there too.
+SECURE_DELETE_SINCE: Final = 8
 
 
 class UpgradeError(ValueError):
@@ -62,15 +69,35 @@ def schema_state(data_dir: Path) -> SchemaState:
     return SchemaState(current, known)
 
 
-def refuse_pending(data_dir: Path, config_hint: str) -> None:
-    """Raise UpgradeError if a database with a hub in it waits for migrations."""
-    state = schema_state(data_dir)
+def refuse_pending(data_dir: Path, config_hint: str, state: SchemaState | None = None) -> None:
+    """Raise UpgradeError if a database with a hub in it waits for migrations (`state`: a
+    PostgreSQL database's, else the SQLite file's in `data_dir`)."""
+    where = f"databasen i {data_dir}" if state is None else "PostgreSQL-databasen"
+    state = schema_state(data_dir) if state is None else state
     if state.current == 0 or not state.pending:
         return
     names = ", ".join(name for _, name in state.pending)
     raise UpgradeError(
-        f"databasen i {data_dir} har schemaversion {state.current} och den här versionen av "
+        f"{where} har schemaversion {state.current} och den här versionen av "
         f"hubben behöver {state.newest} ({names}). Hubben startar inte förrän databasen är "
         f"uppgraderad: ta en säkerhetskopia och uppgradera med "
         f"`hub migrate{config_hint} --backup MAPP` (se docs/operations.md, Uppgradering)"
     )
+
+
+def rewrite_free_space(data_dir: Path) -> None:
+    """VACUUM the database with secure_delete on, then empty its WAL: no page of it keeps the
+    bytes of a row deleted before. Blocking, and for a stopped hub (it rewrites the whole file,
+    which needs as much free disk again)."""
+    conn = sqlite3.connect(data_dir / DB_NAME, timeout=10, isolation_level=None)
+    try:
+        conn.execute("PRAGMA secure_delete = ON")
+        conn.execute("VACUUM")
+        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    finally:
+        conn.close()
+    if busy:
+        raise UpgradeError(
+            f"databasen i {data_dir} används av en annan process: stoppa hubben och kör "
+            "hub migrate igen"
+        )

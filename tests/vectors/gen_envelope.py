@@ -40,6 +40,9 @@ from tests.vectors._write import render, write_vectors
 OUTPUT = Path(__file__).with_name("envelope.json")
 NOW = 1_795_000_000  # 2026-11-18T13:46:40Z
 CASE_ID = bytes.fromhex("c0ffee00c0ffee00c0ffee00c0ffee00")
+# Two earlier messages of the same thread, named by the "with_thread_seen" envelope.
+THREAD_A = bytes.fromhex("0a" * 16)
+THREAD_B = bytes.fromhex("0b" * 16)
 NAMES = ("alice", "bob", "carol", "dave", "erin", "frank", "mallory")
 LARGE_SIZE = 20 * 1024 * 1024
 
@@ -68,6 +71,7 @@ def _seal(
     created_at: int = NOW - 60,
     kind: MessageKind = MessageKind.INQUIRY,
     sender: str = "alice",
+    seen: Sequence[bytes] = (),
 ) -> bytes:
     out = io.BytesIO()
     seal(
@@ -80,6 +84,7 @@ def _seal(
         attachments=[AttachmentSource(n, t, len(b), io.BytesIO(b)) for n, t, b in attachments],
         created_at=created_at,
         rng=SeededRng(f"envelope/seal/{label}"),
+        seen=seen,
     )
     return out.getvalue()
 
@@ -187,8 +192,10 @@ def _large_attachment() -> bytes:
     return _attachment_bytes("large", LARGE_SIZE)
 
 
-def _manifest(document: dict[str, Any], attachments: list[dict[str, Any]]) -> bytes:
-    body = json.dumps({"v": 1, "document": document, "attachments": attachments}).encode()
+def _manifest(document: dict[str, Any], attachments: list[dict[str, Any]], **fields: Any) -> bytes:
+    """A manifest as written by hand: version 1 (no "seen") unless `fields` say otherwise."""
+    manifest = {"v": 1, "document": document, "attachments": attachments, **fields}
+    body = json.dumps(manifest).encode()
     return len(body).to_bytes(4, "big") + body
 
 
@@ -268,6 +275,19 @@ def generate() -> dict[str, Any]:
         "padding_nonzero": _seal_plaintext("padnz", ids, _pad(_manifest({}, []))[:-1] + b"\x01"),
         "padding_not_a_bucket": _seal_plaintext("padnb", ids, _manifest({}, []) + bytes(5000)),
         "manifest_not_json": _seal_plaintext("mnj", ids, _pad(b"\x00\x00\x00\x05{nej}")),
+        # Version 1 of the manifest (before "seen") still opens, as having seen nothing.
+        "manifest_version_1": _seal_plaintext("mv1", ids, _pad(_manifest({"svar": "ja"}, []))),
+        "with_thread_seen": _seal(
+            "seen", ids, to=["bob"], document={"svar": "ja"}, seen=[THREAD_B, THREAD_A]
+        ),
+        "manifest_version_3": _seal_plaintext("mv3", ids, _pad(_manifest({}, [], v=3, seen=[]))),
+        "seen_in_version_1": _seal_plaintext(
+            "sv1", ids, _pad(_manifest({}, [], seen=[THREAD_A.hex()]))
+        ),
+        "seen_unsorted": _seal_plaintext(
+            "sus", ids, _pad(_manifest({}, [], v=2, seen=[THREAD_B.hex(), THREAD_A.hex()]))
+        ),
+        "seen_not_an_id": _seal_plaintext("sni", ids, _pad(_manifest({}, [], v=2, seen=["ab"]))),
         "manifest_length_too_long": _seal_plaintext("mll", ids, _pad(b"\x00\x10\x00\x00{}")),
         "manifest_duplicate_key": _seal_plaintext(
             "mdk",
@@ -345,6 +365,8 @@ def generate() -> dict[str, Any]:
     ok("three chunks and a partial one", "three_chunks_partial")
     ok("three chunks, second recipient", "three_chunks_partial", recipient="carol")
     ok("20 MiB attachment rebuilt from its seed", "large")
+    ok("manifest version 1, from before the thread's seen ids", "manifest_version_1")
+    ok("naming the thread's messages its sender had seen", "with_thread_seen")
 
     # --- layout ---
     bad("zero-length input", "envelope_empty", ops=[{"op": "truncate", "to": 0}])
@@ -681,6 +703,10 @@ def generate() -> dict[str, Any]:
         "manifest_length_too_long",
     )
     bad("manifest with a duplicate key", "envelope_content_malformed", "manifest_duplicate_key")
+    bad("manifest of an unknown version", "envelope_content_malformed", "manifest_version_3")
+    bad("seen ids in a version 1 manifest", "envelope_content_malformed", "seen_in_version_1")
+    bad("seen ids out of order", "envelope_content_malformed", "seen_unsorted")
+    bad("a seen id that is not a message id", "envelope_content_malformed", "seen_not_an_id")
     bad("attachment name with a path", "envelope_content_malformed", "attachment_name_path")
     bad(
         "attachments longer than the payload",
@@ -749,6 +775,7 @@ def _open(
                 "kind": int(opened.header.kind),
                 "digest": opened.digest.hex(),
                 "document": opened.document,
+                "seen": [m.hex() for m in opened.seen],
                 "attachments": [
                     {
                         "name": a.name,

@@ -214,8 +214,9 @@ async def _act(  # noqa: PLR0913 - the parts of one form post
             details = {"reason": document["reason"]} if action == "decline" else None
             await core.answer(case_id, action, target=target, document=document, details=details)
         return errors
-    if action == "record_move":
-        document, errors = forms.validate_move(values)
+    if action in {"record_move", "record_follow_up"}:
+        validate = forms.validate_move if action == "record_move" else forms.validate_follow_up
+        document, errors = validate(values)
         if not errors:
             await core.answer(case_id, action, target=target, document=None, details=document)
         return errors

@@ -12,7 +12,7 @@ from hub.inbox.verified_case import verified_case
 
 if TYPE_CHECKING:
     from hub.inbox.sync import AgentCore
-    from hub.inbox.verified_case import Message, VerifiedCase
+    from hub.inbox.verified_case import Message, StepProblem, VerifiedCase
 
 
 EVENT_TEXT = {
@@ -27,12 +27,48 @@ EVENT_TEXT = {
     "confirm": "Bekräftad av överlämnande kommun",
     "decline_offer": "Erbjudandet avböjt",
     "withdraw": "Återkallad",
-    "expire": "Svarstiden gick ut",
     "close_elsewhere": "Stängd: överenskommelse med annan kommun",
     "cancel": "Avbruten",
     "record_move": "Flytt registrerad",
     "record_follow_up": "Uppföljning registrerad",
     "close": "Ärendet avslutat",
+    "close_not_moved": "Ärendet avslutat utan flytt",
+}
+MISSING_IN_THREAD = (
+    "Ett meddelande i ärendet saknas: ett meddelande mellan er och {name} har inte kommit fram "
+    "från hubben, fast ett senare meddelande visar att det finns. Kontakta {name} och fråga."
+)
+# What could not be proved of a case's signed history, in Swedish ({name}: the request's
+# municipality; {reason}: why a step was refused).
+PROBLEM_TEXT = {
+    "step_fork": (
+        "Motstridig historik för {name}: hubben har visat två olika förlopp. Inget av dem "
+        "visas, och inget nytt steg kan tas där. Kontakta länsstyrelsen."
+    ),
+    "step_missing": (
+        "Ett meddelande i ärendet saknas: ett underskrivet steg för {name} har inte kommit "
+        "fram från hubben. Läget visas så långt de underskrivna stegen räcker."
+    ),
+    "step_refused": "Ett steg för {name} räknas inte: {reason}",
+    "step_not_allowed": (
+        "Ett steg för {name} går inte att ta enligt ärendets regler och räknas inte."
+    ),
+    "step_time_backwards": (
+        "Ett steg för {name} är daterat före steget det bygger på och räknas inte."
+    ),
+    "step_wrong_case": "Hubben lämnade ett steg som hör till ett annat ärende. Det räknas inte.",
+    "case_inconsistent": (
+        "Ärendets underskrivna steg går inte ihop (till exempel två bekräftade kommuner). "
+        "Inget läge visas. Kontakta länsstyrelsen."
+    ),
+    "step_clock_skew": (
+        "Tiden i leveransen till {name} skiljer sig mer än tio minuter från när hubben tog "
+        "emot den. Svarstiden räknas från den tidigare av tiderna."
+    ),
+    "hub_deadline_differs": (
+        "Hubben räknar svarstiden för {name} från en annan tidpunkt än den underskrivna. "
+        "Tidsfristen här räknas från den underskrivna."
+    ),
 }
 
 
@@ -54,7 +90,7 @@ async def _read_receipts(core: AgentCore, case: VerifiedCase) -> dict[bytes, lis
 async def case_context(core: AgentCore, case_id: bytes) -> dict[str, Any] | None:
     """One case as case.html and pdf.html show it, from the local cache; None if unknown. It
     renders the verified case (hub.inbox.verified_case): parties, documents, senders and
-    times from the verified envelopes; the states and actions are the hub's, labelled so."""
+    times from the verified envelopes; states, history and actions from the signed steps."""
     view = await core.cache.get_case(case_id)
     if view is None:
         return None
@@ -107,18 +143,18 @@ async def case_context(core: AgentCore, case_id: bytes) -> dict[str, Any] | None
             "state_label": STATE_LABELS.get(r.state, r.state),
             "actions": [a for a in r.allowed_events if a in ACTIONS],
         }
-        for r in case.hub_requests
+        for r in case.requests
     ]
     history = [
         {"at": _when(at), "text": text}
         for at, text in sorted(
             (h.at, f"{core.name_of(r.municipality)}: {EVENT_TEXT.get(h.event, h.event)}")
-            for r in case.hub_requests
+            for r in case.requests
             for h in r.history
         )
     ]
     actions = [*sorted({a for r in requests for a in r["actions"]}), "message", "export_pdf"]
-    if case.hub_may_close_not_moved:
+    if case.may_close_not_moved:
         actions.insert(-2, "close_not_moved")
     shown = {
         "case_id": case.case_id.hex(),
@@ -137,6 +173,8 @@ async def case_context(core: AgentCore, case_id: bytes) -> dict[str, Any] | None
             )
         ],
         "hub_disagrees": case.hub_disagrees,
+        "problems": [_problem_text(core, p) for p in case.problems]
+        + [MISSING_IN_THREAD.format(name=core.name_of(m)) for m in case.missing_in_thread],
         "refused": [
             f"{_when(at)}: {MESSAGES.get(code, code)}"
             for code, at in await core.cache.refused_of_case(case_id)
@@ -158,6 +196,13 @@ async def case_context(core: AgentCore, case_id: bytes) -> dict[str, Any] | None
         "thread": thread,
         "actions": actions,
     }
+
+
+def _problem_text(core: AgentCore, problem: StepProblem) -> str:
+    name = core.name_of(problem.municipality) if problem.municipality else "ärendet"
+    reason = MESSAGES.get(problem.code or "", "den gick inte att kontrollera.")
+    text = PROBLEM_TEXT.get(problem.problem, "Ärendets historik gick inte att kontrollera helt.")
+    return text.format(name=name, reason=reason)
 
 
 def _thread_text(message: Message) -> str:

@@ -64,12 +64,12 @@ STATE_LABELS = {
     "confirmed": "Bekräftad",
     "offer_declined": "Erbjudandet avböjt",
     "withdrawn": "Återkallad",
-    "expired": "Svarstiden har gått ut",
     "closed_elsewhere": "Avslutad: överenskommelse med annan kommun",
     "cancelled": "Avbruten efter ja",
     "moved": "Flyttat",
     "followed_up": "Uppföljd",
     "closed": "Avslutad",
+    "conflicting": "Motstridig historik",
 }
 
 

@@ -177,7 +177,7 @@ async def _mismatched_field(core: AgentCore, case_id: bytes, report: OutcomeRepo
     """The hub says the report contradicts the case: this inbox's copy was out of date. Fetch
     the case again and name what differs: the outcome itself, else the municipality."""
     with contextlib.suppress(RemoteError, aiohttp.ClientError, OSError, TimeoutError):
-        await core.sync()
+        await core.refresh_case(case_id)
     view = await core.cache.get_case(case_id)
     if view is None or (view.get("outcome") == "moved") != report.moved:
         return "moved"

@@ -1,2 +1,0 @@
--- Reserved for branch `retention` (its 0008), so that this branch's 0009 applies in order;
--- nothing here. On merge this file goes and retention's 0008 takes its place.
