@@ -49,11 +49,13 @@ if TYPE_CHECKING:
 __all__ = [
     "KOMMUNMALL_KIND",
     "MUNICIPALITY_KIND",
+    "NATIONAL",
     "NATIONAL_CASE_RETENTION_DAYS",
     "REGISTRY_KINDS",
     "SETTINGS_KIND",
     "Kommunmall",
     "MunicipalityRecord",
+    "NationalSettings",
     "Registry",
     "SettingsRecord",
     "WitnessSetting",
@@ -64,8 +66,29 @@ __all__ = [
 ]
 
 MUNICIPALITY_KIND: Final = "municipality"
-# The national network's settings where a network signs none of its own.
-NATIONAL_CASE_RETENTION_DAYS: Final = 365
+
+
+@dataclass(frozen=True)
+class NationalSettings:
+    """The national network's agreed settings: what a network whose administrator has signed
+    none of its own counts with, and what `make_settings` signs unless told otherwise. The one
+    place these values are written (hub.protocol.deadlines and hub.protocol.settings read them)."""
+
+    answer_days: int = 14
+    offer_response_days: int = 14
+    follow_up_months: int | None = 1
+    financial_overlap: str = "handover_month_plus_one"
+    remind_working_days_before: int = 3
+    # Västmanland's fördelningsnyckel: under 10,000 inhabitants 1 case a year,
+    # 10,000-20,000: 2, over 20,000: 3, as (from population, cases).
+    quota_key: tuple[tuple[int, int], ...] = ((0, 1), (10_000, 2), (20_001, 3))
+    outcome_free_text: bool = False
+    case_retention_days: int = 365
+    inbox_retention_days: int = 90
+
+
+NATIONAL: Final = NationalSettings()
+NATIONAL_CASE_RETENTION_DAYS: Final = NATIONAL.case_retention_days
 SETTINGS_KIND: Final = "network-settings"
 KOMMUNMALL_KIND: Final = "kommunmall"
 REGISTRY_KINDS: Final = frozenset({MUNICIPALITY_KIND, SETTINGS_KIND, KOMMUNMALL_KIND})
@@ -198,16 +221,16 @@ def make_settings(  # noqa: PLR0913 - every setting is the administrator's decis
     *,
     network: str,
     serial: int,
-    answer_days: int = 14,
-    offer_response_days: int = 14,
-    follow_up_months: int | None = 1,
+    answer_days: int = NATIONAL.answer_days,
+    offer_response_days: int = NATIONAL.offer_response_days,
+    follow_up_months: int | None = NATIONAL.follow_up_months,
     follow_up_days: int | None = None,
-    financial_overlap: str = "handover_month_plus_one",
-    remind_working_days_before: int = 3,
-    quota_key: Iterable[tuple[int, int]] | None = ((0, 1), (10_000, 2), (20_001, 3)),
-    outcome_free_text: bool = False,
-    case_retention_days: int = NATIONAL_CASE_RETENTION_DAYS,
-    inbox_retention_days: int = 90,
+    financial_overlap: str = NATIONAL.financial_overlap,
+    remind_working_days_before: int = NATIONAL.remind_working_days_before,
+    quota_key: Iterable[tuple[int, int]] | None = NATIONAL.quota_key,
+    outcome_free_text: bool = NATIONAL.outcome_free_text,
+    case_retention_days: int = NATIONAL.case_retention_days,
+    inbox_retention_days: int = NATIONAL.inbox_retention_days,
     witnesses: Iterable[WitnessSetting] | None = None,
     witness_quorum: int | None = None,
     freshness_hours: int = DEFAULT_FRESHNESS_HOURS,

@@ -60,6 +60,7 @@ from zoneinfo import ZoneInfo
 from holidays.constants import DE_FACTO, PUBLIC
 from holidays.countries.sweden import Sweden
 
+from hub.crypto.registry import NATIONAL as NATIONAL_SETTINGS
 from hub.protocol.lifecycle import RequestState, Role
 
 if TYPE_CHECKING:
@@ -95,16 +96,20 @@ _MONTH_RANGE: Final = (1, 12)
 _REMINDER_RANGE: Final = (0, 10)
 
 
+_NATIONAL_OVERLAP: Final = FinancialOverlap(NATIONAL_SETTINGS.financial_overlap)
+
+
 @dataclass(frozen=True)
 class NetworkDeadlines:
     """A network's agreed time limits. The defaults are the national network's."""
 
-    answer_days: int = 14
-    offer_response_days: int = 14
-    follow_up_months: int | None = 1  # None: no fixed follow-up meeting (or counted in days)
+    answer_days: int = NATIONAL_SETTINGS.answer_days
+    offer_response_days: int = NATIONAL_SETTINGS.offer_response_days
+    # None: no fixed follow-up meeting (or counted in days)
+    follow_up_months: int | None = NATIONAL_SETTINGS.follow_up_months
     follow_up_days: int | None = None  # instead of months, as older settings say
-    financial_overlap: FinancialOverlap = FinancialOverlap.HANDOVER_MONTH_PLUS_ONE
-    remind_working_days_before: int = 3
+    financial_overlap: FinancialOverlap = _NATIONAL_OVERLAP
+    remind_working_days_before: int = NATIONAL_SETTINGS.remind_working_days_before
 
     def __post_init__(self) -> None:
         _check_int("answer_days", self.answer_days, _DAY_RANGE)

@@ -1,14 +1,20 @@
-"""A network's agreed settings as the hub stores them: the defaults of the national network and
-the quota key (fördelningsnyckel). The deadline rules read them in hub/protocol/deadlines.py."""
+"""A network's agreed settings as the hub stores them: the defaults of the national network
+(written once, hub.crypto.registry.NATIONAL) and the quota key (fördelningsnyckel) as the
+operator types it. The deadline rules read them in hub/protocol/deadlines.py."""
 
 from __future__ import annotations
 
 import itertools
 
-DEFAULT_SETTINGS = {"answer_days": 14, "offer_response_days": 14, "follow_up_months": 1}
-# Västmanland's fördelningsnyckel: under 10,000 inhabitants 1 case a year, 10,000-20,000: 2,
-# over 20,000: 3. Written as "from population: cases".
-DEFAULT_QUOTA_KEY = "0:1,10000:2,20001:3"
+from hub.crypto.registry import NATIONAL
+
+DEFAULT_SETTINGS = {
+    "answer_days": NATIONAL.answer_days,
+    "offer_response_days": NATIONAL.offer_response_days,
+    "follow_up_months": NATIONAL.follow_up_months,
+}
+# Written as "from population: cases".
+DEFAULT_QUOTA_KEY = ",".join(f"{population}:{cases}" for population, cases in NATIONAL.quota_key)
 
 
 def parse_quota_key(text: str) -> list[list[int]]:
