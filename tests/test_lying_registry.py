@@ -13,7 +13,7 @@ import pytest
 from hub.crypto.keys import SigningKey
 from hub.crypto.records import sign_record
 from hub.errors import MESSAGES, HubError
-from hub.inbox.session import UNSIGNED_SETTINGS
+from hub.inbox.session import UNSIGNED_NAMES, UNSIGNED_SETTINGS
 from tests.hubnet import NETWORK
 from tests.inboxnet import running_agent
 from tests.lyinghub import log_as_served, lying_hub, older_view
@@ -162,8 +162,8 @@ async def test_an_older_directory_after_a_newer_one_is_refused(liar, tmp_path):
 
 
 async def test_a_network_moves_to_signed_settings_while_agents_run(tmp_path):
-    """Set up before the registry was signed: the inbox shows ids, counts with the national
-    deadlines and says so, whatever the operator set (21 days). The administrator signs the
+    """Set up before the registry was signed: the inbox shows ids and says why, counts with the
+    national deadlines and says so, whatever the operator set (21 days). The administrator signs the
     members and then settings of 21 days while the agent runs; it takes them on its next
     refresh, and the notice goes."""
     settings = {"answer_days": 21}
@@ -176,6 +176,7 @@ async def test_a_network_moves_to_signed_settings_while_agents_run(tmp_path):
         assert anna.core.name_of("kommun-b") == "kommun-b"
         _, page = await anna.page("/")
         assert UNSIGNED_SETTINGS.split(".")[0] in _text(page)
+        assert UNSIGNED_NAMES.split(".")[0] in _text(page)
         await net.sign_registry()
         await net.sign_settings(answer_days=21)
         await anna.core.refresh_members()
@@ -183,6 +184,7 @@ async def test_a_network_moves_to_signed_settings_while_agents_run(tmp_path):
         assert anna.core.name_of("kommun-b") == "Kommun B"
         _, page = await anna.page("/")
         assert UNSIGNED_SETTINGS.split(".")[0] not in _text(page)
+        assert UNSIGNED_NAMES.split(".")[0] not in _text(page)
 
 
 async def test_an_older_directory_is_refused_after_a_restart_too(liar, tmp_path):

@@ -43,6 +43,11 @@ WITNESSES_CHANGED = (
     "ändringen. Kontrollanterna är nu:"
 )
 SESSION_MARGIN = 60  # seconds: sign in again rather than let a request meet an expired session
+UNSIGNED_NAMES = (
+    "Länsstyrelsen har ännu inte signerat namnen på alla kommuner i nätverket. Där ett namn "
+    "saknas visas kommunens id, till exempel kommun-b: hubbens egen uppgift om namnet används "
+    "inte."
+)
 UNSIGNED_SETTINGS = (
     "Nätverkets inställningar är ännu inte signerade av länsstyrelsen. Inkorgen räknar med de "
     "nationella tidsfristerna (14 dagar att svara på en förfrågan och på ett erbjudande)."
@@ -149,6 +154,7 @@ class Session:
         self.directory = registry.directory
         self.members = signed_members(registry)
         self.names = {m.id: m.name for m in self.members}
+        self._say_unsigned_names()
         if (
             self.online
             or self.settings
@@ -156,6 +162,16 @@ class Session:
         ):
             self._learn_settings()
         return registry
+
+    def _say_unsigned_names(self) -> None:
+        """A notice while a municipality with keys has no signed name: the pages show its id."""
+        notice = {"level": "info", "text": UNSIGNED_NAMES}
+        assert self.directory is not None  # noqa: S101 - set with the registry
+        unnamed = self.directory.municipalities() - set(self.names)
+        if unnamed and notice not in self.notices:
+            self.notices.append(notice)
+        elif not unnamed and notice in self.notices:
+            self.notices.remove(notice)
 
     def _show_evidence(self) -> None:
         """Each conflict this inbox has caught, kept in its cache, stays a notice on every page."""
