@@ -183,9 +183,11 @@ async def test_one_witness_offline_blocks_nothing(tmp_path):
 
 
 async def test_the_quorum_offline_past_the_limit_holds_back_content_and_says_why(tmp_path):
+    """Past the limit an inquiry (content) waits and the page says why; a withdrawal queued
+    after it carries no content and still goes."""
     async with _witnessed(tmp_path) as (net, _proxy, witnesses):
         async with running_agent(net, "anna", tmp_path) as anna:
-            await anna.core.send_inquiry({"bakgrund_till_placering": "x"}, [], ["kommun-b"])
+            first = await anna.core.send_inquiry({"bakgrund_till_placering": "x"}, [], ["kommun-b"])
             assert await anna.core.cache.outbox() == []
             await witnesses[0].stop()
             await witnesses[1].stop()
@@ -193,6 +195,12 @@ async def test_the_quorum_offline_past_the_limit_holds_back_content_and_says_why
             await anna.core.send_inquiry({"bakgrund_till_placering": "y"}, [], ["kommun-b"])
             assert MESSAGES["checkpoint_stale"] in _texts(anna)
             assert len(await anna.core.cache.outbox()) == 1
+            await anna.core.answer(first, "withdraw", target="kommun-b", document=None)
+            assert len(await anna.core.cache.outbox()) == 1  # the inquiry still waits
+            [view] = [
+                v for v in await (await net.client("anna")).cases() if v.case_id == first.hex()
+            ]
+            assert [r.state for r in view.requests] == ["withdrawn"]
             await anna.login()
             _, page = await anna.page("/")
             assert "bekräftats av nätverkets kontrollanter" in page  # the page says why

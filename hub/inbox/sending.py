@@ -38,6 +38,9 @@ UNREADABLE_ATTACHMENT = (
     "En bilaga i utkorgen gick inte att läsa: filen saknas eller har ändrats på den här datorn. "
     "Det som skulle skickas med den har tagits bort ur utkorgen. Skicka det igen."
 )
+# Nothing with content is sealed to a directory no quorum of witnesses has cosigned lately
+# (docs/protocol.md §12.4); steps without content (a withdrawal, a cancel) go meanwhile.
+STALE_VIEW = "checkpoint_stale"
 # An attachment kept in the cache until it is sent: {"name", "media_type", "size", "blob"}, the
 # last the id of its encrypted file (InboxCache.put_blob). Rows name it; they never hold it.
 StoredFile = dict[str, Any]
@@ -252,7 +255,11 @@ class Sender:
                 continue
             except HubError as exc:  # refused here, before the hub saw it: keep it, say why
                 await self.cache.outbox_failed(item_id, exc.code)
-                notices.append({"level": "warning", "text": exc.message})
+                notice = {"level": "warning", "text": exc.message}
+                if notice not in notices:
+                    notices.append(notice)
+                if exc.code == STALE_VIEW:
+                    continue  # content waits for a fresh view; what carries none still goes
                 return
             finally:
                 self.sending = None
