@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from hub.cli.admin_log import append, verified_records
 from hub.client.api import HubClient
 from hub.crypto import keyfile
 from hub.crypto.directory import make_entry
 from hub.crypto.keys import PrivateIdentity, SigningKey, dumps_public_signing_key
+from hub.crypto.registry import make_kommunmall, make_municipality, make_settings
 from hub.followup.agent import FollowupCore, init_followup, local_auth
 from hub.inbox.agent import CACHE_PURPOSE, InboxConfig, init_inbox, keeper_for
 from hub.inbox.cache import InboxCache
@@ -141,15 +143,27 @@ async def run_demo(
     try:
         async with HubClient(hub_url, NETWORK) as admin_client:
             await admin_client.sign_in(admin)
-            for serial, (municipality, name, population, person) in enumerate(
-                MUNICIPALITIES, start=1
-            ):
+            signer = _Administrator(admin_client, admin, root / "lansstyrelsen" / "keys")
+            # The network's settings first, as `hub admin settings` signs them (the national
+            # ones), then each member's name, kommunmall and contact person's key.
+            await signer.sign(make_settings)
+            for municipality, name, population, person in MUNICIPALITIES:
+                # The signed name first; then the manager's e-mail, which stays on the hub and
+                # in no record; then the signed kommunmall (as `hub admin municipality add`).
+                await signer.sign(
+                    make_municipality, municipality=municipality, name=name, population=population
+                )
                 await admin_client.put_municipality(
                     municipality,
                     name=name,
                     population=population,
                     manager_email=f"chef@{municipality}.example",
-                    template={"text": TEMPLATES[municipality]},
+                )
+                await signer.sign(
+                    make_kommunmall,
+                    municipality=municipality,
+                    offer=TEMPLATES[municipality],
+                    contact=f"Ring växeln och fråga efter kontaktpersonen ({person}).",
                 )
                 identity = PrivateIdentity.generate()
                 keys_dir = root / municipality / "keys"
@@ -163,18 +177,14 @@ async def run_demo(
                 )
                 (keys_dir / "identity.pub").write_text(identity.public.dumps())
                 (keys_dir / "network.pub").write_text(dumps_public_signing_key(admin.public))
-                await admin_client.add_record(
-                    make_entry(
-                        admin,
-                        network=NETWORK,
-                        municipality=municipality,
-                        person=person,
-                        role="contact_person",
-                        identity=identity.public,
-                        not_before=now - 60,
-                        not_after=now + YEAR,
-                        serial=serial,
-                    )
+                await signer.sign(
+                    make_entry,
+                    municipality=municipality,
+                    person=person,
+                    role="contact_person",
+                    identity=identity.public,
+                    not_before=now - 60,
+                    not_after=now + YEAR,
                 )
                 people.append(
                     await _start_agent(
@@ -189,7 +199,7 @@ async def run_demo(
                     )
                 )
             coordinator_keys = root / "samordnare" / "keys"
-            coordinator = await _enrol_coordinator(admin_client, admin, coordinator_keys, now)
+            coordinator = await _enrol_coordinator(signer, coordinator_keys, now)
         for title, key, keys, is_admin in (
             ("Länsstyrelsen (administratör)", admin, root / "lansstyrelsen" / "keys", True),
             (f"Samordnare: {COORDINATOR[1]}", coordinator, coordinator_keys, False),
@@ -282,26 +292,37 @@ async def _check(
     report("Kontroll: länsstyrelsen och samordnaren är inloggade i uppföljningen.")
 
 
-async def _enrol_coordinator(
-    admin_client: HubClient, admin: SigningKey, keys_dir: Path, now: int
-) -> PrivateIdentity:
+async def _enrol_coordinator(signer: _Administrator, keys_dir: Path, now: int) -> PrivateIdentity:
     """The coordinator's own key, enrolled as the county's coordinator."""
     coordinator = PrivateIdentity.generate()
-    await asyncio.to_thread(_write_keys, keys_dir, coordinator, admin.public)
-    await admin_client.add_record(
-        make_entry(
-            admin,
-            network=NETWORK,
-            municipality=COORDINATOR[0],
-            person=COORDINATOR[1],
-            role="coordinator",
-            identity=coordinator.public,
-            not_before=now - 60,
-            not_after=now + YEAR,
-            serial=len(MUNICIPALITIES) + 1,
-        )
+    await asyncio.to_thread(_write_keys, keys_dir, coordinator, signer.key.public)
+    await signer.sign(
+        make_entry,
+        municipality=COORDINATOR[0],
+        person=COORDINATOR[1],
+        role="coordinator",
+        identity=coordinator.public,
+        not_before=now - 60,
+        not_after=now + YEAR,
     )
     return coordinator
+
+
+@dataclass
+class _Administrator:
+    """The county administrator's tools as `hub admin` runs them: each record signed with the
+    next serial and sent with the checkpoint of the log it makes (hub.cli.admin_log), so the
+    demo network has signed names, kommunmallar and settings, and its directory log."""
+
+    client: HubClient
+    key: SigningKey
+    keys: Path
+
+    async def sign(self, make: Callable[..., dict[str, str]], **fields: object) -> None:
+        """`make` (make_entry, make_settings …) signs the record with the next serial."""
+        records, _ = await verified_records(self.client, self.key, self.keys)
+        wire = make(self.key, network=NETWORK, serial=len(records) + 1, **fields)
+        await append(self.client, self.key, self.keys, wire)
 
 
 async def _start_follower(  # noqa: PLR0913 - the parts of one follow-up machine

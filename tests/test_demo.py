@@ -9,6 +9,7 @@ import re
 import aiohttp
 
 from hub.demo import PASSPHRASE, run_demo
+from hub.inbox.session import UNSIGNED_NAMES, UNSIGNED_SETTINGS
 
 
 async def test_demo_network_starts_and_the_sample_case_reaches_b_and_c(tmp_path):
@@ -20,6 +21,22 @@ async def test_demo_network_starts_and_the_sample_case_reaches_b_and_c(tmp_path)
     assert text.count("/start?token=") == 5  # three inboxes, two follow-ups
     assert [p.municipality for p in people] == ["kommun-a", "kommun-b", "kommun-c"]
     assert (tmp_path / "demo" / "kommun-b" / "keys" / "identity.key").exists()
+
+
+async def test_the_demo_network_is_signed_names_settings_and_log(tmp_path):
+    """The demo's administrator signs as `hub admin` does: every member's name and kommunmall,
+    the network's settings, each key with the directory log's checkpoint. The inboxes show
+    names and say nothing about unsigned names or settings."""
+    people = await run_demo(tmp_path / "demo", check=True, report=lambda _line: None)
+    bertil = people[1].core
+    assert bertil.name_of("kommun-a") == "Kommun A"
+    assert bertil.session.registry is not None
+    assert bertil.session.registry.settings is not None
+    assert not [n for n in bertil.notices if n["text"] in {UNSIGNED_NAMES, UNSIGNED_SETTINGS}]
+    signed_log = (
+        tmp_path / "demo" / "lansstyrelsen" / "keys" / "signed-log-demo-lanskompotten.jsonl"
+    )
+    assert signed_log.exists()
 
 
 async def test_the_demo_enrols_the_county_administrator_and_a_coordinator_too(tmp_path):
