@@ -3,7 +3,7 @@ two retention settings of the signed network settings (hub.crypto.registry.Setti
 from. docs/protocol.md ("Network settings") states it; pure.
 
 - A request has ended when its state is terminal in the lifecycle table: closed, withdrawn,
-  declined, offer declined, cancelled, closed elsewhere, expired, or a pre-inquiry answered no.
+  declined, offer declined, cancelled, closed elsewhere, or a pre-inquiry answered no.
 - A case has ended when it is closed (its outcome is recorded), or when it has requests and
   every one of them has ended. It ends at the latest of those moments. A case whose requests
   have all ended is open again if its sender asks another municipality (only possible before
