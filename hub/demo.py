@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from hub.cli.admin_log import append, verified_records
+from hub.client.admin_log import append, verified_records
 from hub.client.api import HubClient
 from hub.crypto import keyfile
 from hub.crypto.directory import make_entry
@@ -311,7 +311,7 @@ async def _enrol_coordinator(signer: _Administrator, keys_dir: Path, now: int) -
 @dataclass
 class _Administrator:
     """The county administrator's tools as `hub admin` runs them: each record signed with the
-    next serial and sent with the checkpoint of the log it makes (hub.cli.admin_log), so the
+    next serial and sent with the checkpoint of the log it makes (hub.client.admin_log), so the
     demo network has signed names, kommunmallar and settings, and its directory log."""
 
     client: HubClient

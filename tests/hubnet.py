@@ -17,7 +17,7 @@ import msgspec
 import psycopg
 from aiohttp import web
 
-from hub.cli.admin_log import checkpoint_over
+from hub.client.admin_log import checkpoint_over
 from hub.client.api import HubClient
 from hub.crypto.directory import make_entry, make_revocation
 from hub.crypto.envelope import AttachmentSource, seal

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from hub.cli.admin_log import SignedLog, checkpoint_over
+from hub.client.admin_log import SignedLog, checkpoint_over
 from hub.client.api import HubClient, RemoteError
 from hub.crypto import keyfile, merkle
 from hub.crypto.checkpoint import Policy, open_checkpoint, origin_of

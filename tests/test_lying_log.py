@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from hub.cli.admin_log import checkpoint_over
+from hub.client.admin_log import checkpoint_over
 from hub.crypto.checkpoint import open_checkpoint
 from hub.crypto.keys import dumps_public_signing_key
 from hub.crypto.registry import Registry, make_settings

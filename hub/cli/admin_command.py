@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
-from hub.cli import admin_log
 from hub.cli.envelope_commands import KDF_PROFILES, PRIVATE_NAME, PUBLIC_NAME, _AtomicOutput
 from hub.cli.exits import EXIT_ATTENTION, EXIT_OK
 from hub.cli.invites import invited_as, read_invites, remember_invite
 from hub.cli.passphrase import read_passphrase
+from hub.client import admin_log
 from hub.crypto import keyfile
 from hub.crypto.directory import (
     Directory,

@@ -31,6 +31,7 @@ from hub.crypto import primitives as p
 from hub.inbox.cache_drafts import DraftRows
 from hub.inbox.cache_envelopes import EnvelopeRows
 from hub.inbox.cache_outbox import OutboxRows
+from hub.inbox.cache_retention import RetentionRows
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
@@ -73,7 +74,7 @@ CREATE INDEX IF NOT EXISTS blobs_by_owner ON blobs (owner);
 """
 
 
-class InboxCache(EnvelopeRows, DraftRows, OutboxRows):
+class InboxCache(EnvelopeRows, DraftRows, OutboxRows, RetentionRows):
     def __init__(self, db: aiosqlite.Connection, folder: Path, key: bytes) -> None:
         self._db = db
         self.folder = folder
@@ -84,6 +85,9 @@ class InboxCache(EnvelopeRows, DraftRows, OutboxRows):
         path = await asyncio.to_thread(_prepare, folder)
         db = await aiosqlite.connect(path)
         await db.execute("PRAGMA journal_mode=WAL")
+        # What is deleted (a removed case: hub.inbox.cache_retention) is overwritten, not left
+        # in the file's free pages.
+        await db.execute("PRAGMA secure_delete=ON")
         await db.executescript(SCHEMA)
         await _migrate(db)
         await db.commit()

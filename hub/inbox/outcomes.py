@@ -7,13 +7,14 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hub.inbox.cache_retention import OUTCOME_REPORT_KEY
 from hub.report.outcome import OutcomeReport
 
 if TYPE_CHECKING:
     from hub.inbox.cache import InboxCache
     from hub.inbox.session import Session
 
-_REPORT_KEY = "outcome_report:"
+_REPORT_KEY = OUTCOME_REPORT_KEY
 
 
 @dataclass(frozen=True)

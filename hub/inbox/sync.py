@@ -29,6 +29,7 @@ from hub.inbox.casebook import (
     due_to_json,
     hub_fingerprint,
 )
+from hub.inbox.inbox_retention import due_for_removal, retention_days
 from hub.inbox.outcomes import FiledReport, Outcomes
 from hub.inbox.parts import AgentParts
 from hub.inbox.receiving import OpenedAttachment
@@ -166,8 +167,32 @@ class AgentCore(AgentParts):
                 # the hub's problem, not a reason to stop.
                 log.warning("case refused: %s", type(exc).__name__)
         await self._fetch_year_so_far(client)
+        await self.keep_less()
         self.changed.set()
         return new
+
+    async def keep_less(self) -> int:
+        """Remove the decrypted copy of every case that ended for us longer ago than the
+        network's inbox retention (hub.inbox.inbox_retention); a case with something still in
+        the outbox stays. The number removed."""
+        days = retention_days(self.session.settings)
+        now = int(self.clock())
+        waiting = {body["case_id"] for _, body in await self.cache.outbox()}
+        removed = 0
+        kept = [
+            *await self.cache.list_cases("closed", limit=100_000),
+            *await self.cache.list_cases("inbox", limit=100_000),  # a sender's case with
+        ]  # every request ended has no outcome yet, and still ended for us
+        for view in kept:
+            if view["case_id"] in waiting:
+                continue
+            if due_for_removal(view, me=self.municipality, days=days, now=now):
+                await self.cache.remove_case(bytes.fromhex(view["case_id"]))
+                removed += 1
+        if removed:
+            self.version += 1
+            log.info("removed %d ended cases from this inbox", removed)
+        return removed
 
     async def refresh_case(self, case_id: bytes) -> None:
         """This case's signed steps fetched again, whatever the hub's view says (a page found
