@@ -101,6 +101,10 @@ MESSAGES: dict[str, str] = {
         "kontakta länsstyrelsen."
     ),
     # signed records: directory entries, revocations, receipts
+    "envelope_handed_digest_mismatch": (
+        "En kollega lämnade över nyckeln till ett meddelande, men meddelandet är inte det som "
+        "överlämningen gällde. Det visas inte."
+    ),
     "record_malformed": "En signerad post är felaktigt uppbyggd.",
     "record_not_canonical": "En signerad post är inte kodad på det enda tillåtna sättet.",
     "record_bad_signature": "En signerad post har en ogiltig underskrift.",
@@ -294,6 +298,7 @@ class EnvelopeVerificationError(VerificationError):
             "envelope_content_malformed",
             "envelope_replayed",
             "envelope_from_future",
+            "envelope_handed_digest_mismatch",
         }
     )
 

@@ -317,6 +317,10 @@ class HubClient:
         result = await self._shape("GET", f"{API}/envelopes", wire.EnvelopeList, params=params)
         return result.envelopes
 
+    async def envelope(self, message_id: bytes) -> wire.ListedEnvelope:
+        """One envelope as the hub lists it (where to fetch it; the header is the truth)."""
+        return await self._shape("GET", f"{API}/envelopes/{message_id.hex()}", wire.ListedEnvelope)
+
     async def download(self, message_id: bytes) -> bytes:
         """The envelope whole, in memory: for small ones and tests. The inbox uses download_to."""
         async with self._session.get(

@@ -149,6 +149,33 @@ class EnvelopeRows:
             (listing_id, box, case_hint, message_id, error, at),
         )
 
+    async def forget_refused(self, listing_id: bytes) -> None:
+        """A listed envelope refused before is about to be taken after all (opened with a key
+        a colleague handed over, docs/protocol.md §6): its refusal goes."""
+        await self._db.execute(
+            "DELETE FROM listed WHERE listing_id = ? AND error IS NOT NULL", (listing_id,)
+        )
+        await self._db.commit()
+
+    async def refused_ids(self, error: str) -> set[bytes]:
+        """The listed ids refused with `error` (for a successor: not sealed to its key yet)."""
+        async with self._db.execute(
+            "SELECT listing_id FROM listed WHERE error = ?", (error,)
+        ) as cur:
+            return {bytes(r[0]) for r in await cur.fetchall()}
+
+    async def documents_of_kind(self, kind: int, *, sender: str) -> list[object]:
+        """The opened documents of every kept envelope of `kind` that `sender` (a municipality,
+        from the signing key's directory entry) signed: a successor's REWRAPs, its own
+        municipality's only (docs/protocol.md §6)."""
+        async with self._db.execute(
+            "SELECT message_id, document FROM envelopes"
+            " WHERE kind = ? AND sender = ? AND document IS NOT NULL",
+            (kind, sender),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [self._unseal("envelopes", bytes(r[0]).hex(), r[1])["document"] for r in rows]
+
     async def refused_of_case(self, case_id: bytes) -> list[tuple[str, int]]:
         """What the hub listed for this case that was refused here: (the error code, when)."""
         async with self._db.execute(

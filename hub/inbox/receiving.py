@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from hub.crypto.directory import Directory
     from hub.crypto.format import Header
     from hub.crypto.keys import PrivateIdentity
+    from hub.crypto.rewrap import HandedKey
     from hub.inbox.cache import InboxCache
 
 log = logging.getLogger("hub.inbox")
@@ -56,7 +57,7 @@ async def _off_the_loop(blocks: Iterator[bytes]) -> AsyncIterator[bytes]:
         yield block
 
 
-def _stored_header(path: Path) -> Header:
+def stored_header(path: Path) -> Header:
     """The header of a stored envelope: its first bytes only, not the whole file."""
     with path.open("rb") as src:
         return read_header(src)
@@ -91,9 +92,15 @@ def open_file(  # noqa: PLR0913 - what opens it, and against what
     directory: Directory,
     now: int,
     seen: Container[bytes] = frozenset(),
+    file_key: bytes | None = None,
 ) -> OpenedMessage:
-    """open_envelope reading the file as it goes (blocking: for a thread)."""
+    """open_envelope reading the file as it goes (blocking: for a thread); with `file_key`,
+    as a successor opens what a colleague handed over (docs/protocol.md §6)."""
     with path.open("rb") as src:
+        if file_key is not None:
+            return open_envelope(
+                src, file_key=file_key, sender_keys=directory, workdir=workdir, now=now, seen=seen
+            )
         return open_envelope(
             src, recipient=identity, sender_keys=directory, workdir=workdir, now=now, seen=seen
         )
@@ -107,7 +114,12 @@ class Receiver:
     clock: Callable[[], float]
 
     async def fetch(
-        self, client: HubClient, listed: Listed, directory: Directory
+        self,
+        client: HubClient,
+        listed: Listed,
+        directory: Directory,
+        *,
+        handed: HandedKey | None = None,
     ) -> tuple[Path, Opened | Refused]:
         """Download the listed envelope into the cache's incoming file and verify it there;
         the file stays for the caller to keep (InboxCache.put_received) or drop."""
@@ -118,9 +130,11 @@ class Receiver:
         except BaseException:
             await asyncio.to_thread(received.unlink, missing_ok=True)
             raise
-        return received, await self.verify(received, listed, directory)
+        return received, await self.verify(received, listed, directory, handed=handed)
 
-    async def verify(self, path: Path, listed: Listed, directory: Directory) -> Opened | Refused:
+    async def verify(
+        self, path: Path, listed: Listed, directory: Directory, *, handed: HandedKey | None = None
+    ) -> Opened | Refused:
         """Open the envelope at `path` off the event loop, against `directory` and the ids
         seen so far; its facts come from its header and the directory, never from `listed`."""
         seen = await self.cache.seen_message_ids()
@@ -136,8 +150,11 @@ class Receiver:
                         directory=directory,
                         now=now,
                         seen=seen,
+                        file_key=None if handed is None else handed.file_key,
                     )
                     with opened:
+                        if handed is not None and opened.digest != handed.digest:
+                            return Refused("envelope_handed_digest_mismatch")
                         facts = envelope_facts(opened.header, opened.digest, directory, listed)
                         return Opened(facts, _content(opened))
                 except HubError as exc:
@@ -163,13 +180,20 @@ class Receiver:
             await self.cache.set_value(f"cursor:{box}", str(cursor))
         return kept
 
-    async def take(
-        self, client: HubClient, listed: Listed, box: str, directory: Directory, me: str
+    async def take(  # noqa: PLR0913 - the listing, where, against what, and a handed key
+        self,
+        client: HubClient,
+        listed: Listed,
+        box: str,
+        directory: Directory,
+        me: str,
+        *,
+        handed: HandedKey | None = None,
     ) -> int:
         """Fetch, verify and keep one listed envelope by its signed header; sign the delivered
         receipt for one that another municipality sent. 1 if it was kept, else 0 (refused, or
         a replay: recorded as the hub's claim)."""
-        received, result = await self.fetch(client, listed, directory)
+        received, result = await self.fetch(client, listed, directory, handed=handed)
         if isinstance(result, Refused):
             await asyncio.to_thread(received.unlink, missing_ok=True)
             await self.cache.put_refused(
@@ -223,7 +247,7 @@ class Receiver:
             if envelope.box != "sent":
                 continue
             path = self.cache.envelope_path(envelope.message_id)
-            header = await asyncio.to_thread(_stored_header, path)
+            header = await asyncio.to_thread(stored_header, path)
             for signed in await client.receipts(envelope.message_id):
                 try:
                     receipt = verify_receipt(

@@ -199,8 +199,18 @@ class Sender:
         sender = view["from"] if view else target
         return str(sender) if sender != self.session.municipality else target
 
+    async def queue_quietly(self, case_id: bytes, steps: list[dict[str, Any]]) -> None:
+        """Queue an item the agent makes itself (a colleague's handover, hub.inbox.handover),
+        to go with the next flush rather than flushing from inside a sync."""
+        await self._queue(case_id, steps, flush=False)
+
     async def _queue(
-        self, case_id: bytes, steps: list[dict[str, Any]], attachments: Sequence[StoredFile] = ()
+        self,
+        case_id: bytes,
+        steps: list[dict[str, Any]],
+        attachments: Sequence[StoredFile] = (),
+        *,
+        flush: bool = True,
     ) -> None:
         item_id = f"{int(self.clock() * 1000):015d}-{secrets.token_hex(4)}"
         await self.cache.add_outbox(
@@ -209,7 +219,7 @@ class Sender:
             int(self.clock()),
             blobs=[a["blob"] for a in attachments],
         )
-        if self.after_queue is not None:
+        if flush and self.after_queue is not None:
             await self.after_queue()
 
     # --- the outbox, flushed ------------------------------------------------------------

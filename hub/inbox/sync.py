@@ -29,6 +29,7 @@ from hub.inbox.casebook import (
     due_to_json,
     hub_fingerprint,
 )
+from hub.inbox.handover import Handover
 from hub.inbox.inbox_retention import due_for_removal, retention_days
 from hub.inbox.outcomes import FiledReport, Outcomes
 from hub.inbox.parts import AgentParts
@@ -91,6 +92,7 @@ class AgentCore(AgentParts):
             self.session, self.cache, self.identity, self.clock, after_queue=self.flush_outbox
         )
         self.outcomes = Outcomes(self.session, self.cache)
+        self.handover = Handover(self.cache, self.identity, self.clock)
         # What a person sends is the sending part's; it flushes the outbox once queued.
         self.send_inquiry = self.sender.inquiry
         self.answer = self.sender.answer
@@ -157,6 +159,7 @@ class AgentCore(AgentParts):
         directory = await self.session.refresh_directory()
         await self.watch_own_municipality()
         new = await self.receiver.take_new(client, directory, self.municipality)
+        new += await self.handover.take_handed(client, self.receiver, directory, self.municipality)
         self.version += new
         self.casebook.rules = self.deadline_rules
         for view in await client.cases():
@@ -167,6 +170,8 @@ class AgentCore(AgentParts):
                 # the hub's problem, not a reason to stop.
                 log.warning("case refused: %s", type(exc).__name__)
         await self._fetch_year_so_far(client)
+        if await self.handover.hand_over(self.sender, directory, self.municipality):
+            await self.sender.flush()  # the REWRAPs queued: on their way now, not at a later flush
         await self.keep_less()
         self.changed.set()
         return new

@@ -1,0 +1,67 @@
+"""Colleagues hand over by themselves (issue 17): Kommun B has two contact persons, Bertil and
+Britta. Bertil leaves; his successor Bo gets a key. Britta's inbox, at its next sync, hands Bo
+the file keys of the open case's envelopes sealed before his key existed, and Bo's inbox opens
+them with the original sender's signature checked. Nobody is asked to do anything; the tests
+only rotate and wait for the agents' own syncs."""
+
+from __future__ import annotations
+
+import re
+
+from hub.crypto.format import MessageKind
+from hub.inbox.handover import HANDED_TO
+from tests.hubnet import running_hub
+from tests.inboxnet import running_agent
+
+INQUIRY = {"bakgrund_till_placering": "Behöver ett nytt boende snabbt"}
+
+
+def _text(page: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+
+
+async def test_the_remaining_colleague_hands_over_and_the_successor_reads_and_answers(tmp_path):
+    async with running_hub(tmp_path) as net:
+        async with (
+            running_agent(net, "anna", tmp_path) as anna,
+            running_agent(net, "britta", tmp_path) as britta,
+        ):
+            case_id = await anna.core.send_inquiry(INQUIRY, [], ["kommun-b"])
+            await britta.core.sync()
+            assert await britta.core.cache.get_case(case_id) is not None
+
+            # Bertil leaves; Bo gets a key. Britta's inbox hands over at its next sync, once.
+            await net.enrol("bo", "kommun-b")
+            net.active.add("bo")
+            await net.revoke("bertil", at=int(net.clock.now), reason="left")
+            net.active.discard("bertil")
+            await britta.core.sync()
+            await britta.core.sync()  # again: nothing twice
+            sent = await (await net.client("britta")).envelopes("sent")
+            rewraps = [e for e in sent if e.kind == MessageKind.REWRAP]
+            assert len(rewraps) == 1
+            assert await britta.core.cache.outbox() == []
+            assert net.people["bo"].key_id.hex() in await britta.core.cache.get_value(HANDED_TO)
+
+        async with running_agent(net, "bo", tmp_path) as bo:
+            await bo.login()
+            held = await bo.core.cache.envelopes_of_case(case_id)
+            inquiry = [e for e in held if e.kind == MessageKind.INQUIRY]
+            assert len(inquiry) == 1
+            assert inquiry[0].sender == "kommun-a"  # the original signature, checked
+            assert await bo.core.cache.refused_of_case(case_id) == []
+            _, page = await bo.page(f"/arende/{case_id.hex()}")
+            assert INQUIRY["bakgrund_till_placering"] in _text(page)
+
+            # Bo answers in the same chain, and Anna sees it.
+            await bo.core.answer(
+                case_id,
+                "decline",
+                target="kommun-b",
+                document={"reason": "quota_reached", "motivation": "Kvoten är fylld i år."},
+                details={"reason": "quota_reached"},
+            )
+        async with running_agent(net, "anna", tmp_path / "again") as anna:
+            kept = await anna.core.cache.get_case(case_id)
+            assert kept is not None
+            assert [r["state"] for r in kept["requests"]] == ["declined"]
