@@ -12,6 +12,7 @@ from hub.crypto.format import MessageKind
 from hub.inbox.handover import HANDED_TO
 from tests.hubnet import running_hub
 from tests.inboxnet import running_agent
+from tests.lyinghub import lying_hub, once
 
 INQUIRY = {"bakgrund_till_placering": "Behöver ett nytt boende snabbt"}
 
@@ -65,3 +66,28 @@ async def test_the_remaining_colleague_hands_over_and_the_successor_reads_and_an
             kept = await anna.core.cache.get_case(case_id)
             assert kept is not None
             assert [r["state"] for r in kept["requests"]] == ["declined"]
+
+
+async def test_a_handover_interrupted_midway_resumes_without_doubling(tmp_path):
+    """The rewrap's upload reaches the hub but its answer is lost: the handover waits in the
+    outbox and goes again as the same sealed bytes at the next sync; the hub holds one rewrap,
+    and the successor reads the inquiry."""
+    async with lying_hub(tmp_path) as (net, proxy):
+        async with (
+            running_agent(net, "anna", tmp_path) as anna,
+            running_agent(net, "britta", tmp_path) as britta,
+        ):
+            case_id = await anna.core.send_inquiry(INQUIRY, [], ["kommun-b"])
+            await britta.core.sync()
+            await net.enrol("bo", "kommun-b")
+            net.active.add("bo")
+            proxy.swallow.append(once("POST", "/api/v1/envelopes"))
+            await britta.core.sync()
+            assert len(await britta.core.cache.outbox()) == 1  # the lost answer: it waits
+            await britta.core.flush_outbox()
+            assert await britta.core.cache.outbox() == []
+            sent = await (await net.client("britta")).envelopes("sent")
+            assert len([e for e in sent if e.kind == MessageKind.REWRAP]) == 1
+        async with running_agent(net, "bo", tmp_path) as bo:
+            held = await bo.core.cache.envelopes_of_case(case_id)
+            assert [e.kind for e in held if e.kind == MessageKind.INQUIRY] == [MessageKind.INQUIRY]
