@@ -417,6 +417,26 @@ async def test_rotation_replaces_the_old_key_and_nothing_new_is_sealed_to_it(s):
     assert line_of[dag.key_id].endswith("giltig")
 
 
+async def test_directory_marks_each_municipality_with_a_single_key_as_fragile(s):
+    """A and C have one contact person each, B two: A and C are marked, with what to do."""
+    shown = await s.hub("admin", "directory", *ADMIN)
+    assert shown.returncode == 0, shown.stderr
+    fragile = [line for line in shown.stdout.splitlines() if "en enda nyckel: sårbar" in line]
+    assert [line.split(":", 1)[0].strip() for line in fragile] == [
+        "Kommun A (kommun-a)",
+        "Kommun C (kommun-c)",
+    ]
+    assert "Lägg till en andra kontaktperson med hub admin invite." in shown.stdout
+
+    # A second contact person for A: A is no longer marked.
+    dag = PrivateIdentity.generate()
+    await s.enrol(await s.invite("Dag Dahl"), dag)
+    await s.approve(dag, "Dag Dahl", "kommun-a")
+    shown = await s.hub("admin", "directory", *ADMIN)
+    fragile = [line for line in shown.stdout.splitlines() if "en enda nyckel: sårbar" in line]
+    assert [line.split(":", 1)[0].strip() for line in fragile] == ["Kommun C (kommun-c)"]
+
+
 async def test_revoke_as_compromised_from_a_past_time(s):
     """A key revoked as compromised from a past moment stops working at once, and the directory records that moment."""
     jon = PrivateIdentity.generate()

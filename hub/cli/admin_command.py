@@ -58,6 +58,7 @@ from hub.crypto.registry import (
 from hub.errors import HubError
 from hub.protocol.deadlines import NetworkDeadlines
 from hub.protocol.enrolment import invite_code_hash, new_invite_code, normalise_code
+from hub.protocol.fragility import SINGLE_KEY, SINGLE_KEY_ADVICE, single_key_municipalities
 from hub.protocol.settings import parse_quota_key
 
 if TYPE_CHECKING:
@@ -1009,9 +1010,23 @@ def _directory(args: argparse.Namespace) -> int:
             f"  {_municipality_label(registry, entry.municipality)}  {entry.person}  "
             f"{entry.role}  {entry.key_id.hex()}  {validity}  {_state(directory, entry, now)}"
         )
+    _say_single_keys(registry, now)
     if registry.settings is None:
         print("Nätverkets inställningar är inte signerade: inkorgarna använder de nationella.")
     return 0
+
+
+def _say_single_keys(registry: Registry, now: int) -> None:
+    """Each municipality one lost key away from nobody being able to open its cases."""
+    directory = registry.directory
+    known = {e.municipality for e in directory.entries if e.role == Role.CONTACT_PERSON}
+    fragile = single_key_municipalities(directory, known, now)
+    if not fragile:
+        return
+    print("Kommuner med en enda giltig kontaktpersonsnyckel:")
+    for municipality in sorted(fragile):
+        print(f"  {_municipality_label(registry, municipality)}: {SINGLE_KEY}")
+    print(SINGLE_KEY_ADVICE)
 
 
 def _municipality_label(registry: Registry, municipality: str) -> str:
