@@ -37,6 +37,7 @@ from hub.crypto.keys import (
     loads_public_signing_key,
 )
 from hub.protocol.enrolment import enrol_message, invite_code_hash, new_invite_code
+from hub.protocol.recovery import loads_recovery_copy
 from hub.server.typedefs import SCHEDULER
 from tests.hubnet import NETWORK, YEAR, HubNet, as_json, running_hub
 from tests.mailcatch import mail_catcher
@@ -240,6 +241,30 @@ async def test_invite_enrol_approve_and_the_new_contact_person_signs_in(s):
     admin = await s.admin()
     assert await admin.enrolments("pending") == []
     assert [e["key_id"] for e in await admin.enrolments("approved")] == [dora.key_id.hex()]
+
+
+async def test_enrol_can_make_the_recovery_copy_at_once(s):
+    """Dora asks for a recovery copy as she enrols: the code is printed once, opens the copy to
+    her new key, and never reaches the hub. A copy already there is refused before any key is
+    made or sent."""
+    (s.root / "finns.json").write_text("en annan kopia", encoding="utf-8")
+    refused = await s.hub(
+        *enrol_args(s, await s.invite("Dora Dahl"), "dora-keys"), "--recovery-copy", "finns.json"
+    )
+    assert refused.returncode == 1
+    assert not (s.root / "dora-keys" / "identity.key").exists()
+    assert await (await s.admin()).enrolments("pending") == []
+
+    code = await s.invite("Dora Dahl")
+    enrolled = await s.hub(*enrol_args(s, code, "dora-keys"), "--recovery-copy", "kopia.json")
+    assert enrolled.returncode == 0, enrolled.stderr
+    found = re.findall(r"\b[0-9A-Z]{5}(?:-[0-9A-Z]{5}){5}\b", enrolled.stdout)
+    assert len(found) == 1
+    restored = loads_recovery_copy((s.root / "kopia.json").read_bytes(), found[0])
+    assert restored.key_id == s.identity("dora-keys").key_id  # type: ignore[union-attr]
+    database = b"".join(p.read_bytes() for p in s.net.data_dir.glob("hub.sqlite3*"))
+    assert found[0].encode() not in database
+    assert (s.root / "finns.json").read_text(encoding="utf-8") == "en annan kopia"
 
 
 async def test_approve_with_a_wrong_fingerprint_changes_nothing(s):

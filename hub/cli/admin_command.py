@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
-from hub.cli import admin_log
+from hub.cli import admin_log, recovery_command
 from hub.cli.envelope_commands import KDF_PROFILES, PRIVATE_NAME, PUBLIC_NAME, _AtomicOutput
 from hub.cli.exits import EXIT_ATTENTION, EXIT_OK
 from hub.cli.invites import invited_as, read_invites, remember_invite
@@ -296,6 +296,12 @@ def _register_enrol(commands: Subparsers) -> None:
         "--admin-fingerprint",
         metavar="SIFFROR",
         help="nätverksnyckelns fingeravtryck som länsstyrelsen läste upp (annars en fråga)",
+    )
+    p.add_argument(
+        "--recovery-copy",
+        type=Path,
+        metavar="FIL",
+        help="gör också en återställningskopia av nycklarna hit (som hub recovery create)",
     )
     _hub_options(p)
     _key_options(p)
@@ -1248,6 +1254,8 @@ def _enrol(args: argparse.Namespace) -> int:
     for path in (private, public, pinned):
         if path.exists():
             raise FileExistsError(str(path))
+    if args.recovery_copy is not None:
+        recovery_command.check_copy_is_new(args.recovery_copy)
     passphrase = read_passphrase(args.passphrase_file, confirm=True)
     identity = PrivateIdentity.generate()
     opslimit, memlimit = KDF_PROFILES[args.kdf]
@@ -1270,6 +1278,9 @@ def _enrol(args: argparse.Namespace) -> int:
         "Läs upp ditt fingeravtryck för länsstyrelsen när de ringer; nyckeln gäller först när "
         "de har godkänt den."
     )
+    if args.recovery_copy is not None:
+        print()
+        recovery_command.write_copy_and_show_code(args.recovery_copy, identity, args.kdf)
     return 0
 
 

@@ -73,12 +73,23 @@ def _kdf_option(p: argparse.ArgumentParser, whose: str) -> None:
 
 
 def _create(args: argparse.Namespace) -> int:
-    copy: Path = args.copy
+    check_copy_is_new(args.copy)
+    identity = _load_identity(args.keys, args.passphrase_file)
+    write_copy_and_show_code(args.copy, identity, args.kdf)
+    return 0
+
+
+def check_copy_is_new(copy: Path) -> None:
+    """Before anything slow or lasting is done: a copy is never written over."""
     if copy.is_symlink() or copy.exists():
         raise FileExistsError(str(copy))
-    identity = _load_identity(args.keys, args.passphrase_file)
+
+
+def write_copy_and_show_code(copy: Path, identity: PrivateIdentity, kdf: str) -> None:
+    """Seal `identity` under a fresh code into `copy`, then print the code, once (also
+    `hub enrol --recovery-copy`)."""
     code = new_recovery_code()
-    opslimit, memlimit = KDF_PROFILES[args.kdf]
+    opslimit, memlimit = KDF_PROFILES[kdf]
     keyfile.write_keyfile(copy, identity, code, opslimit=opslimit, memlimit=memlimit)
     print(f"Återställningskopian är skriven: {copy}")
     print(f"  nyckel-id:     {identity.public.key_id.hex()}")
@@ -94,7 +105,6 @@ def _create(args: argparse.Namespace) -> int:
     print("Med kopian och koden kan vem som helst använda din nyckel: en kod kan inte")
     print("återkallas för sig. Misstänker du att någon sett koden, be länsstyrelsen byta")
     print("din nyckel och gör en ny kopia.")
-    return 0
 
 
 def _restore(args: argparse.Namespace) -> int:
