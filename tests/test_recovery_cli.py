@@ -6,9 +6,14 @@ refused and leaves nothing behind; restored keys never overwrite keys already th
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -131,3 +136,29 @@ def test_create_refuses_to_overwrite_a_copy(tmp_path):
     assert refused.returncode == 1
     assert (tmp_path / "kopia.json").read_text(encoding="utf-8") == "finns redan"
     assert not CODE.search(refused.stdout)
+
+
+def test_a_restore_killed_midway_leaves_no_keys_folder_and_the_next_one_works(bob):
+    """Killed while it seals the key under the new passphrase (the folder is filled beside its
+    name): no `keys` folder with half its files, and restoring again just works."""
+    root, code, key_id = bob
+    (root / "kod.txt").write_text(code + "\n", encoding="utf-8")
+    env = {**os.environ, "HUB_PASSPHRASE": NEW_PASSPHRASE}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "recovery", "restore", "kopia.json", "--keys",
+         "avbruten", "--code-file", "kod.txt", "--kdf", "moderate"],
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not list(root.glob(".avbruten.*.tmp")) and time.monotonic() < deadline:
+        assert process.poll() is None, "the restore ended before it was killed"
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert list(root.glob(".avbruten.*.tmp"))  # killed while the folder was being filled
+    assert not (root / "avbruten").exists()
+
+    again = _restore(root, "avbruten", code)
+    assert again.returncode == 0, again.stderr
+    key = keyfile.read_keyfile(root / "avbruten" / "identity.key", NEW_PASSPHRASE)
+    assert key.key_id == key_id  # type: ignore[union-attr]
