@@ -2,6 +2,7 @@
 
     HubError                      code, message (Swedish, for a contact person), detail
     ├── KeyFileError              a key file on this machine cannot be used
+    ├── RecoveryError             a recovery code or copy cannot restore keys
     ├── FormatError               bytes that do not parse as what they claim to be
     │   ├── EnvelopeFormatError   the envelope's layout is wrong (header, sizes, trailing data)
     │   └── RecordFormatError     a signed record (directory entry, revocation, receipt) is bad
@@ -59,6 +60,24 @@ MESSAGES: dict[str, str] = {
     "keyfile_unsupported": "Nyckelfilen har ett format som den här versionen inte stöder.",
     "keyfile_missing": "Det finns ingen nyckelfil på den angivna platsen.",
     "keyfile_exists": "Det finns redan en nyckelfil här; den skrivs inte över.",
+    # a recovery copy (docs/protocol.md §3.7, hub/protocol/recovery.py)
+    "recovery_code_mistyped": (
+        "Återställningskoden är felskriven: den ska vara sex grupper om fem tecken, och "
+        "kontrolltecknen stämmer inte. Jämför tecken för tecken med det du skrev ner."
+    ),
+    "recovery_wrong_code": (
+        "Återställningskoden öppnar inte den här kopian: det är en annan kods kopia, "
+        "eller så har kopian ändrats."
+    ),
+    "recovery_copy_corrupt": (
+        "Återställningskopian är skadad eller ofullständig och kan inte läsas."
+    ),
+    "recovery_copy_unsupported": (
+        "Återställningskopian har ett format som den här versionen inte stöder."
+    ),
+    "recovery_keys_exist": (
+        "Det finns redan nycklar i mappen; de skrivs inte över. Välj en ny, tom mapp."
+    ),
     "public_key_invalid": "Filen med den publika nyckeln är ogiltig.",
     # envelope layout
     "envelope_empty": "Meddelandet är tomt.",
@@ -257,6 +276,10 @@ def _codes(prefix: str, *extra: str) -> frozenset[str]:
 
 class KeyFileError(HubError):
     codes = _codes("keyfile_", "public_key_invalid")
+
+
+class RecoveryError(HubError):
+    codes = _codes("recovery_")
 
 
 class FormatError(HubError):

@@ -149,7 +149,7 @@ class HubNet:
 
     async def append(self, wire: dict[str, str]) -> int:
         """The administrator adds a signed record with the directory log's checkpoint over
-        every record and this one, as `hub admin` does (hub/cli/admin_log.py)."""
+        every record and this one, as `hub admin` does (hub/client/admin_log.py)."""
         admin = await self.client()
         records = [*await admin.registry_records(), wire]
         return await admin.add_record(wire, checkpoint_over(self.admin, NETWORK, records))

@@ -37,6 +37,7 @@ from hub.crypto.keys import (
     loads_public_signing_key,
 )
 from hub.protocol.enrolment import enrol_message, invite_code_hash, new_invite_code
+from hub.protocol.recovery import loads_recovery_copy
 from hub.server.typedefs import SCHEDULER
 from tests.hubnet import NETWORK, YEAR, HubNet, as_json, running_hub
 from tests.mailcatch import mail_catcher
@@ -242,6 +243,30 @@ async def test_invite_enrol_approve_and_the_new_contact_person_signs_in(s):
     assert [e["key_id"] for e in await admin.enrolments("approved")] == [dora.key_id.hex()]
 
 
+async def test_enrol_can_make_the_recovery_copy_at_once(s):
+    """Dora asks for a recovery copy as she enrols: the code is printed once, opens the copy to
+    her new key, and never reaches the hub. A copy already there is refused before any key is
+    made or sent."""
+    (s.root / "finns.json").write_text("en annan kopia", encoding="utf-8")
+    refused = await s.hub(
+        *enrol_args(s, await s.invite("Dora Dahl"), "dora-keys"), "--recovery-copy", "finns.json"
+    )
+    assert refused.returncode == 1
+    assert not (s.root / "dora-keys" / "identity.key").exists()
+    assert await (await s.admin()).enrolments("pending") == []
+
+    code = await s.invite("Dora Dahl")
+    enrolled = await s.hub(*enrol_args(s, code, "dora-keys"), "--recovery-copy", "kopia.json")
+    assert enrolled.returncode == 0, enrolled.stderr
+    found = re.findall(r"\b[0-9A-Z]{5}(?:-[0-9A-Z]{5}){5}\b", enrolled.stdout)
+    assert len(found) == 1
+    restored = loads_recovery_copy((s.root / "kopia.json").read_bytes(), found[0])
+    assert restored.key_id == s.identity("dora-keys").key_id  # type: ignore[union-attr]
+    database = b"".join(p.read_bytes() for p in s.net.data_dir.glob("hub.sqlite3*"))
+    assert found[0].encode() not in database
+    assert (s.root / "finns.json").read_text(encoding="utf-8") == "en annan kopia"
+
+
 async def test_approve_with_a_wrong_fingerprint_changes_nothing(s):
     """Approving with a fingerprint other than the one read aloud, or answering no, signs nothing and the key stays unusable."""
     erik = PrivateIdentity.generate()
@@ -415,6 +440,26 @@ async def test_rotation_replaces_the_old_key_and_nothing_new_is_sealed_to_it(s):
     assert "återkallad" in line_of[old.key_id]
     assert "superseded" in line_of[old.key_id]
     assert line_of[dag.key_id].endswith("giltig")
+
+
+async def test_directory_marks_each_municipality_with_a_single_key_as_fragile(s):
+    """A and C have one contact person each, B two: A and C are marked, with what to do."""
+    shown = await s.hub("admin", "directory", *ADMIN)
+    assert shown.returncode == 0, shown.stderr
+    fragile = [line for line in shown.stdout.splitlines() if "en enda nyckel: sårbar" in line]
+    assert [line.split(":", 1)[0].strip() for line in fragile] == [
+        "Kommun A (kommun-a)",
+        "Kommun C (kommun-c)",
+    ]
+    assert "Lägg till en andra kontaktperson med hub admin invite." in shown.stdout
+
+    # A second contact person for A: A is no longer marked.
+    dag = PrivateIdentity.generate()
+    await s.enrol(await s.invite("Dag Dahl"), dag)
+    await s.approve(dag, "Dag Dahl", "kommun-a")
+    shown = await s.hub("admin", "directory", *ADMIN)
+    fragile = [line for line in shown.stdout.splitlines() if "en enda nyckel: sårbar" in line]
+    assert [line.split(":", 1)[0].strip() for line in fragile] == ["Kommun C (kommun-c)"]
 
 
 async def test_revoke_as_compromised_from_a_past_time(s):

@@ -109,6 +109,15 @@ async def test_the_county_administrator_sees_members_keys_enrolments_and_notices
         assert status == 200, page
         for name in ("Kommun A", "Kommun B", "Kommun C"):
             assert f'<th scope="row">{name}</th>' in page
+        rows = {
+            name: page.split(f'<th scope="row">{name}</th>', 1)[1].split("</tr>", 1)[0]
+            for name in ("Kommun A", "Kommun B", "Kommun C")
+        }
+        # A: anna alone; B: bertil alone since britta's key was revoked; C: cecilia and dora.
+        assert "en enda nyckel: sårbar" in rows["Kommun A"]
+        assert "en enda nyckel: sårbar" in rows["Kommun B"]
+        assert "sårbar" not in rows["Kommun C"]
+        assert "Lägg till en andra kontaktperson med hub admin invite." in page
         status, page = await admin.page("/kontaktpersoner")
         assert status == 200, page
         states = {
@@ -120,6 +129,11 @@ async def test_the_county_administrator_sees_members_keys_enrolments_and_notices
         assert "återkallad" in states["britta"]
         assert "går ut inom 30 dagar" in states["dora"]
         assert "Samordnare" in states["signe"]
+        # The single key of A is marked, not the revoked one of B nor either of C's two.
+        assert "en enda nyckel: sårbar" in states["anna"]
+        assert "sårbar" not in states["britta"]
+        assert "sårbar" not in states["dora"]
+        assert "hub admin invite" in page
         status, page = await admin.page("/registreringar")
         assert status == 200, page
         assert '<th scope="row">erik</th>' in page

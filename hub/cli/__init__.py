@@ -15,6 +15,7 @@ from hub.cli import (
     followup_command,
     inbox_command,
     ops_command,
+    recovery_command,
     report_command,
     serve_command,
     witness_command,
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     ops_command.register(commands)
     admin_command.register(commands)
     inbox_command.register(commands)
+    recovery_command.register(commands)
     followup_command.register(commands)
     report_command.register(commands)
     witness_command.register(commands)

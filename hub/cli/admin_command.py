@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
+from hub.cli import recovery_command
 from hub.cli.envelope_commands import KDF_PROFILES, PRIVATE_NAME, PUBLIC_NAME, _AtomicOutput
 from hub.cli.exits import EXIT_ATTENTION, EXIT_OK
 from hub.cli.invites import invited_as, read_invites, remember_invite
@@ -58,6 +59,7 @@ from hub.crypto.registry import (
 from hub.errors import HubError
 from hub.protocol.deadlines import NetworkDeadlines
 from hub.protocol.enrolment import invite_code_hash, new_invite_code, normalise_code
+from hub.protocol.fragility import SINGLE_KEY, SINGLE_KEY_ADVICE, single_key_municipalities
 from hub.protocol.settings import parse_quota_key
 
 if TYPE_CHECKING:
@@ -296,6 +298,12 @@ def _register_enrol(commands: Subparsers) -> None:
         metavar="SIFFROR",
         help="nätverksnyckelns fingeravtryck som länsstyrelsen läste upp (annars en fråga)",
     )
+    p.add_argument(
+        "--recovery-copy",
+        type=Path,
+        metavar="FIL",
+        help="gör också en återställningskopia av nycklarna hit (som hub recovery create)",
+    )
     _hub_options(p)
     _key_options(p)
     p.set_defaults(run=_enrol)
@@ -407,7 +415,7 @@ async def _verified_directory(
 async def _verified_registry(client: HubClient, key: SigningKey, keys: Path) -> Registry:
     """The whole sequence (directory and registry), verified against our own network key and
     the directory log, never older than the view verified on an earlier run from this key
-    folder, nor other than what was signed here (hub/cli/admin_log.py)."""
+    folder, nor other than what was signed here (hub/client/admin_log.py)."""
     return (await admin_log.verified_records(client, key, keys))[1]
 
 
@@ -964,7 +972,7 @@ async def _sign_revocation(  # noqa: PLR0913 - each is one part of the revocatio
     print(f"Återkallad: nyckel {key_id.hex()} från {_when(at)} ({reason}, katalogpost {serial}).")
 
 
-# --- hub admin checkpoint, hub admin republish (hub/cli/admin_log.py) -------------------------
+# --- hub admin checkpoint, hub admin republish (hub/client/admin_log.py) -------------------------
 
 
 def _checkpoint(args: argparse.Namespace) -> int:
@@ -1009,9 +1017,23 @@ def _directory(args: argparse.Namespace) -> int:
             f"  {_municipality_label(registry, entry.municipality)}  {entry.person}  "
             f"{entry.role}  {entry.key_id.hex()}  {validity}  {_state(directory, entry, now)}"
         )
+    _say_single_keys(registry, now)
     if registry.settings is None:
         print("Nätverkets inställningar är inte signerade: inkorgarna använder de nationella.")
     return 0
+
+
+def _say_single_keys(registry: Registry, now: int) -> None:
+    """Each municipality one lost key away from nobody being able to open its cases."""
+    directory = registry.directory
+    known = {e.municipality for e in directory.entries if e.role == Role.CONTACT_PERSON}
+    fragile = single_key_municipalities(directory, known, now)
+    if not fragile:
+        return
+    print("Kommuner med en enda giltig kontaktpersonsnyckel:")
+    for municipality in sorted(fragile):
+        print(f"  {_municipality_label(registry, municipality)}: {SINGLE_KEY}")
+    print(SINGLE_KEY_ADVICE)
 
 
 def _municipality_label(registry: Registry, municipality: str) -> str:
@@ -1233,6 +1255,8 @@ def _enrol(args: argparse.Namespace) -> int:
     for path in (private, public, pinned):
         if path.exists():
             raise FileExistsError(str(path))
+    if args.recovery_copy is not None:
+        recovery_command.check_copy_is_new(args.recovery_copy)
     passphrase = read_passphrase(args.passphrase_file, confirm=True)
     identity = PrivateIdentity.generate()
     opslimit, memlimit = KDF_PROFILES[args.kdf]
@@ -1255,6 +1279,9 @@ def _enrol(args: argparse.Namespace) -> int:
         "Läs upp ditt fingeravtryck för länsstyrelsen när de ringer; nyckeln gäller först när "
         "de har godkänt den."
     )
+    if args.recovery_copy is not None:
+        print()
+        recovery_command.write_copy_and_show_code(args.recovery_copy, identity, args.kdf)
     return 0
 
 

@@ -19,6 +19,7 @@ from hub.followup.document import Chart, overview_charts
 from hub.localagent import security
 from hub.localagent.templates import TEMPLATES
 from hub.protocol.deadlines import STOCKHOLM
+from hub.protocol.fragility import SINGLE_KEY, SINGLE_KEY_ADVICE, single_key_municipalities
 from hub.report.charts import Series, bar_chart
 
 if TYPE_CHECKING:
@@ -314,16 +315,25 @@ async def members(request: web.Request) -> web.Response:
     found = await core.municipalities()
     directory = await core.directory()
     now = int(core.clock())
+    fragile = single_key_municipalities(directory, (m.id for m in found), now)
     rows = [
         {
             "name": m.name,
             "id": m.id,
             "population": m.population,
             "valid_keys": len(directory.valid_keys(m.id, now)),
+            "single_key": m.id in fragile,
         }
         for m in sorted(found, key=lambda m: m.name)
     ]
-    return render(request, "members.html", nav="members", members=rows)
+    return render(
+        request,
+        "members.html",
+        nav="members",
+        members=rows,
+        single_key=SINGLE_KEY,
+        advice=SINGLE_KEY_ADVICE if fragile else "",
+    )
 
 
 def key_state(directory: Directory, entry: DirectoryEntry, now: int) -> tuple[str, str]:
@@ -349,6 +359,8 @@ async def contacts(request: web.Request) -> web.Response:
     names = await _names(core)
     directory = await core.directory()
     now = int(core.clock())
+    fragile = single_key_municipalities(directory, {e.municipality for e in directory.entries}, now)
+    only_keys = {k.key_id for m in fragile for k in directory.valid_keys(m, now)}
     rows = []
     for entry in sorted(
         directory.entries,
@@ -365,9 +377,18 @@ async def contacts(request: web.Request) -> web.Response:
                 "until": _day(entry.not_after),
                 "state": state,
                 "css": css,
+                "single_key": entry.key_id in only_keys,
             }
         )
-    return render(request, "contacts.html", nav="contacts", contacts=rows, today=_day(now))
+    return render(
+        request,
+        "contacts.html",
+        nav="contacts",
+        contacts=rows,
+        today=_day(now),
+        single_key=SINGLE_KEY,
+        advice=SINGLE_KEY_ADVICE if fragile else "",
+    )
 
 
 async def enrolments(request: web.Request) -> web.Response:

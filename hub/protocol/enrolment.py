@@ -31,7 +31,7 @@ _READ_ALIKE: Final = str.maketrans({"O": "0", "I": "1", "L": "1"})
 def new_invite_code() -> str:
     """A fresh code: 20 characters of 5 bits each, from the operating system's generator."""
     length = CODE_GROUPS * CODE_GROUP_LENGTH
-    return _grouped("".join(secrets.choice(CODE_ALPHABET) for _ in range(length)))
+    return grouped("".join(secrets.choice(CODE_ALPHABET) for _ in range(length)))
 
 
 def normalise_code(text: str) -> str:
@@ -40,10 +40,21 @@ def normalise_code(text: str) -> str:
     Case, spaces and hyphens do not matter, and O, I and L are read as 0, 1 and 1, as a code
     typed from a phone call may have them.
     """
-    plain = "".join(text.split()).replace("-", "").upper().translate(_READ_ALIKE)
+    plain = plain_code(text)
     if len(plain) != CODE_GROUPS * CODE_GROUP_LENGTH or any(c not in CODE_ALPHABET for c in plain):
         raise ValueError("inbjudningskoden ska vara 20 tecken (fyra grupper om fem)")
-    return _grouped(plain)
+    return grouped(plain)
+
+
+def plain_code(text: str) -> str:
+    """A typed code's characters alone: no spaces or hyphens, upper case, O, I and L as 0, 1
+    and 1. The invite code and the recovery code (hub/protocol/recovery.py) are both read so."""
+    return "".join(text.split()).replace("-", "").upper().translate(_READ_ALIKE)
+
+
+def grouped(plain: str, size: int = CODE_GROUP_LENGTH) -> str:
+    """The characters in groups of `size`, joined by hyphens: the way a code is written."""
+    return "-".join(plain[i : i + size] for i in range(0, len(plain), size))
 
 
 def invite_code_hash(code: str) -> bytes:
@@ -60,8 +71,3 @@ def enrol_message(*, network: str, code_hash: bytes, key_id: bytes) -> bytes:
     if len(code_hash) != CODE_HASH_BYTES or len(key_id) != 16:
         raise ValueError("code hash is 32 bytes and key id 16")
     return b"".join([ENROL_CONTEXT, network.encode("utf-8"), b"\n", code_hash, key_id])
-
-
-def _grouped(plain: str) -> str:
-    size = CODE_GROUP_LENGTH
-    return "-".join(plain[i : i + size] for i in range(0, len(plain), size))
