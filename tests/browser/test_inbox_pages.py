@@ -795,3 +795,34 @@ async def test_a_reopened_drafts_attachments_stay_and_count_against_the_limit(
     await expect(page.get_by_role("heading", level=1)).to_have_text("Granska förfrågan")
     await expect(page.locator("main")).to_contain_text("ny.pdf")
     await expect(page.locator("main")).not_to_contain_text("sparad.pdf")
+
+
+async def test_the_review_step_stops_a_personnummer_until_it_is_confirmed(
+    open_inbox: OpenInbox,
+) -> None:
+    """A Luhn-valid personnummer typed into Boende: the review page shows it in its context
+    and says that file contents are not checked (axe finds the page in order); Skicka sends
+    nothing and says why; with "Uppgiften behövs" ticked it sends."""
+    anna = await open_inbox("anna")
+    page = anna.page
+    await anna.goto("/ny")
+    await _fill_inquiry(page, ("Kommun B",))
+    await page.get_by_label(re.compile(r"^Boende \(")).fill("Bor hos en väninna, 811218-9876.")
+    await _submit(page, page.get_by_role("button", name="Granska förfrågan"))
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Granska förfrågan")
+    check = page.locator("#screening")
+    await expect(check).to_contain_text("Personnummer i Boende:")
+    await expect(check.locator("mark")).to_have_text("811218-9876")
+    await expect(check).to_contain_text("Innehållet i bilagorna kontrolleras inte")
+    await _check_page(anna, "25-anna-review-finding")
+    await _submit(page, page.get_by_role("button", name="Skicka", exact=True))
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Granska förfrågan")
+    await expect(page.get_by_role("alert")).to_contain_text("Förfrågan skickades inte.")
+    assert await anna.agent.core.cache.outbox_count() == 0
+    await _check_page(anna, "26-anna-review-not-confirmed")
+    await page.get_by_role("checkbox", name="Uppgiften behövs (personnummer 811218-9876)").check()
+    await _submit(page, page.get_by_role("button", name="Skicka", exact=True))
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Förfrågan till Kommun B")
+    assert not [
+        e for e in anna.console_errors if "Content Security Policy" in e or "pageerror" in e
+    ]

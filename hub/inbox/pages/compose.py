@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from hub.inbox import forms
+from hub.inbox import forms, screening
 from hub.inbox.pages.common import _when, core_of, render
 from hub.inbox.pages.uploads import MAX_ATTACHMENTS, MIB, _files, _store, _too_large
 
@@ -234,34 +234,68 @@ async def review(request: web.Request) -> web.Response:
             kept=kept,
         )
     attachments = kept + await _store(core, files)
+    draft = {
+        "values": values,
+        "document": document,
+        "municipalities": selected,
+        "attachments": attachments,
+    }
     async with request.app[DRAFTS]:
         await core.cache.save_draft(
-            draft_id,
-            {
-                "values": values,
-                "document": document,
-                "municipalities": selected,
-                "attachments": attachments,
-            },
-            int(core.clock()),
-            blobs=[a["blob"] for a in attachments],
+            draft_id, draft, int(core.clock()), blobs=[a["blob"] for a in attachments]
         )
+    return await _review_page(request, draft_id, draft)
+
+
+# Every field a person writes into; the date is left out (a date is never a personnummer).
+_SCREENED = {f.id: f.label_sv for f in forms.INQUIRY_FIELDS if f.kind != "date"}
+
+
+def _findings(draft: dict[str, Any]) -> list[screening.Finding]:
+    """What the review step flags in a draft's document and its attachments' file names."""
+    names = [str(a["name"]) for a in draft["attachments"]]
+    return screening.screen_inquiry(draft["document"], _SCREENED, names)
+
+
+async def _review_page(
+    request: web.Request,
+    draft_id: str,
+    draft: dict[str, Any],
+    *,
+    confirmed: set[str] | None = None,
+    unconfirmed: int = 0,
+) -> web.Response:
+    """Granska förfrågan: the draft as it will be sent, with what the check before sending
+    found; unconfirmed > 0 when Skicka came without "Uppgiften behövs" for as many findings."""
+    core = core_of(request)
     return await render(
         request,
         "review.html",
+        status=422 if unconfirmed else 200,
         sections=forms.INQUIRY_SECTIONS,
-        values=document,
-        municipalities=[core.name_of(m) for m in selected],
-        attachments=[{"name": a["name"], "size": a["size"]} for a in attachments],
+        values=draft["document"],
+        municipalities=[core.name_of(m) for m in draft["municipalities"]],
+        attachments=[{"name": a["name"], "size": a["size"]} for a in draft["attachments"]],
         draft_id=draft_id,
+        findings=_findings(draft),
+        confirmed=confirmed or set(),
+        unconfirmed=unconfirmed,
     )
 
 
 async def send(request: web.Request) -> web.StreamResponse:
+    """Skicka: only when every finding of the check before sending is confirmed as needed
+    (the check is made again here on what was saved, not taken from the page); otherwise the
+    review page again, saying what is left."""
     core = core_of(request)
-    draft_id = str((await request.post()).get("draft_id", ""))
+    form = await request.post()
+    draft_id = str(form.get("draft_id", ""))
+    confirmed = {v for v in form.getall("needed", []) if isinstance(v, str)}
     async with request.app[DRAFTS]:
-        draft = await core.cache.take_draft(draft_id)
+        draft = await core.cache.get_draft(draft_id) if draft_id else None
+        left = [f for f in _findings(draft) if f.key not in confirmed] if draft else []
+        if draft is not None and not left:
+            draft = await core.cache.take_draft(draft_id)
     if draft is None:
         return await render(
             request,
@@ -269,6 +303,10 @@ async def send(request: web.Request) -> web.StreamResponse:
             status=404,
             title="Utkastet finns inte",
             message="Utkastet hittades inte. Det kan redan vara skickat.",
+        )
+    if left:
+        return await _review_page(
+            request, draft_id, draft, confirmed=confirmed, unconfirmed=len(left)
         )
     case_id = await core.send_inquiry(
         draft["document"], draft["attachments"], draft["municipalities"]
