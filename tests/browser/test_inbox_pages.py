@@ -291,6 +291,14 @@ async def test_inquiry_goes_to_b_and_c_and_ends_with_c_through_the_pages(
     await decline.get_by_role("radio", name=QUOTA_REASON).check()
     await decline.get_by_label(re.compile(r"^Skriftlig motivering")).fill(MOTIVATION)
     await _submit(bertil.page, decline.get_by_role("button", name="Neka förfrågan"))
+    # The confirmation step: what happens and who is told; nothing is done before "Ja".
+    await expect(bertil.page.get_by_role("heading", level=1)).to_have_text(
+        "Neka förfrågan från Kommun A?"
+    )
+    await expect(bertil.page.locator("main")).to_contain_text("Kommun A får besked direkt")
+    await expect(bertil.page.locator("main")).to_contain_text(MOTIVATION)
+    await _check_page(bertil, "08b-bertil-confirm-decline")
+    await _submit(bertil.page, bertil.page.get_by_role("button", name="Ja, neka förfrågan"))
     await expect(_request_box(bertil.page, "Kommun B")).to_contain_text("Läge: Nekad")
     await expect(bertil.page.locator("form.action-decline")).to_have_count(0)
 
@@ -709,6 +717,12 @@ async def test_closing_a_case_leads_to_the_outcome_report_and_files_it(
     page = anna.page
     actions = page.locator("section.actions")
     await _submit(page, actions.get_by_role("button", name="Avsluta ärendet utan flytt"))
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Avsluta ärendet utan flytt?")
+    await expect(page.locator("main")).to_contain_text(
+        "Kommun B och Kommun C får besked om att ärendet är avslutat"
+    )
+    await _check_page(anna, "22b-anna-confirm-close")
+    await _submit(page, page.get_by_role("button", name="Ja, avsluta utan flytt"))
     assert page.url.endswith(f"/arende/{case_id}#utfall")
     section = page.locator("section#utfall")
     await expect(section.get_by_role("heading", name="Rapportera utfallet")).to_be_visible()
@@ -814,15 +828,41 @@ async def test_the_review_step_stops_a_personnummer_until_it_is_confirmed(
     await expect(check).to_contain_text("Personnummer i Boende:")
     await expect(check.locator("mark")).to_have_text("811218-9876")
     await expect(check).to_contain_text("Innehållet i bilagorna kontrolleras inte")
-    await _check_page(anna, "25-anna-review-finding")
+    await _check_page(anna, "27-anna-review-finding")
     await _submit(page, page.get_by_role("button", name="Skicka", exact=True))
     await expect(page.get_by_role("heading", level=1)).to_have_text("Granska förfrågan")
     await expect(page.get_by_role("alert")).to_contain_text("Förfrågan skickades inte.")
     assert await anna.agent.core.cache.outbox_count() == 0
-    await _check_page(anna, "26-anna-review-not-confirmed")
+    await _check_page(anna, "28-anna-review-not-confirmed")
     await page.get_by_role("checkbox", name="Uppgiften behövs (personnummer 811218-9876)").check()
     await _submit(page, page.get_by_role("button", name="Skicka", exact=True))
     await expect(page.get_by_role("heading", level=1)).to_have_text("Förfrågan till Kommun B")
     assert not [
         e for e in anna.console_errors if "Content Security Policy" in e or "pageerror" in e
     ]
+
+
+async def test_a_withdrawal_asks_first_and_going_back_changes_nothing(
+    open_inbox: OpenInbox,
+) -> None:
+    """Återkalla förfrågan: the confirmation page says what happens and who is told (axe finds
+    it in order); "Nej, tillbaka till ärendet" leaves the request as it was; "Ja" withdraws."""
+    anna = await open_inbox("anna")
+    case_id = await _compose_and_send(anna, canary="ATERKALLA", attach=False, shoot=False)
+    page = anna.page
+    box = _request_box(page, "Kommun B")
+    await _submit(page, box.get_by_role("button", name="Återkalla förfrågan till Kommun B"))
+    await expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Återkalla förfrågan till Kommun B?"
+    )
+    await expect(page.locator("main")).to_contain_text(
+        "Kommun B får besked direkt om att förfrågan är återkallad."
+    )
+    await _check_page(anna, "29-anna-confirm-withdraw")
+    await page.get_by_role("link", name="Nej, tillbaka till ärendet").click()
+    assert page.url.endswith(f"/arende/{case_id}")
+    await expect(box).not_to_contain_text("Återkallad")
+    await _submit(page, box.get_by_role("button", name="Återkalla förfrågan till Kommun B"))
+    await _submit(page, page.get_by_role("button", name="Ja, återkalla förfrågan"))
+    await expect(_request_box(page, "Kommun B")).to_contain_text("Läge: Återkallad")
+    await expect(_request_box(page, "Kommun C")).not_to_contain_text("Återkallad")

@@ -11,7 +11,7 @@ import aiohttp
 from aiohttp import web
 
 from hub.client.api import RemoteError
-from hub.inbox import forms, pdf
+from hub.inbox import confirmations, forms, pdf
 from hub.inbox.pages.case_view import ACTIONS, case_context
 from hub.inbox.pages.common import _case_id, _when, core_of, render
 from hub.inbox.pages.uploads import MAX_ATTACHMENTS, MIB, _files, _store, _too_large
@@ -168,11 +168,20 @@ async def case_action(request: web.Request) -> web.StreamResponse:
     if view is None:
         raise web.HTTPNotFound
     target = str(form.get("target", "")) or _default_target(core, view)
-    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+    values = {
+        k: v for k, v in form.items() if isinstance(v, str) and k not in {"csrf", "confirmed"}
+    }
     files = _files(form)
-    errors = _too_large(request, files) or await _act(
-        core, case_id=case_id, action=action, target=target, values=values, files=files
-    )
+    if action in confirmations.CONFIRMED and form.get("confirmed") != confirmations.CONFIRMED_VALUE:
+        errors = forms.validate_decline(values)[1] if action == "decline" else {}
+        if not errors:
+            return await _confirm_page(
+                request, case_id, view, action=action, target=target, values=values
+            )
+    else:
+        errors = _too_large(request, files) or await _act(
+            core, case_id=case_id, action=action, target=target, values=values, files=files
+        )
     if errors:
         return await render(
             request,
@@ -184,6 +193,38 @@ async def case_action(request: web.Request) -> web.StreamResponse:
     if action in {"close", "close_not_moved"}:  # on to the outcome report, on the case page
         raise web.HTTPSeeOther(f"/arende/{case_id.hex()}#utfall")
     raise web.HTTPSeeOther(f"/arende/{case_id.hex()}")
+
+
+async def _confirm_page(  # noqa: PLR0913 - the post being confirmed
+    request: web.Request,
+    case_id: bytes,
+    view: dict[str, Any],
+    *,
+    action: str,
+    target: str,
+    values: dict[str, str],
+) -> web.Response:
+    """The step before an action that cannot be undone: what will happen, who is told, and
+    the same post again with confirmed=ja (nothing is done until then)."""
+    core = core_of(request)
+    mine = view["from"] == core.municipality
+    counterpart = core.name_of(target if mine else view["from"])
+    asked = [core.name_of(r["municipality"]) for r in view["requests"]] if mine else []
+    details: list[tuple[str, str]] = []
+    if action == "decline":
+        details = [
+            ("Skäl", dict(forms.DECLINE_REASONS).get(values.get("reason", ""), "")),
+            ("Motivering", values.get("motivation", "")),
+        ]
+    return await render(
+        request,
+        "confirm_action.html",
+        case_id=case_id.hex(),
+        action=action,
+        confirm=confirmations.confirmation(action, counterpart=counterpart, asked=asked),
+        details=details,
+        hidden={**values, "target": target},
+    )
 
 
 def _default_target(core: AgentCore, view: dict[str, Any]) -> str:
