@@ -22,7 +22,15 @@ async def test_a_withdrawal_is_only_asked_about_until_confirmed(net, tmp_path):
         case_id = (
             await anna.core.send_inquiry({"boende": "x"}, [], ["kommun-b", "kommun-c"])
         ).hex()
-        status, page = await anna.post(f"/arende/{case_id}/withdraw", {"target": "kommun-b"})
+        async with anna.session.post(
+            anna.url + f"/arende/{case_id}/withdraw",
+            data={"csrf": next(iter(anna.auth.sessions.values())), "target": "kommun-b"},
+            headers={"Origin": anna.url},
+            allow_redirects=False,
+        ) as r:  # the post only redirects to the question: reload and Back send nothing
+            assert r.status == 303
+            assert r.headers["Location"] == f"/arende/{case_id}?bekrafta=withdraw&till=kommun-b"
+        status, page = await anna.page(r.headers["Location"])
         assert status == 200
         assert "<h1>Återkalla förfrågan till Kommun B?</h1>" in page
         assert "Kommun B får besked direkt om att förfrågan är återkallad." in page
@@ -38,9 +46,23 @@ async def test_a_withdrawal_is_only_asked_about_until_confirmed(net, tmp_path):
         )
         assert status == 200
         assert "Läge:</span> Återkallad" in case_page
+        assert "Förfrågan till Kommun B är återkallad. Kommun B har fått besked." in case_page
+
+        # Back to the confirmation, or its post again: overtaken, said so, nothing done.
+        for again in (
+            anna.page(f"/arende/{case_id}?bekrafta=withdraw&till=kommun-b"),
+            anna.post(f"/arende/{case_id}/withdraw", {"target": "kommun-b", "confirmed": "ja"}),
+        ):
+            status, page = await again
+            assert status == 200
+            assert "Åtgärden gjordes inte, eftersom ärendet hann ändras." in page
+            assert "Läget nu för Kommun B: Återkallad." in page
+            assert "transition_invalid" not in page
 
 
-async def test_a_decline_without_its_motivation_is_refused_before_it_is_asked_about(net, tmp_path):
+async def test_a_decline_is_taken_only_with_its_box_ticked(net, tmp_path):
+    """A decline asks in its own form (the typed motivation stays on the page): without the
+    ticked box, or without a motivation, nothing is done and the page says why."""
     async with (
         running_agent(net, "anna", tmp_path) as anna,
         running_agent(net, "bertil", tmp_path) as bertil,
@@ -49,20 +71,21 @@ async def test_a_decline_without_its_motivation_is_refused_before_it_is_asked_ab
         await bertil.login()
         case_id = (await anna.core.send_inquiry({"boende": "x"}, [], ["kommun-b"])).hex()
         await bertil.core.sync()
-        status, page = await bertil.post(
-            f"/arende/{case_id}/decline", {"target": "kommun-b", "reason": "quota_reached"}
-        )
-        assert status == 422
-        assert "confirmed" not in page
+        _, case_page = await bertil.page(f"/arende/{case_id}")
+        assert "Jag förstår att Kommun A får besked direkt" in case_page
         motivation = "Vi har redan tagit emot det överenskomna antalet ärenden."
         form = {"target": "kommun-b", "reason": "quota_reached", "motivation": motivation}
-        status, page = await bertil.post(f"/arende/{case_id}/decline", form)
-        assert status == 200
-        assert "Neka förfrågan från Kommun A?" in page
-        assert motivation in page
-        _, case_page = await bertil.page(f"/arende/{case_id}")
-        assert "Läge:</span> Nekad" not in case_page
+        for sent in ({**form, "motivation": "", "confirmed": "ja"}, form):
+            status, page = await bertil.post(f"/arende/{case_id}/decline", sent)
+            assert status == 422
+            assert 'href="/arende/' in page
+            _, case_page = await bertil.page(f"/arende/{case_id}")
+            assert "Läge:</span> Nekad" not in case_page
+        assert "beslutet inte går att ångra" in page
         status, case_page = await bertil.post(
             f"/arende/{case_id}/decline", {**form, "confirmed": "ja"}
         )
         assert "Läge:</span> Nekad" in case_page
+        assert "Förfrågan från Kommun A är nekad. Kommun A har fått besked." in case_page
+        _, again = await bertil.page(f"/arende/{case_id}")
+        assert "är nekad" not in again  # shown once

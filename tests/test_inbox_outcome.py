@@ -126,6 +126,7 @@ async def test_not_moved_case_is_closed_and_its_report_filed_with_categories_onl
         sent = _capture(anna)
         status, page = await anna.post(f"{path}/utfall/skicka", chosen)
         assert status == 200
+        assert "Utfallet är rapporterat till samordnaren." in page  # said once, after the redirect
         expected = {
             "target_group": "woman_with_children",
             "moved": False,

@@ -13,6 +13,24 @@ CONFIRMED: Final = frozenset(
     {"withdraw", "decline", "decline_offer", "cancel", "close", "close_not_moved"}
 )
 CONFIRMED_VALUE: Final = "ja"
+# Asked on a page of its own (GET /arende/{id}?bekrafta=action&till=municipality, where the
+# first post redirects); a decline, with its typed motivation, asks in its own form instead.
+ON_A_PAGE: Final = CONFIRMED - {"decline"}
+
+# What was done, for the message shown once on the next page ({cp}: the other municipality).
+_DONE: Final = {
+    "accept": "Ni tackade ja till förfrågan från {cp}.",
+    "decline": "Förfrågan från {cp} är nekad.",
+    "withdraw": "Förfrågan till {cp} är återkallad.",
+    "confirm": "Erbjudandet från {cp} är bekräftat.",
+    "decline_offer": "Erbjudandet från {cp} är avböjt.",
+    "cancel": "Flytten är avbruten.",
+    "record_move": "Flytten är registrerad.",
+    "record_follow_up": "Uppföljningen är registrerad.",
+    "close": "Ärendet är avslutat.",
+    "close_not_moved": "Ärendet är avslutat utan flytt.",
+    "message": "Meddelandet skickades till {cp}.",
+}
 
 
 @dataclass(frozen=True)
@@ -28,6 +46,36 @@ def names_in_words(names: list[str]) -> str:
     if len(names) <= 1:
         return "".join(names)
     return f"{', '.join(names[:-1])} och {names[-1]}"
+
+
+def done_text(action: str, *, counterpart: str, told: list[str], waiting: bool) -> str:
+    """'Förfrågan till Kommun B är återkallad. Kommun B har fått besked.' When the step waits
+    in the outbox (the hub did not answer), it says so instead."""
+    done = _DONE[action].format(cp=counterpart)
+    names = names_in_words(told) or counterpart
+    if waiting:
+        return f"{done} Det ligger i utkorgen: {names} får besked när hubben svarar igen."
+    if action == "message":
+        return done
+    return f"{done} {names} har fått besked."
+
+
+def sent_text(names: list[str], *, waiting: bool) -> str:
+    """'Förfrågan skickades till Kommun B och Kommun C.'"""
+    if waiting:
+        return (
+            f"Förfrågan till {names_in_words(names)} ligger i utkorgen och skickas när "
+            "hubben svarar igen."
+        )
+    return f"Förfrågan skickades till {names_in_words(names)}."
+
+
+def overtaken_text(name: str, state_label: str) -> str:
+    """Another person acted first: the step was not taken, and the page shows what is now."""
+    return (
+        f"Åtgärden gjordes inte, eftersom ärendet hann ändras. Läget nu för {name}: "
+        f"{state_label}. Sidan visar ärendet som det ser ut nu."
+    )
 
 
 def confirmation(action: str, *, counterpart: str, asked: list[str]) -> Confirmation:

@@ -290,15 +290,16 @@ async def test_inquiry_goes_to_b_and_c_and_ends_with_c_through_the_pages(
     decline = bertil.page.locator("form.action-decline")
     await decline.get_by_role("radio", name=QUOTA_REASON).check()
     await decline.get_by_label(re.compile(r"^Skriftlig motivering")).fill(MOTIVATION)
+    # The confirmation is in the form: a box saying who is told and that it cannot be undone.
     await _submit(bertil.page, decline.get_by_role("button", name="Neka förfrågan"))
-    # The confirmation step: what happens and who is told; nothing is done before "Ja".
-    await expect(bertil.page.get_by_role("heading", level=1)).to_have_text(
-        "Neka förfrågan från Kommun A?"
+    assert bertil.page.url.endswith(f"/arende/{case_id}")  # the browser's own check stopped it
+    await decline.get_by_role(
+        "checkbox", name=re.compile(r"^Jag förstår att Kommun A får besked direkt")
+    ).check()
+    await _submit(bertil.page, decline.get_by_role("button", name="Neka förfrågan"))
+    await expect(bertil.page.get_by_role("status").filter(has_text="är nekad")).to_have_text(
+        "Information: Förfrågan från Kommun A är nekad. Kommun A har fått besked."
     )
-    await expect(bertil.page.locator("main")).to_contain_text("Kommun A får besked direkt")
-    await expect(bertil.page.locator("main")).to_contain_text(MOTIVATION)
-    await _check_page(bertil, "08b-bertil-confirm-decline")
-    await _submit(bertil.page, bertil.page.get_by_role("button", name="Ja, neka förfrågan"))
     await expect(_request_box(bertil.page, "Kommun B")).to_contain_text("Läge: Nekad")
     await expect(bertil.page.locator("form.action-decline")).to_have_count(0)
 
@@ -386,6 +387,13 @@ async def test_inquiry_goes_to_b_and_c_and_ends_with_c_through_the_pages(
     assert response.status == 404
     await expect(anna.page.get_by_role("heading", level=1)).to_have_text("Ärendet finns inte")
     await _check_page(anna, "16-anna-error-404")
+    response = await anna.goto("/finns-inte")
+    assert response.status == 404
+    await expect(anna.page.get_by_role("heading", level=1)).to_have_text("Sidan finns inte")
+    await expect(anna.page.get_by_role("link", name="Tillbaka till inkorgen")).to_have_attribute(
+        "href", "/"
+    )
+    await _check_page(anna, "16b-anna-error-no-such-page")
 
     # --- Every page response, redirects included, carried the strict CSP ----------------------
     for inbox in (anna, bertil, cecilia):
@@ -812,7 +820,7 @@ async def test_a_reopened_drafts_attachments_stay_and_count_against_the_limit(
 
 
 async def test_the_review_step_stops_a_personnummer_until_it_is_confirmed(
-    open_inbox: OpenInbox,
+    open_inbox: OpenInbox, net: HubNet
 ) -> None:
     """A Luhn-valid personnummer typed into Boende: the review page shows it in its context
     and says that file contents are not checked (axe finds the page in order); Skicka sends
@@ -837,6 +845,21 @@ async def test_the_review_step_stops_a_personnummer_until_it_is_confirmed(
     await page.get_by_role("checkbox", name="Uppgiften behövs (personnummer 811218-9876)").check()
     await _submit(page, page.get_by_role("button", name="Skicka", exact=True))
     await expect(page.get_by_role("heading", level=1)).to_have_text("Förfrågan till Kommun B")
+    await expect(page.get_by_role("status").filter(has_text="skickades")).to_have_text(
+        "Information: Förfrågan skickades till Kommun B."
+    )
+    # Back and forward: pages of the inbox, never the browser's "resend the form?" page,
+    # and the inquiry is not sent again.
+    response = await page.go_back()
+    assert response is not None
+    assert response.status == 200
+    await expect(page.get_by_role("heading", level=1)).to_have_text(
+        re.compile("^(Ny förfrågan|Förfrågan är redan skickad)$")
+    )
+    await page.go_forward()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Förfrågan till Kommun B")
+    await expect(page.get_by_role("status").filter(has_text="skickades")).to_have_count(0)
+    assert len(await (await net.client("anna")).envelopes("sent")) == 1
     assert not [
         e for e in anna.console_errors if "Content Security Policy" in e or "pageerror" in e
     ]
