@@ -139,3 +139,21 @@ async def test_every_error_page_is_swedish_and_links_to_the_inbox(
         assert '<html lang="sv">' in text
         assert "Not Found" not in text
         assert "Method Not Allowed" not in text
+
+
+async def test_a_page_that_fails_is_a_swedish_page_too(net, tmp_path, monkeypatch):
+    """A failure inside a page (here the cache, as a broken disk would) is not a bare
+    "500 Internal Server Error": a Swedish page with the way back to Inkorg."""
+    async with running_agent(net, "anna", tmp_path) as anna:
+        await anna.login()
+
+        async def broken() -> int:
+            raise OSError("disk")
+
+        monkeypatch.setattr(anna.core.cache, "list_drafts", broken)
+        async with anna.session.get(anna.url + "/ny") as r:
+            assert r.status == 500
+            text = await r.text()
+        assert "<h1>Något gick fel</h1>" in text
+        assert '<a href="/">Tillbaka till inkorgen</a>' in text
+        assert "Internal Server Error" not in text
