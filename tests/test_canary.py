@@ -283,7 +283,12 @@ async def test_the_canary_reaches_nothing_the_hub_holds_or_sends(
             assert len(motivation) >= forms.MIN_MOTIVATION
             status, page = await bertil.post(
                 f"/arende/{case_id}/decline",
-                {"target": "kommun-b", "reason": "quota_reached", "motivation": motivation},
+                {
+                    "target": "kommun-b",
+                    "reason": "quota_reached",
+                    "motivation": motivation,
+                    "confirmed": "ja",
+                },
             )
             assert status == 200, page
             await anna.core.sync()

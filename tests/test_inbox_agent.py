@@ -139,6 +139,7 @@ async def test_inquiry_goes_from_a_to_b_and_b_answers(net, tmp_path):
                 "target": "kommun-b",
                 "reason": "quota_reached",
                 "motivation": "Vi har redan tagit emot det överenskomna antalet ärenden i år.",
+                "confirmed": "ja",
             },
         )
         assert status == 200
@@ -292,7 +293,12 @@ async def test_deadline_banners_say_what_the_email_says_as_the_clock_moves(net, 
 
         status, _ = await bertil.post(
             f"/arende/{first.hex()}/decline",
-            {"target": "kommun-b", "reason": "quota_reached", "motivation": "M" * 30},
+            {
+                "target": "kommun-b",
+                "reason": "quota_reached",
+                "motivation": "M" * 30,
+                "confirmed": "ja",
+            },
         )
         assert status == 200
         _, page = await bertil.page("/")

@@ -88,7 +88,7 @@ async def test_not_moved_case_is_closed_and_its_report_filed_with_categories_onl
         # Closing leads to the form, on the case page.
         async with anna.session.post(
             anna.url + f"{path}/close_not_moved",
-            data={"csrf": next(iter(anna.auth.sessions.values()))},
+            data={"csrf": next(iter(anna.auth.sessions.values())), "confirmed": "ja"},
             headers={"Origin": anna.url},
             allow_redirects=False,
         ) as r:
@@ -126,6 +126,7 @@ async def test_not_moved_case_is_closed_and_its_report_filed_with_categories_onl
         sent = _capture(anna)
         status, page = await anna.post(f"{path}/utfall/skicka", chosen)
         assert status == 200
+        assert "Utfallet är rapporterat till samordnaren." in page  # said once, after the redirect
         expected = {
             "target_group": "woman_with_children",
             "moved": False,
@@ -165,7 +166,11 @@ async def test_moved_case_reports_the_closed_requests_municipality(net, tmp_path
         path = f"/arende/{case_id.hex()}"
         async with anna.session.post(
             anna.url + f"{path}/close",
-            data={"csrf": next(iter(anna.auth.sessions.values())), "target": "kommun-c"},
+            data={
+                "csrf": next(iter(anna.auth.sessions.values())),
+                "target": "kommun-c",
+                "confirmed": "ja",
+            },
             headers={"Origin": anna.url},
             allow_redirects=False,
         ) as r:
@@ -232,7 +237,7 @@ async def test_unreachable_hub_keeps_the_choice_and_says_so(net, tmp_path):
         await anna.login()
         case_id = await anna.core.send_inquiry(_inquiry(), [], ["kommun-b"])
         path = f"/arende/{case_id.hex()}"
-        await anna.post(f"{path}/close_not_moved", {})
+        await anna.post(f"{path}/close_not_moved", {"confirmed": "ja"})
         client = anna.core.client
         assert client is not None
 

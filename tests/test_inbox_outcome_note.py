@@ -57,7 +57,7 @@ def _capture(agent: Any) -> list[dict[str, Any]]:
 
 async def _closed_case(anna: Any) -> str:
     case_id = await anna.core.send_inquiry(_inquiry(), [], ["kommun-b"])
-    status, _ = await anna.post(f"/arende/{case_id.hex()}/close_not_moved", {})
+    status, _ = await anna.post(f"/arende/{case_id.hex()}/close_not_moved", {"confirmed": "ja"})
     assert status == 200
     return f"/arende/{case_id.hex()}"
 

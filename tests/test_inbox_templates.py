@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from jinja2 import Environment, PackageLoader, StrictUndefined, Undefined
 
-from hub.inbox import forms
+from hub.inbox import confirmations, forms, screening
 from hub.inbox.board import Note
 
 HOSTILE = "<script>alert(1)</script>"
@@ -254,6 +254,16 @@ def contexts() -> dict[str, dict[str, Any]]:
             "draft_id": "draft-1",
         },
         "case.html": case_context(),
+        "confirm_action.html": {
+            **base(),
+            "case_id": CASE_ID,
+            "action": "decline",
+            "confirm": confirmations.confirmation(
+                "decline", counterpart="Kommun A", asked=["Kommun B"]
+            ),
+            "details": [("Skäl", "Kvoten är nådd"), ("Motivering", "<b>Vi har inte plats.</b>")],
+            "hidden": {"target": "kommun-b", "reason": "quota_reached", "motivation": "M" * 30},
+        },
         "outcome_review.html": {
             **base(),
             "case_id": CASE_ID,
@@ -848,6 +858,7 @@ def _contrast(a: str, b: str) -> float:
         ("danger", "warning-bg"),
         ("text", "info-bg"),
         ("text", "warning-bg"),
+        ("muted", "warning-bg"),
         ("link", "info-bg"),
     ],
 )
@@ -857,3 +868,59 @@ def test_text_colours_have_enough_contrast(foreground: str, background: str) -> 
     colours = dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-f]{6})", css))
     assert _contrast(colours[foreground], colours[background]) >= 4.5
     assert _contrast("#ffffff", colours["primary"]) >= 4.5  # button text
+
+
+def test_review_shows_each_finding_in_context_with_its_own_confirmation() -> None:
+    """The check before sending: each finding in its context, a labelled "Uppgiften behövs"
+    checkbox per finding that belongs to the Skicka form, and the word that file contents
+    are not checked."""
+    found = screening.screen_inquiry(
+        {"boende": "Bor på Storgatan 12, ring 070-123 45 67."}, {"boende": "Boende"}, []
+    )
+    context = {**contexts()["review.html"], "findings": found, "confirmed": {found[1].key}}
+    page = parse(render("review.html", context))
+    boxes = [a for a in page.all("input") if a.get("name") == "needed"]
+    assert [(a["value"], a["form"], "checked" in a) for a in boxes] == [
+        (found[0].key, "send-form", False),
+        (found[1].key, "send-form", True),
+    ]
+    assert any(f["attrs"].get("id") == "send-form" for f in page.forms)
+    assert "Uppgiften behövs (gatuadress Storgatan 12)" in page.text
+    assert "Innehållet i bilagorna kontrolleras inte" in page.text
+    refused = parse(render("review.html", {**context, "unconfirmed": 1}))
+    assert "1 uppgift nedan behöver tas bort med Ändra" in refused.text
+
+
+def test_the_confirmation_says_what_happens_and_who_is_told_and_posts_it_again() -> None:
+    """The step before a decline: the consequence and who is told in words, what was typed
+    shown and posted again with confirmed=ja, and a way back to the case that changes nothing."""
+    page = parse(render("confirm_action.html", contexts()["confirm_action.html"]))
+    assert "Neka förfrågan från Kommun A?" in page.text
+    assert "Kommun A får besked direkt" in page.text
+    assert "Det går inte att ångra." in page.text
+    [form] = [f for f in page.forms if f["attrs"]["action"] == f"/arende/{CASE_ID}/decline"]
+    hidden = {a["name"]: a["value"] for _, a in form["controls"] if a.get("type") == "hidden"}
+    assert hidden == {
+        "csrf": CSRF,
+        "target": "kommun-b",
+        "reason": "quota_reached",
+        "motivation": "M" * 30,
+        "confirmed": "ja",
+    }
+    hrefs = [a.get("href") for a in page.all("a")]
+    assert f"/arende/{CASE_ID}" in hrefs
+    buttons = [a for a in page.all("button") if "button-danger" in a.get("class", "")]
+    assert len(buttons) == 1
+
+
+def test_steps_that_end_something_share_one_style() -> None:
+    """Every action that asks for a confirmation is drawn as a step that ends something, and
+    no other action is."""
+    page = parse(render("case.html", contexts()["case.html"]))
+    for form in page.forms:
+        action = form["attrs"]["action"].rsplit("/", 1)[-1]
+        classes = [a.get("class", "") for t, a in form["controls"] if t == "button"]
+        if action in confirmations.CONFIRMED:
+            assert classes == ["button button-danger"], action
+        else:
+            assert all("button-danger" not in c for c in classes), action

@@ -25,6 +25,7 @@ from hub.inbox.pages import (
     compose,
     inbox_list,
     keys,
+    notices,
     outcome,
     status,
     uploads,
@@ -64,7 +65,13 @@ def init_inbox(
     (it may turn out to be a county board's: "/" then shows its notes);
     `max_attachment_mb`: the most a form's attachments may weigh (MiB), with room for the
     form's text on top."""
-    app = launch.guarded_app(auth, STATIC, client_max_size=(max_attachment_mb + 5) * uploads.MIB)
+    app = launch.guarded_app(
+        auth,
+        STATIC,
+        middlewares=[notices.error_pages],
+        client_max_size=(max_attachment_mb + 5) * uploads.MIB,
+    )
+    app[notices.FLASH] = notices.Flashes()
     app[uploads.MAX_ATTACHMENTS] = max_attachment_mb * uploads.MIB
     lock.lockable(app, core if isinstance(core, lock.Keeper) else lock.Keeper(None, held=core))
     app[inbox_list.BANNERS] = inbox_list.BannerMemo()
@@ -88,6 +95,7 @@ def init_inbox(
     r.add_get("/nycklar", keys.keys_page)
     r.add_post("/nycklar/kontrollerad", keys.keys_checked)
     r.add_post("/nycklar/bekraftad/{serial}", keys.own_change_acknowledged)
+    r.add_post("/meddelande/stang", notices.dismiss)
     return app
 
 

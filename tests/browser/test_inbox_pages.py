@@ -290,7 +290,16 @@ async def test_inquiry_goes_to_b_and_c_and_ends_with_c_through_the_pages(
     decline = bertil.page.locator("form.action-decline")
     await decline.get_by_role("radio", name=QUOTA_REASON).check()
     await decline.get_by_label(re.compile(r"^Skriftlig motivering")).fill(MOTIVATION)
+    # The confirmation is in the form: a box saying who is told and that it cannot be undone.
     await _submit(bertil.page, decline.get_by_role("button", name="Neka förfrågan"))
+    assert bertil.page.url.endswith(f"/arende/{case_id}")  # the browser's own check stopped it
+    await decline.get_by_role(
+        "checkbox", name=re.compile(r"^Jag förstår att Kommun A får besked direkt")
+    ).check()
+    await _submit(bertil.page, decline.get_by_role("button", name="Neka förfrågan"))
+    await expect(bertil.page.get_by_role("status").filter(has_text="är nekad")).to_have_text(
+        "Information: Förfrågan från Kommun A är nekad. Kommun A har fått besked."
+    )
     await expect(_request_box(bertil.page, "Kommun B")).to_contain_text("Läge: Nekad")
     await expect(bertil.page.locator("form.action-decline")).to_have_count(0)
 
@@ -378,6 +387,13 @@ async def test_inquiry_goes_to_b_and_c_and_ends_with_c_through_the_pages(
     assert response.status == 404
     await expect(anna.page.get_by_role("heading", level=1)).to_have_text("Ärendet finns inte")
     await _check_page(anna, "16-anna-error-404")
+    response = await anna.goto("/finns-inte")
+    assert response.status == 404
+    await expect(anna.page.get_by_role("heading", level=1)).to_have_text("Sidan finns inte")
+    await expect(anna.page.get_by_role("link", name="Tillbaka till inkorgen")).to_have_attribute(
+        "href", "/"
+    )
+    await _check_page(anna, "16b-anna-error-no-such-page")
 
     # --- Every page response, redirects included, carried the strict CSP ----------------------
     for inbox in (anna, bertil, cecilia):
@@ -709,6 +725,12 @@ async def test_closing_a_case_leads_to_the_outcome_report_and_files_it(
     page = anna.page
     actions = page.locator("section.actions")
     await _submit(page, actions.get_by_role("button", name="Avsluta ärendet utan flytt"))
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Avsluta ärendet utan flytt?")
+    await expect(page.locator("main")).to_contain_text(
+        "Kommun B och Kommun C får besked om att ärendet är avslutat"
+    )
+    await _check_page(anna, "22b-anna-confirm-close")
+    await _submit(page, page.get_by_role("button", name="Ja, avsluta utan flytt"))
     assert page.url.endswith(f"/arende/{case_id}#utfall")
     section = page.locator("section#utfall")
     await expect(section.get_by_role("heading", name="Rapportera utfallet")).to_be_visible()
@@ -795,3 +817,75 @@ async def test_a_reopened_drafts_attachments_stay_and_count_against_the_limit(
     await expect(page.get_by_role("heading", level=1)).to_have_text("Granska förfrågan")
     await expect(page.locator("main")).to_contain_text("ny.pdf")
     await expect(page.locator("main")).not_to_contain_text("sparad.pdf")
+
+
+async def test_the_review_step_stops_a_personnummer_until_it_is_confirmed(
+    open_inbox: OpenInbox, net: HubNet
+) -> None:
+    """A Luhn-valid personnummer typed into Boende: the review page shows it in its context
+    and says that file contents are not checked (axe finds the page in order); Skicka sends
+    nothing and says why; with "Uppgiften behövs" ticked it sends."""
+    anna = await open_inbox("anna")
+    page = anna.page
+    await anna.goto("/ny")
+    await _fill_inquiry(page, ("Kommun B",))
+    await page.get_by_label(re.compile(r"^Boende \(")).fill("Bor hos en väninna, 811218-9876.")
+    await _submit(page, page.get_by_role("button", name="Granska förfrågan"))
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Granska förfrågan")
+    check = page.locator("#screening")
+    await expect(check).to_contain_text("Personnummer i Boende:")
+    await expect(check.locator("mark")).to_have_text("811218-9876")
+    await expect(check).to_contain_text("Innehållet i bilagorna kontrolleras inte")
+    await _check_page(anna, "27-anna-review-finding")
+    await _submit(page, page.get_by_role("button", name="Skicka", exact=True))
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Granska förfrågan")
+    await expect(page.get_by_role("alert")).to_contain_text("Förfrågan skickades inte.")
+    assert await anna.agent.core.cache.outbox_count() == 0
+    await _check_page(anna, "28-anna-review-not-confirmed")
+    await page.get_by_role("checkbox", name="Uppgiften behövs (personnummer 811218-9876)").check()
+    await _submit(page, page.get_by_role("button", name="Skicka", exact=True))
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Förfrågan till Kommun B")
+    await expect(page.get_by_role("status").filter(has_text="skickades")).to_have_text(
+        "Information: Förfrågan skickades till Kommun B."
+    )
+    # Back and forward: pages of the inbox, never the browser's "resend the form?" page,
+    # and the inquiry is not sent again.
+    response = await page.go_back()
+    assert response is not None
+    assert response.status == 200
+    await expect(page.get_by_role("heading", level=1)).to_have_text(
+        re.compile("^(Ny förfrågan|Förfrågan är redan skickad)$")
+    )
+    await page.go_forward()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Förfrågan till Kommun B")
+    await expect(page.get_by_role("status").filter(has_text="skickades")).to_have_count(0)
+    assert len(await (await net.client("anna")).envelopes("sent")) == 1
+    assert not [
+        e for e in anna.console_errors if "Content Security Policy" in e or "pageerror" in e
+    ]
+
+
+async def test_a_withdrawal_asks_first_and_going_back_changes_nothing(
+    open_inbox: OpenInbox,
+) -> None:
+    """Återkalla förfrågan: the confirmation page says what happens and who is told (axe finds
+    it in order); "Nej, tillbaka till ärendet" leaves the request as it was; "Ja" withdraws."""
+    anna = await open_inbox("anna")
+    case_id = await _compose_and_send(anna, canary="ATERKALLA", attach=False, shoot=False)
+    page = anna.page
+    box = _request_box(page, "Kommun B")
+    await _submit(page, box.get_by_role("button", name="Återkalla förfrågan till Kommun B"))
+    await expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Återkalla förfrågan till Kommun B?"
+    )
+    await expect(page.locator("main")).to_contain_text(
+        "Kommun B får besked direkt om att förfrågan är återkallad."
+    )
+    await _check_page(anna, "29-anna-confirm-withdraw")
+    await page.get_by_role("link", name="Nej, tillbaka till ärendet").click()
+    assert page.url.endswith(f"/arende/{case_id}")
+    await expect(box).not_to_contain_text("Återkallad")
+    await _submit(page, box.get_by_role("button", name="Återkalla förfrågan till Kommun B"))
+    await _submit(page, page.get_by_role("button", name="Ja, återkalla förfrågan"))
+    await expect(_request_box(page, "Kommun B")).to_contain_text("Läge: Återkallad")
+    await expect(_request_box(page, "Kommun C")).not_to_contain_text("Återkallad")

@@ -10,5 +10,6 @@ local cache and call the agent core; they never talk to the hub themselves.
     outcome     filing the outcome report: the form, the confirmation step, sending
     attachment  an attachment downloaded
     keys        Kontakt och nycklar
+    notices     a post's message shown once (flash), closing notices, the error pages
     status      status.json
 """

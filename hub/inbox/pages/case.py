@@ -6,12 +6,14 @@ import asyncio
 import contextlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
 
 from hub.client.api import RemoteError
-from hub.inbox import forms, pdf
+from hub.inbox import confirmations, forms, pdf
+from hub.inbox.pages import notices
 from hub.inbox.pages.case_view import ACTIONS, case_context
 from hub.inbox.pages.common import _case_id, _when, core_of, render
 from hub.inbox.pages.uploads import MAX_ATTACHMENTS, MIB, _files, _store, _too_large
@@ -22,8 +24,13 @@ if TYPE_CHECKING:
 
 
 async def case_page(request: web.Request) -> web.Response:
+    """GET /arende/{id}; with ?bekrafta=action&till=municipality, the confirmation of an
+    action that cannot be undone (where its first post redirects)."""
     core = core_of(request)
     case_id = _case_id(request)
+    action = request.query.get("bekrafta", "")
+    if action in confirmations.ON_A_PAGE:
+        return await _confirm_page(request, case_id, action, request.query.get("till", ""))
     if core.online:
         await core.mark_read(case_id)
         await core.refresh_receipts(case_id)
@@ -168,22 +175,108 @@ async def case_action(request: web.Request) -> web.StreamResponse:
     if view is None:
         raise web.HTTPNotFound
     target = str(form.get("target", "")) or _default_target(core, view)
-    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+    values = {
+        k: v for k, v in form.items() if isinstance(v, str) and k not in {"csrf", "confirmed"}
+    }
+    page = f"/arende/{case_id.hex()}"
+    if action != "message" and (overtaken := await _overtaken(core, case_id, action, target)):
+        notices.flash(request, overtaken, "warning")
+        raise web.HTTPSeeOther(page)
+    confirmed = form.get("confirmed") == confirmations.CONFIRMED_VALUE
+    if action in confirmations.ON_A_PAGE and not confirmed:  # ask first, on a page of its own
+        raise web.HTTPSeeOther(f"{page}?{urlencode({'bekrafta': action, 'till': target})}")
     files = _files(form)
-    errors = _too_large(request, files) or await _act(
+    before = len(core.notices)
+    errors = _too_large(request, files)
+    if action == "decline" and not confirmed:  # asked in its own form: a ticked box
+        errors = {
+            **forms.validate_decline(values)[1],
+            "confirmed": "Kryssa i att du förstår att beslutet inte går att ångra.",
+        }
+    errors = errors or await _act(
         core, case_id=case_id, action=action, target=target, values=values, files=files
     )
-    if errors:
+    if errors:  # a refused form is answered in place (nothing was done)
         return await render(
             request,
             "error.html",
             status=422,
             title="För stora bilagor" if "attachments" in errors else "Uppgifter saknas",
             message=" ".join(errors.values()),
+            back_url=page,
+            back_text="Tillbaka till ärendet",
+        )
+    if len(core.notices) == before:  # no notice says it was refused on the way
+        waiting = not core.online or await core.cache.outbox_count() > 0
+        told = _told(core, view, action, target)
+        counterpart = told[0] if told else ""
+        notices.flash(
+            request,
+            confirmations.done_text(action, counterpart=counterpart, told=told, waiting=waiting),
         )
     if action in {"close", "close_not_moved"}:  # on to the outcome report, on the case page
-        raise web.HTTPSeeOther(f"/arende/{case_id.hex()}#utfall")
-    raise web.HTTPSeeOther(f"/arende/{case_id.hex()}")
+        raise web.HTTPSeeOther(f"{page}#utfall")
+    raise web.HTTPSeeOther(page)
+
+
+async def _overtaken(core: AgentCore, case_id: bytes, action: str, target: str) -> str | None:
+    """Why `action` on `target`'s request is no longer offered (another person acted first,
+    or this page was old), in Swedish; None when it still is."""
+    context = await case_context(core, case_id)
+    if context is None:
+        raise web.HTTPNotFound
+    requests = context["case"]["requests"]
+    if action == "close_not_moved" or not requests:
+        if action in context["actions"]:
+            return None
+        names = confirmations.names_in_words(context["case"]["to_names"]) or "ärendet"
+        return confirmations.overtaken_text(names, "avslutat")
+    for r in requests:
+        if r["municipality"] == target:
+            if action in r["actions"]:
+                return None
+            name = r["name"] if context["case"]["mine"] else context["case"]["from_name"]
+            return confirmations.overtaken_text(name, r["state_label"])
+    raise web.HTTPNotFound
+
+
+def _told(core: AgentCore, view: dict[str, Any], action: str, target: str) -> list[str]:
+    """Who hears of `action`: the other side of the request; for close_not_moved every
+    municipality asked."""
+    if view["from"] != core.municipality:
+        return [core.name_of(view["from"])]
+    if action == "close_not_moved":
+        return [core.name_of(r["municipality"]) for r in view["requests"]]
+    return [core.name_of(target)]
+
+
+async def _confirm_page(
+    request: web.Request, case_id: bytes, action: str, target: str
+) -> web.Response:
+    """The step before an action that cannot be undone: what will happen, who is told, and
+    its post with confirmed=ja (nothing is done until then). Reached again with Back after
+    it was done, it says that the case has moved on."""
+    core = core_of(request)
+    view = await core.cache.get_case(case_id)
+    if view is None:
+        return await _no_such_case(request)
+    target = target or _default_target(core, view)
+    overtaken = await _overtaken(core, case_id, action, target)
+    if overtaken:
+        notices.flash(request, overtaken, "warning")
+        raise web.HTTPSeeOther(f"/arende/{case_id.hex()}")
+    told = _told(core, view, action, target)
+    mine = view["from"] == core.municipality
+    asked = [core.name_of(r["municipality"]) for r in view["requests"]] if mine else []
+    return await render(
+        request,
+        "confirm_action.html",
+        case_id=case_id.hex(),
+        action=action,
+        confirm=confirmations.confirmation(action, counterpart=told[0], asked=asked),
+        details=[],
+        hidden={"target": target},
+    )
 
 
 def _default_target(core: AgentCore, view: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiohttp import web
 
 from hub.crypto.format import MessageKind
+from hub.inbox.pages.notices import page_notices
 from hub.inbox.sync import AgentCore
 from hub.localagent.lock import IDLE_CHOICES, KEEPER, UNLOCK_PATH
 from hub.localagent.security import CSRF
@@ -80,7 +81,8 @@ async def render(
     base = {
         "csrf": request.get(CSRF, ""),
         "municipality_name": core.name_of(core.municipality),
-        "notices": list(core.notices),
+        "notices": page_notices(request, core),
+        "back": request.path_qs,
         "hub_status": "online" if core.online else "offline",
         "outbox_count": await core.cache.outbox_count(),
         "live_version": core.version,

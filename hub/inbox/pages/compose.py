@@ -7,10 +7,12 @@ import asyncio
 import secrets
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from aiohttp import web
 
-from hub.inbox import forms
+from hub.inbox import confirmations, forms, screening
+from hub.inbox.pages import notices
 from hub.inbox.pages.common import _when, core_of, render
 from hub.inbox.pages.uploads import MAX_ATTACHMENTS, MIB, _files, _store, _too_large
 
@@ -71,12 +73,18 @@ def _quota_text(core: AgentCore, municipality: str) -> str:
 
 
 async def compose(request: web.Request) -> web.Response:
+    """GET /ny: the form (?utkast=id: a saved draft in it; ?granska=id: the draft's review
+    step, where its posts redirect). POST /ny, "Ändra" from the review page, redirects to
+    the draft in the form."""
     core = core_of(request)
     values: dict[str, str] = {}
     selected: list[str] = []
-    draft_id = request.query.get("utkast", "")
     if request.method == "POST":  # "Ändra" from the review page: back with what was typed
         draft_id = str((await request.post()).get("draft_id", ""))
+        raise web.HTTPSeeOther(f"/ny?utkast={quote(draft_id, safe='')}" if draft_id else "/ny")
+    if "granska" in request.query:
+        return await _review_again(request, request.query["granska"])
+    draft_id = request.query.get("utkast", "")
     draft = await core.cache.get_draft(draft_id) if draft_id else None
     kept: list[StoredFile] = []
     if draft:
@@ -125,7 +133,7 @@ async def save_draft(request: web.Request) -> web.Response:
             int(core.clock()),
             blobs=[a["blob"] for a in attachments],
         )
-    if errors:
+    if errors:  # a refused form is answered in place, with what was typed (nothing was done)
         return await _compose_page(
             request,
             values=values,
@@ -134,9 +142,8 @@ async def save_draft(request: web.Request) -> web.Response:
             errors=errors,
             kept=attachments,
         )
-    return await _compose_page(
-        request, values=values, selected=selected, draft_id=draft_id, saved=True, kept=attachments
-    )
+    notices.flash(request, "Utkastet är sparat.")
+    raise web.HTTPSeeOther(f"/ny?utkast={quote(draft_id, safe='')}")
 
 
 async def autosave_draft(request: web.Request) -> web.Response:
@@ -173,7 +180,6 @@ async def _compose_page(  # noqa: PLR0913 - the page's parts, all keyword-only
     selected: list[str],
     draft_id: str,
     errors: dict[str, str] | None = None,
-    saved: bool = False,
     choices: list[dict[str, Any]] | None = None,
     kept: list[StoredFile] | None = None,
 ) -> web.Response:
@@ -201,10 +207,6 @@ async def _compose_page(  # noqa: PLR0913 - the page's parts, all keyword-only
         draft_id=draft_id,
         drafts=drafts,
         kept_attachments=[{k: a[k] for k in ("blob", "name", "size")} for a in kept or []],
-        notices=[
-            *core.notices,
-            *([{"level": "info", "text": "Utkastet är sparat."}] if saved else []),
-        ],
     )
 
 
@@ -234,43 +236,110 @@ async def review(request: web.Request) -> web.Response:
             kept=kept,
         )
     attachments = kept + await _store(core, files)
+    draft = {
+        "values": values,
+        "document": document,
+        "municipalities": selected,
+        "attachments": attachments,
+    }
     async with request.app[DRAFTS]:
         await core.cache.save_draft(
-            draft_id,
-            {
-                "values": values,
-                "document": document,
-                "municipalities": selected,
-                "attachments": attachments,
-            },
-            int(core.clock()),
-            blobs=[a["blob"] for a in attachments],
+            draft_id, draft, int(core.clock()), blobs=[a["blob"] for a in attachments]
+        )
+    raise web.HTTPSeeOther(f"/ny?granska={quote(draft_id, safe='')}")
+
+
+async def _review_again(request: web.Request, draft_id: str) -> web.Response:
+    """The review step of a saved draft (GET, after Granska or a refused Skicka). A draft
+    already sent (Back after Skicka) says so, with the way to its case."""
+    core = core_of(request)
+    draft = await core.cache.get_draft(draft_id) if draft_id else None
+    if draft is not None and draft.get("document"):
+        refused = notices.take_state(request, f"granska:{draft_id}")
+        confirmed, unconfirmed = refused if refused is not None else (set(), 0)
+        return await _review_page(
+            request, draft_id, draft, confirmed=confirmed, unconfirmed=unconfirmed
+        )
+    if draft is not None:  # saved from the form, never reviewed: the form then
+        raise web.HTTPSeeOther(f"/ny?utkast={quote(draft_id, safe='')}")
+    case_hex = request.app[notices.FLASH].sent.get(draft_id)
+    if case_hex is not None:
+        return await render(
+            request,
+            "error.html",
+            title="Förfrågan är redan skickad",
+            message="Den här förfrågan är redan skickad och kan inte skickas igen.",
+            back_url=f"/arende/{case_hex}",
+            back_text="Till ärendet",
         )
     return await render(
         request,
+        "error.html",
+        status=404,
+        title="Utkastet finns inte",
+        message="Utkastet hittades inte. Det kan redan vara skickat eller borttaget.",
+    )
+
+
+# Every field a person writes into; the date is left out (a date is never a personnummer).
+_SCREENED = {f.id: f.label_sv for f in forms.INQUIRY_FIELDS if f.kind != "date"}
+
+
+def _findings(draft: dict[str, Any]) -> list[screening.Finding]:
+    """What the review step flags in a draft's document and its attachments' file names."""
+    names = [str(a["name"]) for a in draft["attachments"]]
+    return screening.screen_inquiry(draft["document"], _SCREENED, names)
+
+
+async def _review_page(
+    request: web.Request,
+    draft_id: str,
+    draft: dict[str, Any],
+    *,
+    confirmed: set[str] | None = None,
+    unconfirmed: int = 0,
+) -> web.Response:
+    """Granska förfrågan: the draft as it will be sent, with what the check before sending
+    found; unconfirmed > 0 when Skicka came without "Uppgiften behövs" for as many findings."""
+    core = core_of(request)
+    return await render(
+        request,
         "review.html",
+        status=422 if unconfirmed else 200,
         sections=forms.INQUIRY_SECTIONS,
-        values=document,
-        municipalities=[core.name_of(m) for m in selected],
-        attachments=[{"name": a["name"], "size": a["size"]} for a in attachments],
+        values=draft["document"],
+        municipalities=[core.name_of(m) for m in draft["municipalities"]],
+        attachments=[{"name": a["name"], "size": a["size"]} for a in draft["attachments"]],
         draft_id=draft_id,
+        findings=_findings(draft),
+        confirmed=confirmed or set(),
+        unconfirmed=unconfirmed,
     )
 
 
 async def send(request: web.Request) -> web.StreamResponse:
+    """Skicka: only when every finding of the check before sending is confirmed as needed
+    (the check is made again here on what was saved, not taken from the page); otherwise
+    back to the review step, saying what is left. Either way a redirect: Back and reload
+    never send the inquiry again."""
     core = core_of(request)
-    draft_id = str((await request.post()).get("draft_id", ""))
+    form = await request.post()
+    draft_id = str(form.get("draft_id", ""))
+    confirmed = {v for v in form.getall("needed", []) if isinstance(v, str)}
     async with request.app[DRAFTS]:
-        draft = await core.cache.take_draft(draft_id)
-    if draft is None:
-        return await render(
-            request,
-            "error.html",
-            status=404,
-            title="Utkastet finns inte",
-            message="Utkastet hittades inte. Det kan redan vara skickat.",
-        )
+        draft = await core.cache.get_draft(draft_id) if draft_id else None
+        left = [f for f in _findings(draft) if f.key not in confirmed] if draft else []
+        if draft is not None and not left:
+            draft = await core.cache.take_draft(draft_id)
+    if left:  # the review step again, with the ticks kept and what is left said
+        notices.keep_state(request, f"granska:{draft_id}", (confirmed, len(left)))
+    if draft is None or left:
+        raise web.HTTPSeeOther(f"/ny?granska={quote(draft_id, safe='')}")
     case_id = await core.send_inquiry(
         draft["document"], draft["attachments"], draft["municipalities"]
     )
+    request.app[notices.FLASH].sent[draft_id] = case_id.hex()
+    waiting = not core.online or await core.cache.outbox_count() > 0
+    names = [core.name_of(m) for m in draft["municipalities"]]
+    notices.flash(request, confirmations.sent_text(names, waiting=waiting))
     raise web.HTTPSeeOther(f"/arende/{case_id.hex()}")

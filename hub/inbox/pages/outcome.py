@@ -12,6 +12,7 @@ from aiohttp import web
 from hub.client.api import RemoteError
 from hub.errors import MESSAGES
 from hub.inbox import forms
+from hub.inbox.pages import notices
 from hub.inbox.pages.case import _receiving, _render_case, _reportable
 from hub.inbox.pages.common import _case_id, core_of, render
 from hub.inbox.sync import AgentCore, case_from_view
@@ -170,6 +171,7 @@ async def outcome_send(request: web.Request) -> web.Response:
     # The report is filed; the words go sealed to the county board, through the outbox.
     if note and not await core.send_outcome_note(case_id, note):
         core.notices.append({"level": "warning", "text": NO_BOARD_KEY})
+    notices.flash(request, "Utfallet är rapporterat till samordnaren.")
     raise web.HTTPSeeOther(f"/arende/{case_id.hex()}#utfall")
 
 
