@@ -173,9 +173,12 @@ async def test_lock_now_lets_go_of_every_key_and_the_hub_session(tmp_path):
         assert follower is not None
         assert not follower.done()
         del core
+        flashes = b.keeper.forget_at_lock[0].__self__  # the pages' memory of the session
+        flashes.messages["a session"] = [{"level": "info", "text": "Förfrågan skickades"}]
         status, location, _ = await b.post("/las-nu", {})
         assert (status, location) == (303, "/las-upp")
         assert b.keeper.held is None
+        assert flashes.messages == {}  # nothing a page kept outlives the lock
         assert follower.done()  # no longer follows the hub's live channel
         del follower
         gc.collect()

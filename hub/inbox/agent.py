@@ -73,7 +73,9 @@ def init_inbox(
     )
     app[notices.FLASH] = notices.Flashes()
     app[uploads.MAX_ATTACHMENTS] = max_attachment_mb * uploads.MIB
-    lock.lockable(app, core if isinstance(core, lock.Keeper) else lock.Keeper(None, held=core))
+    keeper = core if isinstance(core, lock.Keeper) else lock.Keeper(None, held=core)
+    keeper.forget_at_lock.append(app[notices.FLASH].clear)
+    lock.lockable(app, keeper)
     app[inbox_list.BANNERS] = inbox_list.BannerMemo()
     app[compose.DRAFTS] = asyncio.Lock()
     r = app.router

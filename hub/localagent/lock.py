@@ -78,6 +78,8 @@ class Keeper(Generic[H]):
     clock: Callable[[], float] = time.monotonic
     wall: Callable[[], float] = time.time
     held: H | None = None
+    # What the pages keep in memory for a browser session, forgotten at every lock (G18).
+    forget_at_lock: list[Callable[[], None]] = field(default_factory=list)
     locked_at: float | None = None  # wall-clock time the agent was last locked (or started)
     failures: int = 0  # wrong passphrases in a row
     _not_before: float = 0.0
@@ -135,6 +137,8 @@ class Keeper(Generic[H]):
         """Stop following the hub, close the agent and drop every reference to it."""
         async with self._turn:
             held, self.held = self.held, None
+            for forget in self.forget_at_lock:
+                forget()
             if held is None:
                 return
             self.locked_at = self.wall()

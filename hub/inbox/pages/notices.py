@@ -41,6 +41,12 @@ class Flashes:
     # drafts sent -> their case (hex): the review page reached again with Back says so
     sent: dict[str, str] = field(default_factory=dict)
 
+    def clear(self) -> None:
+        """Locked means blind (G18): nothing a page kept for a session outlives a lock."""
+        self.messages.clear()
+        self.states.clear()
+        self.sent.clear()
+
 
 FLASH = web.AppKey("flash", Flashes)
 
