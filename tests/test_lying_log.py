@@ -20,6 +20,7 @@ from hub.crypto.keys import dumps_public_signing_key
 from hub.crypto.registry import Registry, make_settings
 from hub.crypto.transparency import policy_of
 from hub.errors import MESSAGES, HubError
+from hub.inbox.pages.notices import notice_key
 from hub.inbox.parts import LOG_VIEW
 from hub.inbox.session import EVIDENCE_KEPT, WITNESSES_CHANGED
 from hub.witness.service import EVIDENCE_NAME
@@ -243,6 +244,18 @@ async def test_a_fork_without_witnesses_is_refused_as_a_fork_and_kept_as_evidenc
             await anna.login()
             _, page = await anna.page("/")
             assert EVIDENCE_KEPT in page
+            # Anna closes it: it stays closed, also after a restart; the evidence stays kept.
+            [evidence] = [n for n in anna.core.notices if EVIDENCE_KEPT in n["text"]]
+            assert f'value="{notice_key(evidence)}"' in page  # its Stäng button
+            await anna.post("/meddelande/stang", {"notice": notice_key(evidence), "back": "/"})
+            _, page = await anna.page("/")
+            assert EVIDENCE_KEPT not in page
+        async with running_agent(net, "anna", tmp_path) as anna:
+            await anna.login()
+            _, page = await anna.page("/")
+            assert EVIDENCE_KEPT not in page
+            kept = json.loads(await anna.core.cache.get_value(LOG_VIEW, ""))
+            assert [e["code"] for e in kept["evidence"]] == ["checkpoint_fork"]
 
 
 async def test_a_key_added_behind_a_municipalitys_back_stays_a_notice_until_acknowledged(tmp_path):

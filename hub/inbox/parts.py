@@ -6,15 +6,17 @@ facts its pages' frame shows (hub.inbox.pages.common.PageCore). The contact pers
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from hub.inbox.receiving import Receiver
-from hub.inbox.session import Session
+from hub.inbox.session import EVIDENCE_KEPT, Session
 
 REGISTRY_SERIAL = "registry_serial"  # the cache's key for the highest serial verified
 LOG_VIEW = "log_view"  # the directory log's view verified (hub/client/verified_log.py)
+ACKNOWLEDGED = "evidence_acknowledged"  # the evidence notices the person has closed
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -64,6 +66,15 @@ class AgentParts:
         if kept:
             log.restore(kept)
         log.keep = self._keep_log
+        self.session.acknowledged |= set(json.loads(await self.cache.get_value(ACKNOWLEDGED, "[]")))
+
+    async def acknowledge_notice(self, text: str) -> None:
+        """The person closed an evidence notice: it stays closed, also after a restart (the
+        evidence itself stays kept in the cache and with the witnesses)."""
+        if not text.endswith(EVIDENCE_KEPT):
+            return
+        self.session.acknowledged.add(text)
+        await self.cache.set_value(ACKNOWLEDGED, json.dumps(sorted(self.session.acknowledged)))
 
     async def _keep_log(self, log: VerifiedLog) -> None:
         await self.cache.set_value(REGISTRY_SERIAL, str(log.serial))

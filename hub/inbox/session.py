@@ -81,6 +81,8 @@ class Session:
     deadline_rules: NetworkDeadlines = NATIONAL
     with_settings: bool = True  # learn the settings too (the county board's agent does not)
     notices: list[dict[str, str]] = field(default_factory=list)  # for the pages' banners
+    # Evidence notices the person has closed (their texts): the evidence itself stays kept.
+    acknowledged: set[str] = field(default_factory=set)
 
     async def connect(self, *, with_settings: bool = True) -> None:
         """Sign in, verify the directory, learn who we are, the members and (unless told
@@ -177,7 +179,7 @@ class Session:
         """Each conflict this inbox has caught, kept in its cache, stays a notice on every page."""
         for evidence in self.verified_log.evidence:
             notice = {"level": "warning", "text": f"{MESSAGES[evidence.code]} {EVIDENCE_KEPT}"}
-            if notice not in self.notices:
+            if notice not in self.notices and notice["text"] not in self.acknowledged:
                 self.notices.append(notice)
 
     @property

@@ -111,9 +111,10 @@ async def dismiss(request: web.Request) -> web.StreamResponse:
     core = frame_of(request)
     form = await request.post()
     key = str(form.get("notice", ""))
-    core.notices[:] = [
-        n for n in core.notices if notice_key(n) != key or n["text"].endswith(_STANDING)
-    ]
+    closed = [n for n in core.notices if notice_key(n) == key and not n["text"].endswith(_STANDING)]
+    core.notices[:] = [n for n in core.notices if n not in closed]
+    for notice in closed:  # evidence of a lying hub stays closed once closed (issue 14)
+        await core.acknowledge_notice(notice["text"])
     raise web.HTTPSeeOther(local_path(str(form.get("back", "/"))))
 
 
