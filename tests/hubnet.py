@@ -201,11 +201,9 @@ class HubNet:
         role = Role.SENDER if me == sender else Role.RECEIVER
         now = int(self.clock.now)
         case = derived.case or Case(case_id.hex(), sender)
-        if batch and event == "confirm":
-            actions = case.confirm_batch(municipality, now)
-        elif batch and event == "close_not_moved":
-            actions = case.close_not_moved_batch(now)
-        else:
+        if batch:
+            actions = case.batch_for(role, municipality, Event(event), now, details)
+        else:  # the one step alone, as a hostile or broken agent might post it
             actions = [Action(role, municipality, Event(event), now, details or {})]
         return sign_batch(
             self.people[person],

@@ -19,7 +19,7 @@ from hub.client.api import RemoteError
 from hub.crypto.format import MessageKind
 from hub.errors import LifecycleError
 from hub.protocol.chain import derive, sign_batch
-from hub.protocol.lifecycle import Action, Event, RequestState, Role
+from hub.protocol.lifecycle import Event, RequestState, Role
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from hub.protocol.chain import DerivedCase
 
 log = logging.getLogger("hub.inbox")
-CLOSE_NOT_MOVED = Event.CLOSE_NOT_MOVED.value
 
 
 @dataclass
@@ -77,13 +76,8 @@ class Stepper:
                 event=event,
             )
         now = int(self.clock())
-        if event == CLOSE_NOT_MOVED:
-            actions = case.close_not_moved_batch(now)
-        elif event == Event.CONFIRM:
-            actions = case.confirm_batch(municipality, now)
-        else:
-            role = Role.SENDER if me == sender else Role.RECEIVER
-            actions = [Action(role, municipality, Event(event), now, dict(details or {}))]
+        role = Role.SENDER if me == sender else Role.RECEIVER
+        actions = case.batch_for(role, municipality, Event(event), now, details)
         case.apply_batch(actions)  # what the hub would refuse is refused here, in Swedish
         return sign_batch(
             self.identity,

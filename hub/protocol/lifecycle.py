@@ -483,6 +483,22 @@ class Case:
         """A ends the case without a move: every open request is withdrawn (B told)."""
         return self.apply_batch(self.close_not_moved_batch(at, role=role))
 
+    def batch_for(
+        self,
+        role: Role,
+        municipality: str,
+        event: Event,
+        at: int,
+        details: Mapping[str, object] | None = None,
+    ) -> list[Action]:
+        """The steps a person's one action takes: a confirm with closing the others, closing
+        without a move with withdrawing every open request, else the one step."""
+        if event is Event.CLOSE_NOT_MOVED:
+            return self.close_not_moved_batch(at, role=role)
+        if event is Event.CONFIRM:
+            return self.confirm_batch(municipality, at)
+        return [Action(role, municipality, event, at, dict(details or {}))]
+
     def confirm_batch(self, municipality: str, at: int) -> list[Action]:
         """What A signs to confirm `municipality`: closed elsewhere for every other open
         request, then the confirm (`apply_batch` takes exactly this)."""
