@@ -9,6 +9,7 @@ from hub.errors import MESSAGES
 from hub.inbox import documents, forms
 from hub.inbox.pages.common import STATE_LABELS, _deadline_fields, _receipt_line, _when
 from hub.inbox.verified_case import verified_case
+from hub.protocol.case_reference import case_reference
 
 if TYPE_CHECKING:
     from hub.inbox.sync import AgentCore
@@ -158,6 +159,7 @@ async def case_context(core: AgentCore, case_id: bytes) -> dict[str, Any] | None
         actions.insert(-2, "close_not_moved")
     shown = {
         "case_id": case.case_id.hex(),
+        "reference": case_reference(case.case_id),
         "from_name": core.name_of(case.sender),
         "to_names": [core.name_of(m) for m in case.asked]
         if case.mine

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from hub.inbox.pages.common import STATE_LABELS, _deadline_fields, _receipt_line, core_of, render
 from hub.inbox.sync import AgentCore, due_from_json
+from hub.protocol.case_reference import case_reference
 from hub.protocol.deadlines import WORKING_DAY_STARTS, DueKind, NetworkDeadlines
 from hub.protocol.notices import Topic, banner_counts, topic_line
 
@@ -145,6 +146,7 @@ def _inbox_item(
         )
     return {
         "case_id": view["case_id"],
+        "reference": case_reference(bytes.fromhex(view["case_id"])),
         "title": f"Förfrågan till {', '.join(others)}"
         if mine
         else f"Förfrågan från {core.name_of(view['from'])}",
