@@ -60,6 +60,7 @@ __all__ = [
     "due_to_json",
 ]
 log = logging.getLogger("hub.inbox")
+KEEP_LESS_EVERY = 3600  # seconds between the inbox's retention passes
 _QUOTA_FAILURES = (aiohttp.ClientError, OSError, RemoteError, TimeoutError)
 
 
@@ -84,6 +85,7 @@ class AgentCore(AgentParts):
     year_so_far: YearSoFar | None = None  # the members' quotas, as last fetched
     year_so_far_stale: bool = False  # the last fetch failed: year_so_far is older
     calendar: SwedishCalendar = field(default_factory=SwedishCalendar)
+    kept_less_at: float | None = None  # the agent's clock at the last retention pass
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -172,7 +174,12 @@ class AgentCore(AgentParts):
         await self._fetch_year_so_far(client)
         if await self.handover.hand_over(self.sender, directory, self.municipality):
             await self.sender.flush()  # the REWRAPs queued: on their way now, not at a later flush
-        await self.keep_less()
+        # Retention counts in days: a pass an hour, not one at every live notice (each reads
+        # every kept case).
+        now = self.clock()
+        if self.kept_less_at is None or now - self.kept_less_at >= KEEP_LESS_EVERY:
+            self.kept_less_at = now
+            await self.keep_less()
         self.changed.set()
         return new
 
