@@ -6,9 +6,12 @@ only rotate and wait for the agents' own syncs."""
 
 from __future__ import annotations
 
+import io
 import re
 
+from hub.crypto.envelope import open_envelope
 from hub.crypto.format import MessageKind
+from hub.crypto.rewrap import HandedKey, rewrap_document
 from hub.inbox.handover import HANDED_TO
 from tests.hubnet import running_hub
 from tests.inboxnet import running_agent
@@ -91,3 +94,40 @@ async def test_a_handover_interrupted_midway_resumes_without_doubling(tmp_path):
         async with running_agent(net, "bo", tmp_path) as bo:
             held = await bo.core.cache.envelopes_of_case(case_id)
             assert [e.kind for e in held if e.kind == MessageKind.INQUIRY] == [MessageKind.INQUIRY]
+
+
+async def test_a_rewrap_from_another_municipality_is_not_taken(tmp_path):
+    """Only a colleague hands over (docs/protocol.md §6): Kommun A, which sealed the inquiry and
+    holds its file key, sends Bo a rewrap of it; Bo's inbox keeps the envelope but opens
+    nothing with it, and the inquiry stays refused as not sealed to his key."""
+    async with running_hub(tmp_path) as net:
+        async with running_agent(net, "anna", tmp_path) as anna:
+            case_id = await anna.core.send_inquiry(INQUIRY, [], ["kommun-b"])
+        await net.enrol("bo", "kommun-b")
+        net.active.add("bo")
+        await net.revoke("bertil", at=int(net.clock.now), reason="left")
+        net.active.discard("bertil")
+        client = await net.client("anna")
+        [inquiry] = await client.envelopes("sent")
+        message_id = bytes.fromhex(inquiry.message_id)
+        directory = await client.directory(net.admin.public)
+        with open_envelope(
+            io.BytesIO(await client.download(message_id)),
+            recipient=net.people["anna"],
+            sender_keys=directory,
+            workdir=tmp_path,
+            now=int(net.clock.now),
+        ) as opened:
+            handed = HandedKey(message_id, opened.digest, opened.file_key)
+        rewrap = net.seal_to(
+            "anna",
+            ["kommun-b"],
+            rewrap_document([handed]),
+            kind=MessageKind.REWRAP,
+            case_id=case_id,
+        )
+        await client.upload(rewrap, ["kommun-b"])
+        async with running_agent(net, "bo", tmp_path) as bo:
+            held = await bo.core.cache.envelopes_of_case(case_id)
+            assert [e.kind for e in held] == [MessageKind.REWRAP]  # kept, used for nothing
+            assert message_id in await bo.core.cache.refused_ids("envelope_not_recipient")

@@ -125,3 +125,35 @@ async def test_an_ended_case_leaves_no_trace_of_it_in_the_inbox_and_a_running_on
         status, _ = await bertil.page(f"/arende/{ended.hex()}")
         assert status == 404
         assert inquiry.message_id in await bertil.core.cache.seen_message_ids()
+
+
+async def test_an_ended_case_with_something_still_in_the_outbox_stays(tmp_path):
+    """Anna writes in the ended case while the hub is out of reach: her copy of the case stays,
+    past the retention, until the outbox has sent what waits."""
+    async with (
+        running_hub(tmp_path) as net,
+        running_agent(net, "anna", tmp_path) as anna,
+        running_agent(net, "bertil", tmp_path) as bertil,
+    ):
+        ended = await anna.core.send_inquiry({"bakgrund_till_placering": "x"}, [], ["kommun-b"])
+        await bertil.core.sync()
+        await bertil.core.answer(
+            ended,
+            "decline",
+            target="kommun-b",
+            document=DECLINE,
+            details={"reason": "quota_reached"},
+        )
+        await anna.core.sync()
+        real_url = anna.core.client.base_url
+        anna.core.client.base_url = "http://127.0.0.1:9"  # nothing listens there
+        anna.core.online = False
+        await anna.core.send_message(ended, "kommun-b", {"message": "Tack för svaret."}, [])
+        assert len(await anna.core.cache.outbox()) == 1
+        net.clock.now += (NATIONAL.inbox_retention_days + 1) * DAY
+        assert await anna.core.keep_less() == 0
+        assert await anna.core.cache.get_case(ended) is not None
+        anna.core.client.base_url = real_url
+        await anna.core.flush_outbox()  # sends, then syncs: whose retention pass removes it
+        assert await anna.core.cache.outbox() == []
+        assert await anna.core.cache.get_case(ended) is None
