@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from hub.client.api import HubClient
+    from hub.crypto.directory import Directory
     from hub.crypto.keys import PrivateIdentity
     from hub.inbox.cache import InboxCache
     from hub.inbox.session import Session
@@ -40,11 +41,14 @@ class Stepper:
     identity: PrivateIdentity
     clock: Callable[[], float]
 
-    async def chain(self, client: HubClient, case_id: bytes) -> tuple[DerivedCase, str]:
-        """The case's chains as the hub relays them now, verified against the directory
-        fetched again, and the case's sender (from its verified inquiry; ours for a case we
-        are opening)."""
-        directory = await self.session.refresh_directory()
+    async def chain(
+        self, client: HubClient, case_id: bytes, directory: Directory | None = None
+    ) -> tuple[DerivedCase, str]:
+        """The case's chains as the hub relays them now, verified against `directory` (one
+        the caller has just verified) or the directory fetched again, and the case's sender
+        (from its verified inquiry; ours for a case we are opening)."""
+        if directory is None:
+            directory = await self.session.refresh_directory()
         parties = await self.cache.case_parties(case_id)
         sender = self.session.municipality if parties is None else parties.sender
         relayed = await client.case_steps(case_id)
@@ -60,12 +64,13 @@ class Stepper:
         event: str,
         details: Mapping[str, Any] | None = None,
         message_id: bytes | None = None,
+        directory: Directory | None = None,
     ) -> list[dict[str, str]]:
         """Sign what the person did as the steps it takes: one, or a confirm with closing
         every other open request, or closing without a move with withdrawing every open one.
         LifecycleError, with its Swedish sentence, when the chain as verified here does not
         allow it (someone else acted first, or the history is conflicting)."""
-        derived, sender = await self.chain(client, case_id)
+        derived, sender = await self.chain(client, case_id, directory)
         me = self.session.municipality
         case = derived.case
         if case is None or municipality in derived.forked:
@@ -91,10 +96,15 @@ class Stepper:
         )
 
     async def take_own_steps(
-        self, client: HubClient, case_id: bytes, view: Mapping[str, Any]
+        self,
+        client: HubClient,
+        case_id: bytes,
+        view: Mapping[str, Any],
+        directory: Directory,
     ) -> bool:
         """As the asked municipality: sign deliver once the verified inquiry is here, and
-        read_receipt once a person has opened it. True when a step was taken."""
+        read_receipt once a person has opened it, against the directory the caller verified
+        for this sync (not fetched again for every case). True when a step was taken."""
         me = self.session.municipality
         if view["from"] == me:
             return False
@@ -113,7 +123,12 @@ class Stepper:
             return False
         try:
             signed = await self.sign(
-                client, case_id, municipality=me, event=event, message_id=message_id
+                client,
+                case_id,
+                municipality=me,
+                event=event,
+                message_id=message_id,
+                directory=directory,
             )
             await client.post_steps(case_id, signed)
         except (LifecycleError, RemoteError) as exc:

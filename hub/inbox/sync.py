@@ -230,7 +230,7 @@ class AgentCore(AgentParts):
         stored = await self.cache.get_case(case_id)
         if stored is None:
             return
-        if await self.sender.stepper.take_own_steps(client, case_id, stored):
+        if await self.sender.stepper.take_own_steps(client, case_id, stored, directory):
             relayed = await client.case_steps(case_id)
             await self.casebook.store(view, relayed, directory, me=self.municipality)
             self.version += 1
@@ -251,8 +251,11 @@ class AgentCore(AgentParts):
         client = await self.session.hub()
         await self.receiver.mark_read(client, case_id)
         kept = await self.cache.get_case(case_id)
-        if kept is not None and await self.sender.stepper.take_own_steps(client, case_id, kept):
-            directory = await self.session.refresh_directory()
+        if kept is None:
+            return
+        # The directory the last sync verified: opening a page fetches no registry.
+        directory = self.session.directory or await self.session.refresh_directory()
+        if await self.sender.stepper.take_own_steps(client, case_id, kept, directory):
             await self._store_case(client, directory, await client.case(case_id))
 
     async def refresh_receipts(self, case_id: bytes) -> None:
