@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -127,3 +129,8 @@ async def locked_agent(net: HubNet, person: str, tmp_path: Path) -> AsyncIterato
         yield Locked(url, auth, keeper)
     finally:
         await runner.cleanup()
+
+
+def page_text(page: str) -> str:
+    """A page's words as a person reads them: tags out, entities decoded, spaces collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())

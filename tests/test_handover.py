@@ -7,21 +7,17 @@ only rotate and wait for the agents' own syncs."""
 from __future__ import annotations
 
 import io
-import re
 
 from hub.crypto.envelope import open_envelope
 from hub.crypto.format import MessageKind
 from hub.crypto.rewrap import HandedKey, rewrap_document
 from hub.inbox.handover import HANDED_TO
 from tests.hubnet import running_hub
+from tests.inboxnet import page_text as _text
 from tests.inboxnet import running_agent
 from tests.lyinghub import lying_hub, once
 
 INQUIRY = {"bakgrund_till_placering": "Behöver ett nytt boende snabbt"}
-
-
-def _text(page: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
 
 
 async def test_the_remaining_colleague_hands_over_and_the_successor_reads_and_answers(tmp_path):

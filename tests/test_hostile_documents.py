@@ -16,6 +16,7 @@ from pypdf import PdfReader
 from hub.crypto.format import MessageKind
 from hub.inbox import documents
 from tests.hubnet import running_hub
+from tests.inboxnet import page_text as _text
 from tests.inboxnet import running_agent
 
 JSON = st.recursive(
@@ -64,10 +65,6 @@ def test_unknown_fields_are_counted_not_shown():
 
 
 # --- through a real hub ----------------------------------------------------------------------
-
-
-def _text(page: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
 
 
 async def _hostile_case(net, inquiry: dict[str, object], message: dict[str, object]) -> bytes:

@@ -5,7 +5,6 @@ categories only. A refusal comes back beside its field, an unreachable hub loses
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,7 @@ import pytest
 
 from hub.inbox import forms
 from tests.hubnet import running_hub
+from tests.inboxnet import page_text as _text
 from tests.inboxnet import running_agent
 
 if TYPE_CHECKING:
@@ -27,11 +27,6 @@ CANARY = "KANARIE-utfallet-5b1f"
 async def net(tmp_path):
     async with running_hub(tmp_path) as hubnet:
         yield hubnet
-
-
-def _text(page: str) -> str:
-    """The page's text, tags out, entities decoded, spaces collapsed."""
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
 def _inquiry() -> dict[str, str]:

@@ -5,9 +5,7 @@ database and blob files nor the coordinator's statistics hold it."""
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,7 @@ import pytest
 from hub.crypto.format import MessageKind
 from hub.inbox import forms
 from tests.hubnet import running_hub
+from tests.inboxnet import page_text as _text
 from tests.inboxnet import running_agent
 
 WORDS = "SKÄL-I-ORD-7c2e: bostaden blev inte klar i tid"
@@ -29,10 +28,6 @@ async def net(tmp_path):
         await hubnet.enrol("gun", "lansstyrelsen", role="county_board")
         await hubnet.enrol("signe", "samordnaren", role="coordinator")
         yield hubnet
-
-
-def _text(page: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
 def _inquiry() -> dict[str, str]:

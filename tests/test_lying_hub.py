@@ -14,6 +14,7 @@ from hub.crypto.format import MessageKind
 from hub.errors import AuthorityError
 from hub.inbox.agent import InboxConfig, open_core
 from tests.hubnet import NETWORK, as_json
+from tests.inboxnet import page_text as _text
 from tests.inboxnet import running_agent
 from tests.lyinghub import in_cases, in_listing, lying_hub
 
@@ -41,10 +42,6 @@ async def signed_in_pair(net, tmp_path) -> AsyncIterator[tuple[Agent, Agent]]:
         await anna.login()
         await bertil.login()
         yield anna, bertil
-
-
-def _text(page: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
 
 
 async def _inquiry(anna, to: list[str], text: str = "Bakgrund") -> str:

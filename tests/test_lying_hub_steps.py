@@ -11,6 +11,7 @@ import pytest
 
 from hub.crypto.steps import make_step, step_digest
 from tests.hubnet import NETWORK
+from tests.inboxnet import page_text as _text
 from tests.inboxnet import running_agent
 from tests.lyinghub import in_case_views, in_listing, in_steps, lying_hub
 from tests.test_lying_hub import signed_in_pair
@@ -22,10 +23,6 @@ DECLINE = {"reason": "quota_reached", "motivation": "Kvoten är fylld i år."}
 async def liar(tmp_path):
     async with lying_hub(tmp_path) as (net, proxy):
         yield net, proxy
-
-
-def _text(page: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
 
 
 def _request_box(page: str, name: str) -> str:

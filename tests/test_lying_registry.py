@@ -5,7 +5,6 @@ one. For each, what the person sees, and that nothing is sealed on the hub's wor
 from __future__ import annotations
 
 import base64
-import re
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from hub.crypto.records import sign_record
 from hub.errors import MESSAGES, HubError
 from hub.inbox.session import UNSIGNED_NAMES, UNSIGNED_SETTINGS
 from tests.hubnet import NETWORK
+from tests.inboxnet import page_text as _text
 from tests.inboxnet import running_agent
 from tests.lyinghub import log_as_served, lying_hub, older_view
 from tests.vectors._rng import SeededRng
@@ -28,10 +28,6 @@ NETWORK_INFO = f"/api/v1/networks/{NETWORK}"
 async def liar(tmp_path):
     async with lying_hub(tmp_path) as (net, proxy):
         yield net, proxy
-
-
-def _text(page: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
 
 
 def _in_registry(rewrite: Any) -> Any:
