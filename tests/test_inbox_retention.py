@@ -68,6 +68,19 @@ def test_the_national_days_count_until_the_network_signs_its_own():
     assert retention_days({"inbox_retention_days": 30}) == 30
 
 
+async def _declined_by_b(anna, bertil, case_id: bytes) -> None:
+    """B's inbox takes the inquiry and declines it, which ends the case for both; A fetches."""
+    await bertil.core.sync()
+    await bertil.core.answer(
+        case_id,
+        "decline",
+        target="kommun-b",
+        document=DECLINE,
+        details={"reason": "quota_reached"},
+    )
+    await anna.core.sync()
+
+
 async def test_an_ended_case_leaves_no_trace_of_it_in_the_inbox_and_a_running_one_stays(tmp_path):
     """B declines A's inquiry; A's inquiry to C runs on. After the national inbox retention,
     B's inbox and A's (for the case B ended) hold no row, file or id of the ended case, the
@@ -81,15 +94,7 @@ async def test_an_ended_case_leaves_no_trace_of_it_in_the_inbox_and_a_running_on
         await bertil.login()
         ended = await anna.core.send_inquiry({"bakgrund_till_placering": "x"}, [], ["kommun-b"])
         running = await anna.core.send_inquiry({"bakgrund_till_placering": "y"}, [], ["kommun-c"])
-        await bertil.core.sync()
-        await bertil.core.answer(
-            ended,
-            "decline",
-            target="kommun-b",
-            document=DECLINE,
-            details={"reason": "quota_reached"},
-        )
-        await anna.core.sync()
+        await _declined_by_b(anna, bertil, ended)
         held = await bertil.core.cache.envelopes_of_case(ended)
         [inquiry] = [e for e in held if e.kind == MessageKind.INQUIRY]
         # The case's id, and pieces of what holds its text: the sealed documents in the cache's
@@ -136,15 +141,7 @@ async def test_an_ended_case_with_something_still_in_the_outbox_stays(tmp_path):
         running_agent(net, "bertil", tmp_path) as bertil,
     ):
         ended = await anna.core.send_inquiry({"bakgrund_till_placering": "x"}, [], ["kommun-b"])
-        await bertil.core.sync()
-        await bertil.core.answer(
-            ended,
-            "decline",
-            target="kommun-b",
-            document=DECLINE,
-            details={"reason": "quota_reached"},
-        )
-        await anna.core.sync()
+        await _declined_by_b(anna, bertil, ended)
         real_url = anna.core.client.base_url
         anna.core.client.base_url = "http://127.0.0.1:9"  # nothing listens there
         anna.core.online = False
