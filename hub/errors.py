@@ -124,6 +124,10 @@ MESSAGES: dict[str, str] = {
         "En kollega lämnade över nyckeln till ett meddelande, men meddelandet är inte det som "
         "överlämningen gällde. Det visas inte."
     ),
+    "envelope_handover_not_allowed": (
+        "En annan kommun lämnade över nyckeln till ett meddelande som inte skickades mellan den "
+        "och er i ärendet. Bara det som gick mellan er får lämnas över, så det visas inte."
+    ),
     "record_malformed": "En signerad post är felaktigt uppbyggd.",
     "record_not_canonical": "En signerad post är inte kodad på det enda tillåtna sättet.",
     "record_bad_signature": "En signerad post har en ogiltig underskrift.",
@@ -322,6 +326,7 @@ class EnvelopeVerificationError(VerificationError):
             "envelope_replayed",
             "envelope_from_future",
             "envelope_handed_digest_mismatch",
+            "envelope_handover_not_allowed",
         }
     )
 

@@ -84,6 +84,23 @@ def test_vector_invalid_sequences(case: dict[str, Any]):
     assert info.value.code == case["expect"], info.value
 
 
+def test_vector_handover_loads_after_the_sequence():
+    """The administrator's handover (docs/protocol.md §6) names the municipality and the keys
+    its open cases go to; a sequence without one has none."""
+    handover = VECTORS["handover"]
+    registry = _load([*VECTORS["records"], handover["record"]])
+    assert gen_registry.handover_summary(registry) == [handover["expect"]]
+    assert _load(VECTORS["records"]).handovers == ()
+
+
+@pytest.mark.parametrize("case", VECTORS["handover"]["invalid"], ids=lambda c: c["name"])
+def test_vector_invalid_handovers(case: dict[str, Any]):
+    """A handover only to keys the administrator signed for that municipality before it."""
+    with pytest.raises(HubError) as info:
+        _load([*VECTORS["records"], case["record"]])
+    assert info.value.code == case["expect"], info.value
+
+
 def test_the_same_view_again_and_a_newer_one_are_accepted():
     """known_serial refuses only an older view: the same length or longer passes."""
     records = VECTORS["records"]

@@ -38,6 +38,7 @@ from hub.crypto.directory import (
     make_entry,
     make_revocation,
 )
+from hub.crypto.handover_record import make_handover
 from hub.crypto.keys import (
     KEY_ID_BYTES,
     PrivateIdentity,
@@ -225,6 +226,17 @@ def _register_keys(sub: Subparsers) -> None:
     _hub_options(p)
     _passphrase_option(p)
     p.set_defaults(run=_rotate)
+
+    p = sub.add_parser(
+        "handover",
+        help="kommunen har ingen kvar som har nyckeln: låt motparterna i dess öppna ärenden "
+        "lämna över till efterträdaren",
+    )
+    p.add_argument("municipality", metavar="KOMMUN", help="kommunens id")
+    p.add_argument("--yes", action="store_true", help="fråga inte (för skript)")
+    _hub_options(p)
+    _passphrase_option(p)
+    p.set_defaults(run=_handover)
 
     p = sub.add_parser("directory", help="visa den verifierade katalogen")
     _hub_options(p)
@@ -875,6 +887,52 @@ def _revoke(args: argparse.Namespace) -> int:
             )
 
     asyncio.run(run())
+    return 0
+
+
+CONFIRM_HANDOVER: Final = "Signera överlämningen? [j/N] "
+
+
+def _handover(args: argparse.Namespace) -> int:
+    """Sign a handover (docs/protocol.md §6): the municipality's keys are all lost, and the
+    other side of each of its open cases hands the successor's keys (valid now) the file keys
+    of what passed between them. Sign the successor's entry first (`approve` or `rotate`)."""
+
+    async def run() -> int:
+        async with _admin(args) as (client, key):
+            registry = await _verified_registry(client, key, args.keys)
+            if args.municipality not in registry.municipalities:
+                raise ValueError(f"kommunen {args.municipality} har ingen signerad post")
+            successors = registry.directory.valid_keys(args.municipality, int(time.time()))
+            if not successors:
+                raise ValueError(
+                    f"kommunen {args.municipality} har ingen giltig nyckel: godkänn "
+                    "efterträdarens nyckel först (hub admin approve eller rotate)"
+                )
+            print(f"Överlämning för {registry.name_of(args.municipality)} till:")
+            for entry in successors:
+                print(f"  {entry.person}, fingeravtryck {entry.identity.fingerprint}")
+            print(
+                "Motparterna i kommunens öppna ärenden lämnar över nycklarna till det som "
+                "skickats mellan dem, nästa gång deras inkorgar är upplåsta."
+            )
+            if not args.yes and not _ask(CONFIRM_HANDOVER):
+                raise _NotConfirmed
+            wire = make_handover(
+                key,
+                network=client.network,
+                municipality=args.municipality,
+                to_keys=[e.key_id for e in successors],
+                serial=registry.serial + 1,
+            )
+            return await admin_log.append(client, key, args.keys, wire)
+
+    try:
+        serial = asyncio.run(run())
+    except _NotConfirmed:
+        print("Inte signerat: inget har ändrats.")
+        return 1
+    print(f"Överlämningen för {args.municipality} är signerad (post {serial}).")
     return 0
 
 

@@ -30,6 +30,7 @@ from hub.crypto.directory import (
     open_entry,
     open_revocation,
 )
+from hub.crypto.handover_record import HANDOVER_KIND, HandoverRecord, handover_fields
 from hub.crypto.records import (
     canonical_bytes,
     exact_fields,
@@ -91,7 +92,9 @@ NATIONAL: Final = NationalSettings()
 NATIONAL_CASE_RETENTION_DAYS: Final = NATIONAL.case_retention_days
 SETTINGS_KIND: Final = "network-settings"
 KOMMUNMALL_KIND: Final = "kommunmall"
-REGISTRY_KINDS: Final = frozenset({MUNICIPALITY_KIND, SETTINGS_KIND, KOMMUNMALL_KIND})
+REGISTRY_KINDS: Final = frozenset(
+    {MUNICIPALITY_KIND, SETTINGS_KIND, KOMMUNMALL_KIND, HANDOVER_KIND}
+)
 SEQUENCE_KINDS: Final = REGISTRY_KINDS | {ENTRY_KIND, REVOCATION_KIND}
 
 _COMMON: Final = frozenset({"kind", "network", "serial", "signed_by"})
@@ -194,7 +197,7 @@ class Kommunmall:
     record: bytes = field(repr=False)
 
 
-RegistryRecord = MunicipalityRecord | SettingsRecord | Kommunmall
+RegistryRecord = MunicipalityRecord | SettingsRecord | Kommunmall | HandoverRecord
 
 
 # --- making records (the administrator's side) --------------------------------------------
@@ -287,7 +290,7 @@ def make_kommunmall(  # noqa: PLR0913 - every field is the administrator's decis
 
 
 def open_registry_record(wire: object, *, admin_public: bytes, network: str) -> RegistryRecord:
-    """Verify one registry record (any of the three kinds) against the pinned key, or raise."""
+    """Verify one registry record (any of its kinds) against the pinned key, or raise."""
     unverified = read_unverified(wire)
     kind = unverified.unverified_body["kind"]
     if kind not in REGISTRY_KINDS:
@@ -326,6 +329,8 @@ def _fields(body: dict[str, Any]) -> RegistryRecord:
             serial=uint_field(body, "serial", minimum=1),
             record=canonical_bytes(body),
         )
+    if kind == HANDOVER_KIND:
+        return handover_fields(body)
     raise ValueError("not a registry record")
 
 
@@ -460,6 +465,8 @@ class Registry:
     municipalities: Mapping[str, MunicipalityRecord]  # by id, the latest record of each
     kommunmallar: Mapping[str, Kommunmall]  # by municipality id, the latest of each
     settings: SettingsRecord | None  # None until the administrator has signed settings
+    # The administrator's handovers (issue 17, docs/protocol.md §6), in the sequence's order.
+    handovers: tuple[HandoverRecord, ...] = ()
 
     @classmethod
     def load(
@@ -492,6 +499,7 @@ class Registry:
             builder.municipalities,
             builder.kommunmallar,
             builder.settings,
+            tuple(builder.handovers),
         )
 
     def name_of(self, municipality: str) -> str | None:
@@ -510,6 +518,8 @@ class _Builder:
     names: dict[str, str] = field(default_factory=dict)  # name -> municipality id
     kommunmallar: dict[str, Kommunmall] = field(default_factory=dict)
     settings: SettingsRecord | None = None
+    handovers: list[HandoverRecord] = field(default_factory=list)
+    key_owners: dict[bytes, str] = field(default_factory=dict)  # key id -> municipality
 
     def add(self, wire: object, expected: int, admin_public: bytes, network: str) -> None:
         kind = read_unverified(wire).unverified_body["kind"]
@@ -524,6 +534,7 @@ class _Builder:
         _check_place(opened, expected)
         if isinstance(opened, DirectoryEntry):
             self.entries.append(wire)
+            self.key_owners.setdefault(opened.key_id, opened.municipality)
         elif isinstance(opened, Revocation):
             self.revocations.append(wire)
         elif isinstance(opened, MunicipalityRecord):
@@ -534,8 +545,22 @@ class _Builder:
                     "registry_conflict", "a kommunmall for a municipality not registered"
                 )
             self.kommunmallar[opened.municipality] = opened
+        elif isinstance(opened, HandoverRecord):
+            self._add_handover(opened)
         else:
             self.settings = opened
+
+    def _add_handover(self, record: HandoverRecord) -> None:
+        """A handover goes to keys the administrator signed for that municipality before it."""
+        if record.municipality not in self.municipalities:
+            raise RecordVerificationError(
+                "registry_conflict", "a handover for a municipality not registered"
+            )
+        if any(self.key_owners.get(k) != record.municipality for k in record.to_keys):
+            raise RecordVerificationError(
+                "registry_conflict", "a handover to a key not signed for that municipality before"
+            )
+        self.handovers.append(record)
 
     def _add_municipality(self, record: MunicipalityRecord) -> None:
         holder = self.names.get(record.name)

@@ -74,3 +74,24 @@ def parse_rewrap_document(document: dict[str, Any]) -> list[HandedKey]:
             raise malformed("key sizes")
         keys.append(key)
     return keys
+
+
+@dataclass(frozen=True)
+class HandedAcross:
+    """A REWRAP from the other side of a case, under the administrator's handover record: who
+    handed (a municipality, from the REWRAP's signing key) and in which case (its signed header)."""
+
+    by: str
+    to: str  # our municipality
+    case_id: bytes
+
+
+def may_hand_across(
+    handed: HandedAcross, *, case_id: bytes, sender: str, recipients: tuple[str, ...]
+) -> bool:
+    """The other side may hand us only what passed between it and us in the REWRAP's own case,
+    and was sealed to a key of ours: never another municipality's thread (docs/protocol.md §6).
+    The original's facts come from its verified header, never from the hub."""
+    if case_id != handed.case_id or handed.to not in recipients:
+        return False
+    return sender == handed.by or (sender == handed.to and handed.by in recipients)

@@ -164,17 +164,31 @@ class EnvelopeRows:
         ) as cur:
             return {bytes(r[0]) for r in await cur.fetchall()}
 
-    async def documents_of_kind(self, kind: int, *, sender: str) -> list[object]:
-        """The opened documents of every kept envelope of `kind` that `sender` (a municipality,
-        from the signing key's directory entry) signed: a successor's REWRAPs, its own
-        municipality's only (docs/protocol.md §6)."""
+    async def rewraps_kept(self) -> list[tuple[str, bytes, object]]:
+        """Every kept REWRAP (docs/protocol.md §6) as (the municipality that signed it, from the
+        signing key's directory entry; its signed case; its opened document)."""
         async with self._db.execute(
-            "SELECT message_id, document FROM envelopes"
-            " WHERE kind = ? AND sender = ? AND document IS NOT NULL",
-            (kind, sender),
+            "SELECT message_id, sender, case_id, document FROM envelopes"
+            " WHERE kind = ? AND document IS NOT NULL ORDER BY created_at, seq",
+            (int(MessageKind.REWRAP),),
         ) as cur:
             rows = await cur.fetchall()
-        return [self._unseal("envelopes", bytes(r[0]).hex(), r[1])["document"] for r in rows]
+        return [
+            (str(r[1]), bytes(r[2]), self._unseal("envelopes", bytes(r[0]).hex(), r[3])["document"])
+            for r in rows
+        ]
+
+    async def refused_by_case(self, error: str) -> dict[bytes, list[tuple[bytes, int]]]:
+        """The listed ids refused with `error`, by the case the hub said (a hint): (id, when)."""
+        found: dict[bytes, list[tuple[bytes, int]]] = {}
+        async with self._db.execute(
+            "SELECT listing_id, case_hint, at FROM listed"
+            " WHERE error = ? AND case_hint IS NOT NULL ORDER BY at",
+            (error,),
+        ) as cur:
+            for r in await cur.fetchall():
+                found.setdefault(bytes(r[1]), []).append((bytes(r[0]), int(r[2])))
+        return found
 
     async def refused_of_case(self, case_id: bytes) -> list[tuple[str, int]]:
         """What the hub listed for this case that was refused here: (the error code, when)."""

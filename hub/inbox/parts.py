@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from hub.inbox.handover import RESEND_ADVICE
 from hub.inbox.receiving import Receiver
 from hub.inbox.session import EVIDENCE_KEPT, Session
 
@@ -69,9 +70,9 @@ class AgentParts:
         self.session.acknowledged |= set(json.loads(await self.cache.get_value(ACKNOWLEDGED, "[]")))
 
     async def acknowledge_notice(self, text: str) -> None:
-        """The person closed an evidence notice: it stays closed, also after a restart (the
-        evidence itself stays kept in the cache and with the witnesses)."""
-        if not text.endswith(EVIDENCE_KEPT):
+        """The person closed an evidence notice or a handover gap's: it stays closed, also after
+        a restart (the evidence itself stays kept in the cache and with the witnesses)."""
+        if not text.endswith((EVIDENCE_KEPT, RESEND_ADVICE)):
             return
         self.session.acknowledged.add(text)
         await self.cache.set_value(ACKNOWLEDGED, json.dumps(sorted(self.session.acknowledged)))

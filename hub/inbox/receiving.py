@@ -22,6 +22,7 @@ from hub import files
 from hub.client.api import RemoteError
 from hub.crypto.envelope import OpenedMessage, open_envelope, read_header
 from hub.crypto.receipts import make_receipt, verify_receipt
+from hub.crypto.rewrap import may_hand_across
 from hub.errors import HubError
 from hub.inbox.facts import EnvelopeFacts, Listed, envelope_facts
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from hub.crypto.directory import Directory
     from hub.crypto.format import Header
     from hub.crypto.keys import PrivateIdentity
-    from hub.crypto.rewrap import HandedKey
+    from hub.crypto.rewrap import HandedAcross, HandedKey
     from hub.inbox.cache import InboxCache
 
 log = logging.getLogger("hub.inbox")
@@ -120,6 +121,7 @@ class Receiver:
         directory: Directory,
         *,
         handed: HandedKey | None = None,
+        across: HandedAcross | None = None,
     ) -> tuple[Path, Opened | Refused]:
         """Download the listed envelope into the cache's incoming file and verify it there;
         the file stays for the caller to keep (InboxCache.put_received) or drop."""
@@ -130,10 +132,18 @@ class Receiver:
         except BaseException:
             await asyncio.to_thread(received.unlink, missing_ok=True)
             raise
-        return received, await self.verify(received, listed, directory, handed=handed)
+        return received, await self.verify(
+            received, listed, directory, handed=handed, across=across
+        )
 
     async def verify(
-        self, path: Path, listed: Listed, directory: Directory, *, handed: HandedKey | None = None
+        self,
+        path: Path,
+        listed: Listed,
+        directory: Directory,
+        *,
+        handed: HandedKey | None = None,
+        across: HandedAcross | None = None,
     ) -> Opened | Refused:
         """Open the envelope at `path` off the event loop, against `directory` and the ids
         seen so far; its facts come from its header and the directory, never from `listed`."""
@@ -156,6 +166,13 @@ class Receiver:
                         if handed is not None and opened.digest != handed.digest:
                             return Refused("envelope_handed_digest_mismatch")
                         facts = envelope_facts(opened.header, opened.digest, directory, listed)
+                        if across is not None and not may_hand_across(
+                            across,
+                            case_id=facts.case_id,
+                            sender=facts.sender,
+                            recipients=facts.recipients,
+                        ):
+                            return Refused("envelope_handover_not_allowed")
                         return Opened(facts, _content(opened))
                 except HubError as exc:
                     log.warning("envelope refused: %s", exc.code)
@@ -189,11 +206,12 @@ class Receiver:
         me: str,
         *,
         handed: HandedKey | None = None,
+        across: HandedAcross | None = None,
     ) -> int:
         """Fetch, verify and keep one listed envelope by its signed header; sign the delivered
         receipt for one that another municipality sent. 1 if it was kept, else 0 (refused, or
         a replay: recorded as the hub's claim)."""
-        received, result = await self.fetch(client, listed, directory, handed=handed)
+        received, result = await self.fetch(client, listed, directory, handed=handed, across=across)
         if isinstance(result, Refused):
             await asyncio.to_thread(received.unlink, missing_ok=True)
             await self.cache.put_refused(

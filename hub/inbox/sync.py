@@ -29,7 +29,7 @@ from hub.inbox.casebook import (
     due_to_json,
     hub_fingerprint,
 )
-from hub.inbox.handover import Handover
+from hub.inbox.handover import RESEND_ADVICE, Handover, gap_notices, handed_to
 from hub.inbox.inbox_retention import due_for_removal, retention_days
 from hub.inbox.outcomes import FiledReport, Outcomes
 from hub.inbox.parts import AgentParts
@@ -142,6 +142,22 @@ class AgentCore(AgentParts):
         notices[:] = [n for n in notices if not n["text"].endswith(watch.SEE_KEYS)]
         notices.extend(watch.as_notices(changes))
 
+    async def _note_handover_gaps(self) -> None:
+        """What could not be handed over, as standing notices until closed (hub.inbox.handover);
+        one the person closed stays closed."""
+        notices = self.session.notices
+        notices[:] = [n for n in notices if not n["text"].endswith(RESEND_ADVICE)]
+        notices.extend(
+            n
+            for n in gap_notices(
+                await self.handover.not_handed(),
+                await self.handover.not_received(),
+                name_of=self.name_of,
+                day_of=lambda at: self.calendar.local_date(at).isoformat(),
+            )
+            if n["text"] not in self.session.acknowledged
+        )
+
     async def refresh_members(self) -> None:
         """The members as the administrator signed them, fetched and verified again; offline,
         the list as last verified."""
@@ -161,7 +177,15 @@ class AgentCore(AgentParts):
         directory = await self.session.refresh_directory()
         await self.watch_own_municipality()
         new = await self.receiver.take_new(client, directory, self.municipality)
-        new += await self.handover.take_handed(client, self.receiver, directory, self.municipality)
+        registry = self.session.registry
+        new += await self.handover.take_handed(
+            client,
+            self.receiver,
+            directory,
+            self.municipality,
+            across=registry is not None
+            and handed_to(registry, self.municipality, self.identity.key_id),
+        )
         self.version += new
         self.casebook.rules = self.deadline_rules
         for view in await client.cases():
@@ -172,8 +196,12 @@ class AgentCore(AgentParts):
                 # the hub's problem, not a reason to stop.
                 log.warning("case refused: %s", type(exc).__name__)
         await self._fetch_year_so_far(client)
-        if await self.handover.hand_over(self.sender, directory, self.municipality):
+        queued = await self.handover.hand_over(self.sender, directory, self.municipality)
+        if registry is not None:
+            queued += await self.handover.hand_over_across(self.sender, registry, self.municipality)
+        if queued:
             await self.sender.flush()  # the REWRAPs queued: on their way now, not at a later flush
+        await self._note_handover_gaps()
         # Retention counts in days: a pass an hour, not one at every live notice (each reads
         # every kept case).
         now = self.clock()

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from hub.inbox.cache_envelopes import AttachmentInfo, StoredEnvelope
 
 FIRST_KINDS = frozenset({MessageKind.PRE_INQUIRY, MessageKind.INQUIRY})
+_NOT_IN_THREAD = frozenset({MessageKind.INQUIRY, MessageKind.REWRAP})
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,8 @@ def verified_case(
         inquiry=_message(inquiries[0], me) if inquiries else None,
         inquiries_ours=tuple(_message(e, me) for e in inquiries if e.sender == me),
         # One inquiry envelope per asked municipality, the same form: shown once, above.
-        thread=tuple(_message(e, me) for e in envelopes if e.kind != MessageKind.INQUIRY),
+        # A REWRAP carries file keys for a successor (docs/protocol.md §6), nothing to read.
+        thread=tuple(_message(e, me) for e in envelopes if e.kind not in _NOT_IN_THREAD),
         requests=requests,
         problems=problems,
         hub_disagrees=bool(kept_view.get("hub_disagrees"))

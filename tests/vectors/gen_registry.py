@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.crypto.directory import make_entry, make_revocation
+from hub.crypto.handover_record import HANDOVER_KIND, make_handover
 from hub.crypto.keys import PrivateIdentity, SigningKey, b64
 from hub.crypto.records import sign_record, signed_message, signer_id
 from hub.crypto.registry import (
@@ -377,6 +378,93 @@ def _invalid_cases(
     ]
 
 
+def _handover_cases(
+    admin: SigningKey, anna: PrivateIdentity, cecilia: PrivateIdentity, valid: list[Any]
+) -> dict[str, Any]:
+    """The administrator's handover (docs/protocol.md §6): after the valid sequence, a record
+    handing Västerås's open cases to Anna's key; then one broken thing each."""
+    serial = len(valid) + 1
+    record = make_handover(
+        admin, network=NETWORK, municipality="vasteras", to_keys=[anna.key_id], serial=serial
+    )
+
+    def body(**override: Any) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "kind": HANDOVER_KIND,
+            "network": NETWORK,
+            "municipality": "vasteras",
+            "to_keys": [anna.key_id.hex()],
+            "serial": serial,
+            "signed_by": signer_id(admin.public).hex(),
+        }
+        fields.update(override)
+        return fields
+
+    def case(name: str, description: str, expect: str, **override: Any) -> dict[str, Any]:
+        return {
+            "name": name,
+            "description": description,
+            "record": sign_record(body(**override), admin),
+            "expect": expect,
+        }
+
+    two = sorted([anna.key_id.hex(), cecilia.key_id.hex()])
+    return {
+        "record": record,
+        "expect": {"municipality": "vasteras", "to_keys": [anna.key_id.hex()], "serial": serial},
+        "invalid": [
+            case(
+                "handover_unregistered",
+                "A handover for a municipality no record registers.",
+                "registry_conflict",
+                municipality="uppsala",
+            ),
+            case(
+                "handover_to_another_municipality_key",
+                "A handover for Sala naming Anna's key, an entry of Västerås.",
+                "registry_conflict",
+                municipality="sala",
+            ),
+            case(
+                "handover_to_unknown_key",
+                "A handover naming a key no entry of the sequence signs.",
+                "registry_conflict",
+                to_keys=["00" * 16],
+            ),
+            case(
+                "handover_to_keys_empty",
+                "A handover naming no key.",
+                "record_malformed",
+                to_keys=[],
+            ),
+            case(
+                "handover_to_keys_unsorted",
+                "Two key ids out of order.",
+                "record_malformed",
+                to_keys=list(reversed(two)),
+            ),
+            case(
+                "handover_to_keys_repeated",
+                "One key id twice.",
+                "record_malformed",
+                to_keys=[anna.key_id.hex(), anna.key_id.hex()],
+            ),
+            case(
+                "handover_to_keys_upper_case",
+                "A key id in upper-case hex.",
+                "record_malformed",
+                to_keys=[anna.key_id.hex().upper()],
+            ),
+            case(
+                "handover_extra_field",
+                "A handover carrying a reason, a field the kind does not have.",
+                "record_malformed",
+                reason="stulen dator",
+            ),
+        ],
+    }
+
+
 def generate() -> dict[str, Any]:
     rng = SeededRng("registry")
     admin = SigningKey.generate(rng)
@@ -410,6 +498,7 @@ def generate() -> dict[str, Any]:
             {"length": 4, "expect_serial": 4, "settings": True, "answer_days": 21},
         ],
         "invalid": _invalid_cases(admin, other_admin, anna, valid),
+        "handover": _handover_cases(admin, anna, cecilia, valid),
     }
     _check_expectations(data)
     return data
@@ -463,7 +552,26 @@ def _check_expectations(data: dict[str, Any]) -> None:
         got = _outcome(case["records"], admin, network, case.get("known_serial", 0))
         if got != case["expect"]:
             failures.append(f"invalid {case['name']}: {got}")
+    handover = data["handover"]
+    loaded = _outcome([*data["records"], handover["record"]], admin, network)
+    if isinstance(loaded, str) or handover_summary(loaded) != [handover["expect"]]:
+        failures.append(f"handover: {loaded}")
+    for case in handover["invalid"]:
+        got = _outcome([*data["records"], case["record"]], admin, network)
+        if got != case["expect"]:
+            failures.append(f"invalid {case['name']}: {got}")
     _write.refuse_failures(failures)
+
+
+def handover_summary(registry: Registry) -> list[dict[str, Any]]:
+    return [
+        {
+            "municipality": h.municipality,
+            "to_keys": sorted(k.hex() for k in h.to_keys),
+            "serial": h.serial,
+        }
+        for h in registry.handovers
+    ]
 
 
 if __name__ == "__main__":
