@@ -32,13 +32,13 @@ INQUIRY = {"bakgrund_till_placering": "Behöver ett nytt boende snabbt"}
 BERTILS_WORDS = "Vi har en lägenhet som kan passa, återkommer i veckan."
 
 
-async def _only_bertil_holds_b(net: HubNet) -> None:
+async def only_bertil_holds_b(net: HubNet) -> None:
     """Britta left long ago, handed over: B's one contact person is Bertil."""
     await net.revoke("britta", at=int(net.clock.now), reason="left")
     net.active.discard("britta")
 
 
-async def _open_case_with_a_thread(net: HubNet, tmp_path: Path) -> bytes:
+async def open_case_with_a_thread(net: HubNet, tmp_path: Path) -> bytes:
     """A asks B and C; C accepts; Bertil writes to A. Every agent has synced."""
     async with (
         running_agent(net, "anna", tmp_path) as anna,
@@ -56,7 +56,7 @@ async def _open_case_with_a_thread(net: HubNet, tmp_path: Path) -> bytes:
     return case_id
 
 
-async def _bertil_is_lost(net: HubNet) -> None:
+async def bertil_is_lost(net: HubNet) -> None:
     """Minutes later Bertil's laptop is stolen: revoked as compromised from then."""
     net.clock.now += 120
     await net.enrol("bo", "kommun-b")
@@ -65,7 +65,7 @@ async def _bertil_is_lost(net: HubNet) -> None:
     net.active.discard("bertil")
 
 
-async def _sign_handover(net: HubNet, municipality: str) -> None:
+async def sign_handover(net: HubNet, municipality: str) -> None:
     admin = await net.client()
     registry = await admin.registry(net.admin.public)
     net.serial = registry.serial + 1
@@ -90,9 +90,9 @@ async def _rewraps_sent(net: HubNet, person: str) -> list[object]:
 async def test_the_other_side_hands_over_and_the_successor_reads_and_answers(tmp_path):
     async with admin_setup(tmp_path) as s:
         net = s.net
-        await _only_bertil_holds_b(net)
-        case_id = await _open_case_with_a_thread(net, tmp_path)
-        await _bertil_is_lost(net)
+        await only_bertil_holds_b(net)
+        case_id = await open_case_with_a_thread(net, tmp_path)
+        await bertil_is_lost(net)
         signed = await s.hub("admin", "handover", "kommun-b", "--yes", *ADMIN)
         assert signed.returncode == 0, signed.stderr
         assert "Överlämningen för kommun-b är signerad" in signed.stdout
@@ -142,8 +142,8 @@ async def test_what_a_sender_no_longer_holds_is_listed_on_both_sides(tmp_path):
     """Anna's own copy of her message to B is gone from her disk: the rest is handed over, and
     both Anna's and Bo's inboxes say in Swedish that one message could not be."""
     async with running_hub(tmp_path) as net:
-        await _only_bertil_holds_b(net)
-        case_id = await _open_case_with_a_thread(net, tmp_path)
+        await only_bertil_holds_b(net)
+        case_id = await open_case_with_a_thread(net, tmp_path)
         async with running_agent(net, "anna", tmp_path) as anna:
             await anna.core.send_message(case_id, "kommun-b", {"message": "Hur stor är den?"}, [])
             await anna.core.sync()
@@ -153,8 +153,8 @@ async def test_what_a_sender_no_longer_holds_is_listed_on_both_sides(tmp_path):
                 if e.kind == MessageKind.MESSAGE and e.sender == "kommun-a"
             ]
             anna.core.cache.envelope_path(lost.message_id).unlink()
-        await _bertil_is_lost(net)
-        await _sign_handover(net, "kommun-b")
+        await bertil_is_lost(net)
+        await sign_handover(net, "kommun-b")
         reference = case_reference(case_id)
 
         async with running_agent(net, "anna", tmp_path) as anna:
@@ -182,7 +182,7 @@ async def test_a_rewrap_of_another_municipalitys_thread_is_refused(tmp_path):
     Anna carrying the file key of Cecilia's message to B (which Cecilia could give her) opens
     nothing: Bo's inbox refuses it as not A's to hand."""
     async with running_hub(tmp_path) as net:
-        await _only_bertil_holds_b(net)
+        await only_bertil_holds_b(net)
         async with (
             running_agent(net, "bertil", tmp_path) as bertil,
             running_agent(net, "cecilia", tmp_path) as cecilia,
@@ -202,8 +202,8 @@ async def test_a_rewrap_of_another_municipalitys_thread_is_refused(tmp_path):
             now=int(net.clock.now),
         ) as opened:
             handed = HandedKey(message_id, opened.digest, opened.file_key)
-        await _bertil_is_lost(net)
-        await _sign_handover(net, "kommun-b")
+        await bertil_is_lost(net)
+        await sign_handover(net, "kommun-b")
         rewrap = net.seal_to(
             "anna",
             ["kommun-b"],
@@ -224,16 +224,16 @@ async def test_no_handover_to_a_key_revoked_since_the_record(tmp_path):
     """The record names Bo; Bo's key is revoked before Anna's inbox syncs. Nothing is sent to
     it (the hub would refuse it too); a new record for the next successor is needed."""
     async with running_hub(tmp_path) as net:
-        await _only_bertil_holds_b(net)
-        await _open_case_with_a_thread(net, tmp_path)
-        await _bertil_is_lost(net)
-        await _sign_handover(net, "kommun-b")
+        await only_bertil_holds_b(net)
+        await open_case_with_a_thread(net, tmp_path)
+        await bertil_is_lost(net)
+        await sign_handover(net, "kommun-b")
         await net.revoke("bo", at=int(net.clock.now), reason="left")
         net.active.discard("bo")
         await net.enrol("bea", "kommun-b")
         async with running_agent(net, "anna", tmp_path):
             assert await _rewraps_sent(net, "anna") == []
-        await _sign_handover(net, "kommun-b")
+        await sign_handover(net, "kommun-b")
         async with running_agent(net, "anna", tmp_path):
             assert len(await _rewraps_sent(net, "anna")) == 1
 
@@ -242,10 +242,10 @@ async def test_an_interrupted_handover_resumes_without_doubling(tmp_path):
     """The REWRAP's upload reaches the hub but its answer is lost: it waits in the outbox and
     goes again as the same sealed bytes; the hub holds one, and Bo reads the inquiry."""
     async with lying_hub(tmp_path) as (net, proxy):
-        await _only_bertil_holds_b(net)
-        case_id = await _open_case_with_a_thread(net, tmp_path)
-        await _bertil_is_lost(net)
-        await _sign_handover(net, "kommun-b")
+        await only_bertil_holds_b(net)
+        case_id = await open_case_with_a_thread(net, tmp_path)
+        await bertil_is_lost(net)
+        await sign_handover(net, "kommun-b")
         proxy.swallow.append(once("POST", "/api/v1/envelopes"))
         async with running_agent(net, "anna", tmp_path) as anna:
             assert len(await anna.core.cache.outbox()) == 1
