@@ -27,6 +27,7 @@ from hub.inbox.pages import (
     keys,
     notices,
     outcome,
+    removal,
     status,
     uploads,
 )
@@ -92,6 +93,8 @@ def init_inbox(
     r.add_post("/arende/{case_id}/utfall", outcome.outcome_change)
     r.add_post("/arende/{case_id}/utfall/granska", outcome.outcome_review)
     r.add_post("/arende/{case_id}/utfall/skicka", outcome.outcome_send)
+    r.add_get("/arende/{case_id}/ta-bort", removal.removal_page)
+    r.add_post("/arende/{case_id}/ta-bort", removal.remove)  # before the actions' route
     r.add_post("/arende/{case_id}/{action}", case.case_action)
     r.add_get("/status.json", status.status)
     r.add_get("/nycklar", keys.keys_page)

@@ -31,10 +31,15 @@ def retention_days(settings: Mapping[str, object]) -> int:
     )
 
 
-def due_for_removal(view: Mapping[str, Any], *, me: str, days: int, now: int) -> bool:
-    """The kept case has ended for `me` at least `days` ago. Never a case whose history is
-    conflicting: what cannot be proved ended is not removed."""
+def ended_at(view: Mapping[str, Any], *, me: str) -> int | None:
+    """When the kept case ended for `me`, or None: still running, or its history conflicting
+    (what cannot be proved ended is never removed, by hand or by the retention pass)."""
     if any(r["state"] == CONFLICTING for r in view["requests"]) or view.get("problems"):
-        return False
-    ended = ended_for_at(case_from_view(dict(view)), me)
+        return None
+    return ended_for_at(case_from_view(dict(view)), me)
+
+
+def due_for_removal(view: Mapping[str, Any], *, me: str, days: int, now: int) -> bool:
+    """The kept case has ended for `me` at least `days` ago."""
+    ended = ended_at(view, me=me)
     return ended is not None and ended + days * DAY <= now
