@@ -286,13 +286,32 @@ class Directory:
     ) -> Directory:
         """Verify every record (entries first, then revocations, each in order) or raise on the
         first bad one; a record sent twice is counted once."""
-        directory = cls(admin_public, network)
-        for wire in entries:
-            directory._add_entry(open_entry(wire, admin_public=admin_public, network=network))
-        for wire in revocations:
-            directory._add_revocation(
+        return cls.from_opened(
+            admin_public,
+            network,
+            [open_entry(wire, admin_public=admin_public, network=network) for wire in entries],
+            [
                 open_revocation(wire, admin_public=admin_public, network=network)
-            )
+                for wire in revocations
+            ],
+        )
+
+    @classmethod
+    def from_opened(
+        cls,
+        admin_public: bytes,
+        network: str,
+        entries: Iterable[DirectoryEntry],
+        revocations: Iterable[Revocation],
+    ) -> Directory:
+        """The directory of records already verified against `admin_public` and `network`
+        (Registry.load opens each once, in the sequence's order); the directory's own rules
+        (a conflict, a record sent twice) are applied here as in `load`."""
+        directory = cls(admin_public, network)
+        for entry in entries:
+            directory._add_entry(entry)
+        for revocation in revocations:
+            directory._add_revocation(revocation)
         return directory
 
     def _claim_serial(self, serial: int, record: bytes) -> bool:

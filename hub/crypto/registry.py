@@ -491,7 +491,9 @@ class Registry:
             raise RecordVerificationError(
                 "registry_rolled_back", f"{serial} records, {known_serial} verified before"
             )
-        directory = Directory.load(admin_public, network, builder.entries, builder.revocations)
+        directory = Directory.from_opened(
+            admin_public, network, builder.entries, builder.revocations
+        )
         return cls(
             network,
             serial,
@@ -512,8 +514,8 @@ class Registry:
 class _Builder:
     """The records of a sequence as `Registry.load` checks them, one at a time."""
 
-    entries: list[object] = field(default_factory=list)
-    revocations: list[object] = field(default_factory=list)
+    entries: list[DirectoryEntry] = field(default_factory=list)  # opened once, here
+    revocations: list[Revocation] = field(default_factory=list)
     municipalities: dict[str, MunicipalityRecord] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # name -> municipality id
     kommunmallar: dict[str, Kommunmall] = field(default_factory=dict)
@@ -533,10 +535,10 @@ class _Builder:
             raise RecordFormatError("record_wrong_kind", "not a kind of the sequence")
         _check_place(opened, expected)
         if isinstance(opened, DirectoryEntry):
-            self.entries.append(wire)
+            self.entries.append(opened)
             self.key_owners.setdefault(opened.key_id, opened.municipality)
         elif isinstance(opened, Revocation):
-            self.revocations.append(wire)
+            self.revocations.append(opened)
         elif isinstance(opened, MunicipalityRecord):
             self._add_municipality(opened)
         elif isinstance(opened, Kommunmall):
