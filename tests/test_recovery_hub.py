@@ -56,9 +56,7 @@ async def test_the_owner_stores_the_copy_and_a_new_machine_fetches_it_by_the_cod
         assert ("recovery_copy_fetched", {"key_id": key}) in actions
 
 
-async def test_a_new_copy_replaces_the_last_one_so_the_old_code_fetches_nothing(
-    tmp_path, database
-):
+async def test_a_new_copy_replaces_the_last_one_so_the_old_code_fetches_nothing(tmp_path, database):
     async with running_hub(tmp_path, database=database) as net:
         client = await net.client("bertil")
         _, first, first_lookup = _copy_of(net, "bertil", "kopia 1")
