@@ -19,13 +19,19 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from hub.client.api import RemoteError
+from hub.client.api import HubClient, RemoteError
 from hub.crypto import keyfile
 from hub.crypto.format import MessageKind
 from hub.crypto.keys import PrivateIdentity, loads_public_signing_key
 from hub.inbox.agent import InboxConfig, init_inbox, keeper_for
 from hub.localagent import security
 from hub.localagent.previous_keys import PREVIOUS_KEYS
+from hub.protocol.recovery import (
+    dumps_recovery_copy,
+    loads_recovery_copy,
+    new_recovery_code,
+    recovery_lookup,
+)
 from tests.hubnet import NETWORK, free_port
 from tests.inboxnet import Agent, page_text, running_agent
 from tests.test_admin import ADMIN, Setup, admin_setup, enrol_args, hub_cli
@@ -143,15 +149,16 @@ async def test_a_wrong_mistyped_or_altered_code_or_copy_leaves_nothing_behind(s)
     assert made.returncode == 0, made.stderr
     [code] = RECOVERY_CODE.findall(made.stdout)
     mistyped = code[:7] + ("X" if code[7] != "X" else "Y") + code[8:]
-    for typed, says in (
-        (mistyped, "felskriven"),
-        (first, "Hubben har ingen återställningskopia för den här koden"),
+    for typed, says, asked in (
+        (mistyped, "felskriven", False),  # refused before any id is derived or the hub asked
+        (first, "Hubben har ingen återställningskopia för den här koden", True),
     ):
         refused = await _restore(s, "ny-dator", typed)
         assert refused.returncode != 0
         assert says in refused.stderr
         assert not (s.root / "ny-dator").exists()
         assert [p.name for p in s.root.iterdir() if p.name.startswith(".ny-dator")] == []
+        assert ("Härleder kopians id" in refused.stdout) == asked
 
     # The hub alters the copy it keeps (one character of the sealed key): refused, nothing left.
     database = sqlite3.connect(s.net.data_dir / "hub.sqlite3")
@@ -240,3 +247,40 @@ async def test_a_stolen_laptop_leads_to_a_new_key_and_the_old_one_revoked_from_t
     async with inbox_from(s, keys, "dora") as inbox:
         refused = await inbox.core.cache.refused_ids("envelope_not_recipient")
         assert len(refused) == 1
+
+
+async def test_a_copy_the_hub_will_not_keep_leaves_no_file_and_shows_no_code(s):
+    """Before the administrator approves Dora's key the hub does not let her sign in, so
+    `hub recovery create --on-hub` fails: no copy file is written and no code is shown (a code
+    for a copy that exists nowhere would be worse than none)."""
+    enrolled = await s.hub(*enrol_args(s, await s.invite("Dora Dahl", "kommun-a"), "dora-keys"))
+    assert enrolled.returncode == 0, enrolled.stderr
+    made = await s.hub(
+        "recovery", "create", "--keys", "dora-keys", "--kdf", "interactive", "--on-hub", "ny.json"
+    )
+    assert made.returncode != 0
+    assert "Inloggningen misslyckades" in made.stderr  # the key is not valid (yet)
+    assert not (s.root / "ny.json").exists()
+    assert RECOVERY_CODE.findall(made.stdout + made.stderr) == []
+
+
+async def test_an_enrolment_carrying_another_keys_copy_is_refused_and_its_invite_still_works(s):
+    """The copy sent with an enrolment must hold the enrolling key: otherwise the enrolment is
+    refused before the invite is used, and the same code then enrols with the right copy."""
+    code = await s.invite("Dora Dahl", "kommun-a")
+    dora, stranger = PrivateIdentity.generate(), PrivateIdentity.generate()
+    recovery_code = new_recovery_code()
+    lookup = recovery_lookup(recovery_code, NETWORK, opslimit=1, memlimit=8192)
+
+    def copy_of(key: PrivateIdentity) -> str:
+        return dumps_recovery_copy(key, recovery_code, opslimit=1, memlimit=8192)
+
+    client = HubClient(s.net.url, NETWORK)
+    s.net.clients.append(client)
+    with pytest.raises(RemoteError) as caught:
+        await client.enrol(code, dora, (lookup, copy_of(stranger)))
+    assert (caught.value.status, caught.value.code) == (403, "not_your_copy")
+    assert await (await s.admin()).enrolments("pending") == []
+    await client.enrol(code, dora, (lookup, copy_of(dora)))
+    fetched = await client.recovery_copy(lookup)
+    assert loads_recovery_copy(fetched, recovery_code).key_id == dora.key_id  # type: ignore[union-attr]
