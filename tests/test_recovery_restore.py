@@ -284,3 +284,14 @@ async def test_an_enrolment_carrying_another_keys_copy_is_refused_and_its_invite
     await client.enrol(code, dora, (lookup, copy_of(dora)))
     fetched = await client.recovery_copy(lookup)
     assert loads_recovery_copy(fetched, recovery_code).key_id == dora.key_id  # type: ignore[union-attr]
+
+
+async def test_a_stolen_restore_whose_enrolment_is_refused_leaves_nothing(s):
+    """A wrong invite code: the enrolment is refused, and neither the new key nor the old one
+    is left anywhere (they were staged beside the folder's name, never under it)."""
+    _, code = await _dora_with_copy_on_hub(s)
+    refused = await _restore(s, "ny-dator", code, "--stulen", "--invite", "AAAAA-AAAAA-AAAAA-AAAAA")
+    assert refused.returncode != 0
+    assert not (s.root / "ny-dator").exists()
+    assert [p.name for p in s.root.iterdir() if p.name.startswith(".ny-dator")] == []
+    assert await (await s.admin()).enrolments("pending") == []
