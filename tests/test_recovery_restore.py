@@ -295,3 +295,34 @@ async def test_a_stolen_restore_whose_enrolment_is_refused_leaves_nothing(s):
     assert not (s.root / "ny-dator").exists()
     assert [p.name for p in s.root.iterdir() if p.name.startswith(".ny-dator")] == []
     assert await (await s.admin()).enrolments("pending") == []
+
+
+async def test_revoked_at_once_then_restored_the_new_key_still_reads_the_case(s):
+    """The usual order when a laptop is stolen: Dora calls the county, which revokes her key as
+    compromised at once (`hub admin revoke --at`). Her copy is still on the hub; she restores
+    with --stulen days later, the administrator approves the new key, and her inbox reads the
+    case sealed to the revoked key."""
+    old, code = await _dora_with_copy_on_hub(s)
+    case_id = await _inquiry_to_kommun_d(s)
+    at = datetime.fromtimestamp(int(s.net.clock.now) - 600, UTC).isoformat()
+    revoked = await s.hub(
+        "admin", "revoke", old.key_id.hex(), "--reason", "compromised", "--at", at, *ADMIN
+    )
+    assert revoked.returncode == 0, revoked.stderr
+    shutil.rmtree(s.root / "dora-keys")
+
+    invite = await s.invite("Dora Dahl", "kommun-d")
+    restored = await _restore(s, "ny-dator", code, "--stulen", "--invite", invite)
+    assert restored.returncode == 0, restored.stderr
+    keys = s.root / "ny-dator"
+    new = keyfile.read_keyfile(keys / "identity.key", NEW_PASSPHRASE)
+    enrolment = re.search(r"registrerad \(nummer (\d+)\)", restored.stdout).group(1)
+    approved = await s.hub(
+        "admin", "approve", enrolment, "--yes", "--fingerprint", new.public.fingerprint, *ADMIN
+    )  # type: ignore[union-attr]
+    assert approved.returncode == 0, approved.stderr
+
+    async with inbox_from(s, keys, "dora") as inbox:
+        status, page = await inbox.page(f"/arende/{case_id.hex()}")
+        assert status == 200
+        assert INQUIRY["bakgrund_till_placering"] in page_text(page)

@@ -268,6 +268,7 @@ def _restore_stolen(
         f"  hub admin rotate --old {old.key_id.hex()} --enrolment {enrolment[0]} "
         "--compromised-at TID"
     )
+    print(f"(Är den gamla nyckeln redan återkallad räcker: hub admin approve {enrolment[0]}.)")
     print("Gör sedan en ny återställningskopia av den nya nyckeln (hub recovery create).")
     return 0
 
