@@ -6,15 +6,18 @@ before, so the open cases stay readable without anyone handing them over."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Final
 
 from hub.crypto import keyfile
 from hub.crypto.keys import PrivateIdentity
+from hub.errors import KeyFileError
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 PREVIOUS_KEYS: Final = "tidigare"  # in the key folder
+log = logging.getLogger("hub.localagent")
 
 
 def previous_key_path(keys_dir: Path, key_id: bytes) -> Path:
@@ -22,14 +25,19 @@ def previous_key_path(keys_dir: Path, key_id: bytes) -> Path:
 
 
 def read_previous_keys(keys_dir: Path, passphrase: str) -> tuple[PrivateIdentity, ...]:
-    """Every earlier key in `keys_dir`, opened with the same passphrase as the current one
-    (blocking: one Argon2id run each). KeyFileError as keyfile.read_keyfile."""
+    """Every earlier key in `keys_dir` that opens with the passphrase that opened the current
+    one (blocking: one Argon2id run each). One that does not open is left out, with a warning in
+    the log: it must not keep the inbox locked, since the current key opened."""
     folder = keys_dir / PREVIOUS_KEYS
     if not folder.is_dir():
         return ()
     found = []
     for path in sorted(folder.glob("*.key")):
-        key = keyfile.read_keyfile(path, passphrase)
+        try:
+            key = keyfile.read_keyfile(path, passphrase)
+        except KeyFileError as exc:
+            log.warning("an earlier key was not opened: %s (%s)", path.name, exc.code)
+            continue
         if isinstance(key, PrivateIdentity):
             found.append(key)
     return tuple(found)
