@@ -24,6 +24,7 @@ from hub.crypto import keyfile
 from hub.crypto.format import MessageKind
 from hub.crypto.keys import PrivateIdentity, loads_public_signing_key
 from hub.inbox.agent import InboxConfig, init_inbox, keeper_for
+from hub.inbox.sending import Attachment
 from hub.localagent import security
 from hub.localagent.previous_keys import PREVIOUS_KEYS
 from hub.protocol.recovery import (
@@ -50,6 +51,7 @@ async def s(tmp_path):
 RECOVERY_CODE = re.compile(r"\b[0-9A-Z]{5}(?:-[0-9A-Z]{5}){5}\b")
 NEW_PASSPHRASE = "ny dator nytt lösenord för nycklarna"
 INQUIRY = {"bakgrund_till_placering": "Behöver boende innan stölden"}
+REPORT = Attachment("utredning.pdf", "application/pdf", b"%PDF-1.7 utredningen " + b"x" * 5000)
 
 
 async def _dora_with_copy_on_hub(s: Setup) -> tuple[PrivateIdentity, str]:
@@ -110,9 +112,10 @@ async def inbox_from(s: Setup, keys: Path, person: str) -> AsyncIterator[Agent]:
 
 
 async def _inquiry_to_kommun_d(s: Setup) -> bytes:
+    """Anna's inquiry to Kommun D, with the investigation attached."""
     async with running_agent(s.net, "anna", s.root) as anna:
         await anna.core.refresh_members()
-        return await anna.core.send_inquiry(INQUIRY, [], ["kommun-d"])
+        return await anna.core.send_inquiry(INQUIRY, [REPORT], ["kommun-d"])
 
 
 async def test_keys_restored_from_the_hub_by_the_code_bring_the_open_case_back(s):
@@ -230,6 +233,11 @@ async def test_a_stolen_laptop_leads_to_a_new_key_and_the_old_one_revoked_from_t
         held = await inbox.core.cache.envelopes_of_case(case_id)
         assert [e.kind for e in held] == [MessageKind.INQUIRY]  # no rewrap: opened by the old key
         assert held[0].sender == "kommun-a"
+        async with inbox.session.get(
+            f"{inbox.url}/arende/{case_id.hex()}/bilaga/{held[0].message_id.hex()}/0"
+        ) as r:  # the attachment, opened again with the old key when asked for
+            assert r.status == 200
+            assert await r.read() == REPORT.data
         await inbox.core.answer(
             case_id,
             "decline",
