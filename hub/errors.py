@@ -75,6 +75,13 @@ MESSAGES: dict[str, str] = {
     "recovery_copy_unsupported": (
         "Återställningskopian har ett format som den här versionen inte stöder."
     ),
+    "not_your_copy": (
+        "Hubben tar bara emot en återställningskopia av den egna nyckeln från dess ägare."
+    ),
+    "recovery_not_on_hub": (
+        "Hubben har ingen återställningskopia för den här koden. Kontrollera att koden är den "
+        "senaste du fick, och att kopian sparades på hubben; annars behövs kopian som fil."
+    ),
     "recovery_keys_exist": (
         "Det finns redan nycklar i mappen; de skrivs inte över. Välj en ny, tom mapp."
     ),
@@ -368,6 +375,7 @@ class ApiError(HubError):
             "not_found",
             "forbidden",
             "enrolment_rejected",
+            "not_your_copy",
             "conflict_exists",
             "envelope_id_taken",
             "envelope_sender_not_you",

@@ -18,6 +18,7 @@ from hub.protocol.recovery import (
     loads_recovery_copy,
     new_recovery_code,
     normalise_recovery_code,
+    recovery_lookup,
 )
 from tests.vectors import gen_recovery
 
@@ -47,6 +48,11 @@ def test_code_vectors(entry):
     random = bytes.fromhex(entry["random"])
     assert new_recovery_code(lambda n: random[:n]) == entry["code"]
     assert normalise_recovery_code(entry["code"]) == entry["code"]
+
+
+@pytest.mark.parametrize("entry", VECTORS["lookups"], ids=lambda c: c["code"])
+def test_lookup_vectors(entry):
+    assert recovery_lookup(entry["code"], entry["network"]).hex() == entry["lookup"]
 
 
 def test_vectors_regenerate_byte_for_byte():

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 import time
 import unicodedata
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
-from hub.cli import recovery_command
+from hub.cli import recovery_command, recovery_hub
 from hub.cli.envelope_commands import KDF_PROFILES, PRIVATE_NAME, PUBLIC_NAME, _AtomicOutput
 from hub.cli.exits import EXIT_ATTENTION, EXIT_OK
 from hub.cli.invites import invited_as, read_invites, remember_invite
@@ -45,7 +44,6 @@ from hub.crypto.keys import (
     PublicIdentity,
     SigningKey,
     dumps_public_signing_key,
-    fingerprint_of,
     loads_public_signing_key,
 )
 from hub.crypto.records import text_field
@@ -77,7 +75,6 @@ YEAR_SECONDS: Final = 365 * 86_400
 MAX_INVITE_DAYS: Final = 90
 FINGERPRINT_DIGITS: Final = 40
 CONFIRM_NEW_KEY: Final = "Stämmer fingeravtrycket med det kontaktpersonen läste upp? [j/N] "
-CONFIRM_ADMIN_KEY: Final = "Stämmer fingeravtrycket med det länsstyrelsen läste upp? [j/N] "
 STOCKHOLM: Final = ZoneInfo("Europe/Stockholm")
 # The outbox's statuses (hub/server/notice_routes.py) and topics (hub.protocol.notices.Topic),
 # as the administrator reads them.
@@ -222,6 +219,12 @@ def _register_keys(sub: Subparsers) -> None:
     )
     p.add_argument("--old", required=True, metavar="NYCKEL_ID", help="nyckeln som ersätts")
     p.add_argument("--enrolment", type=int, required=True, help="efterträdarens registrering")
+    p.add_argument(
+        "--compromised-at",
+        metavar="ISO-TID",
+        help="den gamla nyckeln är röjd (en stulen dator): återkalla den som compromised från "
+        "den tidpunkten, i stället för som ersatt nu",
+    )
     _approval_options(p)
     _hub_options(p)
     _passphrase_option(p)
@@ -316,6 +319,11 @@ def _register_enrol(commands: Subparsers) -> None:
         metavar="FIL",
         help="gör också en återställningskopia av nycklarna hit (som hub recovery create)",
     )
+    p.add_argument(
+        "--recovery-on-hub",
+        action="store_true",
+        help="spara återställningskopian också på hubben, som inte kan öppna den",
+    )
     _hub_options(p)
     _key_options(p)
     p.set_defaults(run=_enrol)
@@ -386,13 +394,7 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _hub_and_network(args: argparse.Namespace) -> tuple[str, str]:
-    url = args.hub or os.environ.get("HUB_URL")
-    network = args.network or os.environ.get("HUB_NETWORK")
-    if not url:
-        raise ValueError("ange hubbens adress med --hub eller HUB_URL")
-    if not network:
-        raise ValueError("ange nätverket med --network eller HUB_NETWORK")
-    return url, network
+    return recovery_hub.hub_and_network(args.hub, args.network)
 
 
 def _load_network_key(args: argparse.Namespace) -> SigningKey:
@@ -813,6 +815,9 @@ def _reject(args: argparse.Namespace) -> int:
 def _rotate(args: argparse.Namespace) -> int:
     _check_approval_options(args)
     old_key_id = _key_id(args.old)
+    # A stolen machine: the old key is revoked from the time of loss, as compromised, so that
+    # whatever it signed since (by the thief) is refused; otherwise superseded from now.
+    compromised_at = None if args.compromised_at is None else _parse_time(args.compromised_at)
 
     async def run() -> None:
         async with _admin(args) as (client, key):
@@ -844,15 +849,18 @@ def _rotate(args: argparse.Namespace) -> int:
                     client,
                     key,
                     key_id=old_key_id,
-                    at=at,
-                    reason=RevocationReason.SUPERSEDED,
+                    at=at if compromised_at is None else compromised_at,
+                    reason=RevocationReason.SUPERSEDED
+                    if compromised_at is None
+                    else RevocationReason.COMPROMISED,
                     serial=serial + 1,
                     keys=args.keys,
                 )
             except BaseException:
+                reason = "superseded" if compromised_at is None else "compromised --at TID"
                 print(
                     "Efterträdaren är godkänd, men den gamla nyckeln är inte återkallad. "
-                    f"Kör: hub admin revoke {old_key_id.hex()} --reason superseded",
+                    f"Kör: hub admin revoke {old_key_id.hex()} --reason {reason}",
                     file=sys.stderr,
                 )
                 raise
@@ -1291,15 +1299,10 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
 def _enrol(args: argparse.Namespace) -> int:
     url, network = _hub_and_network(args)
     code = normalise_code(args.code)
-    admin_public = loads_public_signing_key(args.admin_key.read_bytes())
-    admin_fingerprint = fingerprint_of(admin_public)
     # Pin the administrator's key before anything is made or sent: it is what every directory
     # entry will be checked against later, and the hub cannot vouch for it.
-    print(f"Länsstyrelsens nätverksnyckel, fingeravtryck: {admin_fingerprint}")
-    if args.admin_fingerprint is not None:
-        if _digits(args.admin_fingerprint) != _digits(admin_fingerprint):
-            raise ValueError("länsstyrelsens fingeravtryck stämmer inte: inget har skapats")
-    elif not _ask(CONFIRM_ADMIN_KEY):
+    admin_public = recovery_hub.pinned_admin_key(args.admin_key, args.admin_fingerprint)
+    if admin_public is None:
         print("Avbrutet: inget har skapats.")
         return 1
 
@@ -1313,16 +1316,17 @@ def _enrol(args: argparse.Namespace) -> int:
     for path in (private, public, pinned):
         if path.exists():
             raise FileExistsError(str(path))
-    if args.recovery_copy is not None:
-        recovery_command.check_copy_is_new(args.recovery_copy)
+    _check_recovery_options(args)
     passphrase = read_passphrase(args.passphrase_file, confirm=True)
     identity = PrivateIdentity.generate()
+    made = _recovery_copy(args, identity, network)  # before the enrolment, which may carry it
     opslimit, memlimit = KDF_PROFILES[args.kdf]
     keyfile.write_keyfile(private, identity, passphrase, opslimit=opslimit, memlimit=memlimit)
     try:
         with _AtomicOutput(public, mode=0o644) as out:
             out.write(identity.public.dumps().encode())
-        enrolment_id = asyncio.run(_send_enrolment(url, network, code, identity))
+        on_hub = None if made is None or made.lookup is None else (made.lookup, made.text)
+        enrolment_id = recovery_hub.send_enrolment(url, network, code, identity, on_hub)
     except BaseException:
         # Never registered: leave nothing, so that a second try with the right code works.
         private.unlink(missing_ok=True)
@@ -1337,17 +1341,25 @@ def _enrol(args: argparse.Namespace) -> int:
         "Läs upp ditt fingeravtryck för länsstyrelsen när de ringer; nyckeln gäller först när "
         "de har godkänt den."
     )
-    if args.recovery_copy is not None:
+    if made is not None:
         print()
-        recovery_command.write_copy_and_show_code(args.recovery_copy, identity, args.kdf)
+        recovery_command.keep_and_show(args.recovery_copy, identity, made)
     return 0
 
 
-async def _send_enrolment(url: str, network: str, code: str, identity: PrivateIdentity) -> int:
-    from hub.client.api import HubClient  # noqa: PLC0415 - aiohttp only where a hub is dialled
+def _check_recovery_options(args: argparse.Namespace) -> None:
+    if args.recovery_on_hub and args.recovery_copy is None:
+        raise ValueError("--recovery-on-hub kräver --recovery-copy FIL")
+    if args.recovery_copy is not None:
+        recovery_command.check_copy_is_new(args.recovery_copy)
 
-    async with HubClient(url, network) as client:
-        return await client.enrol(code, identity)
+
+def _recovery_copy(
+    args: argparse.Namespace, identity: PrivateIdentity, network: str
+) -> recovery_command.NewCopy | None:
+    if args.recovery_copy is None:
+        return None
+    return recovery_command.make_copy(identity, args.kdf, network if args.recovery_on_hub else None)
 
 
 # --- small helpers ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from hub.cli.passphrase import read_passphrase
 from hub.crypto import keyfile
 from hub.crypto.keys import PrivateIdentity, loads_public_signing_key
 from hub.localagent import control, places
+from hub.localagent.previous_keys import read_previous_keys
 
 if TYPE_CHECKING:
     import argparse
@@ -105,9 +106,11 @@ def _inbox(args: argparse.Namespace) -> int:
     if not (args.keys / "identity.key").is_file():
         raise FileNotFoundError(2, "ingen nyckelfil", str(args.keys / "identity.key"))
     identity: PrivateIdentity | None = None  # locked: the passphrase is typed in the page
+    previous: tuple[PrivateIdentity, ...] = ()  # keys from before a stolen machine
     if args.passphrase_file is not None or args.passphrase_fd is not None:
         passphrase = read_passphrase(args.passphrase_file, fd=args.passphrase_fd)
         opened = keyfile.read_keyfile(args.keys / "identity.key", passphrase)
+        previous = read_previous_keys(args.keys, passphrase)
         del passphrase
         if not isinstance(opened, PrivateIdentity):
             raise ValueError("nyckelfilen är inte en kontaktpersons nyckel")
@@ -127,6 +130,7 @@ def _inbox(args: argparse.Namespace) -> int:
             admin_public,
             open_browser=not args.no_browser,
             idle_minutes=args.idle_minutes,
+            previous=previous,
         )
     )
     return 0

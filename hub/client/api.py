@@ -275,10 +275,14 @@ class HubClient:
             "POST", f"{API}/networks/{self.network}/invites", json=body
         )
 
-    async def enrol(self, code: str, identity: PrivateIdentity) -> int:
+    async def enrol(
+        self, code: str, identity: PrivateIdentity, recovery: tuple[bytes, str] | None = None
+    ) -> int:
         """Send a new contact person's public keys with the one-time code, no sign-in; the
-        proof is a signature by the new key over the network, the code's hash and the key id."""
+        proof is a signature by the new key over the network, the code's hash and the key id.
+        `recovery`: (lookup id, copy) of the key's recovery copy, for the hub to keep."""
         code = normalise_code(code)
+        extra = {} if recovery is None else {"recovery": _recovery_body(*recovery)}
         message = enrol_message(
             network=self.network, code_hash=invite_code_hash(code), key_id=identity.key_id
         )
@@ -290,9 +294,24 @@ class HubClient:
                 "code": code,
                 "public_identity": identity.public.to_json(),
                 "proof": base64.b64encode(identity.sign(message)).decode(),
+                **extra,
             },
         )
         return int(result["enrolment_id"])
+
+    # --- recovery copies (docs/api.md, "Recovery copies") ---
+
+    async def put_recovery_copy(self, lookup: bytes, copy: str) -> None:
+        """Keep our own key's recovery copy on the hub (signed in as that key)."""
+        await self._request("PUT", self._copy_path(lookup), json={"copy": copy})
+
+    async def recovery_copy(self, lookup: bytes) -> str:
+        """The copy kept under `lookup` (no sign-in); RemoteError not_found if none."""
+        path = self._copy_path(lookup)
+        return (await self._shape("GET", path, wire.RecoveryCopyAnswer)).copy
+
+    def _copy_path(self, lookup: bytes) -> str:
+        return f"{API}/networks/{self.network}/recovery-copies/{lookup.hex()}"
 
     async def enrolments(self, status: str = "pending") -> list[dict[str, Any]]:
         result = await self._request(
@@ -419,6 +438,10 @@ class HubClient:
             if response.status != 200:
                 await _json_or_raise(response)
             return await response.read()
+
+
+def _recovery_body(lookup: bytes, copy: str) -> dict[str, str]:
+    return {"lookup": lookup.hex(), "copy": copy}
 
 
 async def _json_or_raise(response: aiohttp.ClientResponse) -> Any:  # noqa: ANN401

@@ -47,6 +47,7 @@ __all__ = [
     "PrivateKey",
     "dumps_keyfile",
     "loads_keyfile",
+    "public_of_keyfile",
     "read_keyfile",
     "write_keyfile",
 ]
@@ -127,6 +128,13 @@ def loads_keyfile(text: str | bytes, passphrase: str) -> PrivateKey:
     if _describe(key)[1] != sealed.public:
         _corrupt("public keys do not match the private key")
     return key
+
+
+def public_of_keyfile(text: str | bytes) -> dict[str, object]:
+    """The `public` member of a key file that passes checks 1-11 (§3.5), without the
+    passphrase: what a holder that cannot open it (the hub, a recovery copy) may know of it.
+    KeyFileError keyfile_corrupt or keyfile_unsupported as loads_keyfile."""
+    return _check(_parse(text)).public
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from hub.inbox.pages import (
 )
 from hub.inbox.sync import AgentCore
 from hub.localagent import launch, lock, security
+from hub.localagent.previous_keys import read_previous_keys
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -111,7 +112,10 @@ async def _front_page(request: web.Request) -> web.StreamResponse:
 
 
 async def open_core(
-    config: InboxConfig, identity: PrivateIdentity, admin_public: bytes
+    config: InboxConfig,
+    identity: PrivateIdentity,
+    admin_public: bytes,
+    previous: tuple[PrivateIdentity, ...] = (),
 ) -> AgentCore | board.BoardCore:
     cache = await InboxCache.open(
         config.cache_dir or config.keys_dir / "inbox-cache", identity.local_key(CACHE_PURPOSE)
@@ -151,6 +155,7 @@ async def open_core(
         admin_public,
         cache,
         allow_insecure=config.allow_insecure,
+        previous=previous,
     )
     with contextlib.suppress(Exception):  # offline start is fine: the page says so
         await core.connect()
@@ -180,7 +185,8 @@ def keeper_for(
         identity = await asyncio.to_thread(keyfile.read_keyfile, path, passphrase)
         if not isinstance(identity, PrivateIdentity):
             raise ValueError("nyckelfilen är inte en kontaktpersons nyckel")
-        return await open_core(config, identity, admin_public)
+        previous = await asyncio.to_thread(read_previous_keys, config.keys_dir, passphrase)
+        return await open_core(config, identity, admin_public, previous)
 
     return lock.Keeper(opener, closer=_close, idle_minutes=idle_minutes)
 
@@ -192,20 +198,21 @@ async def _close(core: AgentCore | board.BoardCore) -> None:
         await core.cache.close()
 
 
-async def serve(
+async def serve(  # noqa: PLR0913 - past the three, keyword-only options
     config: InboxConfig,
     identity: PrivateIdentity | None,
     admin_public: bytes,
     *,
     open_browser: bool,
     idle_minutes: int = lock.IDLE_DEFAULT,
+    previous: tuple[PrivateIdentity, ...] = (),
 ) -> None:
     """Serve the inbox on 127.0.0.1, locked until the person unlocks it in the page, or
     unlocked from the start with `identity` (a passphrase given on the command line)."""
     keeper = keeper_for(config, admin_public)
     keeper.set_idle(idle_minutes)  # ValueError for a time the page does not offer
     if identity is not None:
-        keeper.held = await open_core(config, identity, admin_public)
+        keeper.held = await open_core(config, identity, admin_public, previous)
         keeper.locked_at = None
     auth = security.LocalAuth("http://127.0.0.1:0")  # launch.serve binds, then tells it the port
     app = init_inbox(keeper, auth)

@@ -39,6 +39,7 @@ class AgentParts:
     cache: InboxCache
     clock: Callable[[], float] = time.time
     allow_insecure: bool = False
+    previous: tuple[PrivateIdentity, ...] = ()  # hub.localagent.previous_keys: only to open
     version: int = 0  # grows with every change the pages show: live.js compares it
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     # One sync at a time: the live channel and a page may both ask for one, and an envelope
@@ -54,7 +55,7 @@ class AgentParts:
             self.clock,
             self.allow_insecure,
         )
-        self.receiver = Receiver(self.identity, self.network, self.cache, self.clock)
+        self.receiver = Receiver(self.identity, self.network, self.cache, self.clock, self.previous)
         self.session.prepare_log = self._prepare_log
 
     async def _prepare_log(self, log: VerifiedLog) -> None:

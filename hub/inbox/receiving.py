@@ -113,6 +113,19 @@ class Receiver:
     network: str
     cache: InboxCache
     clock: Callable[[], float]
+    # Our keys from before a stolen machine (hub.localagent.previous_keys): only to open.
+    previous: tuple[PrivateIdentity, ...] = ()
+
+    def key_for(self, path: Path) -> PrivateIdentity:
+        """Which of our keys the stored envelope at `path` is sealed to: the current one, else
+        an earlier one of ours (blocking: reads its header)."""
+        if not self.previous:
+            return self.identity
+        named = set(stored_header(path).recipient_key_ids)
+        for key in (self.identity, *self.previous):
+            if key.key_id in named:
+                return key
+        return self.identity
 
     async def fetch(
         self,
@@ -156,7 +169,7 @@ class Receiver:
                     opened = open_file(
                         path,
                         Path(work),
-                        identity=self.identity,
+                        identity=self.key_for(path),
                         directory=directory,
                         now=now,
                         seen=seen,
@@ -296,7 +309,7 @@ class Receiver:
                     open_file,
                     path,
                     Path(work),
-                    identity=self.identity,
+                    identity=await asyncio.to_thread(self.key_for, path),
                     directory=directory,
                     now=now,
                 )

@@ -81,6 +81,13 @@ class UploadAck(Shape, frozen=True):
     size: int
 
 
+class RecoveryCopyAnswer(Shape, frozen=True):
+    """A recovery copy kept on the hub (docs/api.md, "Recovery copies"): a key file's text,
+    which only the code opens."""
+
+    copy: str
+
+
 class EnvelopeList(Shape, frozen=True):
     envelopes: list[ListedEnvelope]
 

@@ -27,6 +27,7 @@ from hub.server import (
     metrics,
     notice_routes,
     outcome_routes,
+    recovery_routes,
     statistics_routes,
 )
 from hub.server.auth import caller_of
@@ -189,6 +190,9 @@ def setup_routes(app: web.Application) -> None:
         enrolment_routes.reject_enrolment,
     )
     r.add_post(f"{API}/enrol", enrolment_routes.enrol)
+    copies = f"{API}/networks/{{network}}/recovery-copies/{{lookup}}"
+    r.add_put(copies, recovery_routes.put_copy)
+    r.add_get(copies, recovery_routes.get_copy)
     r.add_post(f"{API}/envelopes", envelopes.upload)
     r.add_get(f"{API}/envelopes", envelopes.listing)
     r.add_get(f"{API}/envelopes/{{message_id}}", envelopes.metadata)

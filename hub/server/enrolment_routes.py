@@ -26,6 +26,7 @@ from hub.server import query
 from hub.server.auth import caller_of, same_network
 from hub.server.errors import hex_id, read_json
 from hub.server.query import takes_query
+from hub.server.recovery_routes import checked_copy, store_copy
 from hub.server.typedefs import CLOCK, SIGNIN_BY_ADDRESS, STORAGE
 from hub.storage.base import Enrolment, Invite
 
@@ -88,7 +89,9 @@ async def enrol(request: web.Request) -> web.Response:
     if not await app[SIGNIN_BY_ADDRESS].allow(request.remote or "unknown", now):
         raise ApiError("rate_limited")
     body = await read_json(
-        request, {"network": str, "code": str, "public_identity": dict, "proof": str}
+        request,
+        {"network": str, "code": str, "public_identity": dict, "proof": str},
+        {"recovery": dict},  # the key's recovery copy, kept on the hub (recovery_routes)
     )
     network_id = body["network"]
     try:
@@ -107,6 +110,7 @@ async def enrol(request: web.Request) -> web.Response:
         p.ed25519_verify(identity.signing_key, message, proof)
     except p.AuthenticationFailed:
         raise ApiError("auth_failed") from None
+    recovery = _recovery_copy(body.get("recovery"), identity.key_id)
     storage = app[STORAGE]
     async with storage.transaction() as tx:
         # Unknown, used or expired: NotFound, one answer (404) for all, and nothing changes.
@@ -134,7 +138,31 @@ async def enrol(request: web.Request) -> web.Response:
             action="enrolment_submitted",
             subject={"enrolment_id": enrolment_id, "municipality": invite.municipality_id},
         )
+        if recovery is not None:
+            # Its owner proved the key above; the copy is of that key (_recovery_copy).
+            await store_copy(
+                tx,
+                network_id=network_id,
+                lookup=recovery[0],
+                key_id=identity.key_id,
+                municipality_id=invite.municipality_id,
+                copy=recovery[1],
+                at=now,
+            )
     return web.json_response({"enrolment_id": enrolment_id}, status=201)
+
+
+def _recovery_copy(member: object, key_id: bytes) -> tuple[bytes, str] | None:
+    """The enrolment's optional {"lookup", "copy"}, checked as a stored copy is."""
+    if member is None:
+        return None
+    if not (
+        isinstance(member, dict)
+        and set(member) == {"lookup", "copy"}
+        and all(isinstance(v, str) for v in member.values())
+    ):
+        raise ApiError("request_malformed", "recovery")
+    return checked_copy(member["lookup"], member["copy"], key_id)
 
 
 @takes_query("status")

@@ -35,6 +35,7 @@ API_STATUS = {
     # Refusing access answers 404: a municipality must not learn that a case exists elsewhere.
     "forbidden": 404,
     "enrolment_rejected": 403,
+    "not_your_copy": 403,
     "conflict_exists": 409,
     "envelope_id_taken": 409,
     "envelope_sender_not_you": 403,

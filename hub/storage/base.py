@@ -217,6 +217,19 @@ class ContactAddress:
 
 
 @dataclass(frozen=True)
+class RecoveryCopy:
+    """A contact person's recovery copy kept on the hub (docs/protocol.md §3.8): a key file the
+    hub cannot open, under the lookup id derived from its code."""
+
+    network_id: str
+    lookup: bytes
+    key_id: bytes
+    municipality_id: str
+    copy: str
+    stored_at: int
+
+
+@dataclass(frozen=True)
 class NoticeRow:
     """An e-mail notice to one address, waiting in the outbox or done with."""
 
@@ -361,6 +374,8 @@ class Transaction(Protocol):
     async def freeze_report(
         self, network_id: str, year: int, report: dict[str, Any], at: int
     ) -> bool: ...  # False: the year was frozen already, and stays as it was
+    # recovery copies: one per key, a new one replaces it (hub/storage/sqlite_recovery.py)
+    async def put_recovery_copy(self, copy: RecoveryCopy) -> None: ...
 
 
 class Storage(Protocol):
@@ -406,5 +421,6 @@ class Storage(Protocol):
         self, network_id: str
     ) -> list[tuple[bytes, int]]: ...  # (case id, last received_at) with no case row
     async def get_frozen_report(self, network_id: str, year: int) -> dict[str, Any] | None: ...
+    async def get_recovery_copy(self, network_id: str, lookup: bytes) -> RecoveryCopy: ...
     async def reclaim(self) -> bool: ...  # removed rows' bytes gone from every file; False: not yet
     async def close(self) -> None: ...

@@ -58,6 +58,7 @@ TABLE_ORDER: Final = (
     "fired_alarms",
     "contact_addresses",
     "notices",
+    "recovery_copies",
 )
 NOT_COPIED: Final = frozenset({"schema_version", "sqlite_sequence"})
 IDENTITIES: Final = (

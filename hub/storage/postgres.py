@@ -49,6 +49,7 @@ from hub.storage.sqlite_notices import (
     NoticeWrites,
 )
 from hub.storage.sqlite_outcomes import OutcomeReads, OutcomeWrites
+from hub.storage.sqlite_recovery import RecoveryReads, RecoveryWrites
 from hub.storage.sqlite_retention import RetentionReads, RetentionWrites
 from hub.storage.sqlite_statistics import StatisticsReads
 from hub.storage.upgrade import SchemaState, UpgradeError
@@ -141,6 +142,7 @@ class PgTransaction(
     LogWrites,
     NoticeWrites,
     OutcomeWrites,
+    RecoveryWrites,
 ):
     """Every write of the hub, on one connection holding WRITE_LOCK."""
 
@@ -233,6 +235,7 @@ class PostgresStorage(
     LogReads,
     NoticeReads,
     OutcomeReads,
+    RecoveryReads,
     RetentionReads,
     StatisticsReads,
 ):

@@ -38,6 +38,7 @@ from hub.storage.sqlite_log import LogReads, LogWrites
 from hub.storage.sqlite_migrations import migrate
 from hub.storage.sqlite_notices import NoticeReads, NoticeWrites
 from hub.storage.sqlite_outcomes import OutcomeReads, OutcomeWrites
+from hub.storage.sqlite_recovery import RecoveryReads, RecoveryWrites
 from hub.storage.sqlite_retention import RetentionReads, RetentionWrites
 from hub.storage.sqlite_statistics import StatisticsReads
 
@@ -108,6 +109,7 @@ class SqliteTransaction(
     LogWrites,
     NoticeWrites,
     OutcomeWrites,
+    RecoveryWrites,
 ):
     """Every write of the hub. Valid only inside its `async with storage.transaction()`."""
 
@@ -160,6 +162,7 @@ class SqliteStorage(
     LogReads,
     NoticeReads,
     OutcomeReads,
+    RecoveryReads,
     RetentionReads,
     StatisticsReads,
 ):

@@ -18,7 +18,7 @@ from typing import Any
 
 from hub.crypto import primitives as p
 from hub.crypto.keys import PrivateIdentity
-from hub.protocol.recovery import dumps_recovery_copy, new_recovery_code
+from hub.protocol.recovery import dumps_recovery_copy, new_recovery_code, recovery_lookup
 from tests.vectors._rng import SeededRng
 from tests.vectors._write import refuse_failures, render, write_vectors
 from tests.vectors.gen_keyfile import _checksum, _flip_ciphertext_byte, _text
@@ -32,8 +32,28 @@ DESCRIPTION = (
     "Recovery codes and copies (docs/protocol.md §3.7). `codes`: the 17 random bytes `random` "
     "(hex) give `code`. `vectors`: open `copy` (a key file, its UTF-8) with the recovery code "
     "`code` as typed; expect 'ok' (then `key_id` is the identity's hex key id) or the error "
-    "code. Argon2id limits are the smallest allowed (opslimit 1, memlimit 8192)."
+    "code. Argon2id limits are the smallest allowed (opslimit 1, memlimit 8192). `lookups` "
+    "(docs/protocol.md §3.8): the code `code` as typed, in network `network`, gives the lookup id "
+    "`lookup` (hex) a copy is kept under on the hub; these use the format's fixed limits "
+    "(opslimit 3, memlimit 268435456)."
 )
+NETWORK = "lanskompotten"
+LOOKUP_SALT_PERSON = b"hub-recovery-id"
+
+
+def _lookup(code: str, network: str) -> bytes:
+    """§3.8 once more: Argon2id of the grouped code, salted with BLAKE2b-128 of the network."""
+    grouped = "-".join(
+        code.upper()
+        .replace(" ", "")
+        .replace("-", "")
+        .replace("O", "0")
+        .replace("I", "1")
+        .replace("L", "1")[i : i + 5]
+        for i in range(0, 30, 5)
+    )
+    salt = p.blake2b(network.encode(), size=16, person=LOOKUP_SALT_PERSON)
+    return p.argon2id(grouped.encode(), salt, opslimit=3, memlimit=268435456)
 
 
 def _code(random: bytes) -> str:
@@ -103,11 +123,19 @@ def generate() -> dict[str, Any]:
         if expect == "ok":
             vector["key_id"] = identity.key_id.hex()
         vectors.append(vector)
+    lookups = []
+    for typed_code in (code, typed):
+        lookup = _lookup(typed_code, NETWORK)
+        if recovery_lookup(typed_code, NETWORK) != lookup:
+            failures.append(f"hub.protocol.recovery and the specification disagree on {typed_code}")
+        lookups.append({"code": typed_code, "network": NETWORK, "lookup": lookup.hex()})
+    refuse_failures(failures)
     return {
         "description": DESCRIPTION,
         "generator": "tests/vectors/gen_recovery.py",
         "codes": codes,
         "vectors": vectors,
+        "lookups": lookups,
     }
 
 
