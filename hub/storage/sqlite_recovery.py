@@ -1,4 +1,4 @@
-"""Recovery copies kept on the hub (migrations/0011_recovery_copies.sql, docs/protocol.md §3.8):
+"""Recovery copies kept on the hub (migrations/0012_recovery_copies.sql, docs/protocol.md §3.8):
 mixed into both backends' transaction and storage, as sqlite_notices.py is."""
 
 from __future__ import annotations

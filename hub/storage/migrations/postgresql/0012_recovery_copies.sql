@@ -1,4 +1,4 @@
--- PostgreSQL's variant of ../0011_recovery_copies.sql.
+-- PostgreSQL's variant of ../0012_recovery_copies.sql.
 CREATE TABLE recovery_copies (
     network_id TEXT NOT NULL REFERENCES networks(id),
     lookup BYTEA NOT NULL,
