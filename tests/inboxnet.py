@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
 
+    from hub.crypto.keys import PrivateIdentity
     from tests.hubnet import HubNet
 
 
@@ -63,13 +64,16 @@ async def running_agent(
     *,
     max_attachment_mb: int | None = None,
     board: bool = False,
+    previous: tuple[PrivateIdentity, ...] = (),
 ) -> AsyncIterator[Agent]:
     """`person`'s agent on a free port; `max_attachment_mb` lowers the attachment limit;
-    `board`: a county board's agent (hub.inbox.board), as `hub inbox` starts for its key."""
+    `board`: a county board's agent (hub.inbox.board), as `hub inbox` starts for its key;
+    `previous`: earlier keys of the person's, only to open (hub.localagent.previous_keys)."""
     identity = net.people[person]
     cache = await InboxCache.open(tmp_path / f"cache-{person}", identity.local_key(CACHE_PURPOSE))
+    extra = {"previous": previous} if previous else {}
     core = (BoardCore if board else AgentCore)(
-        net.url, NETWORK, identity, net.admin.public, cache, clock=net.clock
+        net.url, NETWORK, identity, net.admin.public, cache, clock=net.clock, **extra
     )
     await core.connect()
     await core.sync()

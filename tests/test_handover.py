@@ -127,3 +127,27 @@ async def test_a_rewrap_from_another_municipality_is_not_taken(tmp_path):
             held = await bo.core.cache.envelopes_of_case(case_id)
             assert [e.kind for e in held] == [MessageKind.REWRAP]  # kept, used for nothing
             assert message_id in await bo.core.cache.refused_ids("envelope_not_recipient")
+
+
+async def test_what_only_an_earlier_key_opens_is_handed_on_to_a_new_colleague(tmp_path):
+    """Bertil, alone at Kommun B, has his laptop stolen: his new key's inbox opens the open
+    inquiry with his earlier key, kept only to open (hub.localagent.previous_keys). When Bodil
+    joins B later, his inbox hands her that inquiry's file key too, and she reads it."""
+    async with running_hub(tmp_path) as net:
+        await net.revoke("britta", at=int(net.clock.now), reason="left")
+        net.active.discard("britta")
+        async with running_agent(net, "anna", tmp_path) as anna:
+            case_id = await anna.core.send_inquiry(INQUIRY, [], ["kommun-b"])
+        old = net.people["bertil"]
+        net.clock.now += 120
+        await net.enrol("bertil-ny", "kommun-b")
+        net.active.add("bertil-ny")
+        await net.revoke("bertil", at=int(net.clock.now), reason="compromised")
+        async with running_agent(net, "bertil-ny", tmp_path, previous=(old,)) as bertil:
+            assert await bertil.core.cache.get_case(case_id) is not None  # opened with the old key
+            await net.enrol("bodil", "kommun-b")
+            net.active.add("bodil")
+            await bertil.core.sync()
+        async with running_agent(net, "bodil", tmp_path) as bodil:
+            held = await bodil.core.cache.envelopes_of_case(case_id)
+            assert [e.kind for e in held if e.kind == MessageKind.INQUIRY] == [MessageKind.INQUIRY]

@@ -64,6 +64,9 @@ class Handover:
     cache: InboxCache
     identity: PrivateIdentity
     clock: Callable[[], float]
+    # Which of our keys opens a stored envelope (Receiver.key_for): an earlier key of ours
+    # after a stolen machine, so what it alone opens can still be handed on.
+    key_for: Callable[[Path], PrivateIdentity] | None = None
 
     async def hand_over(self, sender: Sender, directory: Directory, me: str) -> int:
         """As a remaining holder: queue a REWRAP per open case for each new colleague's key;
@@ -122,8 +125,9 @@ class Handover:
         """Open our stored copy again, as when it arrived (blocking: for a thread)."""
         with tempfile.TemporaryDirectory(prefix="inkorg-") as work:
             try:
+                identity = self.identity if self.key_for is None else self.key_for(path)
                 with open_file(
-                    path, Path(work), identity=self.identity, directory=directory, now=created_at
+                    path, Path(work), identity=identity, directory=directory, now=created_at
                 ) as opened:
                     return opened.file_key
             except HubError as exc:

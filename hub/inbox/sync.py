@@ -94,7 +94,9 @@ class AgentCore(AgentParts):
             self.session, self.cache, self.identity, self.clock, after_queue=self.flush_outbox
         )
         self.outcomes = Outcomes(self.session, self.cache)
-        self.handover = Handover(self.cache, self.identity, self.clock)
+        self.handover = Handover(
+            self.cache, self.identity, self.clock, key_for=self.receiver.key_for
+        )
         # What a person sends is the sending part's; it flushes the outbox once queued.
         self.send_inquiry = self.sender.inquiry
         self.answer = self.sender.answer
