@@ -34,11 +34,31 @@ def _profile(core: AgentCore) -> dict[str, str]:
     return {"municipality_name": core.name_of(core.municipality), "officer": officer}
 
 
-async def _municipality_choices(core: AgentCore) -> list[dict[str, Any]]:
+async def said_yes(core: AgentCore, case_hex: str) -> list[str] | None:
+    """The municipalities of our case `case_hex` that said yes to its förhandsförfrågan and
+    may now be sent the formal inquiry (the lifecycle allows send_inquiry, as verified
+    here); None when it is no case of ours."""
+    if len(case_hex) != 32 or any(c not in "0123456789abcdef" for c in case_hex):
+        return None
+    view = await core.cache.get_case(bytes.fromhex(case_hex))
+    if view is None or view["from"] != core.municipality:
+        return None
+    return [
+        r["municipality"]
+        for r in view["requests"]
+        if r["state"] == "pre_inquiry_positive" and "send_inquiry" in r["allowed_events"]
+    ]
+
+
+async def _municipality_choices(
+    core: AgentCore, only: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """The other members to choose from; `only`: just these (the formal inquiry of a case to
+    those that said yes to its förhandsförfrågan)."""
     await core.refresh_members()  # unreachable: the list as last fetched (the outbox waits)
     choices = []
     for m in core.members:
-        if m.id == core.municipality:
+        if m.id == core.municipality or (only is not None and m.id not in only):
             continue
         choices.append(
             {
@@ -87,16 +107,33 @@ async def compose(request: web.Request) -> web.Response:
     draft_id = request.query.get("utkast", "")
     draft = await core.cache.get_draft(draft_id) if draft_id else None
     kept: list[StoredFile] = []
+    case_hex = request.query.get("arende", "")
     if draft:
         values, selected, kept = draft["values"], draft["municipalities"], draft["attachments"]
+        case_hex = draft.get("case_id", "")
+    elif case_hex:  # the formal inquiry to those that said yes, from the case page
+        yes = await said_yes(core, case_hex)
+        if not yes:
+            raise web.HTTPSeeOther(f"/arende/{case_hex}" if yes is not None else "/ny")
+        till = request.query.get("till", "")
+        selected = [till] if till in yes else yes
     return await _compose_page(
-        request, values=values, selected=selected, draft_id=draft_id if draft else "", kept=kept
+        request,
+        values=values,
+        selected=selected,
+        draft_id=draft_id if draft else "",
+        kept=kept,
+        case_hex=case_hex,
     )
 
 
 def _typed(form: MultiDictProxy[Any]) -> tuple[dict[str, str], list[str]]:
     """What the person typed into the inquiry form, and the municipalities they ticked."""
-    values = {k: v for k, v in form.items() if isinstance(v, str) and k not in {"csrf", "draft_id"}}
+    values = {
+        k: v
+        for k, v in form.items()
+        if isinstance(v, str) and k not in {"csrf", "draft_id", "case_id"}
+    }
     selected = [v for v in form.getall("municipalities", []) if isinstance(v, str)]
     return values, selected
 
@@ -129,6 +166,7 @@ async def save_draft(request: web.Request) -> web.Response:
                 "document": {},
                 "municipalities": selected,
                 "attachments": attachments,
+                "case_id": str(form.get("case_id", "")),
             },
             int(core.clock()),
             blobs=[a["blob"] for a in attachments],
@@ -141,6 +179,7 @@ async def save_draft(request: web.Request) -> web.Response:
             draft_id=draft_id,
             errors=errors,
             kept=attachments,
+            case_hex=str(form.get("case_id", "")),
         )
     notices.flash(request, "Utkastet är sparat.")
     raise web.HTTPSeeOther(f"/ny?utkast={quote(draft_id, safe='')}")
@@ -182,8 +221,13 @@ async def _compose_page(  # noqa: PLR0913 - the page's parts, all keyword-only
     errors: dict[str, str] | None = None,
     choices: list[dict[str, Any]] | None = None,
     kept: list[StoredFile] | None = None,
+    case_hex: str = "",
 ) -> web.Response:
     core = core_of(request)
+    if choices is None:
+        choices = await _municipality_choices(
+            core, await said_yes(core, case_hex) if case_hex else None
+        )
     drafts = [
         {
             "draft_id": d_id,
@@ -199,7 +243,8 @@ async def _compose_page(  # noqa: PLR0913 - the page's parts, all keyword-only
         sections=forms.INQUIRY_SECTIONS,
         values=values,
         errors=errors or {},
-        municipalities=choices if choices is not None else await _municipality_choices(core),
+        municipalities=choices,
+        case_id=case_hex,
         selected=selected,
         max_attachment_mb=request.app[MAX_ATTACHMENTS] // MIB,
         max_attachment_bytes=request.app[MAX_ATTACHMENTS],
@@ -215,7 +260,11 @@ async def review(request: web.Request) -> web.Response:
     form = await request.post()
     values, _ = _typed(form)
     document, errors = forms.validate_inquiry(values)
-    choices = await _municipality_choices(core)
+    case_hex = str(form.get("case_id", ""))
+    yes = await said_yes(core, case_hex) if case_hex else None
+    if case_hex and yes is None:
+        raise web.HTTPNotFound
+    choices = await _municipality_choices(core, yes)
     selected, chosen_errors = forms.validate_recipients(
         [v for v in form.getall("municipalities", []) if isinstance(v, str)],
         {c["id"] for c in choices},
@@ -234,6 +283,7 @@ async def review(request: web.Request) -> web.Response:
             errors=errors,
             choices=choices,
             kept=kept,
+            case_hex=case_hex,
         )
     attachments = kept + await _store(core, files)
     draft = {
@@ -241,6 +291,7 @@ async def review(request: web.Request) -> web.Response:
         "document": document,
         "municipalities": selected,
         "attachments": attachments,
+        "case_id": case_hex,
     }
     async with request.app[DRAFTS]:
         await core.cache.save_draft(
@@ -335,8 +386,12 @@ async def send(request: web.Request) -> web.StreamResponse:
         notices.keep_state(request, f"granska:{draft_id}", (confirmed, len(left)))
     if draft is None or left:
         raise web.HTTPSeeOther(f"/ny?granska={quote(draft_id, safe='')}")
+    in_case = draft.get("case_id") or ""
     case_id = await core.send_inquiry(
-        draft["document"], draft["attachments"], draft["municipalities"]
+        draft["document"],
+        draft["attachments"],
+        draft["municipalities"],
+        case_id=bytes.fromhex(in_case) if in_case else None,
     )
     request.app[notices.FLASH].sent[draft_id] = case_id.hex()
     waiting = not core.online or await core.cache.outbox_count() > 0
