@@ -96,6 +96,8 @@ def test_a_pre_inquiry_is_shown_as_such_with_yes_and_no_first():
     assert "Förhandsförfrågan Kommun A, 2026-11-24 09:00 Kan ni ta emot en familj?" in text
     assert "Förfrågningsunderlag" not in text
     yes, no = html.index("/pre_inquiry_yes"), html.index("/pre_inquiry_no")
-    assert html.index("Att göra nu") < yes < no < html.index("Förfrågan till er kommun")
+    question = html.index("Kan ni ta emot en familj?")
+    assert html.index("Att göra nu") < question < yes < no < html.index("Förfrågan till er kommun")
+    assert html.count("Kan ni ta emot en familj?") == 1
     assert html.count("/pre_inquiry_no") == 1
     assert "Ett nej är slutligt" in text
