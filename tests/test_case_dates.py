@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from hub.inbox.case_dates import move_dates
+from hub.inbox.case_dates import move_dates, moved_label
 from hub.protocol.deadlines import NATIONAL, SwedishCalendar
 
 MOVED = {"event": "record_move", "state": "moved", "moving_date": "2026-12-15"}
@@ -61,3 +61,10 @@ def test_each_date_says_what_it_is(history, state, today, lines):
     assert shown[: len(lines)] == lines
     if not lines:
         assert shown == []
+
+
+def test_a_move_registered_ahead_of_its_day_is_not_called_moved():
+    today = date.fromisoformat("2026-12-01")
+    assert moved_label([MOVED], today=today) == "Flytt registrerad, flyttar 2026-12-15"
+    assert moved_label([MOVED], today=date.fromisoformat("2026-12-15")) is None
+    assert moved_label([], today=today) is None

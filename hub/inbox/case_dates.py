@@ -32,6 +32,15 @@ def _last(history: Sequence[Mapping[str, Any]], key: str) -> date | None:
         return None
 
 
+def moved_label(history: Sequence[Mapping[str, Any]], *, today: date) -> str | None:
+    """The state's label for a move registered ahead of its day (the state is "moved" from the
+    step, but the person has not moved yet); None otherwise."""
+    moving = _last(history, "moving_date")
+    if moving is None or moving <= today:
+        return None
+    return f"Flytt registrerad, flyttar {moving.isoformat()}"
+
+
 def move_dates(  # noqa: PLR0913 - the request, the day, the network's rules, whose money
     history: Sequence[Mapping[str, Any]],
     state: str,

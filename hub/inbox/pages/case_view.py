@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from hub.crypto.format import MessageKind
 from hub.errors import MESSAGES
 from hub.inbox import documents, forms
-from hub.inbox.case_dates import move_dates
+from hub.inbox.case_dates import move_dates, moved_label
 from hub.inbox.next_step import Asked, next_step
 from hub.inbox.pages.common import STATE_LABELS, _deadline_fields, _receipt_line, _when
 from hub.inbox.verified_case import verified_case
@@ -152,7 +152,10 @@ async def case_context(core: AgentCore, case_id: bytes) -> dict[str, Any] | None
         {
             "municipality": r.municipality,
             "name": core.name_of(r.municipality),
-            "state_label": STATE_LABELS.get(r.state, r.state),
+            "state_label": (
+                r.state == "moved" and moved_label(histories.get(r.municipality, []), today=today)
+            )
+            or STATE_LABELS.get(r.state, r.state),
             "actions": [a for a in r.allowed_events if a in PAGE_ACTIONS],
             "dates": [
                 {"label": line.label, "text": line.text}
