@@ -10,6 +10,7 @@ import re
 import aiohttp
 import pytest
 
+from hub.crypto.format import MessageKind
 from hub.inbox import forms
 from tests.hubnet import running_hub
 from tests.inboxnet import page_text, running_agent
@@ -111,6 +112,7 @@ async def test_a_pre_inquiry_is_answered_yes_or_no_and_the_inquiry_goes_to_the_y
         )
         assert status == 422
         assert "Välj bland kommunerna i listan." in refused
+        assert await anna.core.cache.outbox_count() == 0  # nothing queued
         status, review = await _post(
             anna, "/ny/granska", _inquiry_form(case_id=case_id.hex(), municipalities="kommun-b")
         )
@@ -138,3 +140,6 @@ async def test_a_pre_inquiry_is_answered_yes_or_no_and_the_inquiry_goes_to_the_y
         _, page = await cecilia.page(case_url)
         assert "Ärendet är avslutat för er kommun." in page_text(page)
         assert re.findall(r'class="action action-(\w+)', page) == ["message"]
+        kinds = {e.kind for e in await cecilia.core.cache.envelopes_of_case(case_id)}
+        assert MessageKind.INQUIRY not in kinds  # the formal inquiry never reached the no
+        assert MessageKind.PRE_INQUIRY in kinds
