@@ -143,3 +143,35 @@ async def test_a_pre_inquiry_is_answered_yes_or_no_and_the_inquiry_goes_to_the_y
         kinds = {e.kind for e in await cecilia.core.cache.envelopes_of_case(case_id)}
         assert MessageKind.INQUIRY not in kinds  # the formal inquiry never reached the no
         assert MessageKind.PRE_INQUIRY in kinds
+
+
+async def test_the_inquiry_is_not_sent_when_the_yes_no_longer_stands(net, tmp_path):
+    """Reviewed for B after B's yes, then B's request withdrawn (another tab): Skicka sends
+    nothing, keeps the draft and says why on the case page; B never receives the inquiry."""
+    async with (
+        running_agent(net, "anna", tmp_path) as anna,
+        running_agent(net, "bertil", tmp_path) as bertil,
+    ):
+        await anna.login()
+        await bertil.login()
+        asked = {"municipalities": ["kommun-b"], "question": QUESTION}
+        _, case_url = await _post(anna, "/forhandsforfragan", asked)
+        case_id = bytes.fromhex(case_url.rsplit("/", 1)[1])
+        await bertil.core.sync()
+        assert (await _post(bertil, f"{case_url}/pre_inquiry_yes", {}))[0] == 303
+        await anna.core.sync()
+        form = _inquiry_form(case_id=case_id.hex(), municipalities="kommun-b")
+        status, review = await _post(anna, "/ny/granska", form)
+        assert status == 303
+        draft_id = review.split("=", 1)[1]
+
+        await anna.core.answer(case_id, "withdraw", target="kommun-b", document=None)
+        await anna.core.sync()
+        status, where = await _post(anna, "/ny/skicka", {"draft_id": draft_id})
+        assert (status, where) == (303, case_url)
+        _, page = await anna.page(case_url)
+        assert "Förfrågan skickades inte: Kommun B kan inte längre få förfrågan" in page_text(page)
+        assert await anna.core.cache.get_draft(draft_id) is not None
+        await bertil.core.sync()
+        kinds = {e.kind for e in await bertil.core.cache.envelopes_of_case(case_id)}
+        assert MessageKind.INQUIRY not in kinds

@@ -368,6 +368,25 @@ async def _review_page(
     )
 
 
+async def _still_said_yes(request: web.Request, core: AgentCore, draft: dict[str, Any]) -> None:
+    """A formal inquiry in a case goes only to those whose yes to its förhandsförfrågan still
+    stands as verified here (another tab may have withdrawn one since the review): otherwise
+    nothing is sent, the draft is kept and the case page says why."""
+    in_case = draft.get("case_id") or ""
+    if not in_case:
+        return
+    gone = set(draft["municipalities"]) - set(await said_yes(core, in_case) or [])
+    if gone:
+        names = confirmations.names_in_words(sorted(core.name_of(m) for m in gone))
+        notices.flash(
+            request,
+            f"Förfrågan skickades inte: {names} kan inte längre få förfrågan i det här "
+            "ärendet. Utkastet är sparat.",
+            "warning",
+        )
+        raise web.HTTPSeeOther(f"/arende/{in_case}")
+
+
 async def send(request: web.Request) -> web.StreamResponse:
     """Skicka: only when every finding of the check before sending is confirmed as needed
     (the check is made again here on what was saved, not taken from the page); otherwise
@@ -381,6 +400,7 @@ async def send(request: web.Request) -> web.StreamResponse:
         draft = await core.cache.get_draft(draft_id) if draft_id else None
         left = [f for f in _findings(draft) if f.key not in confirmed] if draft else []
         if draft is not None and not left:
+            await _still_said_yes(request, core, draft)
             draft = await core.cache.take_draft(draft_id)
     if left:  # the review step again, with the ticks kept and what is left said
         notices.keep_state(request, f"granska:{draft_id}", (confirmed, len(left)))
