@@ -101,3 +101,5 @@ def test_a_pre_inquiry_is_shown_as_such_with_yes_and_no_first():
     assert html.count("Kan ni ta emot en familj?") == 1
     assert html.count("/pre_inquiry_no") == 1
     assert "Ett nej är slutligt" in text
+    no_form = html[no : html.index("</form>", no)]
+    assert 'name="confirmed" value="ja" required' in no_form  # final: a box to tick first

@@ -87,7 +87,13 @@ async def test_a_pre_inquiry_is_answered_yes_or_no_and_the_inquiry_goes_to_the_y
             assert "Att göra nu Svara ja eller nej på förhandsförfrågan från Kommun A" in text
             assert QUESTION in text
             assert f'action="{case_url}/{action}"' in page
-            status, back = await _post(agent, f"{case_url}/{action}", {"message": "Hör av er."})
+            answer = {"message": "Hör av er."}
+            if action == "pre_inquiry_no":  # final: not without the ticked box
+                status, _ = await _post(agent, f"{case_url}/{action}", answer)
+                assert status == 422
+                assert await agent.core.cache.outbox_count() == 0
+                answer["confirmed"] = "ja"
+            status, back = await _post(agent, f"{case_url}/{action}", answer)
             assert (status, back) == (303, case_url)
         _, page = await bertil.page(case_url)
         assert "Ni svarade ja på förhandsförfrågan från Kommun A." in page_text(page)

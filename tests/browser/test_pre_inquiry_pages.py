@@ -81,6 +81,10 @@ async def test_a_pre_inquiry_is_sent_answered_and_followed_by_the_inquiry_to_the
         step = inbox.page.locator("section.next-step")
         await expect(step).to_contain_text("Svara ja eller nej på förhandsförfrågan från Kommun A")
         await _check_page(inbox, f"pre-04-{name}-asked")
+        if answer == "Svara nej":  # final: the box saying so is ticked first
+            await step.get_by_role(
+                "checkbox", name=re.compile(r"^Jag förstår att Kommun A får besked direkt")
+            ).check()
         await _submit(inbox.page, step.get_by_role("button", name=answer, exact=True))
         said = "ja" if answer == "Svara ja" else "nej"
         await expect(

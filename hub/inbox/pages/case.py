@@ -193,6 +193,8 @@ async def case_action(request: web.Request) -> web.StreamResponse:
             **forms.validate_decline(values)[1],
             "confirmed": "Kryssa i att du förstår att beslutet inte går att ångra.",
         }
+    if action == "pre_inquiry_no" and not confirmed:  # final: asked in its own form, a tick
+        errors = {"confirmed": "Kryssa i att du förstår att nejet inte går att ångra."}
     errors = errors or await _act(
         core, case_id=case_id, action=action, target=target, values=values, files=files
     )
