@@ -13,6 +13,7 @@ from aiohttp import web
 
 from hub.inbox import confirmations, forms, screening
 from hub.inbox.pages import notices
+from hub.inbox.pages.choices import municipality_choices, said_yes, still_said_yes
 from hub.inbox.pages.common import _when, core_of, render
 from hub.inbox.pages.uploads import MAX_ATTACHMENTS, MIB, _files, _store, _too_large
 
@@ -32,64 +33,6 @@ def _profile(core: AgentCore) -> dict[str, str]:
     entry = core.directory.entry_for_key(core.identity.key_id) if core.directory else None
     officer = entry.person if entry is not None else ""
     return {"municipality_name": core.name_of(core.municipality), "officer": officer}
-
-
-async def said_yes(core: AgentCore, case_hex: str) -> list[str] | None:
-    """The municipalities of our case `case_hex` that said yes to its förhandsförfrågan and
-    may now be sent the formal inquiry (the lifecycle allows send_inquiry, as verified
-    here); None when it is no case of ours."""
-    if len(case_hex) != 32 or any(c not in "0123456789abcdef" for c in case_hex):
-        return None
-    view = await core.cache.get_case(bytes.fromhex(case_hex))
-    if view is None or view["from"] != core.municipality:
-        return None
-    return [
-        r["municipality"]
-        for r in view["requests"]
-        if r["state"] == "pre_inquiry_positive" and "send_inquiry" in r["allowed_events"]
-    ]
-
-
-async def _municipality_choices(
-    core: AgentCore, only: list[str] | None = None
-) -> list[dict[str, Any]]:
-    """The other members to choose from; `only`: just these (the formal inquiry of a case to
-    those that said yes to its förhandsförfrågan)."""
-    await core.refresh_members()  # unreachable: the list as last fetched (the outbox waits)
-    choices = []
-    for m in core.members:
-        if m.id == core.municipality or (only is not None and m.id not in only):
-            continue
-        choices.append(
-            {
-                "id": m.id,
-                "name": m.name,
-                "template_text": str(m.template.get("text", "")),
-                "quota_text": _quota_text(core, m.id),
-            }
-        )
-    return choices
-
-
-def _quota_text(core: AgentCore, municipality: str) -> str:
-    """The line under a municipality's choice, "Kvot i år: 1 av 3 mottagna" (or "ingen kvot"),
-    as the last sync heard it; with its date when the hub has not answered since; "" when we
-    know nothing of this year."""
-    known = core.year_so_far
-    now = int(core.clock())
-    if known is None or municipality not in known.figures:
-        return ""
-    if known.year != core.calendar.local_date(now).year:
-        return ""
-    quota, received = known.figures[municipality]
-    text = (
-        f"Kvot i år: ingen kvot, {received} mottagna"
-        if quota is None
-        else f"Kvot i år: {received} av {quota} mottagna"
-    )
-    if core.year_so_far_stale or not core.online:
-        text += f" (uppgift från {core.calendar.local_date(known.fetched_at).isoformat()})"
-    return text
 
 
 async def compose(request: web.Request) -> web.Response:
@@ -225,7 +168,7 @@ async def _compose_page(  # noqa: PLR0913 - the page's parts, all keyword-only
 ) -> web.Response:
     core = core_of(request)
     if choices is None:
-        choices = await _municipality_choices(
+        choices = await municipality_choices(
             core, await said_yes(core, case_hex) if case_hex else None
         )
     drafts = [
@@ -264,7 +207,7 @@ async def review(request: web.Request) -> web.Response:
     yes = await said_yes(core, case_hex) if case_hex else None
     if case_hex and yes is None:
         raise web.HTTPNotFound
-    choices = await _municipality_choices(core, yes)
+    choices = await municipality_choices(core, yes)
     selected, chosen_errors = forms.validate_recipients(
         [v for v in form.getall("municipalities", []) if isinstance(v, str)],
         {c["id"] for c in choices},
@@ -368,25 +311,6 @@ async def _review_page(
     )
 
 
-async def _still_said_yes(request: web.Request, core: AgentCore, draft: dict[str, Any]) -> None:
-    """A formal inquiry in a case goes only to those whose yes to its förhandsförfrågan still
-    stands as verified here (another tab may have withdrawn one since the review): otherwise
-    nothing is sent, the draft is kept and the case page says why."""
-    in_case = draft.get("case_id") or ""
-    if not in_case:
-        return
-    gone = set(draft["municipalities"]) - set(await said_yes(core, in_case) or [])
-    if gone:
-        names = confirmations.names_in_words(sorted(core.name_of(m) for m in gone))
-        notices.flash(
-            request,
-            f"Förfrågan skickades inte: {names} kan inte längre få förfrågan i det här "
-            "ärendet. Utkastet är sparat.",
-            "warning",
-        )
-        raise web.HTTPSeeOther(f"/arende/{in_case}")
-
-
 async def send(request: web.Request) -> web.StreamResponse:
     """Skicka: only when every finding of the check before sending is confirmed as needed
     (the check is made again here on what was saved, not taken from the page); otherwise
@@ -400,7 +324,7 @@ async def send(request: web.Request) -> web.StreamResponse:
         draft = await core.cache.get_draft(draft_id) if draft_id else None
         left = [f for f in _findings(draft) if f.key not in confirmed] if draft else []
         if draft is not None and not left:
-            await _still_said_yes(request, core, draft)
+            await still_said_yes(request, core, draft)
             draft = await core.cache.take_draft(draft_id)
     if left:  # the review step again, with the ticks kept and what is left said
         notices.keep_state(request, f"granska:{draft_id}", (confirmed, len(left)))

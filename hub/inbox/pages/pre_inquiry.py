@@ -16,8 +16,8 @@ from aiohttp import web
 
 from hub.inbox import confirmations, forms, screening
 from hub.inbox.pages import notices
+from hub.inbox.pages.choices import municipality_choices
 from hub.inbox.pages.common import core_of, render
-from hub.inbox.pages.compose import _municipality_choices
 
 MAX_QUESTION: Final = 2000  # a short first question, not the inquiry
 QUESTION: Final = "question"
@@ -40,7 +40,7 @@ def validate(
 async def pre_inquiry_page(request: web.Request) -> web.Response:
     """GET /forhandsforfragan: the empty form."""
     core = core_of(request)
-    return await _page(request, choices=await _municipality_choices(core))
+    return await _page(request, choices=await municipality_choices(core))
 
 
 async def pre_inquiry_send(request: web.Request) -> web.StreamResponse:
@@ -50,7 +50,7 @@ async def pre_inquiry_send(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
     selected = [v for v in form.getall("municipalities", []) if isinstance(v, str)]
-    choices = await _municipality_choices(core)
+    choices = await municipality_choices(core)
     question, chosen, errors = validate(values, selected, {c["id"] for c in choices})
     findings = screening.screen_text(QUESTION, QUESTION_LABEL, question) if question else []
     confirmed = {v for v in form.getall("needed", []) if isinstance(v, str)}
