@@ -253,6 +253,25 @@ def contexts() -> dict[str, dict[str, Any]]:
             ],
             "draft_id": "draft-1",
         },
+        "pre_inquiry.html": {
+            **base(),
+            "municipalities": [
+                {
+                    "id": "kommun-b",
+                    "name": "Kommun B",
+                    "template_text": "Tolk finns.",
+                    "quota_text": "",
+                },
+                {"id": "kommun-c", "name": "Kommun C", "template_text": "", "quota_text": ""},
+            ],
+            "selected": ["kommun-b"],
+            "values": {"question": "Kan ni ta emot en familj? Ring 070-123 45 67."},
+            "errors": {"municipalities": "Välj 1–3 mottagande kommuner."},
+            "findings": screening.screen_text("question", "Fråga", "Ring 070-123 45 67."),
+            "confirmed": set(),
+            "unconfirmed": 1,
+            "max_question": 2000,
+        },
         "case.html": case_context(),
         "confirm_action.html": {
             **base(),

@@ -27,6 +27,7 @@ from hub.inbox.pages import (
     keys,
     notices,
     outcome,
+    pre_inquiry,
     removal,
     status,
     uploads,
@@ -88,6 +89,8 @@ def init_inbox(
     r.add_post("/ny/spara", compose.save_draft)
     r.add_post("/ny/autospara", compose.autosave_draft)
     r.add_post("/ny/skicka", compose.send)
+    r.add_get("/forhandsforfragan", pre_inquiry.pre_inquiry_page)
+    r.add_post("/forhandsforfragan", pre_inquiry.pre_inquiry_send)
     r.add_get("/arende/{case_id}", case.case_page)
     r.add_get("/arende/{case_id}/pdf", case.case_pdf)
     r.add_get("/arende/{case_id}/bilaga/{message_id}/{index:\\d+}", attachment.attachment)

@@ -30,6 +30,8 @@ _DONE: Final = {
     "close": "Ärendet är avslutat.",
     "close_not_moved": "Ärendet är avslutat utan flytt.",
     "message": "Meddelandet skickades till {cp}.",
+    "pre_inquiry_yes": "Ni svarade ja på förhandsförfrågan från {cp}.",
+    "pre_inquiry_no": "Ni svarade nej på förhandsförfrågan från {cp}.",
 }
 
 

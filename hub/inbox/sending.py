@@ -73,18 +73,27 @@ class Sender:
         document: dict[str, Any],
         attachments: Sequence[Attachment | StoredFile],
         municipalities: list[str],
+        *,
+        pre: bool = False,
+        case_id: bytes | None = None,
     ) -> bytes:
         """Create the case and one envelope per asked municipality (so none of them learns who
-        else was asked). Returns the case id."""
-        case_id = secrets.token_bytes(16)
+        else was asked). Returns the case id. `pre`: a förhandsförfrågan (kind PRE_INQUIRY);
+        `case_id`: the formal inquiry in our open case, to those that said yes to one."""
+        steps: list[dict[str, Any]] = [] if case_id else [{"op": "create_case"}]
+        case_id = case_id or secrets.token_bytes(16)
         stored = await self._stored(attachments)
-        steps: list[dict[str, Any]] = [{"op": "create_case"}]
+        kind, event = (
+            (MessageKind.PRE_INQUIRY, "send_pre_inquiry")
+            if pre
+            else (MessageKind.INQUIRY, "send_inquiry")
+        )
         steps += [
             {
                 "op": "envelope_event",
                 "municipality": municipality,
-                "kind": int(MessageKind.INQUIRY),
-                "event": "send_inquiry",
+                "kind": int(kind),
+                "event": event,
                 "document": document,
                 "attachments": stored,  # each file once, named by every envelope
             }

@@ -261,6 +261,9 @@ class AgentCore(AgentParts):
         if stored is None:
             return
         if await self.sender.stepper.take_own_steps(client, case_id, stored, directory):
+            # The hub's view as it is now, with our step: the one fetched before it would
+            # disagree with the chain, and a disagreement is kept for good.
+            view = await client.case(case_id)
             relayed = await client.case_steps(case_id)
             await self.casebook.store(view, relayed, directory, me=self.municipality)
             self.version += 1

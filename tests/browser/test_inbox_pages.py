@@ -326,7 +326,8 @@ async def test_inquiry_goes_to_b_and_c_and_ends_with_c_through_the_pages(
     await _check_page(anna, "10-anna-case-answered")
     await _submit(
         anna.page,
-        _request_box(anna.page, "Kommun C").get_by_role(
+        # The offer is the next step: drawn under "Att göra nu", not in C's box again.
+        anna.page.locator("section.next-step").get_by_role(
             "button", name="Bekräfta erbjudandet från Kommun C"
         ),
     )
@@ -349,7 +350,8 @@ async def test_inquiry_goes_to_b_and_c_and_ends_with_c_through_the_pages(
     await anna.refresh()
     await _submit(
         anna.page,
-        _request_box(anna.page, "Kommun C").get_by_role(
+        # The offer is the next step: drawn under "Att göra nu", not in C's box again.
+        anna.page.locator("section.next-step").get_by_role(
             "button", name="Bekräfta erbjudandet från Kommun C"
         ),
     )

@@ -14,7 +14,7 @@ from aiohttp import web
 from hub.client.api import RemoteError
 from hub.inbox import confirmations, forms, pdf
 from hub.inbox.pages import notices
-from hub.inbox.pages.case_view import ACTIONS, case_context
+from hub.inbox.pages.case_view import ACTIONS, PRE_INQUIRY_ANSWERS, case_context
 from hub.inbox.pages.common import _case_id, _when, core_of, render
 from hub.inbox.pages.uploads import MAX_ATTACHMENTS, MIB, _files, _store, _too_large
 from hub.inbox.sync import AgentCore, case_from_view
@@ -168,7 +168,7 @@ async def case_action(request: web.Request) -> web.StreamResponse:
     core = core_of(request)
     case_id = _case_id(request)
     action = request.match_info["action"]
-    if action != "message" and action not in ACTIONS:
+    if action != "message" and action not in ACTIONS and action not in PRE_INQUIRY_ANSWERS:
         raise web.HTTPNotFound
     form = await request.post()
     view = await core.cache.get_case(case_id)
@@ -193,6 +193,8 @@ async def case_action(request: web.Request) -> web.StreamResponse:
             **forms.validate_decline(values)[1],
             "confirmed": "Kryssa i att du förstår att beslutet inte går att ångra.",
         }
+    if action == "pre_inquiry_no" and not confirmed:  # final: asked in its own form, a tick
+        errors = {"confirmed": "Kryssa i att du förstår att nejet inte går att ångra."}
     errors = errors or await _act(
         core, case_id=case_id, action=action, target=target, values=values, files=files
     )
@@ -299,6 +301,13 @@ async def _act(  # noqa: PLR0913 - the parts of one form post
         document, errors = forms.validate_message(values)
         if not errors:
             await core.send_message(case_id, target, document, await _store(core, files))
+        return errors
+    if action in PRE_INQUIRY_ANSWERS:  # yes or no, in an answer envelope with its words
+        said = "Ja" if action == "pre_inquiry_yes" else "Nej"
+        words = f"{said} på förhandsförfrågan.\n\n{values.get('message', '')}".strip()
+        document, errors = forms.validate_message({"message": words})
+        if not errors:
+            await core.answer(case_id, action, target=target, document=document)
         return errors
     if action in {"decline", "accept"}:
         validate = forms.validate_decline if action == "decline" else forms.validate_accept

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from hub.crypto.format import MessageKind
 from hub.errors import MESSAGES
 from hub.inbox import documents, forms
+from hub.inbox.case_dates import move_dates, moved_label
+from hub.inbox.next_step import Asked, next_step
 from hub.inbox.pages.common import STATE_LABELS, _deadline_fields, _receipt_line, _when
 from hub.inbox.verified_case import verified_case
 from hub.protocol.case_reference import case_reference
@@ -75,6 +78,11 @@ PROBLEM_TEXT = {
 
 # Lifecycle events offered as page actions: the form's list without the thread message.
 ACTIONS = tuple(a for a in forms.CASE_ACTIONS if a != "message")
+# The answers to a förhandsförfrågan (posted like the actions above), and the formal inquiry
+# to a municipality that said yes (a link to Ny förfrågan for this case).
+PRE_INQUIRY_ANSWERS = ("pre_inquiry_yes", "pre_inquiry_no")
+SEND_INQUIRY = "send_inquiry"
+PAGE_ACTIONS = (*ACTIONS, *PRE_INQUIRY_ANSWERS, SEND_INQUIRY)
 
 
 async def _read_receipts(core: AgentCore, case: VerifiedCase) -> dict[bytes, list[tuple[str, int]]]:
@@ -136,13 +144,30 @@ async def case_context(core: AgentCore, case_id: bytes) -> dict[str, Any] | None
             "attachments": _attachment_links(m),
         }
         for m in case.thread
+        if m.kind != MessageKind.PRE_INQUIRY  # shown once, in its own section
     ]
-    requests = [
+    today = core.calendar.local_date(int(core.clock()))
+    histories = {r["municipality"]: r["history"] for r in view["requests"]}
+    requests: list[dict[str, Any]] = [
         {
             "municipality": r.municipality,
             "name": core.name_of(r.municipality),
-            "state_label": STATE_LABELS.get(r.state, r.state),
-            "actions": [a for a in r.allowed_events if a in ACTIONS],
+            "state_label": (
+                r.state == "moved" and moved_label(histories.get(r.municipality, []), today=today)
+            )
+            or STATE_LABELS.get(r.state, r.state),
+            "actions": [a for a in r.allowed_events if a in PAGE_ACTIONS],
+            "dates": [
+                {"label": line.label, "text": line.text}
+                for line in move_dates(
+                    histories.get(r.municipality, []),
+                    r.state,
+                    today=today,
+                    rules=core.deadline_rules,
+                    calendar=core.calendar,
+                    sender_name=core.name_of(case.sender),
+                )
+            ],
         }
         for r in case.requests
     ]
@@ -185,7 +210,35 @@ async def case_context(core: AgentCore, case_id: bytes) -> dict[str, Any] | None
         "requests": requests,
         "mine": case.mine,
     }
+    closed = view.get("outcome") is not None
+    step = next_step(
+        mine=case.mine,
+        sender_name=core.name_of(case.sender),
+        requests=[
+            Asked(r.municipality, core.name_of(r.municipality), r.state, r.allowed_events)
+            for r in case.requests
+        ],
+        dues=core.dues_of(view),
+        closed=closed,
+        report_filed=case.mine and closed and await core.outcome_report(case_id) is not None,
+        may_close_not_moved=case.may_close_not_moved,
+    )
+    pre_inquiry = next((m for m in case.thread if m.kind == MessageKind.PRE_INQUIRY), None)
     return {
+        "next": {
+            "text": step.text,
+            "action": step.action,
+            "target": step.target,
+            "deadline": step.deadline,
+            "days_left": None if step.due_date is None else (step.due_date - today).days,
+            "counterpart": core.name_of(step.target)
+            if case.mine and step.target
+            else core.name_of(case.sender),
+        },
+        "pre_only": case.inquiry is None and pre_inquiry is not None,
+        "pre_inquiry": None
+        if pre_inquiry is None
+        else {"text": _thread_text(pre_inquiry), "at": _when(pre_inquiry.created_at)},
         "case": shown,
         "document_sections": document_sections,
         "attachments": attachments,

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from hub.inbox import confirmations, forms, screening
 from hub.inbox.pages import notices
+from hub.inbox.pages.choices import municipality_choices, said_yes, still_said_yes
 from hub.inbox.pages.common import _when, core_of, render
 from hub.inbox.pages.uploads import MAX_ATTACHMENTS, MIB, _files, _store, _too_large
 
@@ -34,44 +35,6 @@ def _profile(core: AgentCore) -> dict[str, str]:
     return {"municipality_name": core.name_of(core.municipality), "officer": officer}
 
 
-async def _municipality_choices(core: AgentCore) -> list[dict[str, Any]]:
-    await core.refresh_members()  # unreachable: the list as last fetched (the outbox waits)
-    choices = []
-    for m in core.members:
-        if m.id == core.municipality:
-            continue
-        choices.append(
-            {
-                "id": m.id,
-                "name": m.name,
-                "template_text": str(m.template.get("text", "")),
-                "quota_text": _quota_text(core, m.id),
-            }
-        )
-    return choices
-
-
-def _quota_text(core: AgentCore, municipality: str) -> str:
-    """The line under a municipality's choice, "Kvot i år: 1 av 3 mottagna" (or "ingen kvot"),
-    as the last sync heard it; with its date when the hub has not answered since; "" when we
-    know nothing of this year."""
-    known = core.year_so_far
-    now = int(core.clock())
-    if known is None or municipality not in known.figures:
-        return ""
-    if known.year != core.calendar.local_date(now).year:
-        return ""
-    quota, received = known.figures[municipality]
-    text = (
-        f"Kvot i år: ingen kvot, {received} mottagna"
-        if quota is None
-        else f"Kvot i år: {received} av {quota} mottagna"
-    )
-    if core.year_so_far_stale or not core.online:
-        text += f" (uppgift från {core.calendar.local_date(known.fetched_at).isoformat()})"
-    return text
-
-
 async def compose(request: web.Request) -> web.Response:
     """GET /ny: the form (?utkast=id: a saved draft in it; ?granska=id: the draft's review
     step, where its posts redirect). POST /ny, "Ändra" from the review page, redirects to
@@ -87,16 +50,33 @@ async def compose(request: web.Request) -> web.Response:
     draft_id = request.query.get("utkast", "")
     draft = await core.cache.get_draft(draft_id) if draft_id else None
     kept: list[StoredFile] = []
+    case_hex = request.query.get("arende", "")
     if draft:
         values, selected, kept = draft["values"], draft["municipalities"], draft["attachments"]
+        case_hex = draft.get("case_id", "")
+    elif case_hex:  # the formal inquiry to those that said yes, from the case page
+        yes = await said_yes(core, case_hex)
+        if not yes:
+            raise web.HTTPSeeOther(f"/arende/{case_hex}" if yes is not None else "/ny")
+        till = request.query.get("till", "")
+        selected = [till] if till in yes else yes
     return await _compose_page(
-        request, values=values, selected=selected, draft_id=draft_id if draft else "", kept=kept
+        request,
+        values=values,
+        selected=selected,
+        draft_id=draft_id if draft else "",
+        kept=kept,
+        case_hex=case_hex,
     )
 
 
 def _typed(form: MultiDictProxy[Any]) -> tuple[dict[str, str], list[str]]:
     """What the person typed into the inquiry form, and the municipalities they ticked."""
-    values = {k: v for k, v in form.items() if isinstance(v, str) and k not in {"csrf", "draft_id"}}
+    values = {
+        k: v
+        for k, v in form.items()
+        if isinstance(v, str) and k not in {"csrf", "draft_id", "case_id"}
+    }
     selected = [v for v in form.getall("municipalities", []) if isinstance(v, str)]
     return values, selected
 
@@ -129,6 +109,7 @@ async def save_draft(request: web.Request) -> web.Response:
                 "document": {},
                 "municipalities": selected,
                 "attachments": attachments,
+                "case_id": str(form.get("case_id", "")),
             },
             int(core.clock()),
             blobs=[a["blob"] for a in attachments],
@@ -141,6 +122,7 @@ async def save_draft(request: web.Request) -> web.Response:
             draft_id=draft_id,
             errors=errors,
             kept=attachments,
+            case_hex=str(form.get("case_id", "")),
         )
     notices.flash(request, "Utkastet är sparat.")
     raise web.HTTPSeeOther(f"/ny?utkast={quote(draft_id, safe='')}")
@@ -182,8 +164,13 @@ async def _compose_page(  # noqa: PLR0913 - the page's parts, all keyword-only
     errors: dict[str, str] | None = None,
     choices: list[dict[str, Any]] | None = None,
     kept: list[StoredFile] | None = None,
+    case_hex: str = "",
 ) -> web.Response:
     core = core_of(request)
+    if choices is None:
+        choices = await municipality_choices(
+            core, await said_yes(core, case_hex) if case_hex else None
+        )
     drafts = [
         {
             "draft_id": d_id,
@@ -199,7 +186,8 @@ async def _compose_page(  # noqa: PLR0913 - the page's parts, all keyword-only
         sections=forms.INQUIRY_SECTIONS,
         values=values,
         errors=errors or {},
-        municipalities=choices if choices is not None else await _municipality_choices(core),
+        municipalities=choices,
+        case_id=case_hex,
         selected=selected,
         max_attachment_mb=request.app[MAX_ATTACHMENTS] // MIB,
         max_attachment_bytes=request.app[MAX_ATTACHMENTS],
@@ -215,7 +203,11 @@ async def review(request: web.Request) -> web.Response:
     form = await request.post()
     values, _ = _typed(form)
     document, errors = forms.validate_inquiry(values)
-    choices = await _municipality_choices(core)
+    case_hex = str(form.get("case_id", ""))
+    yes = await said_yes(core, case_hex) if case_hex else None
+    if case_hex and yes is None:
+        raise web.HTTPNotFound
+    choices = await municipality_choices(core, yes)
     selected, chosen_errors = forms.validate_recipients(
         [v for v in form.getall("municipalities", []) if isinstance(v, str)],
         {c["id"] for c in choices},
@@ -234,6 +226,7 @@ async def review(request: web.Request) -> web.Response:
             errors=errors,
             choices=choices,
             kept=kept,
+            case_hex=case_hex,
         )
     attachments = kept + await _store(core, files)
     draft = {
@@ -241,6 +234,7 @@ async def review(request: web.Request) -> web.Response:
         "document": document,
         "municipalities": selected,
         "attachments": attachments,
+        "case_id": case_hex,
     }
     async with request.app[DRAFTS]:
         await core.cache.save_draft(
@@ -330,13 +324,18 @@ async def send(request: web.Request) -> web.StreamResponse:
         draft = await core.cache.get_draft(draft_id) if draft_id else None
         left = [f for f in _findings(draft) if f.key not in confirmed] if draft else []
         if draft is not None and not left:
+            await still_said_yes(request, core, draft)
             draft = await core.cache.take_draft(draft_id)
     if left:  # the review step again, with the ticks kept and what is left said
         notices.keep_state(request, f"granska:{draft_id}", (confirmed, len(left)))
     if draft is None or left:
         raise web.HTTPSeeOther(f"/ny?granska={quote(draft_id, safe='')}")
+    in_case = draft.get("case_id") or ""
     case_id = await core.send_inquiry(
-        draft["document"], draft["attachments"], draft["municipalities"]
+        draft["document"],
+        draft["attachments"],
+        draft["municipalities"],
+        case_id=bytes.fromhex(in_case) if in_case else None,
     )
     request.app[notices.FLASH].sent[draft_id] = case_id.hex()
     waiting = not core.online or await core.cache.outbox_count() > 0
