@@ -25,6 +25,8 @@ async def test_an_ended_case_is_removed_after_its_confirmation_and_leaves_no_tra
         )
         await _declined_by_b(anna, bertil, case_id)
         path = f"/arende/{case_id.hex()}/ta-bort"
+        _, page = await bertil.page(f"/arende/{case_id.hex()}")
+        assert f'href="{path}"' in page  # the ended case's page offers it
 
         status, page = await bertil.page(path)
         text = page_text(page)
@@ -68,6 +70,8 @@ async def test_a_running_case_or_one_waiting_in_the_outbox_is_not_removed(tmp_pa
         await anna.login()
         running = await anna.core.send_inquiry({"bakgrund_till_placering": "x"}, [], ["kommun-c"])
         await bertil.core.sync()
+        _, page = await anna.page(f"/arende/{running.hex()}")
+        assert "/ta-bort" not in page  # a running case's page does not offer it
         status, page = await anna.page(f"/arende/{running.hex()}/ta-bort")
         assert status == 200
         assert NOT_ENDED in page_text(page)

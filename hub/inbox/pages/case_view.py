@@ -9,6 +9,7 @@ from hub.crypto.format import MessageKind
 from hub.errors import MESSAGES
 from hub.inbox import documents, forms
 from hub.inbox.case_dates import move_dates, moved_label
+from hub.inbox.inbox_retention import ended_at
 from hub.inbox.next_step import Asked, next_step
 from hub.inbox.pages.common import STATE_LABELS, _deadline_fields, _receipt_line, _when
 from hub.inbox.verified_case import verified_case
@@ -185,6 +186,7 @@ async def case_context(core: AgentCore, case_id: bytes) -> dict[str, Any] | None
     shown = {
         "case_id": case.case_id.hex(),
         "reference": case_reference(case.case_id),
+        "removable": ended_at(view, me=core.municipality) is not None,
         "from_name": core.name_of(case.sender),
         "to_names": [core.name_of(m) for m in case.asked]
         if case.mine
