@@ -97,6 +97,9 @@ async def test_the_other_side_hands_over_and_the_successor_reads_and_answers(tmp
         assert signed.returncode == 0, signed.stderr
         assert "Överlämningen för kommun-b är signerad" in signed.stdout
         assert "bo, fingeravtryck" in signed.stdout
+        shown = await s.hub("admin", "directory", *ADMIN)
+        assert "Överlämningar" in shown.stdout
+        assert "Kommun B (kommun-b) till bo (post" in shown.stdout
 
         # A's and C's inboxes sync as they start: A hands over once, C (no thread with B) not.
         async with (

@@ -911,7 +911,12 @@ def _handover(args: argparse.Namespace) -> int:
             registry = await _verified_registry(client, key, args.keys)
             if args.municipality not in registry.municipalities:
                 raise ValueError(f"kommunen {args.municipality} har ingen signerad post")
-            successors = registry.directory.valid_keys(args.municipality, int(time.time()))
+            directory = registry.directory
+            successors = [  # a key with a revocation signed, even from a later time, is none
+                e
+                for e in directory.valid_keys(args.municipality, int(time.time()))
+                if directory.revocation_for(e.key_id) is None
+            ]
             if not successors:
                 raise ValueError(
                     f"kommunen {args.municipality} har ingen giltig nyckel: godkänn "
@@ -1084,6 +1089,7 @@ def _directory(args: argparse.Namespace) -> int:
             f"{entry.role}  {entry.key_id.hex()}  {validity}  {_state(directory, entry, now)}"
         )
     _say_single_keys(registry, now)
+    _say_handovers(registry)
     if registry.settings is None:
         print("Nätverkets inställningar är inte signerade: inkorgarna använder de nationella.")
     return 0
@@ -1100,6 +1106,23 @@ def _say_single_keys(registry: Registry, now: int) -> None:
     for municipality in sorted(fragile):
         print(f"  {_municipality_label(registry, municipality)}: {SINGLE_KEY}")
     print(SINGLE_KEY_ADVICE)
+
+
+def _say_handovers(registry: Registry) -> None:
+    """The handovers signed (`hub admin handover`): for whom, and to which keys."""
+    if not registry.handovers:
+        return
+    print("Överlämningar (motparterna lämnar över öppna ärenden till efterträdaren):")
+    for record in registry.handovers:
+        holders = sorted(
+            entry.person
+            for key_id in record.to_keys
+            if (entry := registry.directory.entry_for_key(key_id)) is not None
+        )
+        print(
+            f"  {_municipality_label(registry, record.municipality)} till "
+            f"{', '.join(holders)} (post {record.serial})"
+        )
 
 
 def _municipality_label(registry: Registry, municipality: str) -> str:
