@@ -119,6 +119,9 @@ def register(commands: Subparsers) -> None:
     _register_municipality(sub)
     _register_invites(sub)
     _register_keys(sub)
+    from hub.cli import erase_command  # noqa: PLC0415 - it imports this module's helpers
+
+    erase_command.register(sub)
     _register_notices(sub)
     _register_enrol(commands)
 
@@ -1329,3 +1332,11 @@ def _when(t: int) -> str:
 
 def _stockholm(t: int) -> str:
     return datetime.fromtimestamp(t, STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+
+
+# For hub/cli/erase_command.py (`hub admin erase`), which signs in and asks as these do.
+signed_in = _admin
+hub_options = _hub_options
+passphrase_option = _passphrase_option
+ask = _ask
+when = _when

@@ -64,7 +64,7 @@ class VerifiedLog:
         """The newest view the hub can prove, or raise (and keep evidence) as the module says."""
         known = self.view
         found = await client.log(0 if known is None else known.checkpoint.size)
-        records = [{"record": r.record, "signature": r.signature} for r in found.records]
+        records = [r.served() for r in found.records]
         if found.checkpoint is None:
             if known is not None:
                 raise LogError("checkpoint_rolled_back", "the hub serves no log any more")
@@ -74,7 +74,7 @@ class VerifiedLog:
         # Every record first, as §5.11 orders (a changed or foreign record names its fault);
         # whether the sequence is older than the one verified before is asked after the log's
         # own checks, so a rollback the checkpoints prove is kept as evidence.
-        registry = Registry.load(self.admin_public, self.network, records)
+        registry = Registry.load(self.admin_public, self.network, records, now=now)
         # The witnesses counted are those of the view remembered: a change to the set takes
         # effect only through a checkpoint the old quorum cosigned. The prefix's root is bound
         # by the consistency proof below.

@@ -30,6 +30,8 @@ from hub.crypto.directory import (
     open_entry,
     open_revocation,
 )
+from hub.crypto.erasure import ERASURE_KIND, ErasureCheck, ErasureRecord, open_erasure
+from hub.crypto.leaves import Erased
 from hub.crypto.records import (
     canonical_bytes,
     exact_fields,
@@ -63,6 +65,7 @@ __all__ = [
     "make_municipality",
     "make_settings",
     "open_registry_record",
+    "open_sequence_record",
 ]
 
 MUNICIPALITY_KIND: Final = "municipality"
@@ -92,7 +95,7 @@ NATIONAL_CASE_RETENTION_DAYS: Final = NATIONAL.case_retention_days
 SETTINGS_KIND: Final = "network-settings"
 KOMMUNMALL_KIND: Final = "kommunmall"
 REGISTRY_KINDS: Final = frozenset({MUNICIPALITY_KIND, SETTINGS_KIND, KOMMUNMALL_KIND})
-SEQUENCE_KINDS: Final = REGISTRY_KINDS | {ENTRY_KIND, REVOCATION_KIND}
+SEQUENCE_KINDS: Final = REGISTRY_KINDS | {ENTRY_KIND, REVOCATION_KIND, ERASURE_KIND}
 
 _COMMON: Final = frozenset({"kind", "network", "serial", "signed_by"})
 _MUNICIPALITY_FIELDS: Final = _COMMON | {"municipality", "name", "population"}
@@ -460,6 +463,7 @@ class Registry:
     municipalities: Mapping[str, MunicipalityRecord]  # by id, the latest record of each
     kommunmallar: Mapping[str, Kommunmall]  # by municipality id, the latest of each
     settings: SettingsRecord | None  # None until the administrator has signed settings
+    erasures: tuple[ErasureRecord, ...] = ()  # in serial order (docs/protocol.md §12.11)
 
     @classmethod
     def load(
@@ -469,17 +473,20 @@ class Registry:
         records: Iterable[object],
         *,
         known_serial: int = 0,
+        now: int | None = None,
     ) -> Registry:
         """Verify every record in order, or raise on the first one that fails.
 
         The i-th record (from 1) must carry serial i: a larger one is registry_gap, a smaller one
         registry_out_of_sequence; fewer records than `known_serial` (the highest this client has
-        verified before) is registry_rolled_back.
+        verified before) is registry_rolled_back. A record may be served erased (leaves.Erased)
+        only as an erasure record names it (hub.crypto.erasure; `now` bounds its date).
         """
-        builder = _Builder()
+        builder = _Builder(ErasureCheck(now))
         serial = 0
         for serial, wire in enumerate(records, start=1):
             builder.add(wire, serial, admin_public, network)
+        builder.erasures.finish()
         if serial < known_serial:
             raise RecordVerificationError(
                 "registry_rolled_back", f"{serial} records, {known_serial} verified before"
@@ -492,6 +499,7 @@ class Registry:
             builder.municipalities,
             builder.kommunmallar,
             builder.settings,
+            tuple(builder.erasure_records),
         )
 
     def name_of(self, municipality: str) -> str | None:
@@ -504,6 +512,8 @@ class Registry:
 class _Builder:
     """The records of a sequence as `Registry.load` checks them, one at a time."""
 
+    erasures: ErasureCheck
+    erasure_records: list[ErasureRecord] = field(default_factory=list)
     entries: list[object] = field(default_factory=list)
     revocations: list[object] = field(default_factory=list)
     municipalities: dict[str, MunicipalityRecord] = field(default_factory=dict)
@@ -512,17 +522,18 @@ class _Builder:
     settings: SettingsRecord | None = None
 
     def add(self, wire: object, expected: int, admin_public: bytes, network: str) -> None:
+        if isinstance(wire, Erased):
+            _check_place(wire, expected)
+            self.erasures.placeholder(wire)
+            return
         kind = read_unverified(wire).unverified_body["kind"]
-        opened: DirectoryEntry | Revocation | RegistryRecord
-        if kind in (ENTRY_KIND, REVOCATION_KIND):
-            # The directory's own rules (conflicts, renewals) run when the lists are loaded.
-            opened = _open_directory_record(wire, kind, admin_public, network)
-        elif kind in REGISTRY_KINDS:
-            opened = open_registry_record(wire, admin_public=admin_public, network=network)
-        else:
-            raise RecordFormatError("record_wrong_kind", "not a kind of the sequence")
+        opened = open_sequence_record(wire, kind, admin_public, network)
         _check_place(opened, expected)
-        if isinstance(opened, DirectoryEntry):
+        self.erasures.body(expected, kind, opened)
+        if isinstance(opened, ErasureRecord):
+            self.erasures.erasure(opened, retention_days(self.settings))
+            self.erasure_records.append(opened)
+        elif isinstance(opened, DirectoryEntry):
             self.entries.append(wire)
         elif isinstance(opened, Revocation):
             self.revocations.append(wire)
@@ -548,14 +559,33 @@ class _Builder:
         self.names[record.name] = record.municipality
 
 
-def _open_directory_record(
+def open_sequence_record(
     wire: object, kind: str, admin_public: bytes, network: str
-) -> DirectoryEntry | Revocation:
-    opener = open_entry if kind == ENTRY_KIND else open_revocation
-    return opener(wire, admin_public=admin_public, network=network)
+) -> DirectoryEntry | Revocation | RegistryRecord | ErasureRecord:
+    """Verify a record of any kind of the sequence; the directory's own rules (conflicts,
+    renewals) run when its lists are loaded."""
+    if kind == ENTRY_KIND:
+        return open_entry(wire, admin_public=admin_public, network=network)
+    if kind == REVOCATION_KIND:
+        return open_revocation(wire, admin_public=admin_public, network=network)
+    if kind in REGISTRY_KINDS:
+        return open_registry_record(wire, admin_public=admin_public, network=network)
+    if kind == ERASURE_KIND:
+        return open_erasure(wire, admin_public=admin_public, network=network)
+    raise RecordFormatError("record_wrong_kind", "not a kind of the sequence")
 
 
-def _check_place(opened: DirectoryEntry | Revocation | RegistryRecord, expected: int) -> None:
+def retention_days(settings: SettingsRecord | None) -> int:
+    """How long after its not_after an entry stays (§12.11): the longer of the two retention
+    periods of the settings in force, the national ones until the network signs its own."""
+    if settings is None:
+        return max(NATIONAL.case_retention_days, NATIONAL.inbox_retention_days)
+    return max(settings.case_retention_days, settings.inbox_retention_days)
+
+
+def _check_place(
+    opened: DirectoryEntry | Revocation | RegistryRecord | ErasureRecord | Erased, expected: int
+) -> None:
     if opened.serial > expected:
         raise RecordVerificationError(
             "registry_gap", f"serial {opened.serial} where {expected} belongs"

@@ -14,6 +14,7 @@ from hub.storage.base import (
     NotFound,
     Session,
     StorageError,
+    erased_wire,
 )
 from hub.storage.sqlite_codec import ReadHost, WriteHost
 from hub.storage.sqlite_codec import json_object as _object
@@ -21,6 +22,8 @@ from hub.storage.sqlite_codec import json_text as _json
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from hub.crypto.leaves import Erased
 
 
 _ENROLMENT_COLUMNS = (
@@ -53,6 +56,13 @@ class AccessWrites(WriteHost):
             "INSERT INTO directory_records (network_id, serial, kind, key_id, wire)"
             " VALUES (?, ?, ?, ?, ?)",
             (record.network_id, record.serial, record.kind, record.key_id, _json(record.wire)),
+        )
+
+    async def erase_directory_record(self, network_id: str, item: Erased) -> None:
+        """Drop a record's body for good: its leaf hash stays, as the log needs it."""
+        await self._changed(
+            "UPDATE directory_records SET wire = ? WHERE network_id = ? AND serial = ?",
+            (_json(erased_wire(item)), network_id, item.serial),
         )
 
     async def add_invite(self, invite: Invite) -> None:

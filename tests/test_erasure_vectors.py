@@ -1,0 +1,36 @@
+"""The erasure vectors (tests/vectors/erasure.json; docs/protocol.md §12.11): written by their
+generator, each case giving its code, every code of erasure having a case, and an erased body
+leaving the log's root as it was."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hub.errors import MESSAGES
+from tests.vectors import gen_erasure
+
+VECTORS_PATH = Path(__file__).parent / "vectors" / "erasure.json"
+VECTORS = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))
+
+
+def test_the_file_is_what_the_generator_writes():
+    assert gen_erasure.render() == VECTORS_PATH.read_text(encoding="utf-8")
+    assert VECTORS["generator"] == "tests/vectors/gen_erasure.py"
+
+
+@pytest.mark.parametrize("case", VECTORS["cases"], ids=lambda c: c["name"])
+def test_each_case_gives_its_code(case):
+    assert gen_erasure.outcome(VECTORS, case) == case["expect"]
+
+
+def test_every_code_of_erasure_has_a_case():
+    codes = {c for c in MESSAGES if c.startswith("erasure_")} | {"log_erased_unexplained"}
+    assert codes <= {case["expect"] for case in VECTORS["cases"]}
+    assert "ok" in {case["expect"] for case in VECTORS["cases"]}
+
+
+def test_erasing_a_body_leaves_the_root_as_it_was():
+    assert VECTORS["root_with_erased"] == VECTORS["root_with_bodies"]
