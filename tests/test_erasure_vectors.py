@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hub.client.verified_log import VerifiedLog
 from hub.errors import MESSAGES
 from tests.vectors import gen_erasure
 
@@ -34,3 +35,12 @@ def test_every_code_of_erasure_has_a_case():
 
 def test_erasing_a_body_leaves_the_root_as_it_was():
     assert VECTORS["root_with_erased"] == VECTORS["root_with_bodies"]
+
+
+def test_an_agent_keeps_the_kinds_it_verified_across_a_restart():
+    """What an agent remembers goes into the state it keeps (to_json) and comes back."""
+    first = VerifiedLog(bytes(32), VECTORS["network"])
+    first.kinds = next(c["known"] for c in VECTORS["cases"] if c["known"])
+    again = VerifiedLog(bytes(32), VECTORS["network"])
+    again.restore(first.to_json())
+    assert again.kinds == first.kinds == "mmmseekmrs"

@@ -2,21 +2,28 @@
 inbox that remembered the log before an erasure, and one that starts after it, both keep
 working with the body absent; a hub that serves a record as erased without an erasure record
 that names it (a revocation hidden so, beside a genuine erasure, or an entry) is refused, with
-a Swedish message and log_erased_unexplained, and the agent keeps the directory it had."""
+a Swedish message and log_erased_unexplained, and the agent keeps the directory it had. An
+erasure the network key signed that calls a revocation an entry (a coerced administrator, the
+tools bypassed, the hub in on it) is refused by every agent that had verified the revocation."""
 
 from __future__ import annotations
 
 import base64
+import json
 import time
 from typing import Any
 
 import pytest
 
+from hub.client.admin_log import checkpoint_over
+from hub.crypto import merkle
 from hub.crypto.directory import make_entry, open_entry
 from hub.crypto.erasure import item_for, make_erasure
 from hub.crypto.keys import PrivateIdentity
-from hub.crypto.leaves import record_leaf
+from hub.crypto.leaves import Erased, leaf_of, record_leaf
+from hub.crypto.records import sign_record
 from hub.errors import MESSAGES, HubError
+from hub.protocol import wire
 from tests.hubnet import NETWORK
 from tests.inboxnet import running_agent
 from tests.lyinghub import lying_hub
@@ -103,3 +110,68 @@ async def test_a_record_served_erased_without_an_erasure_is_refused(tmp_path, hi
             assert refused.value.message == MESSAGES["log_erased_unexplained"]
             assert "raderad" in refused.value.message
             assert anna.core.session.directory is before  # the directory it had stays
+
+
+async def test_an_erasure_calling_a_revocation_an_entry_is_refused_by_an_agent_that_saw_it(
+    tmp_path,
+):
+    """The hub would refuse such an erasure (it holds the body), so the proxy serves the whole
+    forged log: the revocation as its leaf hash, the erasure after it, a checkpoint the network
+    key signed and a valid consistency proof. Anna's agent had verified the revocation and
+    refuses (erasure_mismatch); an agent's first start cannot tell what a hash-only leaf held,
+    the limit docs/protocol.md §12.11 states: it takes the erasure's word."""
+    async with lying_hub(tmp_path) as (net, proxy):
+        proxy.quiet = True
+        net.clock.now = time.time()
+        await net.client(fresh=True)
+        now = int(net.clock.now)
+        await net.revoke("bertil", at=now)
+        revocation = net.serial
+        async with running_agent(net, "anna", tmp_path) as anna:
+            assert anna.core.session.log is not None
+            assert anna.core.session.log.view is not None
+            remembered = anna.core.session.log.view.checkpoint.size
+            records = await (await net.client()).registry_records()
+            leaf = leaf_of(records[revocation - 1])
+            said = {
+                "serial": revocation,
+                "leaf": leaf.hex(),
+                "kind": "directory-entry",
+                "key_id": net.people["bertil"].key_id.hex(),
+                "not_after": 0,
+            }
+            body = {"kind": "erasure", "network": NETWORK, "erased": [said], "erased_at": now}
+            forged = sign_record({**body, "serial": len(records) + 1}, net.admin)
+            served = [*records[: revocation - 1], Erased(revocation, leaf)]
+            served += [*records[revocation:], forged]
+            note = checkpoint_over(net.admin, NETWORK, served)
+            proof = merkle.consistency_proof(remembered, [leaf_of(x) for x in served])
+            items = [msgspec_dict(wire.SequenceItem.of(x)) for x in served]
+
+            consistency = [base64.b64encode(h).decode() for h in proof]
+
+            def lie(method: str, path: str, answer: Any) -> Any:
+                if method == "GET" and path.endswith("/log"):
+                    return {
+                        **answer,
+                        "checkpoint": note,
+                        "records": items,
+                        "consistency": consistency,
+                    }
+                if method == "GET" and path.endswith("/registry"):
+                    return {**answer, "records": items}
+                return answer
+
+            proxy.lie(lie)
+            with pytest.raises(HubError) as refused:
+                await anna.core.session.refresh_directory()
+            assert refused.value.code == "erasure_mismatch"
+            assert "stämmer inte" in refused.value.message
+        consistency.clear()  # a first start needs none, and asks again from the same size
+        async with running_agent(net, "cecilia", tmp_path) as cecilia:  # the stated limit
+            assert cecilia.core.session.log is not None
+            assert cecilia.core.session.log.serial == len(served)
+
+
+def msgspec_dict(item: wire.SequenceItem) -> dict[str, Any]:
+    return dict(json.loads(wire.encode(item)))

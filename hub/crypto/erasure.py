@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from hub.crypto.directory import ENTRY_KIND, DirectoryEntry
 from hub.crypto.keys import KEY_ID_BYTES
-from hub.crypto.leaves import Erased, record_leaf
+from hub.crypto.leaves import Erased, Served, record_leaf
 from hub.crypto.records import (
     canonical_bytes,
     exact_fields,
@@ -49,13 +49,16 @@ if TYPE_CHECKING:
 __all__ = [
     "ERASABLE_KINDS",
     "ERASURE_KIND",
+    "KIND_LETTERS",
     "ErasedItem",
     "ErasureCheck",
     "ErasureRecord",
     "erasable_at",
     "item_for",
+    "kinds_of",
     "make_erasure",
     "open_erasure",
+    "remembered_kinds",
 ]
 
 ERASURE_KIND: Final = "erasure"
@@ -224,6 +227,49 @@ class ErasureCheck:
         for serial in sorted(self.hashes):
             if serial not in self.named:
                 raise LogError("log_erased_unexplained", f"serial {serial}: no body, no erasure")
+
+
+# What an agent remembers of the records it verified with their bodies: one letter a serial,
+# so that an erasure served later cannot say a record was an entry when it was not.
+KIND_LETTERS: Final = {
+    ENTRY_KIND: "e",
+    "revocation": "r",
+    "municipality": "m",
+    "network-settings": "s",
+    "kommunmall": "k",
+    ERASURE_KIND: "x",
+}
+UNSEEN: Final = "?"  # first seen erased: its kind is what the erasure says
+
+
+def kinds_of(records: Iterable[Served]) -> str:
+    """The letters of a verified sequence (its erased records UNSEEN)."""
+    return "".join(
+        UNSEEN
+        if isinstance(wire, Erased)
+        else KIND_LETTERS.get(read_unverified(wire).unverified_body["kind"], UNSEEN)
+        for wire in records
+    )
+
+
+def remembered_kinds(
+    known: str, records: Iterable[Served], erasures: Iterable[ErasureRecord]
+) -> str:
+    """Check every erasure against the kinds an agent verified before (`known`, from an
+    earlier load of the same log: the consistency proof binds each leaf to its place) and
+    return what to remember now. An erasure naming a record this agent saw as anything but a
+    directory entry is erasure_mismatch, even where the hub no longer serves the body."""
+    entry = KIND_LETTERS[ENTRY_KIND]
+    for record in erasures:
+        for item in record.erased:
+            seen = known[item.serial - 1] if item.serial <= len(known) else UNSEEN
+            if seen not in (entry, UNSEEN):
+                raise _mismatch(f"serial {item.serial} was not an entry when verified here")
+    now = kinds_of(records)
+    return "".join(
+        old if old != UNSEEN else new
+        for old, new in itertools.zip_longest(known, now, fillvalue=UNSEEN)
+    )
 
 
 def _not_allowed(detail: str) -> RecordVerificationError:

@@ -1,6 +1,7 @@
 """Write tests/vectors/erasure.json: registry.json's sequence with erased bodies and the erasure
 records that name them (docs/protocol.md §12.11), valid and in every way they can be wrong, each
-naming the code `Registry.load` gives.
+naming the code `Registry.load` gives, then, for an agent that remembers the kinds of the
+records it verified before (`known`, hub.crypto.erasure.KIND_LETTERS), remembered_kinds.
 
 Run from the repository root: `python -m tests.vectors.gen_erasure`. The keys are registry.json's
 (SeededRng) and Ed25519 is deterministic, so every run writes the same bytes
@@ -22,7 +23,7 @@ import msgspec
 
 from hub.crypto import merkle
 from hub.crypto.directory import ENTRY_KIND, open_entry
-from hub.crypto.erasure import ErasedItem, item_for
+from hub.crypto.erasure import ErasedItem, item_for, kinds_of, remembered_kinds
 from hub.crypto.keys import SigningKey, b64
 from hub.crypto.leaves import Erased, leaf_of, record_leaf
 from hub.crypto.records import sign_record
@@ -249,6 +250,24 @@ def generate() -> dict[str, Any]:
             "record_malformed",
         ),
     ]
+    known = kinds_of(records)  # what an agent that verified the ten records remembers
+    forged = [*with_erased(9), erasure(11, as_entry)]
+    remembered = [
+        ("a revocation called an entry, the body absent: a first start", "", forged, "ok"),
+        (
+            "a revocation called an entry, the body absent: an agent that saw it",
+            known,
+            forged,
+            "erasure_mismatch",
+        ),
+        ("an entry erased, as this agent saw it", known, [*with_erased(5), e11], "ok"),
+        (
+            "an entry erased, remembered erased",
+            known[:4] + "?" + known[5:],
+            [*with_erased(5), e11],
+            "ok",
+        ),
+    ]
     data = {
         "generator": GENERATOR,
         "description": (
@@ -263,7 +282,8 @@ def generate() -> dict[str, Any]:
             [leaf_of(_served(i)) for i in [*with_erased(5, 6), e11]]
         ).hex(),
         "root_with_bodies": merkle.root([record_leaf(r) for r in [*records, e11]]).hex(),
-        "cases": [{"name": n, "records": r, "expect": e} for n, r, e in cases],
+        "cases": [{"name": n, "known": "", "records": r, "expect": e} for n, r, e in cases]
+        + [{"name": n, "known": k, "records": r, "expect": e} for n, k, r, e in remembered],
     }
     _write.refuse_failures(
         [
@@ -301,9 +321,9 @@ def _served(item: Any) -> Any:
 def outcome(data: dict[str, Any], case: dict[str, Any]) -> str:
     try:
         items = [_served(i) for i in case["records"]]
-        Registry.load(
-            base64.b64decode(data["admin_public"]), data["network"], items, now=data["now"]
-        )
+        admin_public = base64.b64decode(data["admin_public"])
+        registry = Registry.load(admin_public, data["network"], items, now=data["now"])
+        remembered_kinds(case["known"], items, registry.erasures)
     except HubError as exc:
         return exc.code
     return "ok"
