@@ -8,6 +8,7 @@ retention) is refused by the command, and by the hub if it is signed anyway."""
 from __future__ import annotations
 
 import base64
+import shutil
 import time
 
 import pytest
@@ -21,8 +22,10 @@ from hub.crypto.keys import PrivateIdentity
 from hub.crypto.leaves import Erased, leaf_of
 from hub.crypto.records import sign_record
 from hub.crypto.registry import Registry
-from tests.hubnet import NETWORK
+from hub.storage.backup import backup, restore
+from tests.hubnet import NETWORK, running_hub
 from tests.test_admin import ADMIN, admin_setup
+from tests.test_lying_erasure import _erase_an_old_entry
 from tests.vectors._rng import SeededRng
 
 YEAR = 365 * 86_400
@@ -165,3 +168,49 @@ async def test_the_hub_refuses_an_erasure_a_client_would_refuse_and_keeps_the_bo
         "a registry record": "erasure_not_allowed",
     }
     assert await admin.registry_records() == records  # every body still served
+
+
+async def test_a_hub_restored_from_before_an_erasure_gets_it_back_and_drops_the_body_again(
+    s, tmp_path
+):
+    """The backup holds the body and not the erasure: republish sends the erasure (with its
+    kept checkpoint), and the hub drops the body again, as the first time."""
+    gone = await _old_entry(s, "Dora Gammal", ended_years_ago=2)
+    body = (await (await s.net.client()).registry_records())[gone - 1]
+    backup(s.net.data_dir, tmp_path / "backup")
+    done = await s.hub("admin", "erase", "--yes", *ADMIN)
+    assert done.returncode == 0, done.stderr
+    erased = await (await s.net.client()).registry_records()
+
+    await s.net.stop()
+    for child in s.net.data_dir.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    restore(tmp_path / "backup", s.net.data_dir)
+    await s.net.restart()
+    assert (await (await s.net.client(fresh=True)).registry_records())[gone - 1] == body
+
+    back = await s.hub("admin", "republish", *ADMIN)
+    assert back.returncode == 0, back.stderr
+    assert "1 poster" in back.stdout
+    assert await (await s.net.client(fresh=True)).registry_records() == erased
+    _, fresh = await _fresh_view(s, "bertil")
+    assert fresh.serial == len(erased)
+
+
+async def test_on_postgresql_the_body_is_replaced_and_no_dump_holds_it(tmp_path, pg_url):
+    async with running_hub(tmp_path, database=pg_url) as net:
+        net.clock.now = time.time()
+        await net.client(fresh=True)
+        before = await (await net.client()).registry_records()
+        gone, entry = await _erase_an_old_entry(net)
+        served = await (await net.client()).registry_records()
+        assert isinstance(served[gone - 1], Erased)
+        assert served[: len(before)] == before  # the others as they were
+        verified = VerifiedLog(net.admin.public, NETWORK)
+        registry = await verified.load(await net.client("anna"), int(time.time()))
+        assert registry.serial == len(served)
+        assert all(e.person != "Dora Gammal" for e in registry.directory.entries)
+        assert not [w for w, data in net.stored_bytes() if entry["record"].encode() in data]

@@ -32,9 +32,9 @@ from tests.vectors._rng import SeededRng
 YEAR = 365 * 86_400
 
 
-async def _erase_an_old_entry(net: Any) -> int:
+async def _erase_an_old_entry(net: Any) -> tuple[int, dict[str, str]]:
     """An entry for Dora in Kommun A that ended two years ago, then the erasure of it, signed
-    as `hub admin erase` signs it; returns the entry's serial."""
+    as `hub admin erase` signs it; returns the entry's serial and its signed record."""
     now = int(net.clock.now)
     net.serial = len(await (await net.client()).registry_records()) + 1
     entry = make_entry(
@@ -54,7 +54,7 @@ async def _erase_an_old_entry(net: Any) -> int:
     await net.append(
         make_erasure(net.admin, network=NETWORK, erased=[item], erased_at=now, serial=net.serial)
     )
-    return item.serial
+    return item.serial, entry
 
 
 def _served_erased(serial: int) -> Any:
@@ -81,7 +81,7 @@ async def test_agents_before_and_after_an_erasure_verify_the_log_without_the_bod
         net.clock.now = time.time()
         await net.client(fresh=True)
         async with running_agent(net, "anna", tmp_path) as anna:
-            erased = await _erase_an_old_entry(net)
+            erased, _ = await _erase_an_old_entry(net)
             await anna.core.session.refresh_directory()  # from the view it remembered
             assert "Dora Gammal" not in _people(anna)
             assert anna.core.session.log.serial == erased + 1
