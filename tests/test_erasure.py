@@ -23,6 +23,7 @@ from hub.crypto.leaves import Erased, leaf_of
 from hub.crypto.records import sign_record
 from hub.crypto.registry import Registry
 from hub.storage.backup import backup, restore
+from hub.storage.base import EnvelopeRow
 from tests.hubnet import NETWORK, running_hub
 from tests.test_admin import ADMIN, admin_setup
 from tests.test_lying_erasure import _erase_an_old_entry
@@ -214,3 +215,37 @@ async def test_on_postgresql_the_body_is_replaced_and_no_dump_holds_it(tmp_path,
         assert registry.serial == len(served)
         assert all(e.person != "Dora Gammal" for e in registry.directory.entries)
         assert not [w for w, data in net.stored_bytes() if entry["record"].encode() in data]
+
+
+async def test_the_hub_refuses_to_erase_an_entry_whose_key_signed_what_it_still_keeps(s):
+    """An envelope Dora's key signed is still on the hub (its case not removed yet): her entry
+    is still needed to check it, so the erasure is refused and her body stays."""
+    gone = await _old_entry(s, "Dora Gammal", ended_years_ago=2)
+    records = await (await s.net.client()).registry_records()
+    dora = Registry.load(s.net.admin.public, NETWORK, records).directory.entries
+    [entry] = [e for e in dora if e.serial == gone]
+    storage = await s.net.open_storage()
+    try:
+        async with storage.transaction() as tx:
+            await tx.add_envelope(
+                EnvelopeRow(
+                    message_id=bytes(range(16)),
+                    network_id=NETWORK,
+                    case_id=bytes(16),
+                    kind=1,
+                    sender_key_id=entry.key_id,
+                    sender_municipality="kommun-a",
+                    recipient_municipalities=("kommun-b",),
+                    recipient_key_ids=(),
+                    size=100,
+                    digest=bytes(32),
+                    created_at=entry.not_after - YEAR,
+                    received_at=entry.not_after - YEAR,
+                )
+            )
+    finally:
+        await storage.close()
+    done = await s.hub("admin", "erase", "--yes", *ADMIN)
+    assert done.returncode != 0
+    assert "kontrollera en underskrift" in done.stderr  # erasure_not_allowed's sentence
+    assert await (await s.net.client()).registry_records() == records

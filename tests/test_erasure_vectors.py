@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from hub.client.verified_log import VerifiedLog
+from hub.crypto.erasure import MAX_ERASED, ErasedItem, make_erasure, open_erasure
+from hub.crypto.keys import SigningKey
 from hub.errors import MESSAGES
 from tests.vectors import gen_erasure
 
@@ -44,3 +46,17 @@ def test_an_agent_keeps_the_kinds_it_verified_across_a_restart():
     again = VerifiedLog(bytes(32), VECTORS["network"])
     again.restore(first.to_json())
     assert again.kinds == first.kinds == "mmmseekmrs"
+
+
+def test_the_largest_erasure_fits_in_a_record():
+    """MAX_ERASED items with the largest serials and times, in a network of the longest name:
+    still a record the tools can sign and every client open."""
+    admin = SigningKey.generate()
+    network = "n" * 200
+    top = 2**53 - 1
+    items = [
+        ErasedItem(top - MAX_ERASED + i, bytes(32), "directory-entry", bytes(16), top)
+        for i in range(MAX_ERASED)
+    ]
+    wire = make_erasure(admin, network=network, erased=items, erased_at=top, serial=top)
+    assert len(open_erasure(wire, admin_public=admin.public, network=network).erased) == MAX_ERASED

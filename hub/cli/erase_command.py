@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from hub.cli import admin_command as admin
 from hub.cli.exits import EXIT_ATTENTION
 from hub.client import admin_log
-from hub.crypto.erasure import ErasedItem, make_erasure
+from hub.crypto.erasure import MAX_ERASED, ErasedItem, make_erasure
 from hub.protocol.erasing import erasable_now, refusal
 
 if TYPE_CHECKING:
@@ -60,14 +60,21 @@ def _erase(args: argparse.Namespace) -> int:
             if not args.yes and not admin.ask(CONFIRM_ERASE):
                 print("Inget raderades.")
                 return EXIT_ATTENTION
-            serial = registry.serial + 1
-            wire = make_erasure(
-                key, network=client.network, erased=chosen, erased_at=now, serial=serial
-            )
-            await admin_log.append(client, key, args.keys, wire)
+            serials: list[str] = []
+            for start in range(0, len(chosen), MAX_ERASED):  # a record stays under 64 KiB
+                serial = registry.serial + 1 + len(serials)
+                wire = make_erasure(
+                    key,
+                    network=client.network,
+                    erased=chosen[start : start + MAX_ERASED],
+                    erased_at=now,
+                    serial=serial,
+                )
+                await admin_log.append(client, key, args.keys, wire)
+                serials.append(str(serial))
             print(
-                f"Raderat: {len(chosen)} poster (raderingspost {serial}). Hubben visar dem nu "
-                "bara som kontrollsumma och löpnummer."
+                f"Raderat: {len(chosen)} poster (raderingspost {', '.join(serials)}). Hubben "
+                "visar dem nu bara som kontrollsumma och löpnummer."
             )
             return 0
 

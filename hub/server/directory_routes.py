@@ -19,7 +19,7 @@ from hub.crypto.registry import (
     SettingsRecord,
     open_sequence_record,
 )
-from hub.errors import ApiError
+from hub.errors import ApiError, RecordVerificationError
 from hub.protocol import wire
 from hub.protocol.roles import AccountRole
 from hub.server import enrolment_routes, log_routes
@@ -89,6 +89,8 @@ async def add_record(request: web.Request) -> web.Response:
     # The log's checkpoint over every record, the new one included (log_routes.py).
     note = await log_routes.checked_checkpoint(storage, network, body.get("checkpoint"), every)
     added = open_sequence_record(wire, kind, network.admin_public, caller.network_id)
+    if isinstance(added, ErasureRecord):
+        await _refuse_needed_keys(storage, caller.network_id, added)
     serial = len(records) + 1
     key_id = getattr(added, "key_id", b"")
     async with app[DIRECTORIES].changing(caller.network_id), storage.transaction() as tx:
@@ -124,6 +126,16 @@ async def add_record(request: web.Request) -> web.Response:
     everyone = {m.id for m in await storage.list_municipalities(caller.network_id)}
     await app[LIVE].tell(caller.network_id, everyone, {"type": "directory", "serial": serial})
     return web.json_response({"serial": serial}, status=201)
+
+
+async def _refuse_needed_keys(storage: Storage, network_id: str, erasure: ErasureRecord) -> None:
+    """An entry whose key signed an envelope or receipt the hub still keeps is still needed to
+    check it: its erasure waits until retention has removed them (docs/protocol.md §12.11)."""
+    for item in erasure.erased:
+        if await storage.keeps_signatures_of(network_id, item.key_id):
+            raise RecordVerificationError(
+                "erasure_not_allowed", f"serial {item.serial}: the hub keeps what the key signed"
+            )
 
 
 async def _apply_registry_record(

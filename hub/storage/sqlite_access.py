@@ -167,6 +167,17 @@ class AccessReads(ReadHost):
         )
         return [DirectoryRecord(r[0], r[1], r[2], r[3], _object(r[4])) for r in rows]
 
+    async def keeps_signatures_of(self, network_id: str, key_id: bytes) -> bool:
+        """Whether an envelope or a receipt the hub still keeps was signed with `key_id`: its
+        directory entry is still needed (docs/protocol.md §12.11)."""
+        rows = await self._read(
+            "SELECT 1 FROM envelopes WHERE network_id = ? AND sender_key_id = ?"
+            " UNION ALL SELECT 1 FROM receipts r JOIN envelopes e ON e.message_id = r.message_id"
+            " WHERE e.network_id = ? AND r.signer_key_id = ? LIMIT 1",
+            (network_id, key_id, network_id, key_id),
+        )
+        return bool(rows)
+
     async def next_directory_serial(self, network_id: str) -> int:
         """One more than the highest serial stored (1 for an empty directory)."""
         rows = await self._read(
