@@ -52,6 +52,7 @@ from hub.crypto.registry import (
     Registry,
     SettingsRecord,
     WitnessSetting,
+    WitnessSettingError,
     make_kommunmall,
     make_municipality,
     make_settings,
@@ -546,7 +547,12 @@ def _settings(args: argparse.Namespace) -> int:
                 base = _from_hub((await client.network_info()).settings)
                 source = "hubbens nuvarande inställningar (osignerade) och de nationella"
             values = {**base, **_changes(args)}
-            wire = make_settings(key, network=client.network, serial=registry.serial + 1, **values)
+            try:
+                wire = make_settings(
+                    key, network=client.network, serial=registry.serial + 1, **values
+                )
+            except WitnessSettingError as exc:
+                raise ValueError(f"{exc.swedish}: inget har signerats") from None
             print(f"Utgår från {source}. Signeras:")
             for name, value in values.items():
                 if name == "witnesses":
