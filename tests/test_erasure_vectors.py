@@ -13,6 +13,7 @@ from hub.client.verified_log import VerifiedLog
 from hub.crypto.erasure import MAX_ERASED, ErasedItem, make_erasure, open_erasure
 from hub.crypto.keys import SigningKey
 from hub.errors import MESSAGES
+from hub.protocol.erasing import batches
 from tests.vectors import gen_erasure
 
 VECTORS_PATH = Path(__file__).parent / "vectors" / "erasure.json"
@@ -60,3 +61,10 @@ def test_the_largest_erasure_fits_in_a_record():
     ]
     wire = make_erasure(admin, network=network, erased=items, erased_at=top, serial=top)
     assert len(open_erasure(wire, admin_public=admin.public, network=network).erased) == MAX_ERASED
+
+
+def test_hub_admin_erase_signs_as_many_records_as_it_needs():
+    items = [ErasedItem(n, bytes(32), "directory-entry", bytes(16), 0) for n in range(1, 702)]
+    signed = batches(items)
+    assert [len(b) for b in signed] == [MAX_ERASED, MAX_ERASED, 101]
+    assert [i for b in signed for i in b] == items  # in order, each once

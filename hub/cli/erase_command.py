@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from hub.cli import admin_command as admin
 from hub.cli.exits import EXIT_ATTENTION
 from hub.client import admin_log
-from hub.crypto.erasure import MAX_ERASED, ErasedItem, make_erasure
-from hub.protocol.erasing import erasable_now, refusal
+from hub.crypto.erasure import ErasedItem, make_erasure
+from hub.protocol.erasing import batches, erasable_now, refusal
 
 if TYPE_CHECKING:
     import argparse
@@ -61,14 +61,10 @@ def _erase(args: argparse.Namespace) -> int:
                 print("Inget raderades.")
                 return EXIT_ATTENTION
             serials: list[str] = []
-            for start in range(0, len(chosen), MAX_ERASED):  # a record stays under 64 KiB
+            for batch in batches(chosen):
                 serial = registry.serial + 1 + len(serials)
                 wire = make_erasure(
-                    key,
-                    network=client.network,
-                    erased=chosen[start : start + MAX_ERASED],
-                    erased_at=now,
-                    serial=serial,
+                    key, network=client.network, erased=batch, erased_at=now, serial=serial
                 )
                 await admin_log.append(client, key, args.keys, wire)
                 serials.append(str(serial))

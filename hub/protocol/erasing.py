@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hub.crypto.directory import ENTRY_KIND, REVOCATION_KIND
-from hub.crypto.erasure import ERASURE_KIND, ErasedItem, erasable_at, item_for
+from hub.crypto.erasure import ERASURE_KIND, MAX_ERASED, ErasedItem, erasable_at, item_for
 from hub.crypto.leaves import Erased
 from hub.crypto.records import read_unverified
 from hub.crypto.registry import retention_days
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from hub.crypto.leaves import Served
     from hub.crypto.registry import Registry
 
-__all__ = ["erasable_now", "refusal"]
+__all__ = ["batches", "erasable_now", "refusal"]
 
 _NEVER = {
     REVOCATION_KIND: "en återkallelse: den får aldrig raderas, annars blir nyckeln giltig igen",
@@ -38,6 +38,11 @@ def erasable_now(registry: Registry, now: int) -> list[ErasedItem]:
         ),
         key=lambda item: item.serial,
     )
+
+
+def batches(items: Sequence[ErasedItem]) -> list[Sequence[ErasedItem]]:
+    """The items in erasure records of at most MAX_ERASED each (a record stays under 64 KiB)."""
+    return [items[start : start + MAX_ERASED] for start in range(0, len(items), MAX_ERASED)]
 
 
 def refusal(registry: Registry, records: Sequence[Served], serial: int, now: int) -> str | None:
