@@ -4,6 +4,7 @@ leaving the log's root as it was."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -12,8 +13,9 @@ import pytest
 from hub.client.verified_log import VerifiedLog
 from hub.crypto.erasure import MAX_ERASED, ErasedItem, make_erasure, open_erasure
 from hub.crypto.keys import SigningKey
+from hub.crypto.registry import Registry
 from hub.errors import MESSAGES
-from hub.protocol.erasing import batches
+from hub.protocol.erasing import batches, erasable_now
 from tests.vectors import gen_erasure
 
 VECTORS_PATH = Path(__file__).parent / "vectors" / "erasure.json"
@@ -68,3 +70,12 @@ def test_hub_admin_erase_signs_as_many_records_as_it_needs():
     signed = batches(items)
     assert [len(b) for b in signed] == [MAX_ERASED, MAX_ERASED, 101]
     assert [i for b in signed for i in b] == items  # in order, each once
+
+
+def test_what_may_go_leaves_out_what_an_erasure_already_names():
+    """A hub that keeps serving a body after its erasure does not make the tools erase it
+    again (which every client would refuse as erased twice)."""
+    [case] = [c for c in VECTORS["cases"] if c["name"] == "an entry erased, its body still served"]
+    items = [gen_erasure.served(i) for i in case["records"]]
+    registry = Registry.load(base64.b64decode(VECTORS["admin_public"]), VECTORS["network"], items)
+    assert [i.serial for i in erasable_now(registry, VECTORS["now"])] == [6]

@@ -26,7 +26,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from hub.crypto.directory import ENTRY_KIND, DirectoryEntry
+from hub.crypto.directory import ENTRY_KIND, REVOCATION_KIND, DirectoryEntry
 from hub.crypto.keys import KEY_ID_BYTES
 from hub.crypto.leaves import Erased, Served, record_leaf
 from hub.crypto.records import (
@@ -235,7 +235,7 @@ class ErasureCheck:
 # so that an erasure served later cannot say a record was an entry when it was not.
 KIND_LETTERS: Final = {
     ENTRY_KIND: "e",
-    "revocation": "r",
+    REVOCATION_KIND: "r",
     "municipality": "m",
     "network-settings": "s",
     "kommunmall": "k",

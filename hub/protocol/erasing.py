@@ -27,14 +27,15 @@ _NEVER = {
 
 
 def erasable_now(registry: Registry, now: int) -> list[ErasedItem]:
-    """Every entry whose body the hub still serves and whose not_after lies the network's
-    retention before `now`, in serial order."""
+    """Every entry whose body the hub still serves, that no erasure names yet, and whose
+    not_after lies the network's retention before `now`, in serial order."""
     days = retention_days(registry.settings)
+    named = {item.serial for erasure in registry.erasures for item in erasure.erased}
     return sorted(
         (
             item_for(entry)
             for entry in registry.directory.entries
-            if erasable_at(entry.not_after, days) <= now
+            if erasable_at(entry.not_after, days) <= now and entry.serial not in named
         ),
         key=lambda item: item.serial,
     )

@@ -279,7 +279,7 @@ def generate() -> dict[str, Any]:
         "retention_days": 365,
         "now": NOW,
         "root_with_erased": merkle.root(
-            [leaf_of(_served(i)) for i in [*with_erased(5, 6), e11]]
+            [leaf_of(served(i)) for i in [*with_erased(5, 6), e11]]
         ).hex(),
         "root_with_bodies": merkle.root([record_leaf(r) for r in [*records, e11]]).hex(),
         "cases": [{"name": n, "known": "", "records": r, "expect": e} for n, r, e in cases]
@@ -313,14 +313,14 @@ def _leaf(item: ErasedItem, leaf: bytes) -> ErasedItem:
     return ErasedItem(item.serial, leaf, item.kind, item.key_id, item.not_after)
 
 
-def _served(item: Any) -> Any:
+def served(item: Any) -> Any:
     """An item as a client decodes the hub's answer (hub.protocol.wire.SequenceItem)."""
     return msgspec.convert(item, wire.SequenceItem).served()
 
 
 def outcome(data: dict[str, Any], case: dict[str, Any]) -> str:
     try:
-        items = [_served(i) for i in case["records"]]
+        items = [served(i) for i in case["records"]]
         admin_public = base64.b64decode(data["admin_public"])
         registry = Registry.load(admin_public, data["network"], items, now=data["now"])
         remembered_kinds(case["known"], items, registry.erasures)
