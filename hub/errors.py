@@ -177,6 +177,20 @@ MESSAGES: dict[str, str] = {
         "Katalogens poster stämmer inte med loggens kontrollpunkt: en post saknas eller är "
         "ändrad. Inget i den används; kontakta länsstyrelsen."
     ),
+    # erased bodies (docs/protocol.md §12.11, hub/crypto/erasure.py)
+    "log_erased_unexplained": (
+        "Hubben visar en katalogpost som raderad utan att länsstyrelsen har signerat att den "
+        "fick raderas. Inget i katalogen används; kontakta länsstyrelsen."
+    ),
+    "erasure_not_allowed": (
+        "Länsstyrelsens raderingspost gäller en post som inte får raderas: en återkallelse, "
+        "en registerpost, en nyckel som ännu kan behövas för att kontrollera en underskrift, "
+        "eller en post som redan är raderad. Inget i katalogen används; kontakta länsstyrelsen."
+    ),
+    "erasure_mismatch": (
+        "Länsstyrelsens raderingspost stämmer inte med den post den säger sig radera. "
+        "Inget i katalogen används; kontakta länsstyrelsen."
+    ),
     "checkpoint_malformed": "Katalogens kontrollpunkt är felaktigt uppbyggd.",
     "checkpoint_required": (
         "Katalogen har en logg: en ny post tas bara emot med länsstyrelsens kontrollpunkt "
@@ -352,6 +366,8 @@ class RecordVerificationError(VerificationError):
             "receipt_signer_not_recipient",
             "receipt_mismatch",
             "step_signer_not_party",
+            "erasure_not_allowed",
+            "erasure_mismatch",
         }
     )
 

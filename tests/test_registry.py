@@ -10,7 +10,12 @@ from typing import Any
 
 import pytest
 
-from hub.crypto.keys import SigningKey
+from hub.crypto.directory import make_entry, open_entry
+from hub.crypto.erasure import item_for
+from hub.crypto.handover_record import make_handover
+from hub.crypto.keys import PrivateIdentity, SigningKey
+from hub.crypto.leaves import Erased, record_leaf
+from hub.crypto.records import sign_record
 from hub.crypto.registry import (
     Registry,
     make_kommunmall,
@@ -22,7 +27,7 @@ from hub.errors import MESSAGES, HubError, RecordVerificationError
 from hub.protocol.deadlines import NetworkDeadlines
 from hub.protocol.ended import case_ended_at, ended_for_at, request_ended_at
 from hub.protocol.lifecycle import Case, DeclineReason, Event, Role
-from tests.vectors import gen_registry
+from tests.vectors import gen_erasure, gen_registry
 from tests.vectors._rng import SeededRng
 
 VECTORS_PATH = Path(__file__).parent / "vectors" / "registry.json"
@@ -204,3 +209,47 @@ def test_a_case_ends_when_every_request_has_ended():
 
 def test_a_case_without_requests_has_not_ended():
     assert case_ended_at(Case("c2", "A")) is None
+
+
+def test_a_handover_to_a_key_whose_entry_was_erased_since_still_loads():
+    """Years later the successor's entry expires and its body is erased (docs/protocol.md
+    §12.11): the handover that named the key must not make the sequence unloadable. A handover
+    naming a key whose entry comes only after it stays refused."""
+    admin = SigningKey.generate(SeededRng("registry"))
+    records = list(VECTORS["records"])
+    anna = open_entry(records[4], admin_public=admin.public, network=NETWORK)
+    handover = make_handover(
+        admin, network=NETWORK, municipality="vasteras", to_keys=[anna.key_id], serial=11
+    )
+    erasure = sign_record(
+        {
+            "kind": "erasure",
+            "network": NETWORK,
+            "erased": [gen_erasure.item_json(item_for(anna))],
+            "erased_at": gen_erasure.ERASED_AT,
+            "serial": 12,
+        },
+        admin,
+    )
+    served = [*records[:4], Erased(5, record_leaf(records[4])), *records[5:], handover, erasure]
+    registry = Registry.load(ADMIN_PUBLIC, NETWORK, served, now=gen_erasure.NOW)
+    assert [h.to_keys for h in registry.handovers] == [frozenset({anna.key_id})]
+
+    later = PrivateIdentity.generate(SeededRng("registry/later"))
+    ahead = make_handover(
+        admin, network=NETWORK, municipality="vasteras", to_keys=[later.key_id], serial=11
+    )
+    entry = make_entry(
+        admin,
+        network=NETWORK,
+        municipality="vasteras",
+        person="Lena Lind",
+        role="contact_person",
+        identity=later.public,
+        not_before=gen_registry.T0,
+        not_after=gen_registry.T0 + 365 * gen_registry.DAY,
+        serial=12,
+    )
+    with pytest.raises(RecordVerificationError) as info:
+        _load([*records, ahead, entry])
+    assert info.value.code == "registry_conflict"

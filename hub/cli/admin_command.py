@@ -51,6 +51,7 @@ from hub.crypto.registry import (
     Registry,
     SettingsRecord,
     WitnessSetting,
+    WitnessSettingError,
     make_kommunmall,
     make_municipality,
     make_settings,
@@ -117,6 +118,9 @@ def register(commands: Subparsers) -> None:
     _register_municipality(sub)
     _register_invites(sub)
     _register_keys(sub)
+    from hub.cli import erase_command  # noqa: PLC0415 - it imports this module's helpers
+
+    erase_command.register(sub)
     _register_notices(sub)
     _register_enrol(commands)
 
@@ -557,7 +561,12 @@ def _settings(args: argparse.Namespace) -> int:
                 base = _from_hub((await client.network_info()).settings)
                 source = "hubbens nuvarande inställningar (osignerade) och de nationella"
             values = {**base, **_changes(args)}
-            wire = make_settings(key, network=client.network, serial=registry.serial + 1, **values)
+            try:
+                wire = make_settings(
+                    key, network=client.network, serial=registry.serial + 1, **values
+                )
+            except WitnessSettingError as exc:
+                raise ValueError(f"{exc.swedish}: inget har signerats") from None
             print(f"Utgår från {source}. Signeras:")
             for name, value in values.items():
                 if name == "witnesses":
@@ -1422,3 +1431,11 @@ def _when(t: int) -> str:
 
 def _stockholm(t: int) -> str:
     return datetime.fromtimestamp(t, STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+
+
+# For hub/cli/erase_command.py (`hub admin erase`), which signs in and asks as these do.
+signed_in = _admin
+hub_options = _hub_options
+passphrase_option = _passphrase_option
+ask = _ask
+when = _when

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from hub.crypto.keys import PrivateIdentity, SigningKey
+    from hub.crypto.leaves import Served
 
 T = TypeVar("T")
 API = "/api/v1"
@@ -175,13 +176,13 @@ class HubClient:
         path = f"{API}/networks/{self.network}/enrolments/{enrolment_id}/reject"
         await self._request("POST", path)
 
-    async def registry_records(self) -> list[dict[str, str]]:
-        """The one sequence as the hub serves it, unverified: for `Registry.load` and the
-        directory log's leaves (the administrator's tools)."""
+    async def registry_records(self) -> list[Served]:
+        """The one sequence as the hub serves it, unverified (an erased record as its leaf
+        hash and serial): for `Registry.load` and the directory log's leaves."""
         found = await self._shape(
             "GET", f"{API}/networks/{self.network}/registry", wire.RegistryList
         )
-        return [{"record": r.record, "signature": r.signature} for r in found.records]
+        return [r.served() for r in found.records]
 
     async def add_record(self, wire: dict[str, str], checkpoint: str | None = None) -> int:
         """A signed record, with the log's checkpoint over every record and this one."""

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from hub.crypto.checkpoint import Policy, open_checkpoint
+from hub.crypto.erasure import remembered_kinds
 from hub.crypto.registry import Registry
 from hub.crypto.transparency import (
     ConflictError,
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from hub.client.api import HubClient
+    from hub.crypto.leaves import Served
 
 log = logging.getLogger("hub.client")
 EVIDENCE_SECONDS: Final = 10
@@ -57,6 +59,7 @@ class VerifiedLog:
     serial: int = 0  # the highest serial verified (also without a log)
     view: View | None = None  # the checkpoint accepted last; None: none yet
     evidence: list[Evidence] = field(default_factory=list)
+    kinds: str = ""  # one letter a serial verified (hub.crypto.erasure.KIND_LETTERS)
     policy: Policy = field(default_factory=lambda: policy_of(None))  # of the view in force
     keep: Callable[[VerifiedLog], Awaitable[None]] | None = None
 
@@ -64,17 +67,20 @@ class VerifiedLog:
         """The newest view the hub can prove, or raise (and keep evidence) as the module says."""
         known = self.view
         found = await client.log(0 if known is None else known.checkpoint.size)
-        records = [{"record": r.record, "signature": r.signature} for r in found.records]
+        records = [r.served() for r in found.records]
         if found.checkpoint is None:
             if known is not None:
                 raise LogError("checkpoint_rolled_back", "the hub serves no log any more")
-            registry = await client.registry(self.admin_public, known_serial=self.serial)
-            await self._accept(registry, None)
+            served = await client.registry_records()
+            registry = Registry.load(
+                self.admin_public, self.network, served, known_serial=self.serial, now=now
+            )
+            await self._accept(registry, None, served)
             return registry
         # Every record first, as §5.11 orders (a changed or foreign record names its fault);
         # whether the sequence is older than the one verified before is asked after the log's
         # own checks, so a rollback the checkpoints prove is kept as evidence.
-        registry = Registry.load(self.admin_public, self.network, records)
+        registry = Registry.load(self.admin_public, self.network, records, now=now)
         # The witnesses counted are those of the view remembered: a change to the set takes
         # effect only through a checkpoint the old quorum cosigned. The prefix's root is bound
         # by the consistency proof below.
@@ -100,7 +106,7 @@ class VerifiedLog:
             raise RecordVerificationError(
                 "registry_rolled_back", f"{registry.serial} records, {self.serial} verified before"
             )
-        await self._accept(registry, view)
+        await self._accept(registry, view, records)
         return registry
 
     def require_fresh(self, now: int) -> None:
@@ -109,9 +115,12 @@ class VerifiedLog:
         if self.view is not None:
             self.policy.require_fresh(self.view.fresh_at, now)
 
-    async def _accept(self, registry: Registry, view: View | None) -> None:
-        changed = registry.serial != self.serial or view != self.view
-        self.serial, self.view = registry.serial, view
+    async def _accept(self, registry: Registry, view: View | None, records: list[Served]) -> None:
+        # An erasure that names a record this agent verified as another kind than an entry
+        # is refused even where the hub serves the body no more (docs/protocol.md §12.11).
+        kinds = remembered_kinds(self.kinds, records, registry.erasures)
+        changed = registry.serial != self.serial or view != self.view or kinds != self.kinds
+        self.serial, self.view, self.kinds = registry.serial, view, kinds
         self.policy = policy_of(registry.settings)
         if changed and self.keep is not None:
             await self.keep(self)
@@ -129,6 +138,7 @@ class VerifiedLog:
         return json.dumps(
             {
                 "serial": self.serial,
+                "kinds": self.kinds,
                 "checkpoint": None if self.view is None else self.view.note,
                 "fresh_at": None if self.view is None else self.view.fresh_at,
                 "evidence": [
@@ -143,6 +153,7 @@ class VerifiedLog:
         """Take back what `to_json` gave on an earlier run (never lowering what is held)."""
         kept: dict[str, Any] = json.loads(text)
         self.serial = max(self.serial, int(kept.get("serial", 0)))
+        self.kinds = str(kept.get("kinds", self.kinds))
         note = kept.get("checkpoint")
         if note is not None:
             opened = open_checkpoint(note, admin_public=self.admin_public, network=self.network)

@@ -16,10 +16,12 @@ after a newer one. The latest record of a kind (per municipality) is the one in 
 from __future__ import annotations
 
 import base64
+import ipaddress
 import itertools
 import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
 
 from hub.crypto.directory import (
     ENTRY_KIND,
@@ -30,7 +32,9 @@ from hub.crypto.directory import (
     open_entry,
     open_revocation,
 )
+from hub.crypto.erasure import ERASURE_KIND, ErasureCheck, ErasureRecord, open_erasure
 from hub.crypto.handover_record import HANDOVER_KIND, HandoverRecord, handover_fields
+from hub.crypto.leaves import Erased
 from hub.crypto.records import (
     canonical_bytes,
     exact_fields,
@@ -60,10 +64,12 @@ __all__ = [
     "Registry",
     "SettingsRecord",
     "WitnessSetting",
+    "WitnessSettingError",
     "make_kommunmall",
     "make_municipality",
     "make_settings",
     "open_registry_record",
+    "open_sequence_record",
 ]
 
 MUNICIPALITY_KIND: Final = "municipality"
@@ -95,7 +101,7 @@ KOMMUNMALL_KIND: Final = "kommunmall"
 REGISTRY_KINDS: Final = frozenset(
     {MUNICIPALITY_KIND, SETTINGS_KIND, KOMMUNMALL_KIND, HANDOVER_KIND}
 )
-SEQUENCE_KINDS: Final = REGISTRY_KINDS | {ENTRY_KIND, REVOCATION_KIND}
+SEQUENCE_KINDS: Final = REGISTRY_KINDS | {ENTRY_KIND, REVOCATION_KIND, ERASURE_KIND}
 
 _COMMON: Final = frozenset({"kind", "network", "serial", "signed_by"})
 _MUNICIPALITY_FIELDS: Final = _COMMON | {"municipality", "name", "population"}
@@ -152,6 +158,15 @@ class WitnessSetting:
     name: str
     public: bytes
     url: str
+
+
+class WitnessSettingError(ValueError):
+    """A witness setting a reader refuses: the message for the log, `swedish` for the
+    administrator who typed it (hub admin settings)."""
+
+    def __init__(self, detail: str, swedish: str) -> None:
+        super().__init__(detail)
+        self.swedish = swedish
 
 
 @dataclass(frozen=True)
@@ -368,42 +383,86 @@ def _witness_fields(body: Mapping[str, object]) -> dict[str, Any]:
     of a fork cannot both reach it) and at most all of them."""
     value = body["witnesses"]
     if not isinstance(value, list) or not MIN_WITNESSES <= len(value) <= MAX_WITNESSES:
-        raise ValueError(f"witnesses must be {MIN_WITNESSES} to {MAX_WITNESSES}")
+        raise WitnessSettingError(
+            f"witnesses must be {MIN_WITNESSES} to {MAX_WITNESSES}",
+            f"nätverket ska ha {MIN_WITNESSES} till {MAX_WITNESSES} vittnen",
+        )
     named = []
     for item in value:
         if not isinstance(item, dict):
             raise ValueError("a witness is {name, key, url}")
         exact_fields(item, frozenset({"name", "key", "url"}))
-        name, key, url = item["name"], item["key"], item["url"]
-        if (
-            not isinstance(name, str)
-            or not 0 < len(name) <= 100
-            or not name.isascii()
-            or any(c in " +" or not c.isprintable() for c in name)
-        ):
-            raise ValueError("a witness's name is a key name: ASCII, no space or plus")
-        try:
-            public = base64.b64decode(key, validate=True) if isinstance(key, str) else b""
-        except ValueError:
-            public = b""
-        if len(public) != 32 or base64.b64encode(public).decode() != key:
-            raise ValueError("a witness's key is 32 bytes in base64")
-        if (
-            not isinstance(url, str)
-            or not url.startswith(("https://", "http://"))
-            or any(not c.isprintable() or c.isspace() for c in url)
-            or len(url) > 200
-        ):
-            raise ValueError("a witness's url is an http(s) address")
-        named.append(WitnessSetting(name, public, url))
+        named.append(_witness(item["name"], item["key"], item["url"]))
     if len({w.name for w in named}) != len(named) or len({w.public for w in named}) != len(named):
-        raise ValueError("two witnesses share a name or a key")
-    quorum = _bounded(body, "witness_quorum", (len(named) // 2 + 1, len(named)))
-    return {
-        "witnesses": tuple(named),
-        "witness_quorum": quorum,
-        "freshness_hours": _bounded(body, "freshness_hours", _FRESHNESS_HOURS),
-    }
+        raise WitnessSettingError(
+            "two witnesses share a name or a key", "två vittnen har samma namn eller nyckel"
+        )
+    low = len(named) // 2 + 1
+    try:
+        quorum = _bounded(body, "witness_quorum", (low, len(named)))
+    except ValueError as exc:
+        swedish = f"kvorum ska vara {low} till {len(named)}: en majoritet av vittnena"
+        raise WitnessSettingError(str(exc), swedish) from None
+    try:
+        freshness = _bounded(body, "freshness_hours", _FRESHNESS_HOURS)
+    except ValueError as exc:
+        swedish = "gränsen för hur gammal katalogens bekräftelse får vara ska vara 1-168 timmar"
+        raise WitnessSettingError(str(exc), swedish) from None
+    return {"witnesses": tuple(named), "witness_quorum": quorum, "freshness_hours": freshness}
+
+
+def _witness(name: object, key: object, url: object) -> WitnessSetting:
+    if (
+        not isinstance(name, str)
+        or not 0 < len(name) <= 100
+        or not name.isascii()
+        or any(c in " +" or not c.isprintable() for c in name)
+    ):
+        raise WitnessSettingError(
+            "a witness's name is a key name: ASCII, no space or plus",
+            f"vittnets namn {name!r} ska vara ASCII, utan mellanslag och plustecken",
+        )
+    try:
+        public = base64.b64decode(key, validate=True) if isinstance(key, str) else b""
+    except ValueError:
+        public = b""
+    if len(public) != 32 or base64.b64encode(public).decode() != key:
+        raise WitnessSettingError(
+            "a witness's key is 32 bytes in base64",
+            f"vittnet {name}: nyckeln ska vara 32 byte i base64",
+        )
+    if not isinstance(url, str) or not witness_address(url):
+        raise WitnessSettingError(
+            "a witness's url is https, or http to this machine only",
+            f"vittnet {name}: adressen ska börja med https:// (http:// bara till den egna "
+            "datorn, för test)",
+        )
+    return WitnessSetting(name, public, url)
+
+
+def witness_address(url: str) -> bool:
+    """An https address with a host, or http to this machine (loopback: tests, the demo); no
+    user or password in it, printable, at most 200 characters. The address is only where the
+    hub and the agents send; a witness's key is what they check."""
+    if len(url) > 200 or any(not c.isprintable() or c.isspace() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    if not host or parts.username is not None or parts.password is not None:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and _loopback(host))
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _bounded(body: Mapping[str, object], name: str, bounds: tuple[int, int]) -> int:
@@ -465,6 +524,7 @@ class Registry:
     municipalities: Mapping[str, MunicipalityRecord]  # by id, the latest record of each
     kommunmallar: Mapping[str, Kommunmall]  # by municipality id, the latest of each
     settings: SettingsRecord | None  # None until the administrator has signed settings
+    erasures: tuple[ErasureRecord, ...] = ()  # in serial order (docs/protocol.md §12.11)
     # The administrator's handovers (issue 17, docs/protocol.md §6), in the sequence's order.
     handovers: tuple[HandoverRecord, ...] = ()
 
@@ -476,17 +536,21 @@ class Registry:
         records: Iterable[object],
         *,
         known_serial: int = 0,
+        now: int | None = None,
     ) -> Registry:
         """Verify every record in order, or raise on the first one that fails.
 
         The i-th record (from 1) must carry serial i: a larger one is registry_gap, a smaller one
         registry_out_of_sequence; fewer records than `known_serial` (the highest this client has
-        verified before) is registry_rolled_back.
+        verified before) is registry_rolled_back. A record may be served erased (leaves.Erased)
+        only as an erasure record names it (hub.crypto.erasure; `now` bounds its date).
         """
-        builder = _Builder()
+        builder = _Builder(ErasureCheck(now))
         serial = 0
         for serial, wire in enumerate(records, start=1):
             builder.add(wire, serial, admin_public, network)
+        builder.erasures.finish()
+        builder.check_handover_keys()
         if serial < known_serial:
             raise RecordVerificationError(
                 "registry_rolled_back", f"{serial} records, {known_serial} verified before"
@@ -501,6 +565,7 @@ class Registry:
             builder.municipalities,
             builder.kommunmallar,
             builder.settings,
+            tuple(builder.erasure_records),
             tuple(builder.handovers),
         )
 
@@ -514,6 +579,8 @@ class Registry:
 class _Builder:
     """The records of a sequence as `Registry.load` checks them, one at a time."""
 
+    erasures: ErasureCheck
+    erasure_records: list[ErasureRecord] = field(default_factory=list)
     entries: list[DirectoryEntry] = field(default_factory=list)  # opened once, here
     revocations: list[Revocation] = field(default_factory=list)
     municipalities: dict[str, MunicipalityRecord] = field(default_factory=dict)
@@ -522,19 +589,21 @@ class _Builder:
     settings: SettingsRecord | None = None
     handovers: list[HandoverRecord] = field(default_factory=list)
     key_owners: dict[bytes, str] = field(default_factory=dict)  # key id -> municipality
+    handover_keys_unseen: list[tuple[int, bytes]] = field(default_factory=list)
 
     def add(self, wire: object, expected: int, admin_public: bytes, network: str) -> None:
+        if isinstance(wire, Erased):
+            _check_place(wire, expected)
+            self.erasures.placeholder(wire)
+            return
         kind = read_unverified(wire).unverified_body["kind"]
-        opened: DirectoryEntry | Revocation | RegistryRecord
-        if kind in (ENTRY_KIND, REVOCATION_KIND):
-            # The directory's own rules (conflicts, renewals) run when the lists are loaded.
-            opened = _open_directory_record(wire, kind, admin_public, network)
-        elif kind in REGISTRY_KINDS:
-            opened = open_registry_record(wire, admin_public=admin_public, network=network)
-        else:
-            raise RecordFormatError("record_wrong_kind", "not a kind of the sequence")
+        opened = open_sequence_record(wire, kind, admin_public, network)
         _check_place(opened, expected)
-        if isinstance(opened, DirectoryEntry):
+        self.erasures.body(expected, kind, opened)
+        if isinstance(opened, ErasureRecord):
+            self.erasures.erasure(opened, retention_days(self.settings))
+            self.erasure_records.append(opened)
+        elif isinstance(opened, DirectoryEntry):
             self.entries.append(opened)
             self.key_owners.setdefault(opened.key_id, opened.municipality)
         elif isinstance(opened, Revocation):
@@ -553,16 +622,36 @@ class _Builder:
             self.settings = opened
 
     def _add_handover(self, record: HandoverRecord) -> None:
-        """A handover goes to keys the administrator signed for that municipality before it."""
+        """A handover goes to keys the administrator signed for that municipality before it.
+        A key whose entry is served erased (§12.11) is checked once the erasures are read."""
         if record.municipality not in self.municipalities:
             raise RecordVerificationError(
                 "registry_conflict", "a handover for a municipality not registered"
             )
-        if any(self.key_owners.get(k) != record.municipality for k in record.to_keys):
-            raise RecordVerificationError(
-                "registry_conflict", "a handover to a key not signed for that municipality before"
-            )
+        for key_id in record.to_keys:
+            owner = self.key_owners.get(key_id)
+            if owner is None:
+                self.handover_keys_unseen.append((record.serial, key_id))
+            elif owner != record.municipality:
+                raise RecordVerificationError(
+                    "registry_conflict", "a handover to a key of another municipality"
+                )
         self.handovers.append(record)
+
+    def check_handover_keys(self) -> None:
+        """Each handover key whose entry was not read must be named by an erasure as an entry
+        that came before the handover (its body since erased): never one signed after it."""
+        erased = {
+            item.key_id: item.serial
+            for record in self.erasure_records
+            for item in record.erased
+            if item.kind == ENTRY_KIND
+        }
+        for handover_serial, key_id in self.handover_keys_unseen:
+            if erased.get(key_id, handover_serial) >= handover_serial:
+                raise RecordVerificationError(
+                    "registry_conflict", "a handover to a key not signed before it"
+                )
 
     def _add_municipality(self, record: MunicipalityRecord) -> None:
         holder = self.names.get(record.name)
@@ -575,14 +664,33 @@ class _Builder:
         self.names[record.name] = record.municipality
 
 
-def _open_directory_record(
+def open_sequence_record(
     wire: object, kind: str, admin_public: bytes, network: str
-) -> DirectoryEntry | Revocation:
-    opener = open_entry if kind == ENTRY_KIND else open_revocation
-    return opener(wire, admin_public=admin_public, network=network)
+) -> DirectoryEntry | Revocation | RegistryRecord | ErasureRecord:
+    """Verify a record of any kind of the sequence; the directory's own rules (conflicts,
+    renewals) run when its lists are loaded."""
+    if kind == ENTRY_KIND:
+        return open_entry(wire, admin_public=admin_public, network=network)
+    if kind == REVOCATION_KIND:
+        return open_revocation(wire, admin_public=admin_public, network=network)
+    if kind in REGISTRY_KINDS:
+        return open_registry_record(wire, admin_public=admin_public, network=network)
+    if kind == ERASURE_KIND:
+        return open_erasure(wire, admin_public=admin_public, network=network)
+    raise RecordFormatError("record_wrong_kind", "not a kind of the sequence")
 
 
-def _check_place(opened: DirectoryEntry | Revocation | RegistryRecord, expected: int) -> None:
+def retention_days(settings: SettingsRecord | None) -> int:
+    """How long after its not_after an entry stays (§12.11): the longer of the two retention
+    periods of the settings in force, the national ones until the network signs its own."""
+    if settings is None:
+        return max(NATIONAL.case_retention_days, NATIONAL.inbox_retention_days)
+    return max(settings.case_retention_days, settings.inbox_retention_days)
+
+
+def _check_place(
+    opened: DirectoryEntry | Revocation | RegistryRecord | ErasureRecord | Erased, expected: int
+) -> None:
     if opened.serial > expected:
         raise RecordVerificationError(
             "registry_gap", f"serial {opened.serial} where {expected} belongs"

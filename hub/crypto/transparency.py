@@ -4,20 +4,21 @@ a newer checkpoint replaces the one remembered. Pure; docs/protocol.md §12.
     leaf input = "hub-log-leaf/v1\\n" || signature[64] || canonical record bytes
     leaf i     = the record with serial i + 1 (so a gap-free sequence is the whole tree)
 
-A record's body can later be erased and its leaf hash served in its place: the tree, and every
-proof, stay the same. A client that holds the records recomputes the root from them (check 11)
-and so needs no inclusion proof for them; it needs a consistency proof from the checkpoint it
-remembers (check 10), and the policy's quorum of cosignatures (check 9).
+A record's body can later be erased and its leaf hash served in its place (hub.crypto.leaves,
+hub.crypto.erasure): the tree, and every proof, stay the same. A client that holds the records
+recomputes the root from them (check 11) and so needs no inclusion proof for them; it needs a
+consistency proof from the checkpoint it remembers (check 10), and the policy's quorum of
+cosignatures (check 9).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from hub.crypto import merkle
 from hub.crypto.checkpoint import Policy, Witness
-from hub.crypto.keys import unb64
+from hub.crypto.leaves import LEAF_CONTEXT, Erased, Served, leaf_of, record_leaf
 from hub.crypto.records import read_unverified
 from hub.crypto.registry import (
     DEFAULT_FRESHNESS_HOURS,
@@ -39,17 +40,11 @@ __all__ = [
     "View",
     "advance",
     "check_records",
+    "leaf_of",
     "policy_of",
     "record_leaf",
     "settings_in",
 ]
-
-LEAF_CONTEXT: Final = b"hub-log-leaf/v1\n"
-
-
-def record_leaf(wire: dict[str, str]) -> bytes:
-    """The leaf hash of one signed record in its wire form ({record, signature}, base64)."""
-    return merkle.leaf_hash(LEAF_CONTEXT + unb64(wire["signature"]) + unb64(wire["record"]))
 
 
 @dataclass(frozen=True)
@@ -111,10 +106,11 @@ def _as(evidence: Evidence, code: str) -> Evidence:
     return Evidence(code, evidence.remembered, evidence.offered)
 
 
-def check_records(records: Iterable[dict[str, str]], checkpoint: Checkpoint) -> list[bytes]:
+def check_records(records: Iterable[Served], checkpoint: Checkpoint) -> list[bytes]:
     """Check 11: the records held are exactly the checkpoint's leaves (as many, and their root
-    is its root); returns the leaf hashes, or raises log_root_mismatch."""
-    leaves = [record_leaf(wire) for wire in records]
+    is its root; an erased one by the leaf hash served for it); returns the leaf hashes, or
+    raises log_root_mismatch."""
+    leaves = [leaf_of(item) for item in records]
     if len(leaves) != checkpoint.size or merkle.root(leaves) != checkpoint.root:
         raise LogError(
             "log_root_mismatch", f"{len(leaves)} records for a tree of {checkpoint.size}"
@@ -135,12 +131,14 @@ def policy_of(settings: SettingsRecord | None) -> Policy:
 
 
 def settings_in(
-    records: Sequence[dict[str, str]], admin_public: bytes, network: str
+    records: Sequence[Served], admin_public: bytes, network: str
 ) -> SettingsRecord | None:
     """The settings in force after `records`: the last settings record among them, verified
     against the network key (one signature, not the whole sequence's; the caller checks the
     rest of the sequence as it must anyway)."""
     for wire in reversed(records):
+        if isinstance(wire, Erased):
+            continue  # never a settings record: only directory entries are erased
         if read_unverified(wire).unverified_body["kind"] == SETTINGS_KIND:
             found = open_registry_record(wire, admin_public=admin_public, network=network)
             assert isinstance(found, SettingsRecord)  # noqa: S101 - of the kind just read

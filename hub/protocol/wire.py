@@ -21,6 +21,8 @@ from typing import TypeVar
 import msgspec
 
 from hub.crypto import strictjson
+from hub.crypto.leaves import Erased, Served, read_erased
+from hub.errors import RecordFormatError
 
 T = TypeVar("T")
 
@@ -97,11 +99,38 @@ class SignedRecord(Shape, frozen=True):
     signature: str  # base64
 
 
+class SequenceItem(Shape, frozen=True, omit_defaults=True):
+    """One record of the sequence: {record, signature} as signed, or, once the administrator
+    has erased its body, {serial, leaf} (docs/protocol.md §12.11)."""
+
+    record: str | None = None
+    signature: str | None = None
+    serial: int | None = None
+    leaf: str | None = None
+
+    @classmethod
+    def of(cls, served: Served) -> SequenceItem:
+        if isinstance(served, Erased):
+            leaf = served.to_wire()["leaf"]
+            return cls(serial=served.serial, leaf=str(leaf))
+        return cls(record=served["record"], signature=served["signature"])
+
+    def served(self) -> Served:
+        """The record, or its erased form; one of the two exactly, else record_malformed."""
+        if self.serial is None and self.leaf is None:
+            if self.record is None or self.signature is None:
+                raise RecordFormatError("record_malformed", "a record without its signature")
+            return {"record": self.record, "signature": self.signature}
+        if self.record is not None or self.signature is not None:
+            raise RecordFormatError("record_malformed", "a record both served and erased")
+        return read_erased({"serial": self.serial, "leaf": self.leaf})
+
+
 class RegistryList(Shape, frozen=True):
     """The one sequence of signed records (docs/protocol.md §5.11), in serial order."""
 
     network: str
-    records: list[SignedRecord]
+    records: list[SequenceItem]
 
 
 class LogView(Shape, frozen=True):
@@ -111,7 +140,7 @@ class LogView(Shape, frozen=True):
 
     network: str
     checkpoint: str | None
-    records: list[SignedRecord]
+    records: list[SequenceItem]
     consistency: list[str] = []
 
 

@@ -43,7 +43,7 @@ class DirectoryCache:
         directory = Directory.load(
             network.admin_public,
             network_id,
-            [r.wire for r in records if r.kind == "directory-entry"],
+            [r.wire for r in records if r.kind == "directory-entry" and not r.erased],
             [r.wire for r in records if r.kind == "revocation"],
         )
         if generation == self._generation:  # no change began while it loaded

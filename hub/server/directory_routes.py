@@ -7,7 +7,9 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from hub.crypto.directory import ENTRY_KIND, REVOCATION_KIND, open_entry, open_revocation
+from hub.crypto.directory import ENTRY_KIND, REVOCATION_KIND
+from hub.crypto.erasure import ERASURE_KIND, ErasureRecord
+from hub.crypto.leaves import Erased, Served
 from hub.crypto.records import read_unverified
 from hub.crypto.registry import (
     MUNICIPALITY_KIND,
@@ -15,9 +17,9 @@ from hub.crypto.registry import (
     MunicipalityRecord,
     Registry,
     SettingsRecord,
-    open_registry_record,
+    open_sequence_record,
 )
-from hub.errors import ApiError
+from hub.errors import ApiError, RecordVerificationError
 from hub.protocol import wire
 from hub.protocol.roles import AccountRole
 from hub.server import enrolment_routes, log_routes
@@ -48,7 +50,8 @@ async def get_directory(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "network": caller.network_id,
-            "entries": [r.wire for r in records if r.kind == ENTRY_KIND],
+            # an erased entry is left out: the previous release reads no erased form
+            "entries": [r.wire for r in records if r.kind == ENTRY_KIND and not r.erased],
             "revocations": [r.wire for r in records if r.kind == REVOCATION_KIND],
         }
     )
@@ -62,10 +65,7 @@ async def get_registry(request: web.Request) -> web.Response:
     return answer(
         wire.RegistryList(
             network=caller.network_id,
-            records=[
-                wire.SignedRecord(record=r.wire["record"], signature=r.wire["signature"])
-                for r in records
-            ],
+            records=[wire.SequenceItem.of(r.served) for r in records],
         )
     )
 
@@ -83,27 +83,24 @@ async def add_record(request: web.Request) -> web.Response:
     kind = str(read_unverified(wire).unverified_body.get("kind"))
     # Loading the whole sequence with the new record checks its signature, its network, that its
     # serial is the next one, and every conflict rule exactly as a client will.
-    every = [*(r.wire for r in records), wire]
-    loaded = Registry.load(network.admin_public, caller.network_id, every)
+    every: list[Served] = [*(r.served for r in records), wire]
+    now = int(app[CLOCK]())
+    loaded = Registry.load(network.admin_public, caller.network_id, every, now=now)
     # The log's checkpoint over every record, the new one included (log_routes.py).
     note = await log_routes.checked_checkpoint(storage, network, body.get("checkpoint"), every)
-    added: object
-    if kind == REVOCATION_KIND:
-        added = open_revocation(wire, admin_public=network.admin_public, network=caller.network_id)
-    elif kind == ENTRY_KIND:
-        added = open_entry(wire, admin_public=network.admin_public, network=caller.network_id)
-    else:
-        added = open_registry_record(
-            wire, admin_public=network.admin_public, network=caller.network_id
-        )
+    added = open_sequence_record(wire, kind, network.admin_public, caller.network_id)
+    if isinstance(added, ErasureRecord):
+        await _refuse_needed_keys(storage, caller.network_id, added)
     serial = len(records) + 1
     key_id = getattr(added, "key_id", b"")
-    now = int(app[CLOCK]())
     async with app[DIRECTORIES].changing(caller.network_id), storage.transaction() as tx:
         await tx.add_directory_record(
             DirectoryRecord(caller.network_id, serial, kind, key_id, wire)
         )
         await log_routes.store_checkpoint(tx, caller.network_id, note, now)
+        if isinstance(added, ErasureRecord):  # the bodies go in the transaction that says why
+            for item in added.erased:
+                await tx.erase_directory_record(caller.network_id, Erased(item.serial, item.leaf))
         subject: dict[str, object] = {"serial": serial}
         if key_id:
             subject["key_id"] = key_id.hex()
@@ -117,14 +114,28 @@ async def add_record(request: web.Request) -> web.Response:
             await enrolment_routes.approve_matching(
                 tx, storage, network_id=caller.network_id, key_id=key_id, at=now
             )
-        elif kind != REVOCATION_KIND:
+        elif kind not in (REVOCATION_KIND, ERASURE_KIND):
             await _apply_registry_record(tx, storage, caller.network_id, added)
+    if isinstance(added, ErasureRecord):
+        # The old pages out of the WAL now (secure_delete zeroed them in the database); if a
+        # read holds the checkpoint up, the retention pass's reclaim does it later.
+        await storage.reclaim()
     if note is not None:
         app[WITNESSES].poke()  # the witnesses cosign the new checkpoint now
     app[SCHEDULER].poke()  # a manager's notice may wait
     everyone = {m.id for m in await storage.list_municipalities(caller.network_id)}
     await app[LIVE].tell(caller.network_id, everyone, {"type": "directory", "serial": serial})
     return web.json_response({"serial": serial}, status=201)
+
+
+async def _refuse_needed_keys(storage: Storage, network_id: str, erasure: ErasureRecord) -> None:
+    """An entry whose key signed an envelope or receipt the hub still keeps is still needed to
+    check it: its erasure waits until retention has removed them (docs/protocol.md §12.11)."""
+    for item in erasure.erased:
+        if await storage.keeps_signatures_of(network_id, item.key_id):
+            raise RecordVerificationError(
+                "erasure_not_allowed", f"serial {item.serial}: the hub keeps what the key signed"
+            )
 
 
 async def _apply_registry_record(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from hub.crypto import merkle
 from hub.crypto.checkpoint import open_checkpoint
-from hub.crypto.transparency import check_records, record_leaf
+from hub.crypto.transparency import check_records, leaf_of
 from hub.errors import LogError
 from hub.protocol import wire
 from hub.protocol.roles import AccountRole
@@ -34,13 +34,14 @@ from hub.storage.base import LogCheckpoint
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from hub.crypto.leaves import Served
     from hub.storage.base import Network, Storage, Transaction
 
 MEMBERS = tuple(AccountRole)
 
 
 async def checked_checkpoint(
-    storage: Storage, network: Network, note: str | None, records: list[dict[str, str]]
+    storage: Storage, network: Network, note: str | None, records: list[Served]
 ) -> str | None:
     """The note to store with `records` (every record, the new one last), after checking it as
     a client does (§12.4 checks 1-5 and 11). None where the network has no log yet and the
@@ -69,7 +70,7 @@ async def add_checkpoint(request: web.Request) -> web.Response:
     storage = app[STORAGE]
     network = await storage.get_network(caller.network_id)
     async with app[DIRECTORIES].changing(caller.network_id):
-        records = [r.wire for r in await storage.list_directory_records(caller.network_id)]
+        records = [r.served for r in await storage.list_directory_records(caller.network_id)]
         note = await checked_checkpoint(storage, network, body["checkpoint"], records)
         latest = await storage.latest_checkpoint(caller.network_id)
         if latest is not None and latest.size == len(records):
@@ -101,7 +102,7 @@ async def get_log(request: web.Request) -> web.Response:
     if latest is None:
         return answer(wire.LogView(network=caller.network_id, checkpoint=None, records=[]))
     covered = records[: latest.size]
-    leaves = [record_leaf(r.wire) for r in covered]
+    leaves = [leaf_of(r.served) for r in covered]
     if old > latest.size:
         proof: list[bytes] = []  # the client remembers more than the hub has: it will see that
     else:
@@ -111,10 +112,7 @@ async def get_log(request: web.Request) -> web.Response:
         wire.LogView(
             network=caller.network_id,
             checkpoint=latest.note + "".join(cosignatures),
-            records=[
-                wire.SignedRecord(record=r.wire["record"], signature=r.wire["signature"])
-                for r in covered
-            ],
+            records=[wire.SequenceItem.of(r.served) for r in covered],
             consistency=[base64.b64encode(h).decode() for h in proof],
         )
     )

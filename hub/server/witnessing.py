@@ -27,12 +27,14 @@ import aiohttp
 
 from hub.crypto import merkle
 from hub.crypto.checkpoint import Witness, open_checkpoint, origin_of
+from hub.crypto.leaves import Erased
 from hub.crypto.records import read_unverified
 from hub.crypto.registry import SETTINGS_KIND, SettingsRecord, open_registry_record
-from hub.crypto.transparency import record_leaf
+from hub.crypto.transparency import leaf_of
 from hub.errors import HubError
 
 if TYPE_CHECKING:
+    from hub.crypto.leaves import Served
     from hub.crypto.registry import WitnessSetting
     from hub.storage.base import LogCheckpoint, Storage
 
@@ -67,12 +69,12 @@ class WitnessRounds:
         if latest is None:
             return
         network = await self.storage.get_network(network_id)
-        records = [r.wire for r in await self.storage.list_directory_records(network_id)]
+        records = [r.served for r in await self.storage.list_directory_records(network_id)]
         covered = records[: latest.size]
         witnesses = _witnesses_to_ask(network.admin_public, network_id, covered)
         if not witnesses:
             return
-        leaves = [record_leaf(wire) for wire in covered]
+        leaves = [leaf_of(item) for item in covered]
         for witness in witnesses:
             try:
                 line = await self._cosignature(session, witness, latest, leaves)
@@ -121,7 +123,7 @@ class WitnessRounds:
 
 
 def _witnesses_to_ask(
-    admin_public: bytes, network_id: str, records: list[dict[str, str]]
+    admin_public: bytes, network_id: str, records: list[Served]
 ) -> list[WitnessSetting]:
     """The witnesses the newest settings name and those the settings before them named: a
     client still on the older view counts the old set (docs/protocol.md §12.4), so a change
@@ -129,7 +131,10 @@ def _witnesses_to_ask(
     set must be asked for it."""
     sets: list[tuple[WitnessSetting, ...]] = []
     for wire in records:
-        if read_unverified(wire).unverified_body["kind"] != SETTINGS_KIND:
+        if (
+            isinstance(wire, Erased)
+            or read_unverified(wire).unverified_body["kind"] != SETTINGS_KIND
+        ):
             continue
         settings = open_registry_record(wire, admin_public=admin_public, network=network_id)
         assert isinstance(settings, SettingsRecord)  # noqa: S101 - of the kind just read

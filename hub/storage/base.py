@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from hub.crypto.leaves import Erased, Served, read_erased
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
     from contextlib import AbstractAsyncContextManager
@@ -62,7 +64,24 @@ class DirectoryRecord:
     serial: int
     kind: str  # "directory-entry" | "revocation" | a registry kind (hub.crypto.registry)
     key_id: bytes  # the key an entry or revocation names; empty for a registry record
-    wire: dict[str, str]  # the signed record exactly as the administrator signed it
+    wire: dict[str, str]  # the signed record exactly as signed; {"leaf"} once its body is erased
+
+    @property
+    def erased(self) -> bool:
+        return "leaf" in self.wire
+
+    @property
+    def served(self) -> Served:
+        """What the hub serves for it: the signed record, or its leaf hash and serial
+        (docs/protocol.md §12.11)."""
+        if self.erased:
+            return read_erased({"serial": self.serial, "leaf": self.wire["leaf"]})
+        return self.wire
+
+
+def erased_wire(item: Erased) -> dict[str, str]:
+    """What is stored in place of an erased body: its leaf hash alone (base64)."""
+    return {"leaf": str(item.to_wire()["leaf"])}
 
 
 @dataclass(frozen=True)
@@ -305,6 +324,7 @@ class Transaction(Protocol):
     async def put_municipality(self, municipality: Municipality) -> None: ...
     async def set_network_settings(self, network_id: str, settings: dict[str, Any]) -> None: ...
     async def add_directory_record(self, record: DirectoryRecord) -> None: ...
+    async def erase_directory_record(self, network_id: str, item: Erased) -> None: ...
     async def add_checkpoint(self, checkpoint: LogCheckpoint) -> None: ...
     async def put_cosignature(
         self, network_id: str, size: int, witness: str, line: str, signed_at: int
@@ -385,6 +405,7 @@ class Storage(Protocol):
     async def get_network(self, network_id: str) -> Network: ...
     async def list_municipalities(self, network_id: str) -> list[Municipality]: ...
     async def list_directory_records(self, network_id: str) -> list[DirectoryRecord]: ...
+    async def keeps_signatures_of(self, network_id: str, key_id: bytes) -> bool: ...
     async def next_directory_serial(self, network_id: str) -> int: ...
     async def latest_checkpoint(self, network_id: str) -> LogCheckpoint | None: ...
     async def list_cosignatures(self, network_id: str, size: int) -> list[str]: ...

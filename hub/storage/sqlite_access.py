@@ -14,6 +14,7 @@ from hub.storage.base import (
     NotFound,
     Session,
     StorageError,
+    erased_wire,
 )
 from hub.storage.sqlite_codec import ReadHost, WriteHost
 from hub.storage.sqlite_codec import json_object as _object
@@ -21,6 +22,8 @@ from hub.storage.sqlite_codec import json_text as _json
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from hub.crypto.leaves import Erased
 
 
 _ENROLMENT_COLUMNS = (
@@ -53,6 +56,13 @@ class AccessWrites(WriteHost):
             "INSERT INTO directory_records (network_id, serial, kind, key_id, wire)"
             " VALUES (?, ?, ?, ?, ?)",
             (record.network_id, record.serial, record.kind, record.key_id, _json(record.wire)),
+        )
+
+    async def erase_directory_record(self, network_id: str, item: Erased) -> None:
+        """Drop a record's body for good: its leaf hash stays, as the log needs it."""
+        await self._changed(
+            "UPDATE directory_records SET wire = ? WHERE network_id = ? AND serial = ?",
+            (_json(erased_wire(item)), network_id, item.serial),
         )
 
     async def add_invite(self, invite: Invite) -> None:
@@ -156,6 +166,17 @@ class AccessReads(ReadHost):
             (network_id,),
         )
         return [DirectoryRecord(r[0], r[1], r[2], r[3], _object(r[4])) for r in rows]
+
+    async def keeps_signatures_of(self, network_id: str, key_id: bytes) -> bool:
+        """Whether an envelope or a receipt the hub still keeps was signed with `key_id`: its
+        directory entry is still needed (docs/protocol.md §12.11)."""
+        rows = await self._read(
+            "SELECT 1 FROM envelopes WHERE network_id = ? AND sender_key_id = ?"
+            " UNION ALL SELECT 1 FROM receipts r JOIN envelopes e ON e.message_id = r.message_id"
+            " WHERE e.network_id = ? AND r.signer_key_id = ? LIMIT 1",
+            (network_id, key_id, network_id, key_id),
+        )
+        return bool(rows)
 
     async def next_directory_serial(self, network_id: str) -> int:
         """One more than the highest serial stored (1 for an empty directory)."""

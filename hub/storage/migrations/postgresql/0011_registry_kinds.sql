@@ -2,4 +2,4 @@
 ALTER TABLE directory_records DROP CONSTRAINT directory_records_kind_check;
 ALTER TABLE directory_records ADD CONSTRAINT directory_records_kind_check
     CHECK (kind IN ('directory-entry', 'revocation', 'municipality', 'network-settings',
-                    'kommunmall', 'handover'));
+                    'kommunmall', 'handover', 'erasure'));
