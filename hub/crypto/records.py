@@ -229,6 +229,14 @@ def uint_field(body: Mapping[str, object], name: str, minimum: int = 0) -> int:
     return value  # at most MAX_SAFE_INTEGER: the parser refuses larger ones
 
 
+def bounded_field(body: Mapping[str, object], name: str, bounds: tuple[int, int]) -> int:
+    value = body[name]
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}")
+    return value
+
+
 def hex_field(body: Mapping[str, object], name: str, size: int) -> bytes:
     value = body[name]
     if not isinstance(value, str) or not is_hex(value, size):

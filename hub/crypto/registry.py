@@ -15,13 +15,8 @@ after a newer one. The latest record of a kind (per municipality) is the one in 
 
 from __future__ import annotations
 
-import base64
-import ipaddress
-import itertools
-import unicodedata
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Final
 
 from hub.crypto.directory import (
     ENTRY_KIND,
@@ -33,30 +28,48 @@ from hub.crypto.directory import (
     open_revocation,
 )
 from hub.crypto.erasure import ERASURE_KIND, ErasureCheck, ErasureRecord, open_erasure
-from hub.crypto.handover_record import HANDOVER_KIND, HandoverRecord, handover_fields
+from hub.crypto.handover_record import HandoverRecord
 from hub.crypto.leaves import Erased
-from hub.crypto.records import (
-    canonical_bytes,
-    exact_fields,
-    read_unverified,
-    sign_record,
-    signer_id,
-    text_field,
-    uint_field,
+from hub.crypto.records import read_unverified
+from hub.crypto.registry_records import (
+    KOMMUNMALL_KIND,
+    MUNICIPALITY_KIND,
+    NATIONAL,
+    NATIONAL_CASE_RETENTION_DAYS,
+    REGISTRY_KINDS,
+    SETTINGS_KIND,
+    Kommunmall,
+    MunicipalityRecord,
+    NationalSettings,
+    RegistryRecord,
+    SettingsRecord,
+    make_kommunmall,
+    make_municipality,
+    make_settings,
+    open_registry_record,
+)
+from hub.crypto.witness_settings import (
+    DEFAULT_FRESHNESS_HOURS,
+    WitnessSetting,
+    WitnessSettingError,
+    witness_address,
 )
 from hub.errors import RecordFormatError, RecordVerificationError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from hub.crypto.keys import SigningKey
-
+# The record kinds are hub.crypto.registry_records' and the witness settings
+# hub.crypto.witness_settings'; this module loads the sequence, and is where clients import
+# them from.
 __all__ = [
+    "DEFAULT_FRESHNESS_HOURS",
     "KOMMUNMALL_KIND",
     "MUNICIPALITY_KIND",
     "NATIONAL",
     "NATIONAL_CASE_RETENTION_DAYS",
     "REGISTRY_KINDS",
+    "SEQUENCE_KINDS",
     "SETTINGS_KIND",
     "Kommunmall",
     "MunicipalityRecord",
@@ -70,444 +83,11 @@ __all__ = [
     "make_settings",
     "open_registry_record",
     "open_sequence_record",
+    "retention_days",
+    "witness_address",
 ]
 
-MUNICIPALITY_KIND: Final = "municipality"
-
-
-@dataclass(frozen=True)
-class NationalSettings:
-    """The national network's agreed settings: what a network whose administrator has signed
-    none of its own counts with, and what `make_settings` signs unless told otherwise. The one
-    place these values are written (hub.protocol.deadlines and hub.protocol.settings read them)."""
-
-    answer_days: int = 14
-    offer_response_days: int = 14
-    follow_up_months: int | None = 1
-    financial_overlap: str = "handover_month_plus_one"
-    remind_working_days_before: int = 3
-    # Västmanland's fördelningsnyckel: under 10,000 inhabitants 1 case a year,
-    # 10,000-20,000: 2, over 20,000: 3, as (from population, cases).
-    quota_key: tuple[tuple[int, int], ...] = ((0, 1), (10_000, 2), (20_001, 3))
-    outcome_free_text: bool = False
-    case_retention_days: int = 365
-    inbox_retention_days: int = 90
-
-
-NATIONAL: Final = NationalSettings()
-NATIONAL_CASE_RETENTION_DAYS: Final = NATIONAL.case_retention_days
-SETTINGS_KIND: Final = "network-settings"
-KOMMUNMALL_KIND: Final = "kommunmall"
-REGISTRY_KINDS: Final = frozenset(
-    {MUNICIPALITY_KIND, SETTINGS_KIND, KOMMUNMALL_KIND, HANDOVER_KIND}
-)
 SEQUENCE_KINDS: Final = REGISTRY_KINDS | {ENTRY_KIND, REVOCATION_KIND, ERASURE_KIND}
-
-_COMMON: Final = frozenset({"kind", "network", "serial", "signed_by"})
-_MUNICIPALITY_FIELDS: Final = _COMMON | {"municipality", "name", "population"}
-_SETTINGS_FIELDS: Final = _COMMON | {
-    "answer_days",
-    "offer_response_days",
-    "follow_up_months",
-    "follow_up_days",
-    "financial_overlap",
-    "remind_working_days_before",
-    "quota_key",
-    "outcome_free_text",
-    "case_retention_days",
-    "inbox_retention_days",
-}
-# The directory log's witnesses (issue 14, docs/protocol.md §12.5): all three or none, so a
-# settings record signed before them stays valid and means "no witnesses yet".
-_WITNESS_FIELDS: Final = frozenset({"witnesses", "witness_quorum", "freshness_hours"})
-_KOMMUNMALL_FIELDS: Final = _COMMON | {"municipality", "offer", "contact"}
-MIN_WITNESSES: Final = 3
-MAX_WITNESSES: Final = 15
-_FRESHNESS_HOURS: Final = (1, 168)
-DEFAULT_FRESHNESS_HOURS: Final = 6
-
-# The ranges hub.protocol.deadlines.NetworkDeadlines accepts (tests/test_registry.py keeps them
-# equal): a record outside them is refused here, before any deadline is computed from it.
-_DAYS: Final = (1, 90)
-_MONTHS: Final = (1, 12)
-_REMINDER: Final = (0, 10)
-_RETENTION: Final = (1, 3650)
-FINANCIAL_OVERLAPS: Final = ("handover_month_plus_one", "two_months_after_move")
-MAX_POPULATION: Final = 100_000_000
-MAX_QUOTA_BANDS: Final = 20
-MAX_OFFER_LENGTH: Final = 10_000  # code points
-MAX_CONTACT_LENGTH: Final = 2_000
-_PROSE_INVISIBLE: Final = frozenset({"Cf", "Cs", "Zl", "Zp"})
-
-
-@dataclass(frozen=True)
-class MunicipalityRecord:
-    network: str
-    municipality: str  # the id the directory's entries name
-    name: str  # as every page shows it
-    population: int
-    serial: int
-    record: bytes = field(repr=False)
-
-
-@dataclass(frozen=True)
-class WitnessSetting:
-    """One witness the network counts: its key name, Ed25519 key, and where the hub reaches it
-    (the address is only where to send; the key is what a client checks)."""
-
-    name: str
-    public: bytes
-    url: str
-
-
-class WitnessSettingError(ValueError):
-    """A witness setting a reader refuses: the message for the log, `swedish` for the
-    administrator who typed it (hub admin settings)."""
-
-    def __init__(self, detail: str, swedish: str) -> None:
-        super().__init__(detail)
-        self.swedish = swedish
-
-
-@dataclass(frozen=True)
-class SettingsRecord:
-    network: str
-    answer_days: int
-    offer_response_days: int
-    follow_up_months: int | None
-    follow_up_days: int | None
-    financial_overlap: str
-    remind_working_days_before: int
-    quota_key: tuple[tuple[int, int], ...] | None  # (from population, cases a year); None: none
-    outcome_free_text: bool
-    case_retention_days: int  # the hub keeps an ended case this long
-    inbox_retention_days: int  # an inbox keeps the decrypted copy of an ended case this long
-    serial: int
-    record: bytes = field(repr=False)
-    witnesses: tuple[WitnessSetting, ...] = ()  # (): none named yet
-    witness_quorum: int = 0  # a majority of the witnesses; 0 with none
-    freshness_hours: int = DEFAULT_FRESHNESS_HOURS  # nothing with content to an older view
-
-    def deadline_settings(self) -> dict[str, object]:
-        """The keys hub.protocol.deadlines.NetworkDeadlines.from_settings reads."""
-        values: dict[str, object] = {
-            "answer_days": self.answer_days,
-            "offer_response_days": self.offer_response_days,
-            "follow_up_months": self.follow_up_months,
-            "financial_overlap": self.financial_overlap,
-            "remind_working_days_before": self.remind_working_days_before,
-        }
-        if self.follow_up_days is not None:
-            values["follow_up_days"] = self.follow_up_days
-        return values
-
-
-@dataclass(frozen=True)
-class Kommunmall:
-    network: str
-    municipality: str
-    offer: str  # what the municipality can offer, in its own words
-    contact: str  # how contact persons reach it
-    serial: int
-    record: bytes = field(repr=False)
-
-
-RegistryRecord = MunicipalityRecord | SettingsRecord | Kommunmall | HandoverRecord
-
-
-# --- making records (the administrator's side) --------------------------------------------
-
-
-def make_municipality(  # noqa: PLR0913 - every field is the administrator's decision
-    admin: SigningKey, *, network: str, municipality: str, name: str, population: int, serial: int
-) -> dict[str, str]:
-    body: dict[str, Any] = {
-        "kind": MUNICIPALITY_KIND,
-        "network": network,
-        "municipality": municipality,
-        "name": name,
-        "population": population,
-        "serial": serial,
-        "signed_by": signer_id(admin.public).hex(),
-    }
-    _fields(body)
-    return sign_record(body, admin)
-
-
-def make_settings(  # noqa: PLR0913 - every setting is the administrator's decision
-    admin: SigningKey,
-    *,
-    network: str,
-    serial: int,
-    answer_days: int = NATIONAL.answer_days,
-    offer_response_days: int = NATIONAL.offer_response_days,
-    follow_up_months: int | None = NATIONAL.follow_up_months,
-    follow_up_days: int | None = None,
-    financial_overlap: str = NATIONAL.financial_overlap,
-    remind_working_days_before: int = NATIONAL.remind_working_days_before,
-    quota_key: Iterable[tuple[int, int]] | None = NATIONAL.quota_key,
-    outcome_free_text: bool = NATIONAL.outcome_free_text,
-    case_retention_days: int = NATIONAL.case_retention_days,
-    inbox_retention_days: int = NATIONAL.inbox_retention_days,
-    witnesses: Iterable[WitnessSetting] | None = None,
-    witness_quorum: int | None = None,
-    freshness_hours: int = DEFAULT_FRESHNESS_HOURS,
-) -> dict[str, str]:
-    """Sign the network's settings; the defaults are the national network's. With `witnesses`,
-    the directory log's witness set, quorum (default: a majority) and freshness limit."""
-    body: dict[str, Any] = {
-        "kind": SETTINGS_KIND,
-        "network": network,
-        "answer_days": answer_days,
-        "offer_response_days": offer_response_days,
-        "follow_up_months": follow_up_months,
-        "follow_up_days": follow_up_days,
-        "financial_overlap": financial_overlap,
-        "remind_working_days_before": remind_working_days_before,
-        "quota_key": None
-        if quota_key is None
-        else [[population, cases] for population, cases in quota_key],
-        "outcome_free_text": outcome_free_text,
-        "case_retention_days": case_retention_days,
-        "inbox_retention_days": inbox_retention_days,
-        "serial": serial,
-        "signed_by": signer_id(admin.public).hex(),
-    }
-    if witnesses is not None:
-        named = list(witnesses)
-        body["witnesses"] = [
-            {"name": w.name, "key": base64.b64encode(w.public).decode(), "url": w.url}
-            for w in named
-        ]
-        body["witness_quorum"] = len(named) // 2 + 1 if witness_quorum is None else witness_quorum
-        body["freshness_hours"] = freshness_hours
-    _fields(body)
-    return sign_record(body, admin)
-
-
-def make_kommunmall(  # noqa: PLR0913 - every field is the administrator's decision
-    admin: SigningKey, *, network: str, municipality: str, offer: str, contact: str, serial: int
-) -> dict[str, str]:
-    body: dict[str, Any] = {
-        "kind": KOMMUNMALL_KIND,
-        "network": network,
-        "municipality": municipality,
-        "offer": offer,
-        "contact": contact,
-        "serial": serial,
-        "signed_by": signer_id(admin.public).hex(),
-    }
-    _fields(body)
-    return sign_record(body, admin)
-
-
-# --- opening records (every client's side) ------------------------------------------------
-
-
-def open_registry_record(wire: object, *, admin_public: bytes, network: str) -> RegistryRecord:
-    """Verify one registry record (any of its kinds) against the pinned key, or raise."""
-    unverified = read_unverified(wire)
-    kind = unverified.unverified_body["kind"]
-    if kind not in REGISTRY_KINDS:
-        raise RecordFormatError("record_wrong_kind", "expected a registry record")
-    body = unverified.verify(expected_kind=kind, signer_public=admin_public)
-    try:
-        record = _fields(body)
-    except ValueError as exc:
-        raise RecordFormatError("record_malformed", str(exc)) from None
-    if record.network != network:
-        raise RecordVerificationError("record_wrong_network")
-    return record
-
-
-def _fields(body: dict[str, Any]) -> RegistryRecord:
-    kind = body.get("kind")
-    if kind == MUNICIPALITY_KIND:
-        exact_fields(body, _MUNICIPALITY_FIELDS)
-        return MunicipalityRecord(
-            network=text_field(body, "network"),
-            municipality=text_field(body, "municipality"),
-            name=text_field(body, "name"),
-            population=_bounded(body, "population", (0, MAX_POPULATION)),
-            serial=uint_field(body, "serial", minimum=1),
-            record=canonical_bytes(body),
-        )
-    if kind == SETTINGS_KIND:
-        return _settings_fields(body)
-    if kind == KOMMUNMALL_KIND:
-        exact_fields(body, _KOMMUNMALL_FIELDS)
-        return Kommunmall(
-            network=text_field(body, "network"),
-            municipality=text_field(body, "municipality"),
-            offer=_prose(body, "offer", MAX_OFFER_LENGTH),
-            contact=_prose(body, "contact", MAX_CONTACT_LENGTH),
-            serial=uint_field(body, "serial", minimum=1),
-            record=canonical_bytes(body),
-        )
-    if kind == HANDOVER_KIND:
-        return handover_fields(body)
-    raise ValueError("not a registry record")
-
-
-def _settings_fields(body: dict[str, Any]) -> SettingsRecord:
-    with_witnesses = bool(_WITNESS_FIELDS & set(body))
-    exact_fields(body, _SETTINGS_FIELDS | (_WITNESS_FIELDS if with_witnesses else frozenset()))
-    months, days = body["follow_up_months"], body["follow_up_days"]
-    if months is not None and days is not None:
-        raise ValueError("follow_up_months and follow_up_days: one of them is null")
-    overlap = body["financial_overlap"]
-    if overlap not in FINANCIAL_OVERLAPS:
-        raise ValueError(f"financial_overlap must be one of {', '.join(FINANCIAL_OVERLAPS)}")
-    if not isinstance(body["outcome_free_text"], bool):
-        raise ValueError("outcome_free_text must be true or false")
-    return SettingsRecord(
-        network=text_field(body, "network"),
-        answer_days=_bounded(body, "answer_days", _DAYS),
-        offer_response_days=_bounded(body, "offer_response_days", _DAYS),
-        follow_up_months=None if months is None else _bounded(body, "follow_up_months", _MONTHS),
-        follow_up_days=None if days is None else _bounded(body, "follow_up_days", _DAYS),
-        financial_overlap=overlap,
-        remind_working_days_before=_bounded(body, "remind_working_days_before", _REMINDER),
-        quota_key=None if body["quota_key"] is None else _quota_key(body["quota_key"]),
-        outcome_free_text=body["outcome_free_text"],
-        case_retention_days=_bounded(body, "case_retention_days", _RETENTION),
-        inbox_retention_days=_bounded(body, "inbox_retention_days", _RETENTION),
-        serial=uint_field(body, "serial", minimum=1),
-        record=canonical_bytes(body),
-        **(_witness_fields(body) if with_witnesses else {}),
-    )
-
-
-def _witness_fields(body: Mapping[str, object]) -> dict[str, Any]:
-    """3-15 witnesses of distinct names and keys; the quorum a majority of them (so two branches
-    of a fork cannot both reach it) and at most all of them."""
-    value = body["witnesses"]
-    if not isinstance(value, list) or not MIN_WITNESSES <= len(value) <= MAX_WITNESSES:
-        raise WitnessSettingError(
-            f"witnesses must be {MIN_WITNESSES} to {MAX_WITNESSES}",
-            f"nätverket ska ha {MIN_WITNESSES} till {MAX_WITNESSES} vittnen",
-        )
-    named = []
-    for item in value:
-        if not isinstance(item, dict):
-            raise ValueError("a witness is {name, key, url}")
-        exact_fields(item, frozenset({"name", "key", "url"}))
-        named.append(_witness(item["name"], item["key"], item["url"]))
-    if len({w.name for w in named}) != len(named) or len({w.public for w in named}) != len(named):
-        raise WitnessSettingError(
-            "two witnesses share a name or a key", "två vittnen har samma namn eller nyckel"
-        )
-    low = len(named) // 2 + 1
-    try:
-        quorum = _bounded(body, "witness_quorum", (low, len(named)))
-    except ValueError as exc:
-        swedish = f"kvorum ska vara {low} till {len(named)}: en majoritet av vittnena"
-        raise WitnessSettingError(str(exc), swedish) from None
-    try:
-        freshness = _bounded(body, "freshness_hours", _FRESHNESS_HOURS)
-    except ValueError as exc:
-        swedish = "gränsen för hur gammal katalogens bekräftelse får vara ska vara 1-168 timmar"
-        raise WitnessSettingError(str(exc), swedish) from None
-    return {"witnesses": tuple(named), "witness_quorum": quorum, "freshness_hours": freshness}
-
-
-def _witness(name: object, key: object, url: object) -> WitnessSetting:
-    if (
-        not isinstance(name, str)
-        or not 0 < len(name) <= 100
-        or not name.isascii()
-        or any(c in " +" or not c.isprintable() for c in name)
-    ):
-        raise WitnessSettingError(
-            "a witness's name is a key name: ASCII, no space or plus",
-            f"vittnets namn {name!r} ska vara ASCII, utan mellanslag och plustecken",
-        )
-    try:
-        public = base64.b64decode(key, validate=True) if isinstance(key, str) else b""
-    except ValueError:
-        public = b""
-    if len(public) != 32 or base64.b64encode(public).decode() != key:
-        raise WitnessSettingError(
-            "a witness's key is 32 bytes in base64",
-            f"vittnet {name}: nyckeln ska vara 32 byte i base64",
-        )
-    if not isinstance(url, str) or not witness_address(url):
-        raise WitnessSettingError(
-            "a witness's url is https, or http to this machine only",
-            f"vittnet {name}: adressen ska börja med https:// (http:// bara till den egna "
-            "datorn, för test)",
-        )
-    return WitnessSetting(name, public, url)
-
-
-def witness_address(url: str) -> bool:
-    """An https address with a host, or http to this machine (loopback: tests, the demo); no
-    user or password in it, printable, at most 200 characters. The address is only where the
-    hub and the agents send; a witness's key is what they check."""
-    if len(url) > 200 or any(not c.isprintable() or c.isspace() for c in url):
-        return False
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-    except ValueError:
-        return False
-    if not host or parts.username is not None or parts.password is not None:
-        return False
-    return parts.scheme == "https" or (parts.scheme == "http" and _loopback(host))
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _bounded(body: Mapping[str, object], name: str, bounds: tuple[int, int]) -> int:
-    value = body[name]
-    low, high = bounds
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name} must be a whole number from {low} to {high}")
-    return value
-
-
-def _quota_key(value: object) -> tuple[tuple[int, int], ...]:
-    """[[0, 1], [10000, 2], [20001, 3]]: from population, cases a year; starts at 0, rises."""
-    problem = "quota_key must be [[0, cases], [population, cases], ...] with rising populations"
-    if not isinstance(value, list) or not 0 < len(value) <= MAX_QUOTA_BANDS:
-        raise ValueError(problem)
-    bands = []
-    for band in value:
-        if not isinstance(band, list) or len(band) != 2:
-            raise ValueError(problem)
-        population, cases = band
-        for number in band:
-            if isinstance(number, bool) or not isinstance(number, int) or number < 0:
-                raise ValueError(problem)
-        bands.append((population, cases))
-    if bands[0][0] != 0 or any(a[0] >= b[0] for a, b in itertools.pairwise(bands)):
-        raise ValueError(problem)
-    return tuple(bands)
-
-
-def _prose(body: Mapping[str, object], name: str, limit: int) -> str:
-    """Text people wrote, lines allowed: NFC, at most `limit` code points, no control
-    character but the line feed, nothing invisible."""
-    value = body[name]
-    if (
-        not isinstance(value, str)
-        or len(value) > limit
-        or unicodedata.normalize("NFC", value) != value
-        or any(
-            (unicodedata.category(ch) == "Cc" and ch != "\n")
-            or unicodedata.category(ch) in _PROSE_INVISIBLE
-            for ch in value
-        )
-    ):
-        raise ValueError(f"{name} must be at most {limit} printable characters in NFC")
-    return value
 
 
 # --- the sequence --------------------------------------------------------------------------
