@@ -11,7 +11,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
-from hub.cli import admin_command as admin
+from hub.cli import admin_common as admin
 from hub.cli.exits import EXIT_ATTENTION
 from hub.client import admin_log
 from hub.crypto.erasure import ErasedItem, make_erasure

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hub.cli.admin_command import NETWORK_KEY_NAME, NETWORK_PUB_NAME
+from hub.cli.admin_common import NETWORK_KEY_NAME, NETWORK_PUB_NAME
 from hub.cli.envelope_commands import PRIVATE_NAME
 from hub.cli.passphrase import read_passphrase
 from hub.crypto import keyfile
