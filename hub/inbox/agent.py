@@ -25,11 +25,13 @@ from hub.inbox.pages import (
     compose,
     inbox_list,
     keys,
+    list_filter,
     notices,
     outcome,
     status,
     uploads,
 )
+from hub.inbox.search_index import SearchIndex
 from hub.inbox.sync import AgentCore
 from hub.localagent import launch, lock, security
 
@@ -77,6 +79,8 @@ def init_inbox(
     keeper.forget_at_lock.append(app[notices.FLASH].clear)
     lock.lockable(app, keeper)
     app[inbox_list.BANNERS] = inbox_list.BannerMemo()
+    app[list_filter.SEARCH] = search = SearchIndex()
+    keeper.forget_at_lock.append(search.forget)  # held in memory while unlocked only (G-L1)
     app[compose.DRAFTS] = asyncio.Lock()
     r = app.router
     r.add_get("/", _front_page)

@@ -176,6 +176,38 @@ class EnvelopeRows:
             rows = await cur.fetchall()
         return [self._unseal("envelopes", bytes(r[0]).hex(), r[1])["document"] for r in rows]
 
+    async def first_document_ids(self) -> set[bytes]:
+        """The message ids of the opened inquiries and förhandsförfrågningar kept."""
+        async with self._db.execute(
+            "SELECT message_id FROM envelopes WHERE kind IN (?, ?) AND document IS NOT NULL",
+            (int(MessageKind.PRE_INQUIRY), int(MessageKind.INQUIRY)),
+        ) as cur:
+            return {bytes(r[0]) for r in await cur.fetchall()}
+
+    async def first_documents(
+        self, message_ids: Sequence[bytes]
+    ) -> list[tuple[bytes, bytes, int, list[str], object]]:
+        """Those of `message_ids` kept, opened: (message id, case id, kind, the sender and
+        the recipients, the document), for the search index the pages hold in memory
+        (hub/inbox/search_index.py)."""
+        async with self._db.execute(
+            "SELECT message_id, case_id, kind, sender, recipients, document FROM envelopes"
+            " WHERE hex(message_id) IN (SELECT value FROM json_each(?))"
+            " AND document IS NOT NULL",
+            (json.dumps([m.hex().upper() for m in message_ids]),),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            (
+                bytes(r[0]),
+                bytes(r[1]),
+                int(r[2]),
+                [str(r[3]), *json.loads(r[4])],
+                self._unseal("envelopes", bytes(r[0]).hex(), r[5])["document"],
+            )
+            for r in rows
+        ]
+
     async def refused_of_case(self, case_id: bytes) -> list[tuple[str, int]]:
         """What the hub listed for this case that was refused here: (the error code, when)."""
         async with self._db.execute(

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.inbox.pages.common import STATE_LABELS, _deadline_fields, _receipt_line, core_of, render
+from hub.inbox.pages.list_filter import SEARCH, list_filter, municipality_choices, state_choices
 from hub.inbox.sync import AgentCore, due_from_json
 from hub.protocol.case_reference import case_reference
 from hub.protocol.deadlines import WORKING_DAY_STARTS, DueKind, NetworkDeadlines
@@ -24,9 +25,16 @@ async def inbox(request: web.Request) -> web.Response:
     topic = next((t for t in BANNER_ORDER if t == request.query.get("frist")), None)
     if topic is not None:
         box = "inbox"  # a banner's list: the open cases with that deadline, nearest first
+    index = request.app[SEARCH]
+    index.warm(core)  # built in the background after unlocking, ready for the first search
+    wanted = await list_filter(request, core)
+    only: set[bytes] | None = None if topic is None else flagged.get(topic, set())
+    if wanted.words:
+        found = await index.search(core, wanted.words)
+        only = found if only is None else only & found
     unread = await core.cache.unread_cases()
     views_ = await core.cache.list_cases(
-        box, only=None if topic is None else flagged.get(topic, set())
+        box, only=only, state=wanted.state, municipality=wanted.municipality
     )
     read = await core.cache.read_receipts_by_case([bytes.fromhex(v["case_id"]) for v in views_])
     items = [
@@ -49,6 +57,8 @@ async def inbox(request: web.Request) -> web.Response:
         box=box,
         deadline_banners=banners,
         deadline_filter=None if topic is None else _FILTER_TITLES[topic],
+        search=wanted.as_context(await state_choices(core, wanted), municipality_choices(core)),
+        unread_count=len(unread),
     )
 
 
@@ -144,8 +154,13 @@ def _inbox_item(
             f"{core.name_of(r['municipality'])}: {STATE_LABELS.get(r['state'], '')}"
             for r in view["requests"]
         )
+    times = [h["at"] for r in view["requests"] for h in r["history"]]
     return {
         "case_id": view["case_id"],
+        "mine": mine,
+        # When it was sent (it came in), and the latest signed step: Stockholm dates.
+        "started": _local_date(core, min(times)) if times else None,
+        "latest": _local_date(core, max(times)) if times else None,
         "reference": case_reference(bytes.fromhex(view["case_id"])),
         "title": f"Förfrågan till {', '.join(others)}"
         if mine
@@ -160,3 +175,7 @@ def _inbox_item(
             if m != core.municipality
         ],
     }
+
+
+def _local_date(core: AgentCore, at: int) -> str:
+    return core.calendar.local_date(int(at)).isoformat()
