@@ -5,24 +5,28 @@ real agents."""
 
 from __future__ import annotations
 
+import gc
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
-from hub.inbox.search_index import SearchIndex
+from hub.inbox.inbox_retention import DAY as RETENTION_DAY
+from hub.inbox.search_index import SearchIndex, WordIndex
 from hub.inbox.sync import AgentCore
 from hub.protocol.case_reference import case_reference
 from hub.protocol.deadlines import SwedishCalendar
 from tests.hubnet import running_hub
 from tests.inboxnet import PASSPHRASE, page_text, running_agent
+from tests.test_inbox_retention import _declined_by_b
 from tests.test_unlock import locked_agent
 
 if TYPE_CHECKING:
     from tests.inboxnet import Agent
+    from tests.test_unlock import Browser
 
-DAY = 86_400
+DAY = RETENTION_DAY
 CANARY = "Kanariefågelsträdgården"
 TITLE_TAIL = " \N{EN DASH} Inkorg \N{EN DASH} Kommun B"  # after the page's own name
 
@@ -40,7 +44,27 @@ def _listed(page: str) -> list[str]:
     return re.findall(r'href="/arende/([0-9a-f]{32})"', page)
 
 
-async def _search(agent: Agent, **query: str) -> tuple[str, list[str]]:
+async def _search(agent: Agent, **form: str) -> tuple[str, list[str]]:
+    """The list's form sent (words to POST /sok, filters alike) and its redirect followed:
+    the page and the cases it lists. The words never reach the URL."""
+    data = {**form, "csrf": agent.auth.sessions[next(iter(agent.auth.sessions))]}
+    async with agent.session.post(
+        agent.url + "/sok", data=data, headers={"Origin": agent.url}, allow_redirects=False
+    ) as r:
+        assert r.status == 303, await r.text()
+        location = r.headers["Location"]
+    query = parse_qs(urlsplit(location).query)
+    assert set(query) <= {"box", "lage", "kommun", "sokning"}, location
+    for word in form.get("sok", "").split():
+        if len(word) >= 4:  # a shorter one may turn up in the random token by chance
+            assert word.casefold() not in location.casefold(), location
+    status, page = await agent.page(location)
+    assert status == 200, page
+    return page, _listed(page)
+
+
+async def _filtered(agent: Agent, **query: str) -> tuple[str, list[str]]:
+    """The list by its GET query alone (lage, kommun, box): what a bookmark would show."""
     status, page = await agent.page("/?" + urlencode(query))
     assert status == 200, page
     return page, _listed(page)
@@ -130,28 +154,27 @@ async def test_filters_by_state_and_municipality_without_javascript(tmp_path):
         await bertil.page(f"/arende/{to_b.hex()}")  # B reads it
         await cecilia.core.sync()
         await anna.core.sync()
-        _, listed = await _search(anna, lage="read")
+        _, listed = await _filtered(anna, lage="read")
         assert listed == [to_b.hex()]
-        _, listed = await _search(anna, lage="delivered")
+        _, listed = await _filtered(anna, lage="delivered")
         assert listed == [to_c.hex()]
-        _, listed = await _search(anna, kommun="kommun-c")
+        _, listed = await _filtered(anna, kommun="kommun-c")
         assert listed == [to_c.hex()]
-        _, listed = await _search(anna, kommun="kommun-b", lage="delivered")
+        _, listed = await _filtered(anna, kommun="kommun-b", lage="delivered")
         assert listed == []
-        page, listed = await _search(anna, kommun="kommun-b", sok="första", box="sent")
+        page, listed = await _search(anna, kommun="kommun-b", sok="första", box="sent")  # posted
         assert listed == [to_b.hex()]
         assert "Skickat, sökningen ”första”, Kommun B: 1 ärende" in page_text(page)
-        page, listed = await _search(anna, lage="inget-sådant", kommun="kommun-x")
+        page, listed = await _filtered(anna, lage="inget-sådant", kommun="kommun-x")
         assert sorted(listed) == sorted([to_b.hex(), to_c.hex()])
         form = page.split('role="search"')[1].split("</form>")[0]
-        assert 'method="get"' in page.split('role="search"')[0].rsplit("<form", 1)[1]
         assert '<label for="lage">Läge</label>' in form
         assert '<option value="read">Läst</option>' in form
         assert '<option value="delivered">Levererad</option>' in form
         assert '<option value="accepted">' not in form  # no case is in it
         assert '<option value="kommun-b">Kommun B</option>' in form
         assert '<option value="kommun-a">' not in form  # not our own
-        page, _ = await _search(anna, lage="read", kommun="kommun-b")
+        page, _ = await _filtered(anna, lage="read", kommun="kommun-b")
         assert '<option value="read" selected>Läst</option>' in page
         assert '<option value="kommun-b" selected>Kommun B</option>' in page
 
@@ -207,13 +230,13 @@ async def test_the_index_is_built_at_unlock_kept_current_and_forgotten_at_lock(t
         core = b.keeper.held
         assert isinstance(core, AgentCore)
         index = _index_of(b.keeper)
-        status, _, page = await b.get("/?" + urlencode({"sok": CANARY[:12]}))
-        assert status == 200
+        page = await _search_in(b, CANARY[:12])
         assert _listed(page) == [first.hex()]
         assert index.words.cases == {first}
         second = await anna.core.send_inquiry(_inquiry("Vinterträdgården."), [], ["kommun-b"])
         await core.sync()
-        _, _, page = await b.get("/?" + urlencode({"sok": "vinterträdgård"}))
+        _, kept, _ = await b.post("/sok", {"sok": "vinterträdgård"})
+        _, _, page = await b.get(kept)
         assert _listed(page) == [second.hex()]
         assert index.words.cases == {first, second}
         status, location, _ = await b.post("/las-nu", {})
@@ -223,7 +246,11 @@ async def test_the_index_is_built_at_unlock_kept_current_and_forgotten_at_lock(t
         assert index.messages == set()
         assert index.owner is None
         await b.post("/las-upp", {"passphrase": PASSPHRASE})
-        _, _, page = await b.get("/?" + urlencode({"sok": CANARY}))
+        _, _, page = await b.get(kept)  # the search made before the lock is gone with it
+        assert "Sökningen gäller inte längre" in page_text(page)
+        assert "vinterträdgård" not in page
+        assert len(_listed(page)) == 2  # the whole list, not a search
+        page = await _search_in(b, CANARY)
         assert _listed(page) == [first.hex()]
         await b.post("/las-nu", {})
         for path, data in _every_file(tmp_path):
@@ -231,5 +258,74 @@ async def test_the_index_is_built_at_unlock_kept_current_and_forgotten_at_lock(t
             assert "vinterträdgården".encode() not in data.lower(), path
 
 
+async def _search_in(b: Browser, words: str) -> str:
+    status, location, _ = await b.post("/sok", {"sok": words})
+    assert status == 303
+    assert location.startswith("/?sokning=")
+    status, _, page = await b.get(location)
+    assert status == 200
+    return page
+
+
 def _every_file(folder: Path) -> list[tuple[Path, bytes]]:
     return [(p, p.read_bytes()) for p in folder.rglob("*") if p.is_file()]
+
+
+def test_the_word_index_matches_beginnings_names_and_references():
+    """The search's rule, pure: every part must match; a municipality's whole name stands for
+    its cases, a renamed one is found by its new name; the reference with or without dash."""
+    one, two = bytes.fromhex("01" * 16), bytes.fromhex("02" * 16)
+    index = WordIndex()
+    index.add(one, ["Risk bedömd med Patriark.", "Tre rum"], ["kommun-a", "kommun-b"])
+    index.add(two, ["Familjen har en HUSKATT", "Två rum"], ["kommun-a", "kommun-c"])
+    names = {"kommun-a": "Kommun A", "kommun-b": "Kommun B", "kommun-c": "Upplands Väsby"}
+    for query, found in (
+        ("patri", {one}),
+        ("Patriark risk", {one}),
+        ("huskatt", {two}),
+        ("rum", {one, two}),
+        ("Kommun B", {one}),
+        ("upplands väsby", {two}),
+        ("väsby huskatt", {two}),
+        ("upplands väsby patriark", set()),
+        ("kommun", {one, two}),
+        (case_reference(one), {one}),
+        (case_reference(one).replace("-", "").lower(), {one}),
+        ("bedömd huskatt", set()),
+        ("", {one, two}),
+    ):
+        assert index.search(query, names) == found, query
+    renamed = {**names, "kommun-b": "Nya Staden"}
+    assert index.search("nya staden", renamed) == {one}
+    assert index.search("staden", renamed) == {one}
+    assert index.search("staden", names) == set()
+    index.clear()
+    assert index.search("patriark", names) == set()
+
+
+async def test_a_case_removed_from_the_inbox_leaves_the_index_too(tmp_path):
+    """Gallra: once B's inbox removes an ended case, a search no longer finds it and the
+    index no longer holds its words; the case still running is found as before."""
+    async with (
+        running_hub(tmp_path) as net,
+        running_agent(net, "anna", tmp_path) as anna,
+        running_agent(net, "bertil", tmp_path) as bertil,
+    ):
+        await anna.login()
+        await bertil.login()
+        ended = await anna.core.send_inquiry(_inquiry("Om en snöskotare."), [], ["kommun-b"])
+        running = await anna.core.send_inquiry(_inquiry("Om en snöslunga."), [], ["kommun-b"])
+        await _declined_by_b(anna, bertil, ended)
+        _, listed = await _search(bertil, sok="snö", box="closed")
+        assert listed == [ended.hex()]
+        net.clock.now += 1000 * DAY
+        assert await bertil.core.keep_less() == 1
+        _, listed = await _search(bertil, sok="snöskotare", box="closed")
+        assert listed == []
+        _, listed = await _search(bertil, sok="snö")
+        assert listed == [running.hex()]
+        [index] = [  # B's pages' index: the one built for B's agent
+            o for o in gc.get_objects() if isinstance(o, SearchIndex) and o.owner == id(bertil.core)
+        ]
+        assert index.words.cases == {running}
+        assert "snöskotare" not in index.words.cases_by_word

@@ -80,7 +80,8 @@ def init_inbox(
     lock.lockable(app, keeper)
     app[inbox_list.BANNERS] = inbox_list.BannerMemo()
     app[list_filter.SEARCH] = search = SearchIndex()
-    keeper.forget_at_lock.append(search.forget)  # held in memory while unlocked only (G-L1)
+    app[list_filter.SEARCHES] = searches = list_filter.Searches()
+    keeper.forget_at_lock += [search.forget, searches.clear]  # in memory while unlocked (G-L1)
     app[compose.DRAFTS] = asyncio.Lock()
     r = app.router
     r.add_get("/", _front_page)
@@ -97,6 +98,7 @@ def init_inbox(
     r.add_post("/arende/{case_id}/utfall/granska", outcome.outcome_review)
     r.add_post("/arende/{case_id}/utfall/skicka", outcome.outcome_send)
     r.add_post("/arende/{case_id}/{action}", case.case_action)
+    r.add_post("/sok", list_filter.search_posted)
     r.add_get("/status.json", status.status)
     r.add_get("/nycklar", keys.keys_page)
     r.add_post("/nycklar/kontrollerad", keys.keys_checked)

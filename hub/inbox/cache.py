@@ -274,6 +274,8 @@ async def _migrate(db: aiosqlite.Connection) -> None:
             "UPDATE cases SET states = ?, parties = ? WHERE case_id = ?",
             [(*_filter_words(json.loads(view)), case_id) for case_id, view in rows],
         )
+    # The states on their own: Läge's choices without reading every case's view.
+    await db.execute("CREATE INDEX IF NOT EXISTS cases_by_states ON cases (states)")
     async with db.execute("PRAGMA table_info(envelopes)") as cur:
         columns = {r[1] for r in await cur.fetchall()}
     if "listing_mismatch" not in columns:

@@ -10,8 +10,9 @@ per-session memory is.
 What a person would look for: the inquiry's fields (what the case page shows of it), the
 spoken case reference ("7KQ2-M9XD", also without its dash), and the municipalities' names,
 matched against the names the signed registry gives now (a renamed municipality is found by its
-new name). Each word of the query must begin a word of the case (AND of prefixes), case and
-accents as typed aside from case: "patri" finds "Patriark", "7kq2" the reference.
+new name). A municipality's whole name in the query stands for its cases; every other word must
+begin a word of the case (AND of prefixes), accents as typed, case aside: "patri" finds
+"Patriark", "7kq2" the reference, "Kommun C huskatt" Kommun C's cases that mention a huskatt.
 
 Python gives no way to wipe a str: what is dropped lives on in freed memory until it is
 reused, as the unlocked keys do (docs/threat-model.md).
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hub.inbox")
 _WORD = re.compile(r"\w+")
-BATCH = 500  # documents opened per read while building: pages are served in between
+BATCH = 100  # documents opened per read while building: pages are served in between
 MAX_QUERY_WORDS = 12  # a longer query is cut: each word is one more set to intersect
 
 
@@ -77,12 +78,15 @@ class WordIndex:
 
     def add(self, case_id: bytes, texts: Iterable[str], municipalities: Iterable[str]) -> None:
         self.cases.add(case_id)
-        for word in {*reference_words(case_id), *(w for t in texts for w in words_of(t))}:
-            found = self.cases_by_word.get(word)
-            if found is None:
-                self.cases_by_word[word] = found = set()
+        words = set(words_of("\n".join(texts)))
+        words.update(reference_words(case_id))
+        by_word = self.cases_by_word
+        for word in words:  # the build's inner loop: kept to a subscript and an add
+            try:
+                by_word[word].add(case_id)
+            except KeyError:
+                by_word[word] = {case_id}
                 self._sorted = None
-            found.add(case_id)
         for municipality in municipalities:
             self.cases_by_municipality.setdefault(municipality, set()).add(case_id)
 
@@ -93,16 +97,22 @@ class WordIndex:
         self._sorted = None
 
     def search(self, query: str, names: dict[str, str]) -> set[bytes]:
-        """The cases where every word of `query` begins a word of the case or of the name of
-        one of its municipalities (`names`: id -> name; an unnamed one by its id)."""
-        wanted = list(dict.fromkeys(words_of(query)))[:MAX_QUERY_WORDS]
-        if not wanted:
-            return set(self.cases)
-        name_words = {
-            m: words_of(names.get(m, m)) for m in self.cases_by_municipality
-        }  # a few hundred municipalities at most: looked at anew, so a new name counts at once
+        """The cases that match every part of `query`: a municipality's whole name in it
+        ("Kommun C", "Upplands Väsby") is that municipality's cases; each other word must
+        begin a word of the case or of one of its municipalities' names (`names`: id ->
+        name; an unnamed one by its id)."""
+        # A few hundred municipalities at most: their names are looked at anew each time, so
+        # a renamed one is found by its new name at once.
+        name_words = {m: words_of(names.get(m, m)) for m in self.cases_by_municipality}
+        rest = f" {' '.join(words_of(query))} "
         hits: set[bytes] | None = None
-        for prefix in wanted:
+        for municipality, words in sorted(name_words.items(), key=lambda n: -len(n[1])):
+            phrase = f" {' '.join(words)} "
+            if words and phrase in rest:
+                rest = rest.replace(phrase, " ")
+                found = self.cases_by_municipality[municipality]
+                hits = set(found) if hits is None else hits & found
+        for prefix in list(dict.fromkeys(rest.split()))[:MAX_QUERY_WORDS]:
             found = self._with_prefix(prefix)
             for municipality, words in name_words.items():
                 if any(w.startswith(prefix) for w in words):
@@ -110,7 +120,7 @@ class WordIndex:
             hits = found if hits is None else hits & found
             if not hits:
                 return set()
-        return hits or set()
+        return set(self.cases) if hits is None else hits
 
     def _with_prefix(self, prefix: str) -> set[bytes]:
         if self._sorted is None:
@@ -190,4 +200,5 @@ class SearchIndex:
                 for message_id, case_id, kind, municipalities, document in opened:
                     self.words.add(case_id, document_texts(kind, document), municipalities)
                     self.messages.add(message_id)
+                await asyncio.sleep(0)  # a page waiting meanwhile is served now
             self.version = version

@@ -27,7 +27,7 @@ async def inbox(request: web.Request) -> web.Response:
         box = "inbox"  # a banner's list: the open cases with that deadline, nearest first
     index = request.app[SEARCH]
     index.warm(core)  # built in the background after unlocking, ready for the first search
-    wanted = await list_filter(request, core)
+    wanted = list_filter(request, core)
     only: set[bytes] | None = None if topic is None else flagged.get(topic, set())
     if wanted.words:
         found = await index.search(core, wanted.words)

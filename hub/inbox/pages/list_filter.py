@@ -1,22 +1,77 @@
-"""The list's search and filters: a GET form (Sök, Läge, Kommun) that works without
-JavaScript, read here into what the list asks the cache and the search index for. The words
-are searched in memory only (hub/inbox/search_index.py); nothing typed is kept."""
+"""The list's search and filters (Sök, Läge, Kommun), read into what the list asks the cache
+and the search index for. It works without JavaScript.
+
+The filters are a plain GET query (?lage=read&kommun=kommun-b): states and municipality ids,
+which the hub knows too. The words searched for are not: in a URL they would be kept in the
+browser's history on disk. So the form posts (POST /sok, CSRF-checked like every post) and is
+answered with a redirect to the list whose URL names the search by a random token only
+(?sokning=…); the words stay in this process's memory for the browser session, forgotten at
+every lock as the index is (hub/inbox/search_index.py). Back and reload show the same list."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
-from hub.inbox.pages.common import STATE_LABELS
+from hub.inbox.pages.common import STATE_LABELS, core_of
 from hub.inbox.search_index import SearchIndex
+from hub.localagent.security import COOKIE
 
 if TYPE_CHECKING:
     from hub.inbox.sync import AgentCore
 
-SEARCH = web.AppKey("search_index", SearchIndex)
 MAX_QUERY = 200  # characters of a search kept; a longer one is cut
+KEPT_SEARCHES = 50  # per browser session: older tokens stop working (the list says so)
+EXPIRED = "Sökningen gäller inte längre: inkorgen har låsts sedan den gjordes. Sök igen om du vill."
+
+
+@dataclass
+class Searches:
+    """The words of each search, by its token, per browser session (its cookie)."""
+
+    words: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def keep(self, session: str, words: str) -> str:
+        token = secrets.token_urlsafe(12)
+        self.words[session, token] = words
+        mine = [key for key in self.words if key[0] == session]
+        for key in mine[:-KEPT_SEARCHES]:
+            del self.words[key]
+        return token
+
+    def find(self, session: str, token: str) -> str | None:
+        return self.words.get((session, token))
+
+    def clear(self) -> None:
+        """Locked means blind (G18, G-L1): no search outlives a lock."""
+        self.words.clear()
+
+
+SEARCH = web.AppKey("search_index", SearchIndex)
+SEARCHES = web.AppKey("searches", Searches)
+
+
+async def search_posted(request: web.Request) -> web.StreamResponse:
+    """POST /sok: the words kept under a new token; on to the list, words out of the URL."""
+    core_of(request)  # locked: to the unlock page
+    form = await request.post()
+    query: dict[str, str] = {}
+    box = str(form.get("box", ""))
+    if box in {"sent", "closed"}:
+        query["box"] = box
+    for name in ("lage", "kommun"):
+        value = str(form.get(name, ""))
+        if value:
+            query[name] = value
+    words = " ".join(str(form.get("sok", "")).split())[:MAX_QUERY]
+    if words:
+        session = request.cookies.get(COOKIE, "")
+        query["sokning"] = request.app[SEARCHES].keep(session, words)
+    raise web.HTTPSeeOther("/" + (f"?{urlencode(query)}" if query else ""))
 
 
 @dataclass(frozen=True)
@@ -27,6 +82,8 @@ class ListFilter:
     words: str = ""
     state: str | None = None
     municipality: str | None = None
+    token: str = ""  # the search's token in the URL ("" when there are no words)
+    expired: bool = False  # the URL names a search this session no longer holds
 
     @property
     def active(self) -> bool:
@@ -50,6 +107,8 @@ class ListFilter:
         names = dict(municipalities)
         return {
             "words": self.words,
+            "token": self.token,
+            "expired": EXPIRED if self.expired else "",
             "state": self.state or "",
             "municipality": self.municipality or "",
             "active": self.active,
@@ -59,16 +118,22 @@ class ListFilter:
         }
 
 
-async def list_filter(request: web.Request, core: AgentCore) -> ListFilter:
-    """The query's sok, lage and kommun, each checked against what the list can show."""
-    words = " ".join(request.query.get("sok", "").split())[:MAX_QUERY]
+def list_filter(request: web.Request, core: AgentCore) -> ListFilter:
+    """The query's sokning (the token of words kept), lage and kommun, each checked against
+    what the list can show; an unknown one counts as not asked for."""
+    token = request.query.get("sokning", "")
+    words = None
+    if token:
+        words = request.app[SEARCHES].find(request.cookies.get(COOKIE, ""), token)
     state = request.query.get("lage", "")
     municipality = request.query.get("kommun", "")
     known = {m.id for m in core.members} | set(core.names)
     return ListFilter(
-        words=words,
+        words=words or "",
         state=state if state in STATE_LABELS else None,
         municipality=municipality if municipality in known else None,
+        token=token if words else "",
+        expired=bool(token) and words is None,
     )
 
 
