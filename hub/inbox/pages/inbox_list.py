@@ -40,6 +40,18 @@ async def inbox(request: web.Request) -> web.Response:
     items = [
         _inbox_item(core, view, unread, read[bytes.fromhex(view["case_id"])]) for view in views_
     ]
+    elsewhere = None
+    if wanted.active and topic is None and not views_:  # does the other list have some?
+        other = "inbox" if box == "closed" else "closed"
+        found_there = await core.cache.list_cases(
+            other, limit=201, only=only, state=wanted.state, municipality=wanted.municipality
+        )
+        if found_there:
+            elsewhere = {
+                "box": _BOX_NAMES[other],
+                "count": len(found_there) if len(found_there) <= 200 else "fler än 200",
+                "href": str(request.rel_url.update_query(box=other)),
+            }
     banners = [
         {
             "topic": str(t),
@@ -59,7 +71,11 @@ async def inbox(request: web.Request) -> web.Response:
         deadline_filter=None if topic is None else _FILTER_TITLES[topic],
         search=wanted.as_context(await state_choices(core, wanted), municipality_choices(core)),
         unread_count=len(unread),
+        elsewhere=elsewhere,
     )
+
+
+_BOX_NAMES = {"inbox": "Inkorg", "closed": "Avslutade"}
 
 
 BANNER_ORDER = (Topic.OVERDUE, Topic.DUE_TODAY, Topic.DUE_SOON)

@@ -26,7 +26,10 @@ if TYPE_CHECKING:
 
 MAX_QUERY = 200  # characters of a search kept; a longer one is cut
 KEPT_SEARCHES = 50  # per browser session: older tokens stop working (the list says so)
-EXPIRED = "Sökningen gäller inte längre: inkorgen har låsts sedan den gjordes. Sök igen om du vill."
+EXPIRED = (
+    "Sökningen finns inte längre: inkorgen har låsts eller startats om sedan den gjordes. "
+    "Sök igen om du vill."
+)
 
 
 @dataclass
