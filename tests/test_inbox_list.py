@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import gc
 import html
+import json
 import re
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from hub.inbox.cache import InboxCache
 from hub.inbox.inbox_retention import DAY as RETENTION_DAY
 from hub.inbox.search_index import SearchIndex, WordIndex
 from hub.inbox.sync import AgentCore
@@ -150,8 +153,8 @@ async def test_search_finds_own_cases_by_their_words_reference_and_municipality(
 
 async def test_filters_by_state_and_municipality_without_javascript(tmp_path):
     """Läge and Kommun narrow the list by a plain GET, together and with a search; the choices
-    are the states some case is in and the other municipalities by name; an unknown value is
-    ignored."""
+    are the states some case is in and the other municipalities of the person's cases, by
+    name; an unknown value is ignored."""
     async with (
         running_hub(tmp_path) as net,
         running_agent(net, "anna", tmp_path) as anna,
@@ -186,6 +189,9 @@ async def test_filters_by_state_and_municipality_without_javascript(tmp_path):
         assert '<option value="accepted">' not in form  # no case is in it
         assert '<option value="kommun-b">Kommun B</option>' in form
         assert '<option value="kommun-a">' not in form  # not our own
+        _, page = await bertil.page("/")
+        assert '<option value="kommun-a">Kommun A</option>' in page
+        assert '<option value="kommun-c">' not in page  # in none of B's cases
         page, _ = await _filtered(anna, lage="read", kommun="kommun-b")
         assert '<option value="read" selected>Läst</option>' in page
         assert '<option value="kommun-b" selected>Kommun B</option>' in page
@@ -341,3 +347,44 @@ async def test_a_case_removed_from_the_inbox_leaves_the_index_too(tmp_path):
         ]
         assert index.words.cases == {running}
         assert "snöskotare" not in index.words.cases_by_word
+
+
+async def test_a_cache_from_before_the_filters_gets_their_words_when_opened(tmp_path):
+    """A cache written before the filters' columns existed is migrated when it opens: each
+    kept case's states and municipalities are filled in from its view, so Läge and Kommun find
+    it at once."""
+    key = bytes(32)
+    folder = tmp_path / "cache"
+    cache = await InboxCache.open(folder, key)
+    await cache.close()
+    view = {
+        "case_id": "ab" * 16,
+        "from": "kommun-a",
+        "requests": [
+            {"municipality": "kommun-b", "state": "accepted", "history": []},
+            {"municipality": "kommun-c", "state": "read", "history": []},
+        ],
+    }
+    with sqlite3.connect(folder / "cache.sqlite3") as db:
+        db.executescript(
+            "DROP TABLE cases; CREATE TABLE cases (case_id BLOB PRIMARY KEY, view TEXT NOT NULL,"
+            " sort_key INTEGER NOT NULL, closed INTEGER NOT NULL, mine INTEGER NOT NULL);"
+        )
+        db.execute(
+            "INSERT INTO cases VALUES (?, ?, 1, 0, 1)", (bytes.fromhex("ab" * 16), json.dumps(view))
+        )
+    cache = await InboxCache.open(folder, key)
+    try:
+        assert await cache.case_states() == {"accepted", "read"}
+        assert await cache.case_municipalities() == {"kommun-a", "kommun-b", "kommun-c"}
+        for state, municipality, found in (
+            ("accepted", None, 1),
+            ("read", "kommun-c", 1),
+            ("declined", None, 0),
+            (None, "kommun-b", 1),
+            (None, "kommun-d", 0),
+        ):
+            listed = await cache.list_cases("inbox", state=state, municipality=municipality)
+            assert len(listed) == found, (state, municipality)
+    finally:
+        await cache.close()

@@ -209,6 +209,11 @@ class InboxCache(EnvelopeRows, DraftRows, OutboxRows, RetentionRows):
         async with self._db.execute("SELECT DISTINCT states FROM cases") as cur:
             return {state for r in await cur.fetchall() for state in str(r[0]).split()}
 
+    async def case_municipalities(self) -> set[str]:
+        """Every municipality that sent or was asked in some kept case (Kommun's choices)."""
+        async with self._db.execute("SELECT DISTINCT parties FROM cases") as cur:
+            return {m for r in await cur.fetchall() for m in str(r[0]).split()}
+
     async def put_receipt(
         self, message_id: bytes, municipality: str, event: str, time: int
     ) -> None:
@@ -274,8 +279,9 @@ async def _migrate(db: aiosqlite.Connection) -> None:
             "UPDATE cases SET states = ?, parties = ? WHERE case_id = ?",
             [(*_filter_words(json.loads(view)), case_id) for case_id, view in rows],
         )
-    # The states on their own: Läge's choices without reading every case's view.
+    # Each on its own: Läge's and Kommun's choices without reading every case's view.
     await db.execute("CREATE INDEX IF NOT EXISTS cases_by_states ON cases (states)")
+    await db.execute("CREATE INDEX IF NOT EXISTS cases_by_parties ON cases (parties)")
     async with db.execute("PRAGMA table_info(envelopes)") as cur:
         columns = {r[1] for r in await cur.fetchall()}
     if "listing_mismatch" not in columns:

@@ -69,7 +69,9 @@ async def inbox(request: web.Request) -> web.Response:
         box=box,
         deadline_banners=banners,
         deadline_filter=None if topic is None else _FILTER_TITLES[topic],
-        search=wanted.as_context(await state_choices(core, wanted), municipality_choices(core)),
+        search=wanted.as_context(
+            await state_choices(core, wanted), await municipality_choices(core, wanted)
+        ),
         unread_count=len(unread),
         elsewhere=elsewhere,
     )

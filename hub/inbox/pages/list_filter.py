@@ -149,8 +149,11 @@ async def state_choices(core: AgentCore, wanted: ListFilter) -> list[tuple[str, 
     return [(state, label) for state, label in STATE_LABELS.items() if state in present]
 
 
-def municipality_choices(core: AgentCore) -> list[tuple[str, str]]:
-    """Kommun's choices: the network's other municipalities, by their signed names."""
-    members = {m.id for m in core.members} | set(core.names)
-    members.discard(core.municipality)
-    return sorted(((m, core.name_of(m)) for m in members), key=lambda c: (c[1].casefold(), c[0]))
+async def municipality_choices(core: AgentCore, wanted: ListFilter) -> list[tuple[str, str]]:
+    """Kommun's choices: the other municipalities of the kept cases (the verified parties, not
+    the whole network's list), and the one asked for, by their signed names, sorted by name."""
+    present = await core.cache.case_municipalities()
+    if wanted.municipality:
+        present.add(wanted.municipality)
+    present.discard(core.municipality)
+    return sorted(((m, core.name_of(m)) for m in present), key=lambda c: (c[1].casefold(), c[0]))
