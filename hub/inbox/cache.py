@@ -51,6 +51,8 @@ CREATE TABLE IF NOT EXISTS listed (listing_id BLOB PRIMARY KEY, box TEXT NOT NUL
     case_hint BLOB, message_id BLOB, error TEXT, at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS listed_by_case ON listed (case_hint);
 CREATE INDEX IF NOT EXISTS envelopes_by_case ON envelopes (case_id, created_at);
+CREATE INDEX IF NOT EXISTS envelopes_unread ON envelopes (case_id)
+    WHERE box = 'inbox' AND read_at IS NULL;
 CREATE TABLE IF NOT EXISTS cases (
     case_id BLOB PRIMARY KEY, view TEXT NOT NULL, sort_key INTEGER NOT NULL,
     closed INTEGER NOT NULL, mine INTEGER NOT NULL,
@@ -174,25 +176,28 @@ class InboxCache(EnvelopeRows, DraftRows, OutboxRows, RetentionRows):
             row = await cur.fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
-    async def list_cases(
+    async def list_cases(  # noqa: PLR0913 - the list's filters, each optional and named
         self,
         box: str,
         limit: int = 200,
         only: Collection[bytes] | None = None,
         *,
+        without: Collection[bytes] | None = None,
         state: str | None = None,
         municipality: str | None = None,
     ) -> list[dict[str, Any]]:
         """box: "inbox" (open cases, nearest deadline first), "sent" (mine), "closed";
-        `only`: of these cases alone (a banner's list, a search's hits); `state`: with a
-        request in that state; `municipality`: that municipality sent or was asked."""
+        `only`: of these cases alone (a banner's list, a search's hits); `without`: but
+        these (a search that found nearly all: the few it did not); `state`: with a request
+        in that state; `municipality`: that municipality sent or was asked."""
         where = {"inbox": "closed = 0", "sent": "closed = 0 AND mine = 1", "closed": "closed = 1"}[
             box
         ]
         params: list[object] = []
-        if only is not None:  # one parameter however many: a JSON list of the ids in hex
-            where += " AND hex(case_id) IN (SELECT value FROM json_each(?))"
-            params.append(json.dumps([c.hex().upper() for c in only]))
+        for ids, test in ((only, "IN"), (without, "NOT IN")):
+            if ids is not None:  # one parameter however many: a JSON list of the ids in hex
+                where += f" AND hex(case_id) {test} (SELECT value FROM json_each(?))"  # noqa: S608
+                params.append(json.dumps([c.hex().upper() for c in ids]))
         for column, word in (("states", state), ("parties", municipality)):
             if word is not None:  # the column is its words between spaces: " read accepted "
                 where += f" AND instr({column}, ?) > 0"

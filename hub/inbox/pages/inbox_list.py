@@ -29,12 +29,16 @@ async def inbox(request: web.Request) -> web.Response:
     index.warm(core)  # built in the background after unlocking, ready for the first search
     wanted = list_filter(request, core)
     only: set[bytes] | None = None if topic is None else flagged.get(topic, set())
+    without: set[bytes] | None = None
     if wanted.words:
         found = await index.search(core, wanted.words)
-        only = found if only is None else only & found
+        if only is None and len(found) > len(index.words.numbers) // 2:
+            without = index.words.cases - found  # the fewer ids to hand the query
+        else:
+            only = found if only is None else only & found
     unread = await core.cache.unread_cases()
     views_ = await core.cache.list_cases(
-        box, only=only, state=wanted.state, municipality=wanted.municipality
+        box, only=only, without=without, state=wanted.state, municipality=wanted.municipality
     )
     read = await core.cache.read_receipts_by_case([bytes.fromhex(v["case_id"]) for v in views_])
     items = [
@@ -44,7 +48,12 @@ async def inbox(request: web.Request) -> web.Response:
     if wanted.active and topic is None and not views_:  # does the other list have some?
         other = "inbox" if box == "closed" else "closed"
         found_there = await core.cache.list_cases(
-            other, limit=201, only=only, state=wanted.state, municipality=wanted.municipality
+            other,
+            limit=201,
+            only=only,
+            without=without,
+            state=wanted.state,
+            municipality=wanted.municipality,
         )
         if found_there:
             elsewhere = {
