@@ -25,6 +25,7 @@ from hub.inbox.pages import (
     compose,
     inbox_list,
     keys,
+    list_filter,
     notices,
     outcome,
     pre_inquiry,
@@ -32,6 +33,7 @@ from hub.inbox.pages import (
     status,
     uploads,
 )
+from hub.inbox.search_index import SearchIndex
 from hub.inbox.sync import AgentCore
 from hub.localagent import launch, lock, security
 from hub.localagent.previous_keys import read_previous_keys
@@ -80,6 +82,9 @@ def init_inbox(
     keeper.forget_at_lock.append(app[notices.FLASH].clear)
     lock.lockable(app, keeper)
     app[inbox_list.BANNERS] = inbox_list.BannerMemo()
+    app[list_filter.SEARCH] = search = SearchIndex()
+    app[list_filter.SEARCHES] = searches = list_filter.Searches()
+    keeper.forget_at_lock += [search.forget, searches.clear]  # in memory while unlocked (G-L1)
     app[compose.DRAFTS] = asyncio.Lock()
     r = app.router
     r.add_get("/", _front_page)
@@ -100,6 +105,7 @@ def init_inbox(
     r.add_get("/arende/{case_id}/ta-bort", removal.removal_page)
     r.add_post("/arende/{case_id}/ta-bort", removal.remove)  # before the actions' route
     r.add_post("/arende/{case_id}/{action}", case.case_action)
+    r.add_post("/sok", list_filter.search_posted)
     r.add_get("/status.json", status.status)
     r.add_get("/nycklar", keys.keys_page)
     r.add_post("/nycklar/kontrollerad", keys.keys_checked)

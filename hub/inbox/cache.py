@@ -51,9 +51,12 @@ CREATE TABLE IF NOT EXISTS listed (listing_id BLOB PRIMARY KEY, box TEXT NOT NUL
     case_hint BLOB, message_id BLOB, error TEXT, at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS listed_by_case ON listed (case_hint);
 CREATE INDEX IF NOT EXISTS envelopes_by_case ON envelopes (case_id, created_at);
+CREATE INDEX IF NOT EXISTS envelopes_unread ON envelopes (case_id)
+    WHERE box = 'inbox' AND read_at IS NULL;
 CREATE TABLE IF NOT EXISTS cases (
     case_id BLOB PRIMARY KEY, view TEXT NOT NULL, sort_key INTEGER NOT NULL,
-    closed INTEGER NOT NULL, mine INTEGER NOT NULL
+    closed INTEGER NOT NULL, mine INTEGER NOT NULL,
+    states TEXT NOT NULL DEFAULT '', parties TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS cases_by_sort ON cases (closed, mine, sort_key);
 CREATE TABLE IF NOT EXISTS dues (case_id BLOB NOT NULL, kind TEXT NOT NULL,
@@ -137,9 +140,9 @@ class InboxCache(EnvelopeRows, DraftRows, OutboxRows, RetentionRows):
         its due instant "at"), for the inbox's banners. A closed case keeps none."""
         case_id = bytes.fromhex(view["case_id"])
         await self._db.execute(
-            "INSERT OR REPLACE INTO cases (case_id, view, sort_key, closed, mine)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (case_id, json.dumps(view), sort_key, int(closed), int(mine)),
+            "INSERT OR REPLACE INTO cases (case_id, view, sort_key, closed, mine, states, parties)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (case_id, json.dumps(view), sort_key, int(closed), int(mine), *_filter_words(view)),
         )
         await self._db.execute("DELETE FROM dues WHERE case_id = ?", (case_id,))
         await self._db.executemany(
@@ -173,23 +176,48 @@ class InboxCache(EnvelopeRows, DraftRows, OutboxRows, RetentionRows):
             row = await cur.fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
-    async def list_cases(
-        self, box: str, limit: int = 200, only: Collection[bytes] | None = None
+    async def list_cases(  # noqa: PLR0913 - the list's filters, each optional and named
+        self,
+        box: str,
+        limit: int = 200,
+        only: Collection[bytes] | None = None,
+        *,
+        without: Collection[bytes] | None = None,
+        state: str | None = None,
+        municipality: str | None = None,
     ) -> list[dict[str, Any]]:
         """box: "inbox" (open cases, nearest deadline first), "sent" (mine), "closed";
-        `only`: of these cases alone (a banner's list)."""
+        `only`: of these cases alone (a banner's list, a search's hits); `without`: but
+        these (a search that found nearly all: the few it did not); `state`: with a request
+        in that state; `municipality`: that municipality sent or was asked."""
         where = {"inbox": "closed = 0", "sent": "closed = 0 AND mine = 1", "closed": "closed = 1"}[
             box
         ]
-        params: list[object] = [limit]
-        if only is not None:  # one parameter however many: a JSON list of the ids in hex
-            where += " AND hex(case_id) IN (SELECT value FROM json_each(?))"
-            params.insert(0, json.dumps([c.hex().upper() for c in only]))
+        params: list[object] = []
+        for ids, test in ((only, "IN"), (without, "NOT IN")):
+            if ids is not None:  # one parameter however many: a JSON list of the ids in hex
+                where += f" AND hex(case_id) {test} (SELECT value FROM json_each(?))"  # noqa: S608
+                params.append(json.dumps([c.hex().upper() for c in ids]))
+        for column, word in (("states", state), ("parties", municipality)):
+            if word is not None:  # the column is its words between spaces: " read accepted "
+                where += f" AND instr({column}, ?) > 0"
+                params.append(f" {word} ")
+        params.append(limit)
         async with self._db.execute(
             f"SELECT view FROM cases WHERE {where} ORDER BY sort_key LIMIT ?",  # noqa: S608 - fixed text
             params,
         ) as cur:
             return [json.loads(r[0]) for r in await cur.fetchall()]
+
+    async def case_states(self) -> set[str]:
+        """Every request state some kept case is in (the list's Läge filter offers these)."""
+        async with self._db.execute("SELECT DISTINCT states FROM cases") as cur:
+            return {state for r in await cur.fetchall() for state in str(r[0]).split()}
+
+    async def case_municipalities(self) -> set[str]:
+        """Every municipality that sent or was asked in some kept case (Kommun's choices)."""
+        async with self._db.execute("SELECT DISTINCT parties FROM cases") as cur:
+            return {m for r in await cur.fetchall() for m in str(r[0]).split()}
 
     async def put_receipt(
         self, message_id: bytes, municipality: str, event: str, time: int
@@ -233,9 +261,32 @@ class InboxCache(EnvelopeRows, DraftRows, OutboxRows, RetentionRows):
         return found
 
 
+def _filter_words(view: dict[str, Any]) -> tuple[str, str]:
+    """A case's request states and its municipalities (sender and asked), each as words
+    between spaces, for the list's filters: what the hub knows too, so kept in clear."""
+    states = {str(r["state"]) for r in view["requests"]}
+    parties = {str(view["from"]), *(str(r["municipality"]) for r in view["requests"])}
+    return f" {' '.join(sorted(states))} ", f" {' '.join(sorted(parties))} "
+
+
 async def _migrate(db: aiosqlite.Connection) -> None:
-    """A cache written by an earlier version: the listing flag, and every id it had opened
-    among those seen (before, a replay was judged on the envelopes table alone)."""
+    """A cache written by an earlier version: the listing flag, every id it had opened
+    among those seen (before, a replay was judged on the envelopes table alone), and the
+    cases' filter words."""
+    async with db.execute("PRAGMA table_info(cases)") as cur:
+        case_columns = {r[1] for r in await cur.fetchall()}
+    if "states" not in case_columns:
+        await db.execute("ALTER TABLE cases ADD COLUMN states TEXT NOT NULL DEFAULT ''")
+        await db.execute("ALTER TABLE cases ADD COLUMN parties TEXT NOT NULL DEFAULT ''")
+        async with db.execute("SELECT case_id, view FROM cases") as cur:
+            rows = list(await cur.fetchall())
+        await db.executemany(
+            "UPDATE cases SET states = ?, parties = ? WHERE case_id = ?",
+            [(*_filter_words(json.loads(view)), case_id) for case_id, view in rows],
+        )
+    # Each on its own: Läge's and Kommun's choices without reading every case's view.
+    await db.execute("CREATE INDEX IF NOT EXISTS cases_by_states ON cases (states)")
+    await db.execute("CREATE INDEX IF NOT EXISTS cases_by_parties ON cases (parties)")
     async with db.execute("PRAGMA table_info(envelopes)") as cur:
         columns = {r[1] for r in await cur.fetchall()}
     if "listing_mismatch" not in columns:

@@ -190,6 +190,38 @@ class EnvelopeRows:
                 found.setdefault(bytes(r[1]), []).append((bytes(r[0]), int(r[2])))
         return found
 
+    async def first_document_ids(self) -> set[bytes]:
+        """The message ids of the opened inquiries and förhandsförfrågningar kept."""
+        async with self._db.execute(
+            "SELECT message_id FROM envelopes WHERE kind IN (?, ?) AND document IS NOT NULL",
+            (int(MessageKind.PRE_INQUIRY), int(MessageKind.INQUIRY)),
+        ) as cur:
+            return {bytes(r[0]) for r in await cur.fetchall()}
+
+    async def first_documents(
+        self, message_ids: Sequence[bytes]
+    ) -> list[tuple[bytes, bytes, int, list[str], object]]:
+        """Those of `message_ids` kept, opened: (message id, case id, kind, the sender and
+        the recipients, the document), for the search index the pages hold in memory
+        (hub/inbox/search_index.py); a few hundred at a time (one parameter each)."""
+        marks = ",".join("?" * len(message_ids))
+        async with self._db.execute(
+            "SELECT message_id, case_id, kind, sender, recipients, document"  # noqa: S608 - marks
+            f" FROM envelopes WHERE message_id IN ({marks}) AND document IS NOT NULL",
+            list(message_ids),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            (
+                bytes(r[0]),
+                bytes(r[1]),
+                int(r[2]),
+                [str(r[3]), *json.loads(r[4])],
+                self._unseal("envelopes", bytes(r[0]).hex(), r[5])["document"],
+            )
+            for r in rows
+        ]
+
     async def refused_of_case(self, case_id: bytes) -> list[tuple[str, int]]:
         """What the hub listed for this case that was refused here: (the error code, when)."""
         async with self._db.execute(

@@ -90,6 +90,8 @@ async def render(
         "idle_minutes": request.app[KEEPER].idle_minutes,
         "idle_choices": IDLE_CHOICES,
     }
+    if "unread_count" not in context:  # the tab title's "(3)": a page that counted says so
+        base["unread_count"] = len(await core.cache.unread_cases())
     html = request.app[TEMPLATES].get_template(f"inbox/{template}").render({**base, **context})
     return web.Response(text=html, content_type="text/html", charset="utf-8", status=status)
 

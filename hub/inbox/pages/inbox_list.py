@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.inbox.pages.common import STATE_LABELS, _deadline_fields, _receipt_line, core_of, render
+from hub.inbox.pages.list_filter import SEARCH, list_filter, municipality_choices, state_choices
 from hub.inbox.sync import AgentCore, due_from_json
 from hub.protocol.case_reference import case_reference
 from hub.protocol.deadlines import WORKING_DAY_STARTS, DueKind, NetworkDeadlines
@@ -24,14 +25,42 @@ async def inbox(request: web.Request) -> web.Response:
     topic = next((t for t in BANNER_ORDER if t == request.query.get("frist")), None)
     if topic is not None:
         box = "inbox"  # a banner's list: the open cases with that deadline, nearest first
+    index = request.app[SEARCH]
+    index.warm(core)  # built in the background after unlocking, ready for the first search
+    wanted = list_filter(request, core)
+    only: set[bytes] | None = None if topic is None else flagged.get(topic, set())
+    without: set[bytes] | None = None
+    if wanted.words:
+        found = await index.search(core, wanted.words)
+        if only is None and len(found) > len(index.words.numbers) // 2:
+            without = index.words.cases - found  # the fewer ids to hand the query
+        else:
+            only = found if only is None else only & found
     unread = await core.cache.unread_cases()
     views_ = await core.cache.list_cases(
-        box, only=None if topic is None else flagged.get(topic, set())
+        box, only=only, without=without, state=wanted.state, municipality=wanted.municipality
     )
     read = await core.cache.read_receipts_by_case([bytes.fromhex(v["case_id"]) for v in views_])
     items = [
         _inbox_item(core, view, unread, read[bytes.fromhex(view["case_id"])]) for view in views_
     ]
+    elsewhere = None
+    if wanted.active and topic is None and not views_:  # does the other list have some?
+        other = "inbox" if box == "closed" else "closed"
+        found_there = await core.cache.list_cases(
+            other,
+            limit=201,
+            only=only,
+            without=without,
+            state=wanted.state,
+            municipality=wanted.municipality,
+        )
+        if found_there:
+            elsewhere = {
+                "box": _BOX_NAMES[other],
+                "count": len(found_there) if len(found_there) <= 200 else "fler än 200",
+                "href": str(request.rel_url.update_query(box=other)),
+            }
     banners = [
         {
             "topic": str(t),
@@ -49,7 +78,15 @@ async def inbox(request: web.Request) -> web.Response:
         box=box,
         deadline_banners=banners,
         deadline_filter=None if topic is None else _FILTER_TITLES[topic],
+        search=wanted.as_context(
+            await state_choices(core, wanted), await municipality_choices(core, wanted)
+        ),
+        unread_count=len(unread),
+        elsewhere=elsewhere,
     )
+
+
+_BOX_NAMES = {"inbox": "Inkorg", "closed": "Avslutade"}
 
 
 BANNER_ORDER = (Topic.OVERDUE, Topic.DUE_TODAY, Topic.DUE_SOON)
@@ -144,8 +181,13 @@ def _inbox_item(
             f"{core.name_of(r['municipality'])}: {STATE_LABELS.get(r['state'], '')}"
             for r in view["requests"]
         )
+    times = [h["at"] for r in view["requests"] for h in r["history"]]
     return {
         "case_id": view["case_id"],
+        "mine": mine,
+        # When it was sent (it came in), and the latest signed step: Stockholm dates.
+        "started": _local_date(core, min(times)) if times else None,
+        "latest": _local_date(core, max(times)) if times else None,
         "reference": case_reference(bytes.fromhex(view["case_id"])),
         "title": f"Förfrågan till {', '.join(others)}"
         if mine
@@ -160,3 +202,7 @@ def _inbox_item(
             if m != core.municipality
         ],
     }
+
+
+def _local_date(core: AgentCore, at: int) -> str:
+    return core.calendar.local_date(int(at)).isoformat()
