@@ -77,6 +77,9 @@ async def test_a_pre_inquiry_is_answered_yes_or_no_and_the_inquiry_goes_to_the_y
         assert "<h1>Förhandsförfrågan till Kommun B, Kommun C</h1>" in page
         assert "Att göra nu Vänta på svar på förhandsförfrågan från Kommun B" in text
         assert QUESTION in text
+        _, listing = await anna.page("/")
+        assert "Förhandsförfrågan till Kommun B, Kommun C" in page_text(listing)
+        assert 'href="/forhandsforfragan"' in listing  # from the list, as from Ny förfrågan
 
         # Each asked municipality answers on its case page.
         for agent, action in ((bertil, "pre_inquiry_yes"), (cecilia, "pre_inquiry_no")):
@@ -134,6 +137,9 @@ async def test_a_pre_inquiry_is_answered_yes_or_no_and_the_inquiry_goes_to_the_y
         _, page = await bertil.page(case_url)
         text = page_text(page)
         assert "<h1>Förfrågan från Kommun A</h1>" in page
+        _, listing = await bertil.page("/")
+        assert "Förfrågan från Kommun A" in page_text(listing)  # the list says so too
+        assert "Förhandsförfrågan från Kommun A" not in page_text(listing)
         assert (
             f"Att göra nu Svara på förfrågan från Kommun A Svara senast {due.due_date.isoformat()}"
             in text

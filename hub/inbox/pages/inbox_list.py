@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from aiohttp import web
 
@@ -13,6 +13,7 @@ from hub.inbox.pages.list_filter import SEARCH, list_filter, municipality_choice
 from hub.inbox.sync import AgentCore, due_from_json
 from hub.protocol.case_reference import case_reference
 from hub.protocol.deadlines import WORKING_DAY_STARTS, DueKind, NetworkDeadlines
+from hub.protocol.lifecycle import RequestState
 from hub.protocol.notices import Topic, banner_counts, topic_line
 
 
@@ -164,6 +165,15 @@ async def _count_flagged(
     return flagged
 
 
+PRE_STATES: Final = frozenset(
+    {
+        RequestState.PRE_INQUIRY_SENT,
+        RequestState.PRE_INQUIRY_POSITIVE,
+        RequestState.PRE_INQUIRY_NEGATIVE,
+    }
+)
+
+
 def _inbox_item(
     core: AgentCore,
     view: dict[str, Any],
@@ -182,6 +192,9 @@ def _inbox_item(
             for r in view["requests"]
         )
     times = [h["at"] for r in view["requests"] for h in r["history"]]
+    # A case that has asked no one formally yet is a förhandsförfrågan, as its page says.
+    pre_only = bool(view["requests"]) and all(r["state"] in PRE_STATES for r in view["requests"])
+    noun = "Förhandsförfrågan" if pre_only else "Förfrågan"
     return {
         "case_id": view["case_id"],
         "mine": mine,
@@ -189,9 +202,9 @@ def _inbox_item(
         "started": _local_date(core, min(times)) if times else None,
         "latest": _local_date(core, max(times)) if times else None,
         "reference": case_reference(bytes.fromhex(view["case_id"])),
-        "title": f"Förfrågan till {', '.join(others)}"
+        "title": f"{noun} till {', '.join(others)}"
         if mine
-        else f"Förfrågan från {core.name_of(view['from'])}",
+        else f"{noun} från {core.name_of(view['from'])}",
         "counterpart_name": ", ".join(others) if mine else core.name_of(view["from"]),
         "state_label": state_label,
         **_deadline_fields(core, view),
