@@ -20,10 +20,11 @@ from aiohttp import web
 from hub.client.admin_log import checkpoint_over
 from hub.client.api import HubClient
 from hub.crypto.directory import make_entry, make_revocation
-from hub.crypto.envelope import AttachmentSource, seal
+from hub.crypto.envelope import AttachmentSource, open_envelope, seal
 from hub.crypto.format import MessageKind
 from hub.crypto.keys import PrivateIdentity, SigningKey
 from hub.crypto.registry import make_kommunmall, make_municipality, make_settings
+from hub.crypto.rewrap import HandedKey, rewrap_document
 from hub.protocol.chain import derive, sign_batch
 from hub.protocol.lifecycle import Action, Case, Event, Role
 from hub.server.app import init_app
@@ -299,6 +300,35 @@ class HubNet:
             message_id=message_id,
         )
         return out.getvalue()
+
+    async def rewrap_by_hand(
+        self,
+        holder: str,
+        message_id: bytes,
+        *,
+        to: str,
+        case_id: bytes,
+        workdir: Path,
+        by: str | None = None,
+    ) -> None:
+        """`holder` opens the envelope as a recipient, and `by` (the holder unless named)
+        uploads by hand a REWRAP of its file key addressed to `to` (docs/protocol.md §6): what
+        an agent hands over by itself."""
+        client = await self.client(holder)
+        directory = await client.directory(self.admin.public)
+        with open_envelope(
+            io.BytesIO(await client.download(message_id)),
+            recipient=self.people[holder],
+            sender_keys=directory,
+            workdir=workdir,
+            now=int(self.clock.now),
+        ) as opened:
+            handed = HandedKey(message_id, opened.digest, opened.file_key)
+        sender = by or holder
+        rewrap = self.seal_to(
+            sender, [to], rewrap_document([handed]), kind=MessageKind.REWRAP, case_id=case_id
+        )
+        await (await self.client(sender)).upload(rewrap, [to])
 
     async def stop(self) -> None:
         """Stop the hub as a crash or a shutdown would, keeping its data directory."""

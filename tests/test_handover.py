@@ -6,11 +6,7 @@ only rotate and wait for the agents' own syncs."""
 
 from __future__ import annotations
 
-import io
-
-from hub.crypto.envelope import open_envelope
 from hub.crypto.format import MessageKind
-from hub.crypto.rewrap import HandedKey, rewrap_document
 from hub.inbox.handover import HANDED_TO
 from tests.hubnet import running_hub
 from tests.inboxnet import page_text as _text
@@ -103,26 +99,11 @@ async def test_a_rewrap_from_another_municipality_is_not_taken(tmp_path):
         net.active.add("bo")
         await net.revoke("bertil", at=int(net.clock.now), reason="left")
         net.active.discard("bertil")
-        client = await net.client("anna")
-        [inquiry] = await client.envelopes("sent")
+        [inquiry] = await (await net.client("anna")).envelopes("sent")
         message_id = bytes.fromhex(inquiry.message_id)
-        directory = await client.directory(net.admin.public)
-        with open_envelope(
-            io.BytesIO(await client.download(message_id)),
-            recipient=net.people["anna"],
-            sender_keys=directory,
-            workdir=tmp_path,
-            now=int(net.clock.now),
-        ) as opened:
-            handed = HandedKey(message_id, opened.digest, opened.file_key)
-        rewrap = net.seal_to(
-            "anna",
-            ["kommun-b"],
-            rewrap_document([handed]),
-            kind=MessageKind.REWRAP,
-            case_id=case_id,
+        await net.rewrap_by_hand(
+            "anna", message_id, to="kommun-b", case_id=case_id, workdir=tmp_path
         )
-        await client.upload(rewrap, ["kommun-b"])
         async with running_agent(net, "bo", tmp_path) as bo:
             held = await bo.core.cache.envelopes_of_case(case_id)
             assert [e.kind for e in held] == [MessageKind.REWRAP]  # kept, used for nothing

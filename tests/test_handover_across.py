@@ -9,13 +9,10 @@ The tests only rotate, record the handover and let the agents sync as they alway
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING
 
-from hub.crypto.envelope import open_envelope
 from hub.crypto.format import MessageKind
 from hub.crypto.handover_record import make_handover
-from hub.crypto.rewrap import HandedKey, rewrap_document
 from hub.inbox.handover import RESEND_ADVICE
 from hub.protocol.case_reference import case_reference
 from tests.hubnet import NETWORK, running_hub
@@ -196,25 +193,11 @@ async def test_a_rewrap_of_another_municipalitys_thread_is_refused(tmp_path):
         client = await net.client("cecilia")
         [message] = [e for e in await client.envelopes("sent") if e.kind == MessageKind.MESSAGE]
         message_id = bytes.fromhex(message.message_id)
-        directory = await client.directory(net.admin.public)
-        with open_envelope(
-            io.BytesIO(await client.download(message_id)),
-            recipient=net.people["cecilia"],
-            sender_keys=directory,
-            workdir=tmp_path,
-            now=int(net.clock.now),
-        ) as opened:
-            handed = HandedKey(message_id, opened.digest, opened.file_key)
         await bertil_is_lost(net)
         await sign_handover(net, "kommun-b")
-        rewrap = net.seal_to(
-            "anna",
-            ["kommun-b"],
-            rewrap_document([handed]),
-            kind=MessageKind.REWRAP,
-            case_id=case_id,
+        await net.rewrap_by_hand(
+            "cecilia", message_id, to="kommun-b", case_id=case_id, workdir=tmp_path, by="anna"
         )
-        await (await net.client("anna")).upload(rewrap, ["kommun-b"])
 
         async with running_agent(net, "bo", tmp_path) as bo:
             refused = await bo.core.cache.refused_ids("envelope_handover_not_allowed")
