@@ -21,7 +21,7 @@ from hub.localagent import lock, security
 from tests.hubnet import NETWORK, free_port
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
     from pathlib import Path
 
     from hub.crypto.keys import PrivateIdentity
@@ -77,12 +77,29 @@ async def running_agent(
     )
     await core.connect()
     await core.sync()
+    limit = {} if max_attachment_mb is None else {"max_attachment_mb": max_attachment_mb}
+
+    def app_for(auth: security.LocalAuth) -> web.Application:
+        if isinstance(core, BoardCore):
+            return init_board(core, auth)
+        return init_inbox(core, auth, **limit)
+
+    try:
+        async with serving(person, core, app_for) as agent:
+            yield agent
+    finally:
+        await cache.close()
+
+
+@asynccontextmanager
+async def serving(
+    person: str, core: Any, app_for: Callable[[security.LocalAuth], web.Application]
+) -> AsyncIterator[Agent]:
+    """`app_for(auth)` served on a free loopback port, with a browser-like session for it."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     auth = security.LocalAuth(url)
-    limit = {} if max_attachment_mb is None else {"max_attachment_mb": max_attachment_mb}
-    app = init_board(core, auth) if isinstance(core, BoardCore) else init_inbox(core, auth, **limit)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app_for(auth))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     async with AsyncExitStack() as stack:
@@ -93,7 +110,6 @@ async def running_agent(
             yield Agent(person, url, auth, core, session)
         finally:
             await runner.cleanup()
-            await cache.close()
 
 
 PASSPHRASE = "korrekt häst batteri häftstift"

@@ -11,13 +11,11 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import aiohttp
 import pytest
-from aiohttp import web
 
 from hub.client.api import HubClient, RemoteError
 from hub.crypto import keyfile
@@ -25,7 +23,6 @@ from hub.crypto.format import MessageKind
 from hub.crypto.keys import PrivateIdentity, loads_public_signing_key
 from hub.inbox.agent import InboxConfig, init_inbox, keeper_for
 from hub.inbox.sending import Attachment
-from hub.localagent import security
 from hub.localagent.previous_keys import PREVIOUS_KEYS
 from hub.protocol.recovery import (
     dumps_recovery_copy,
@@ -33,8 +30,8 @@ from hub.protocol.recovery import (
     new_recovery_code,
     recovery_lookup,
 )
-from tests.hubnet import NETWORK, free_port
-from tests.inboxnet import Agent, page_text, running_agent
+from tests.hubnet import NETWORK
+from tests.inboxnet import Agent, page_text, running_agent, serving
 from tests.test_admin import ADMIN, Setup, admin_setup, enrol_args, hub_cli
 
 if TYPE_CHECKING:
@@ -92,23 +89,12 @@ async def inbox_from(s: Setup, keys: Path, person: str) -> AsyncIterator[Agent]:
     admin_public = loads_public_signing_key((keys / "network.pub").read_bytes())
     keeper = keeper_for(InboxConfig(s.net.url, NETWORK, keys), admin_public)
     await keeper.unlock(NEW_PASSPHRASE)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    auth = security.LocalAuth(url)
-    runner = web.AppRunner(init_inbox(keeper, auth))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    async with AsyncExitStack() as stack:
-        session = await stack.enter_async_context(
-            aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-        )
-        try:
-            agent = Agent(person, url, auth, keeper.held, session)
+    try:
+        async with serving(person, keeper.held, lambda auth: init_inbox(keeper, auth)) as agent:
             await agent.login()
             yield agent
-        finally:
-            await runner.cleanup()
-            await keeper.lock()
+    finally:
+        await keeper.lock()
 
 
 async def _inquiry_to_kommun_d(s: Setup) -> bytes:
