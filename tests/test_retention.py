@@ -17,7 +17,7 @@ import pytest
 
 from hub.cli import main, retention_command
 from hub.cli.exits import EXIT_ATTENTION, EXIT_OK
-from hub.client.api import RemoteError
+from hub.client.api import HubClient, RemoteError
 from hub.crypto.format import MessageKind
 from hub.protocol.deadlines import SwedishCalendar
 from hub.server import retention
@@ -26,6 +26,7 @@ from hub.storage.backup import BackupError, maintenance_lock
 from hub.storage.base import NotFound
 from hub.storage.sqlite import BLOB_DIR, DB_NAME, SqliteTransaction
 from tests.hubnet import NETWORK, running_hub
+from tests.test_recovery_hub import _copy_of
 from tests.test_statistics_api import DECLINED, MOVED, OPEN, YEAR, _envelope, _three_cases
 
 FEBRUARY = int(datetime(YEAR + 1, 2, 1, 9, tzinfo=UTC).timestamp())
@@ -325,3 +326,35 @@ async def test_commands_beside_a_serving_hub_leave_its_uploads_under_way_alone(
     assert await asyncio.to_thread(main, [*args, "--csv", str(csv)]) == 0
     capsys.readouterr()
     assert under_way.read_bytes() == b"ciphertext on its way"
+
+
+async def test_a_recovery_copy_goes_the_retention_after_its_key_ended(net, monkeypatch, capsys):
+    """Bertil's key is revoked (he left) and Britta's stays valid; each kept a recovery copy on
+    the hub (docs/protocol.md §3.8). The retention (30 days here) after the revocation, Bertil's
+    copy goes, audited by its key id, and its code fetches nothing; Britta's stays."""
+    codes = {}
+    for person in ("bertil", "britta"):
+        _, text, lookup = _copy_of(net, person, f"kopia {person}")
+        await (await net.client(person)).put_recovery_copy(lookup, text)
+        codes[person] = lookup
+    await net.revoke("bertil", at=int(net.clock.now), reason="left")
+    net.clock.now += 29 * 86_400
+    assert await _gallra(monkeypatch, net, "--check") == EXIT_OK
+    assert "0 återställningskopior ska gallras nu" in capsys.readouterr().out
+
+    net.clock.now += 2 * 86_400
+    assert await _gallra(monkeypatch, net, "--check") == EXIT_ATTENTION
+    assert "1 återställningskopior ska gallras nu" in capsys.readouterr().out
+    assert await _gallra(monkeypatch, net) == EXIT_OK
+    assert "1 återställningskopior togs bort" in capsys.readouterr().out
+    anonymous = HubClient(net.url, NETWORK)
+    net.clients.append(anonymous)
+    with pytest.raises(RemoteError) as caught:
+        await anonymous.recovery_copy(codes["bertil"])
+    assert caught.value.code == "not_found"
+    assert await anonymous.recovery_copy(codes["britta"])  # a valid key's copy stays
+    storage = net.app[STORAGE]
+    removed = [
+        r.subject async for r in storage.audit_records() if r.action == "recovery_copy_removed"
+    ]
+    assert removed == [{"key_id": net.people["bertil"].key_id.hex()}]

@@ -41,6 +41,12 @@ def describe(plans: list[retention.NetworkPlan], calendar: SwedishCalendar) -> l
             f"  {len(plan.due)} ärenden ska gallras nu; {plan.ended_kept} avslutade sparas "
             f"ännu; {plan.running} pågår."
         )
+        if plan.copies_due or plan.copies_kept:
+            lines.append(
+                f"  {len(plan.copies_due)} återställningskopior ska gallras nu (deras nyckel "
+                f"slutade gälla för mer än {setting.days} dagar sedan); {plan.copies_kept} "
+                "sparas ännu."
+            )
         for case in plan.due:
             day = _day(case.ended_at, calendar)
             if case.version is None:
@@ -73,7 +79,7 @@ async def _gallra(
         plans = await retention.plan(storage, now=now, calendar=calendar)
         for line in describe(plans, calendar):
             print(line)
-        due = sum(len(p.due) for p in plans)
+        due = sum(len(p.due) + len(p.copies_due) for p in plans)
         if check:
             print("Ingenting ändrades (--check).")
             return EXIT_ATTENTION if due else EXIT_OK
@@ -83,7 +89,8 @@ async def _gallra(
     print(
         f"Gallrat: {result.removed} ärenden med {result.envelopes} meddelanden "
         f"({result.blobs} filer); {result.audit_subjects} poster i granskningsloggen fick sitt "
-        f"ämne raderat; {result.orphans} kvarglömda filer togs bort."
+        f"ämne raderat; {result.orphans} kvarglömda filer togs bort; {result.copies} "
+        "återställningskopior togs bort."
     )
     if result.changed_meanwhile:
         print(

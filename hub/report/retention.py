@@ -13,6 +13,11 @@
   ended, and its time of ending moves when it ends again.
 - Envelopes that name a case the hub has no row for go the same time after the last of them
   arrived.
+- A recovery copy kept on the hub (docs/protocol.md §3.8) goes the same time after its key
+  ended (its not_after, or its revocation if earlier): by then no case the hub keeps can hold
+  anything that key was the only way to open. A copy of a key the directory never signed (an
+  enrolment refused, or never approved) goes the same time after it was stored; one whose key's
+  entry is already erased (§12.11: ended longer ago than the retention) goes now.
 """
 
 from __future__ import annotations
@@ -70,6 +75,18 @@ def removable_caseless(last_received_at: int, days: int) -> Removable:
     """Envelopes naming a case the hub has no row for (never created there, or uploaded after
     it was removed): they count as ended when the last of them arrived, in no year."""
     return Removable(last_received_at, last_received_at + days * DAY_SECONDS, None)
+
+
+KEY_ERASED: Final = -1  # a key's end time, for an entry whose body is erased: long past
+
+
+def removable_recovery_copy(key_ended_at: int | None, stored_at: int, days: int) -> Removable:
+    """When a key's recovery copy may go (see the module's docstring); `key_ended_at` is None
+    for a key the directory never signed, KEY_ERASED for one whose entry is erased."""
+    if key_ended_at == KEY_ERASED:
+        return Removable(stored_at, 0, None)
+    start = stored_at if key_ended_at is None else key_ended_at
+    return Removable(start, start + days * DAY_SECONDS, None)
 
 
 def removable(case: Case, days: int, calendar: SwedishCalendar) -> Removable | None:

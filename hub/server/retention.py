@@ -14,7 +14,8 @@ Order, so that a run killed at any point leaves nothing half-visible and the nex
 4. the WAL is checkpointed and truncated (Storage.reclaim), so with secure_delete no file in the
    data folder holds a removed case's id, message ids or ciphertext.
 Envelopes naming a case the hub has no row for (never created here, or uploaded after their case
-was removed) go the setting's time after the last of them arrived.
+was removed) go the setting's time after the last of them arrived, and a recovery copy the same
+time after its key ended (hub/report/retention.py), each in a transaction of its own.
 Log lines name networks, years and counts only: never a removed case's id.
 """
 
@@ -26,11 +27,15 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
+from hub.crypto.directory import ENTRY_KIND, REVOCATION_KIND
+from hub.crypto.records import read_unverified
 from hub.protocol.case_codec import case_from_json
 from hub.report.retention import (
+    KEY_ERASED,
     RetentionSetting,
     removable,
     removable_caseless,
+    removable_recovery_copy,
     retention_setting,
 )
 from hub.report.wire import report_to_json
@@ -41,7 +46,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from hub.protocol.deadlines import SwedishCalendar
-    from hub.storage.base import Storage
+    from hub.storage.base import DirectoryRecord, Storage
 
 log = logging.getLogger("hub.retention")
 
@@ -67,6 +72,8 @@ class NetworkPlan:
     ended_kept: int  # ended, not long enough (or its year is not over yet)
     running: int  # not ended
     frozen_years: tuple[int, ...]  # of the due cases' years, those frozen already
+    copies_due: tuple[bytes, ...] = ()  # key ids whose recovery copy goes
+    copies_kept: int = 0
 
 
 @dataclass
@@ -77,6 +84,7 @@ class RetentionResult:
     audit_subjects: int = 0
     frozen: list[tuple[str, int]] = field(default_factory=list)
     changed_meanwhile: int = 0  # re-opened or changed since read: left for the next run
+    copies: int = 0  # recovery copies removed
     orphans: int = 0
     reclaimed: bool = True
 
@@ -108,8 +116,47 @@ async def plan(storage: Storage, *, now: int, calendar: SwedishCalendar) -> list
         frozen = tuple(
             [y for y in years if await storage.get_frozen_report(network_id, y) is not None]
         )
-        plans.append(NetworkPlan(network_id, setting, tuple(due), kept, running, frozen))
+        copies_due, copies_kept = await _copies_due(storage, network_id, setting.days, now)
+        plans.append(
+            NetworkPlan(
+                network_id, setting, tuple(due), kept, running, frozen, copies_due, copies_kept
+            )
+        )
     return plans
+
+
+async def _copies_due(
+    storage: Storage, network_id: str, days: int, now: int
+) -> tuple[tuple[bytes, ...], int]:
+    """The keys whose recovery copy is due now, and how many copies stay."""
+    copies = await storage.list_recovery_copies(network_id)
+    if not copies:
+        return (), 0
+    ends = _key_ends(await storage.list_directory_records(network_id))
+    due = tuple(
+        key_id
+        for key_id, stored_at in copies
+        if removable_recovery_copy(ends.get(key_id), stored_at, days).due(now)
+    )
+    return due, len(copies) - len(due)
+
+
+def _key_ends(records: list[DirectoryRecord]) -> dict[bytes, int]:
+    """When each key ended: its entry's not_after, or its revocation if earlier (the records
+    as the hub verified them when they were added); KEY_ERASED for an erased entry."""
+    ends: dict[bytes, int] = {}
+    for record in records:
+        if record.kind not in (ENTRY_KIND, REVOCATION_KIND):
+            continue
+        if record.erased:
+            ends[record.key_id] = KEY_ERASED
+            continue
+        body = read_unverified(record.wire).unverified_body
+        at = int(body["not_after"] if record.kind == ENTRY_KIND else body["revoked_at"])
+        known = ends.get(record.key_id)
+        if known != KEY_ERASED:
+            ends[record.key_id] = at if known is None else min(known, at)
+    return ends
 
 
 async def run(
@@ -133,8 +180,10 @@ async def run(
             await _remove(storage, due, now, result)
             if number % 50 == 0 or number == len(network.due):
                 say(f"  {network.network_id}: {number} av {len(network.due)} ärenden gallrade")
+        for key_id in network.copies_due:
+            await _remove_copy(storage, network.network_id, key_id, now, result)
     result.orphans = await sweep_orphans(storage)
-    if result.removed or result.orphans:
+    if result.removed or result.orphans or result.copies:
         result.reclaimed = await _reclaim(storage)
     log.info(
         "retention: %d cases, %d envelopes, %d blob files, %d orphan blobs removed;"
@@ -193,6 +242,21 @@ async def _remove(storage: Storage, due: DueCase, now: int, result: RetentionRes
     result.removed += 1
     result.envelopes += removed.envelopes
     result.audit_subjects += removed.audit_subjects
+
+
+async def _remove_copy(
+    storage: Storage, network_id: str, key_id: bytes, now: int, result: RetentionResult
+) -> None:
+    async with storage.transaction() as tx:
+        if not await tx.remove_recovery_copy(network_id, key_id):
+            return  # gone meanwhile
+        await tx.append_audit(
+            at=now,
+            actor="system",
+            action="recovery_copy_removed",
+            subject={"key_id": key_id.hex()},
+        )
+    result.copies += 1
 
 
 async def sweep_orphans(storage: Storage, *, wall_clock: float | None = None) -> int:

@@ -396,6 +396,8 @@ class Transaction(Protocol):
     ) -> bool: ...  # False: the year was frozen already, and stays as it was
     # recovery copies: one per key, a new one replaces it (hub/storage/sqlite_recovery.py)
     async def put_recovery_copy(self, copy: RecoveryCopy) -> None: ...
+    # retention: False if the key has no copy (gone meanwhile)
+    async def remove_recovery_copy(self, network_id: str, key_id: bytes) -> bool: ...
 
 
 class Storage(Protocol):
@@ -443,5 +445,8 @@ class Storage(Protocol):
     ) -> list[tuple[bytes, int]]: ...  # (case id, last received_at) with no case row
     async def get_frozen_report(self, network_id: str, year: int) -> dict[str, Any] | None: ...
     async def get_recovery_copy(self, network_id: str, lookup: bytes) -> RecoveryCopy: ...
+    async def list_recovery_copies(
+        self, network_id: str
+    ) -> list[tuple[bytes, int]]: ...  # (key id, stored_at) of every copy kept
     async def reclaim(self) -> bool: ...  # removed rows' bytes gone from every file; False: not yet
     async def close(self) -> None: ...

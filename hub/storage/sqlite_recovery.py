@@ -23,6 +23,15 @@ class RecoveryWrites(WriteHost):
             (c.network_id, c.lookup, c.key_id, c.municipality_id, c.copy, c.stored_at),
         )
 
+    async def remove_recovery_copy(self, network_id: str, key_id: bytes) -> bool:
+        return (
+            await self._changed(
+                "DELETE FROM recovery_copies WHERE network_id = ? AND key_id = ?",
+                (network_id, key_id),
+            )
+            > 0
+        )
+
 
 class RecoveryReads(ReadHost):
     async def get_recovery_copy(self, network_id: str, lookup: bytes) -> RecoveryCopy:
@@ -34,3 +43,10 @@ class RecoveryReads(ReadHost):
             raise NotFound("recovery copy")
         r = rows[0]
         return RecoveryCopy(r[0], bytes(r[1]), bytes(r[2]), r[3], r[4], int(r[5]))
+
+    async def list_recovery_copies(self, network_id: str) -> list[tuple[bytes, int]]:
+        rows = await self._read(
+            "SELECT key_id, stored_at FROM recovery_copies WHERE network_id = ? ORDER BY key_id",
+            (network_id,),
+        )
+        return [(bytes(r[0]), int(r[1])) for r in rows]
