@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from hub.inbox.cache import InboxCache
 from hub.inbox.inbox_retention import DAY as RETENTION_DAY
+from hub.inbox.pages.list_filter import KEPT_SEARCHES, Searches
 from hub.inbox.search_index import SearchIndex, WordIndex
 from hub.inbox.sync import AgentCore
 from hub.protocol.case_reference import case_reference
@@ -388,3 +389,21 @@ async def test_a_cache_from_before_the_filters_gets_their_words_when_opened(tmp_
             assert len(listed) == found, (state, municipality)
     finally:
         await cache.close()
+
+
+def test_a_search_token_names_words_only_for_its_own_browser_session_and_the_last_fifty():
+    """A search's token, copied into another browser session, finds nothing there; a session
+    keeps its last KEPT_SEARCHES searches, and a lock forgets them all."""
+    searches = Searches()
+    token = searches.keep("session-a", "huskatt")
+    assert searches.find("session-a", token) == "huskatt"
+    assert searches.find("session-b", token) is None  # another browser: nothing
+    later = [searches.keep("session-a", f"ord {n}") for n in range(KEPT_SEARCHES)]
+    other = searches.keep("session-b", "annat")
+    assert searches.find("session-a", token) is None  # the oldest of 51 is gone
+    assert [searches.find("session-a", t) for t in later] == [
+        f"ord {n}" for n in range(KEPT_SEARCHES)
+    ]
+    assert searches.find("session-b", other) == "annat"  # one session's searches spare another's
+    searches.clear()
+    assert searches.find("session-a", later[-1]) is None
