@@ -53,6 +53,10 @@ class OutboxRows(BlobFiles):
             rows = await cur.fetchall()
         return [(r[0], self._unseal("outbox", r[0], r[1])) for r in rows]
 
+    async def cases_waiting(self) -> set[str]:
+        """The cases (hex ids) with something still in the outbox: kept, whatever retention says."""
+        return {body["case_id"] for _, body in await self.outbox()}
+
     async def outbox_failed(self, item_id: str, error: str) -> None:
         await self._db.execute(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE item_id = ?",

@@ -219,7 +219,7 @@ class AgentCore(AgentParts):
         the outbox stays. The number removed."""
         days = retention_days(self.session.settings)
         now = int(self.clock())
-        waiting = {body["case_id"] for _, body in await self.cache.outbox()}
+        waiting = await self.cache.cases_waiting()
         removed = 0
         kept = [
             *await self.cache.list_cases("closed", limit=100_000),

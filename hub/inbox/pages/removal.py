@@ -45,7 +45,7 @@ async def _refusal(request: web.Request, case_id: bytes) -> str | None:
         raise web.HTTPNotFound
     if ended_at(view, me=core.municipality) is None:
         return NOT_ENDED
-    if any(body["case_id"] == case_id.hex() for _, body in await core.cache.outbox()):
+    if case_id.hex() in await core.cache.cases_waiting():
         return WAITING
     return None
 
