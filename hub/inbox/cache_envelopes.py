@@ -178,6 +178,14 @@ class EnvelopeRows:
             for r in rows
         ]
 
+    async def rewrap_cases(self) -> set[bytes]:
+        """The cases a kept REWRAP belongs to (by its signed header), without opening any."""
+        async with self._db.execute(
+            "SELECT DISTINCT case_id FROM envelopes WHERE kind = ? AND document IS NOT NULL",
+            (int(MessageKind.REWRAP),),
+        ) as cur:
+            return {bytes(r[0]) for r in await cur.fetchall()}
+
     async def refused_by_case(self, error: str) -> dict[bytes, list[tuple[bytes, int]]]:
         """The listed ids refused with `error`, by the case the hub said (a hint): (id, when)."""
         found: dict[bytes, list[tuple[bytes, int]]] = {}

@@ -184,6 +184,7 @@ class Handover:
             return 0
         now = int(self.clock())
         views = await self.cache.list_cases("inbox", limit=100_000)
+        colleagues = await self._handed_to_us(me)
         queued = 0
         for record in records:
             other = record.municipality
@@ -199,6 +200,7 @@ class Handover:
                     other=other,
                     targets=frozenset(targets),
                     directory=registry.directory,
+                    colleagues=colleagues,
                     me=me,
                 )
                 done.add(mark)
@@ -217,10 +219,10 @@ class Handover:
         other: str,
         targets: frozenset[bytes],
         directory: Directory,
+        colleagues: dict[bytes, HandedKey],
         me: str,
     ) -> int:
         case_id = bytes.fromhex(view["case_id"])
-        colleagues = await self._handed_to_us(me)
         handed: list[HandedKey] = []
         missing: list[dict[str, Any]] = []
         for envelope in await self.cache.envelopes_of_case(case_id):
@@ -231,11 +233,7 @@ class Handover:
             )
             if key is None:
                 missing.append(
-                    {
-                        "message_id": envelope.message_id.hex(),
-                        "kind": envelope.kind,
-                        "created_at": envelope.created_at,
-                    }
+                    {"message_id": envelope.message_id.hex(), "created_at": envelope.created_at}
                 )
             elif key is not _COVERED:
                 handed.append(key)
@@ -295,14 +293,11 @@ class Handover:
         noted[case_id.hex()] = {"to": other, "items": missing}
         await self.cache.set_value(NOT_HANDED, json.dumps(noted))
 
-    async def not_handed(self) -> dict[bytes, tuple[str, list[tuple[int, int]]]]:
-        """What this inbox could not hand over, by case: (to whom, [(kind, signed time)])."""
+    async def not_handed(self) -> dict[bytes, tuple[str, list[int]]]:
+        """What this inbox could not hand over, by case: (to whom, each one's signed time)."""
         noted = json.loads(await self.cache.get_value(NOT_HANDED, "{}") or "{}")
         return {
-            bytes.fromhex(case): (
-                str(entry["to"]),
-                [(int(i["kind"]), int(i["created_at"])) for i in entry["items"]],
-            )
+            bytes.fromhex(case): (str(entry["to"]), [int(i["created_at"]) for i in entry["items"]])
             for case, entry in noted.items()
         }
 
@@ -310,12 +305,11 @@ class Handover:
         """As a successor: the envelopes of each case that a REWRAP came for and that still
         cannot be opened with our key (what was handed over did not include them), by the
         case the hub listed them under: (id, when refused)."""
-        handed_cases = {case_id for _, case_id, _ in await self.cache.rewraps_kept()}
-        return {
-            case_id: ids
-            for case_id, ids in (await self.cache.refused_by_case(NOT_OURS)).items()
-            if case_id in handed_cases
-        }
+        refused = await self.cache.refused_by_case(NOT_OURS)
+        if not refused:
+            return {}
+        handed_cases = await self.cache.rewrap_cases()
+        return {case_id: ids for case_id, ids in refused.items() if case_id in handed_cases}
 
 
 _COVERED: Final = HandedKey(b"", b"", b"")  # sealed to the successor already: nothing to hand
@@ -352,7 +346,7 @@ RESEND_ADVICE: Final = "på nytt om det behövs."  # every handover gap's notice
 
 
 def gap_notices(
-    not_handed: dict[bytes, tuple[str, list[tuple[int, int]]]],
+    not_handed: dict[bytes, tuple[str, list[int]]],
     not_received: dict[bytes, list[tuple[bytes, int]]],
     *,
     name_of: Callable[[str], str],
@@ -363,7 +357,7 @@ def gap_notices(
     handover came for the case (that case named by the hub's listing, and said so)."""
     notices = []
     for case_id, (other, items) in sorted(not_handed.items()):
-        days = ", ".join(sorted({day_of(at) for _, at in items}))
+        days = ", ".join(sorted({day_of(at) for at in items}))
         notices.append(
             {
                 "level": "warning",
