@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import shutil
 import socket
 import subprocess
 import time
@@ -30,6 +31,7 @@ from hub.protocol.lifecycle import Action, Case, Event, Role
 from hub.server.app import init_app
 from hub.server.config import ServerConfig
 from hub.server.typedefs import CONFIG
+from hub.storage.backup import restore
 from hub.storage.base import Network
 from hub.storage.choose import create_network, open_storage
 from tests.pgserver import pg_bin
@@ -348,6 +350,18 @@ class HubNet:
         await self.stop()
         self.runner = await _serve(config, self.clock)
         self.app = self.runner.app
+
+    async def restore_from(self, backup_dir: Path) -> None:
+        """The hub is lost and restored from `backup_dir` (hub.storage.backup) into its emptied
+        data folder, then started again, as docs/operations.md §7 restores one."""
+        await self.stop()
+        for child in self.data_dir.iterdir():
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+        restore(backup_dir, self.data_dir)
+        await self.restart()
 
     active: set[str] = field(default_factory=set)
     runner: web.AppRunner | None = None

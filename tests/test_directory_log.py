@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 
 import pytest
 
@@ -22,7 +21,7 @@ from hub.crypto.registry import make_municipality
 from hub.crypto.transparency import View, advance, check_records
 from hub.errors import HubError, LogError
 from hub.server.config import ServerConfig
-from hub.storage.backup import backup, restore
+from hub.storage.backup import backup
 from hub.storage.base import Network
 from hub.storage.sqlite import create_network
 from tests.hubnet import NETWORK, START, FakeClock, _serve, free_port
@@ -117,14 +116,7 @@ async def test_a_restored_hub_looks_rolled_back_until_the_administrator_republis
     anna = View(newest.checkpoint, newest.note, 0)  # what Anna's agent accepted
 
     # The hub is lost and restored from the backup taken before the revocation.
-    await s.net.stop()
-    for child in s.net.data_dir.iterdir():
-        if child.is_dir():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
-    restore(tmp_path / "backup", s.net.data_dir)
-    await s.net.restart()
+    await s.net.restore_from(tmp_path / "backup")
     restored, _, _ = await _log(s)
     assert restored.checkpoint == remembered.checkpoint
     with pytest.raises(LogError) as refused:
@@ -170,14 +162,7 @@ async def test_an_inbox_refuses_a_restored_hub_until_republish_then_goes_on(s, t
     await _revoke(s, "bertil")
     async with running_agent(s.net, "anna", tmp_path) as anna:
         assert anna.core.session.known_serial == s.net.serial + 1
-    await s.net.stop()
-    for child in s.net.data_dir.iterdir():
-        if child.is_dir():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
-    restore(tmp_path / "backup", s.net.data_dir)
-    await s.net.restart()
+    await s.net.restore_from(tmp_path / "backup")
     with pytest.raises(HubError) as refused:
         async with running_agent(s.net, "anna", tmp_path):
             pass

@@ -8,7 +8,6 @@ retention) is refused by the command, and by the hub if it is signed anyway."""
 from __future__ import annotations
 
 import base64
-import shutil
 import time
 
 import pytest
@@ -22,7 +21,7 @@ from hub.crypto.keys import PrivateIdentity
 from hub.crypto.leaves import Erased, leaf_of
 from hub.crypto.records import sign_record
 from hub.crypto.registry import Registry
-from hub.storage.backup import backup, restore
+from hub.storage.backup import backup
 from hub.storage.base import EnvelopeRow
 from tests.hubnet import NETWORK, running_hub
 from tests.test_admin import ADMIN, admin_setup
@@ -183,14 +182,7 @@ async def test_a_hub_restored_from_before_an_erasure_gets_it_back_and_drops_the_
     assert done.returncode == 0, done.stderr
     erased = await (await s.net.client()).registry_records()
 
-    await s.net.stop()
-    for child in s.net.data_dir.iterdir():
-        if child.is_dir():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
-    restore(tmp_path / "backup", s.net.data_dir)
-    await s.net.restart()
+    await s.net.restore_from(tmp_path / "backup")
     assert (await (await s.net.client(fresh=True)).registry_records())[gone - 1] == body
 
     back = await s.hub("admin", "republish", *ADMIN)
