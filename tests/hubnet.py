@@ -4,16 +4,20 @@ contact persons with keys, signed into the directory. Shared by the server tests
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import msgspec
 import psycopg
 from aiohttp import web
@@ -452,6 +456,29 @@ async def _serve(config: ServerConfig, clock: FakeClock) -> web.AppRunner:
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", config.port).start()
     return runner
+
+
+async def serve_process(env: dict[str, str], port: int) -> asyncio.subprocess.Process:
+    """`hub serve` as its own process with `env` (the HUB_* settings), once it answers
+    /healthz on `port`; killed and RuntimeError if it does not within 15 seconds."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "hub.cli",
+        "serve",
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    async with aiohttp.ClientSession() as session:
+        for _ in range(300):
+            with contextlib.suppress(aiohttp.ClientError):
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as r:
+                    if r.status == 200:
+                        return process
+            await asyncio.sleep(0.05)
+    process.kill()
+    raise RuntimeError("hub did not start")
 
 
 def wait_until(predicate: Any, timeout: float = 5.0) -> None:

@@ -9,10 +9,7 @@ the test's clock of its own process; the killed one is a real `hub serve` proces
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import signal
-import sys
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -27,7 +24,7 @@ from hub.server.config import ServerConfig
 from hub.server.typedefs import SCHEDULER, STORAGE
 from hub.storage.base import NoticeRow
 from hub.storage.postgres import LEASE_SECONDS
-from tests.hubnet import NETWORK, START, free_port, running_hub
+from tests.hubnet import NETWORK, START, free_port, running_hub, serve_process
 from tests.mailcatch import mail_catcher
 from tests.test_notifications import ADDRESSES, B_CONTACTS, ask, fire_times
 
@@ -196,7 +193,6 @@ async def test_the_clock_moved_forward_with_three_instances_sends_each_notice_on
 
 async def _start_process(net: HubNet, port: int, smtp_port: int) -> asyncio.subprocess.Process:
     env = {
-        **os.environ,
         "HUB_DATA_DIR": str(net.data_dir.parent / "killed"),
         "HUB_DATABASE": str(net.database),
         "HUB_PORT": str(port),
@@ -208,24 +204,7 @@ async def _start_process(net: HubNet, port: int, smtp_port: int) -> asyncio.subp
         "HUB_SMTP_SENDER": "hubben@lansstyrelsen.example",
         "HUB_SMTP_TIMEOUT_SECONDS": "30",
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "hub.cli",
-        "serve",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    async with aiohttp.ClientSession() as session:
-        for _ in range(300):
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(f"http://127.0.0.1:{port}/healthz") as r:
-                    if r.status == 200:
-                        return process
-            await asyncio.sleep(0.05)
-    process.kill()
-    raise RuntimeError("hub did not start")
+    return await serve_process(env, port)
 
 
 def _notice(n: int, at: int) -> NoticeRow:

@@ -4,11 +4,8 @@ acknowledged envelope and shows no half-written one after it restarts."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
-import os
 import signal
-import sys
 
 import aiohttp
 import pytest
@@ -20,36 +17,18 @@ from hub.crypto.format import MessageKind
 from hub.crypto.keys import PrivateIdentity, SigningKey
 from hub.storage.base import Network
 from hub.storage.sqlite import create_network
-from tests.hubnet import NETWORK, free_port
+from tests.hubnet import NETWORK, free_port, serve_process
 from tests.vectors._rng import SeededRng
 
 
 async def _start_hub(data_dir, port):
     env = {
-        **os.environ,
         "HUB_DATA_DIR": str(data_dir),
         "HUB_PORT": str(port),
         "HUB_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "HUB_SIGNIN_ATTEMPTS_PER_MINUTE": "10000",
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "hub.cli",
-        "serve",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    async with aiohttp.ClientSession() as session:
-        for _ in range(200):
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(f"http://127.0.0.1:{port}/healthz") as r:
-                    if r.status == 200:
-                        return process
-            await asyncio.sleep(0.05)
-    process.kill()
-    raise RuntimeError("hub did not start")
+    return await serve_process(env, port)
 
 
 def _sealed(sender, recipients, n, size):
